@@ -1,0 +1,105 @@
+"""SCIM errors as values: one class per `scimType` (RFC 7644 §3.12), each carrying its status.
+
+Routes never build a 4xx body by hand; they raise one of these and a single handler renders it.
+"""
+
+from __future__ import annotations
+
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+class ScimError(Exception):
+    status: int = 400
+    scim_type: str | None = None
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+
+    def body(self, tracking_id: str | None = None) -> dict[str, object]:
+        doc: dict[str, object] = {"schemas": [ERROR_SCHEMA], "status": str(self.status)}
+        if self.scim_type:
+            doc["scimType"] = self.scim_type
+        doc["detail"] = self.detail
+        if tracking_id:
+            doc["trackingId"] = tracking_id
+        return doc
+
+
+class InvalidFilter(ScimError):
+    scim_type = "invalidFilter"
+
+
+class TooMany(ScimError):
+    scim_type = "tooMany"
+
+
+class Uniqueness(ScimError):
+    status = 409
+    scim_type = "uniqueness"
+
+
+class Mutability(ScimError):
+    scim_type = "mutability"
+
+
+class InvalidSyntax(ScimError):
+    scim_type = "invalidSyntax"
+
+
+class InvalidPath(ScimError):
+    scim_type = "invalidPath"
+
+
+class NoTarget(ScimError):
+    scim_type = "noTarget"
+
+
+class InvalidValue(ScimError):
+    scim_type = "invalidValue"
+
+
+class InvalidVersion(ScimError):
+    scim_type = "invalidVers"
+
+
+class Sensitive(ScimError):
+    status = 403
+    scim_type = "sensitive"
+
+
+class Unauthorized(ScimError):
+    status = 401
+
+
+class Forbidden(ScimError):
+    status = 403
+
+
+class NotFound(ScimError):
+    status = 404
+
+
+class Conflict(ScimError):
+    status = 409
+
+
+class PreconditionFailed(ScimError):
+    status = 412
+
+
+class PayloadTooLarge(ScimError):
+    status = 413
+
+
+class UnsupportedMediaType(ScimError):
+    status = 415
+
+
+class TooManyRequests(ScimError):
+    status = 429
+
+
+class NotImplementedFeature(ScimError):
+    status = 501
