@@ -6,10 +6,10 @@ Attribute names are kept as written; `schemas.resolve` maps them case-insensitiv
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Union
 
-Scalar = Union[str, int, float, bool, None]
+Scalar = str | int | float | bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,10 @@ class AttrPath:
     attr: str
     sub: str | None = None
     urn: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.attr}.{self.sub}" if self.sub else self.attr
+        return f"{self.urn}:{text}" if self.urn else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +66,27 @@ class ValuePath:
     filter: Filter
 
 
-Filter = Union[Compare, Present, And, Or, Not, ValuePath]
+Filter = Compare | Present | And | Or | Not | ValuePath
+
+
+def all_of(filters: Sequence[Filter]) -> Filter:
+    """`f1 and f2 and ...` as a balanced tree (depth log2 n), since `and` is associative:
+    long chains then cannot push any recursive consumer to Python's recursion limit."""
+    return _balanced(And, filters)
+
+
+def any_of(filters: Sequence[Filter]) -> Filter:
+    """`f1 or f2 or ...` as a balanced tree, like `all_of`."""
+    return _balanced(Or, filters)
+
+
+def _balanced(make: type[And] | type[Or], filters: Sequence[Filter]) -> Filter:
+    if not filters:
+        raise ValueError("a chain needs at least one filter")
+    if len(filters) == 1:
+        return filters[0]
+    middle = len(filters) // 2
+    return make(_balanced(make, filters[:middle]), _balanced(make, filters[middle:]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,13 @@ class ResourceType:
         return None
 
 
+def has_schema(schemas: object, urn: str) -> bool:
+    """Whether a message's `schemas` member is a list naming `urn` (URNs compare
+    case-insensitively, RFC 8141 §3)."""
+    return isinstance(schemas, list) and any(
+        isinstance(s, str) and s.lower() == urn.lower() for s in schemas)
+
+
 def _s(name: str, **kw: object) -> Attribute:
     return Attribute(name, **kw)  # type: ignore[arg-type]
 
@@ -97,7 +104,8 @@ META = _s("meta", type="complex", mutability="readOnly", sub_attributes=(
     _s("resourceType", case_exact=True, mutability="readOnly"),
     _s("created", type="dateTime", mutability="readOnly"),
     _s("lastModified", type="dateTime", mutability="readOnly"),
-    _s("location", type="reference", case_exact=True, mutability="readOnly", reference_types=("uri",)),
+    _s("location", type="reference", case_exact=True, mutability="readOnly",
+       reference_types=("uri",)),
     _s("version", case_exact=True, mutability="readOnly"),
 ))
 COMMON = (ID, EXTERNAL_ID, META)
@@ -181,10 +189,8 @@ def resolve(rt: ResourceType, path: AttrPath) -> Resolved:
     """Map a path to canonical definitions, case-insensitively (§2.1). Raises InvalidPath."""
     schema: Schema | None
     if path.urn:
-        if path.urn.lower() == rt.schema.id.lower():
-            schema = rt.schema
-        else:
-            schema = rt.extension(path.urn)
+        core = path.urn.lower() == rt.schema.id.lower()
+        schema = rt.schema if core else rt.extension(path.urn)
         if schema is None:
             raise InvalidPath(f"unknown schema '{path.urn}'")
         attr = schema.attribute(path.attr)
