@@ -1,0 +1,1 @@
+"""HTTP: the app factory, SCIM routes, tracking ids and error envelopes."""

@@ -1,0 +1,103 @@
+"""What every SCIM route shares: bearer authentication scoped to the organisation in the
+path, the error envelope, and the provisioning-log record of the request."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..directory.locator import Locator
+from ..directory.request_log import RequestEntry
+from ..directory.tokens import TokenInfo
+from ..scim.errors import NotFound, ScimError, Unauthorized
+from ..store.engine import utcnow
+from .responses import ScimResponse
+from .services import Hub
+from .tracking import tracking_id
+
+log = logging.getLogger("scimhub.api")
+
+
+@dataclass(frozen=True, slots=True)
+class ScimContext:
+    hub: Hub
+    org_id: str
+    token: TokenInfo
+    loc: Locator
+
+
+Handler = Callable[[Request, ScimContext], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def base_url(request: Request, hub: Hub) -> str:
+    if hub.settings.public_url:
+        return hub.settings.public_url
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def _authenticate(request: Request, hub: Hub, org_id: str) -> TokenInfo:
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("a bearer token is required",
+                           headers={"WWW-Authenticate": 'Bearer realm="scimhub"'})
+    token = hub.tokens.authenticate(secret.strip())
+    if token is None:
+        raise Unauthorized("the bearer token is invalid, expired or revoked",
+                           headers={"WWW-Authenticate": 'Bearer realm="scimhub", '
+                                                        'error="invalid_token"'})
+    if token.org_id != org_id:
+        # The token is good but not for this org: answer as if the org did not exist.
+        raise NotFound(f"organisation {org_id} not found")
+    return token
+
+
+class InternalError(ScimError):
+    status = 500
+
+
+def error_response(exc: ScimError, tid: str) -> ScimResponse:
+    return ScimResponse(exc.body(tid), status_code=exc.status, headers=exc.headers)
+
+
+def scim_endpoint(resource_type: str | None) -> Callable[[Handler], Endpoint]:
+    """Wrap a handler: authenticate, run, render errors, record the request."""
+
+    def wrap(handler: Handler) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            started = time.perf_counter()
+            hub: Hub = request.app.state.hub
+            org_id = request.path_params["org_id"]
+            tid = tracking_id(request.scope)
+            token: TokenInfo | None = None
+            scim_type = None
+            try:
+                token = _authenticate(request, hub, org_id)
+                ctx = ScimContext(hub, org_id, token, Locator(base_url(request, hub), org_id))
+                response = await handler(request, ctx)
+            except ScimError as exc:
+                scim_type = exc.scim_type
+                response = error_response(exc, tid)
+            except Exception:
+                log.exception("unhandled error, tracking id %s", tid)
+                response = error_response(InternalError(
+                    f"internal error; quote tracking id {tid} to your administrator"), tid)
+            # Failed authentications are kept too (an IdP stuck on an expired token shows up
+            # as a run of 401s), but only for organisations that exist.
+            if token is not None or (response.status_code == 401 and hub.orgs.exists(org_id)):
+                hub.requests.record(RequestEntry(
+                    org_id=org_id, time=utcnow(), method=request.method,
+                    path=request.url.path[:2000], resource_type=resource_type,
+                    status=response.status_code, scim_type=scim_type,
+                    duration_ms=int((time.perf_counter() - started) * 1000), tracking_id=tid,
+                    client=request.headers.get("user-agent", "")[:256] or None,
+                    token_id=token.id if token else None))
+            return response
+        return endpoint
+    return wrap

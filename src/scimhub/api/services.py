@@ -1,0 +1,40 @@
+"""The hub's services, built once per process from the settings and shared by the SCIM API,
+the integration API and the console."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import Settings
+from ..directory.groups import Groups
+from ..directory.orgs import Orgs
+from ..directory.request_log import RequestLog
+from ..directory.tokens import Tokens
+from ..directory.users import Users
+from ..store import migrate
+from ..store.engine import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Hub:
+    settings: Settings
+    db: Database
+    orgs: Orgs
+    tokens: Tokens
+    users: Users
+    groups: Groups
+    requests: RequestLog
+
+    @classmethod
+    def open(cls, settings: Settings) -> Hub:
+        """Connect to the database (creating the data directory) and bring its schema up."""
+        if not settings.database_url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database.connect(settings.effective_database_url)
+        migrate.upgrade(db)
+        return cls(settings, db, Orgs(db), Tokens(db, cache_seconds=settings.token_cache_seconds),
+                   Users(db), Groups(db), RequestLog(db))
+
+    def close(self) -> None:
+        self.requests.flush()
+        self.db.dispose()

@@ -1,0 +1,182 @@
+"""The `scimhub` command: wiring only. Every subcommand reads the same settings, so they act on
+the same data directory or database as `scimhub serve`."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .config import ConfigError, Settings
+
+app = typer.Typer(help="scimhub: SCIM 2.0 identity hub with Microsoft Entra ID integration.",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+org_app = typer.Typer(help="Manage organisations.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage SCIM bearer tokens.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+app.add_typer(token_app, name="token")
+console = Console()
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory "
+                                              "(SCIMHUB_DATA_DIR; default ./data).")]
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL "
+                                                 "(SCIMHUB_DATABASE_URL; default SQLite).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _settings(data_dir: Path | None = None, database_url: str | None = None,
+              **overrides: object) -> Settings:
+    try:
+        return Settings.from_env(data_dir=data_dir, database_url=database_url, **overrides)
+    except ConfigError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _hub(settings: Settings):  # type: ignore[no-untyped-def]
+    from .api.services import Hub
+
+    return Hub.open(settings)
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+          port: Annotated[int | None, typer.Option(help="Port.")] = None,
+          data_dir: DataDir = None, database_url: DatabaseUrl = None,
+          public_url: Annotated[str | None, typer.Option(help="Base URL clients use.")] = None,
+          log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info") -> None:
+    """Run the HTTP service (SCIM API and health check)."""
+    import uvicorn
+
+    from .api.app import create_app
+
+    settings = _settings(data_dir, database_url, host=host, port=port, public_url=public_url)
+    application = create_app(settings)
+    console.print(f"scimhub listening on http://{settings.host}:{settings.port}")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level,
+                access_log=False)
+
+
+@org_app.command("create")
+def org_create(name: Annotated[str, typer.Option(help="Organisation name.")],
+               data_dir: DataDir = None, database_url: DatabaseUrl = None,
+               as_json: JsonFlag = False) -> None:
+    """Create an organisation."""
+    hub = _hub(_settings(data_dir, database_url))
+    try:
+        org = hub.orgs.create(name)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        hub.close()
+    if as_json:
+        print(json.dumps({"id": org.id, "name": org.name}))
+    else:
+        console.print(f"Created organisation [bold]{org.name}[/bold] with id {org.id}")
+
+
+@org_app.command("list")
+def org_list(data_dir: DataDir = None, database_url: DatabaseUrl = None,
+             as_json: JsonFlag = False) -> None:
+    """List organisations."""
+    hub = _hub(_settings(data_dir, database_url))
+    try:
+        orgs = hub.orgs.list()
+    finally:
+        hub.close()
+    if as_json:
+        print(json.dumps([{"id": o.id, "name": o.name, "created": o.created.isoformat()}
+                          for o in orgs]))
+        return
+    table = Table("id", "name", "created")
+    for o in orgs:
+        table.add_row(o.id, o.name, o.created.isoformat())
+    console.print(table)
+
+
+@token_app.command("create")
+def token_create(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
+                 name: Annotated[str, typer.Option(help="What the token is for.")] = "SCIM client",
+                 expires_days: Annotated[int | None, typer.Option(
+                     help="Expire after this many days (default: never).", min=1)] = None,
+                 data_dir: DataDir = None, database_url: DatabaseUrl = None,
+                 as_json: JsonFlag = False) -> None:
+    """Create a bearer token for an organisation (the secret is shown once)."""
+    from .directory.errors import OrgNotFound
+
+    hub = _hub(_settings(data_dir, database_url))
+    try:
+        secret, info = hub.tokens.create(
+            org, name=name, expires_in=timedelta(days=expires_days) if expires_days else None)
+    except OrgNotFound:
+        console.print(f"[red]no organisation with id {org}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        hub.close()
+    if as_json:
+        print(json.dumps({"token": secret, "id": info.id, "org_id": info.org_id,
+                          "expires_at": info.expires_at.isoformat() if info.expires_at else None}))
+    else:
+        console.print(f"Token {info.id} for org {org} (shown once, store it now):\n{secret}")
+
+
+@token_app.command("list")
+def token_list(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
+               data_dir: DataDir = None, database_url: DatabaseUrl = None,
+               as_json: JsonFlag = False) -> None:
+    """List an organisation's tokens (never their secrets)."""
+    hub = _hub(_settings(data_dir, database_url))
+    try:
+        tokens = hub.tokens.list(org)
+    finally:
+        hub.close()
+    rows = [{"id": t.id, "name": t.name, "prefix": t.prefix, "created": t.created.isoformat(),
+             "expires_at": t.expires_at.isoformat() if t.expires_at else None,
+             "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None} for t in tokens]
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table(*rows[0].keys()) if rows else Table("id")
+    for row in rows:
+        table.add_row(*(str(v or "") for v in row.values()))
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
+                 token_id: Annotated[str, typer.Argument(help="Token id (from `token list`).")],
+                 data_dir: DataDir = None, database_url: DatabaseUrl = None,
+                 as_json: JsonFlag = False) -> None:
+    """Revoke a token; SCIM clients using it get 401 from then on."""
+    from .directory.errors import OrgNotFound
+
+    hub = _hub(_settings(data_dir, database_url))
+    try:
+        info = hub.tokens.revoke(org, token_id)
+    except OrgNotFound as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        hub.close()
+    if as_json:
+        print(json.dumps({"id": info.id, "revoked_at": info.revoked_at.isoformat()
+                          if info.revoked_at else None}))
+    else:
+        console.print(f"Revoked token {info.id}")
+
+
+def _mount_emulator() -> None:
+    try:
+        from .emulator.cli import app as emulator_app
+    except ImportError:  # the emulator is optional at import time during development
+        return
+    app.add_typer(emulator_app, name="emulator", help="The local Entra ID emulator.")
+
+
+_mount_emulator()

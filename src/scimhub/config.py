@@ -1,0 +1,75 @@
+"""Settings, read once from `SCIMHUB_*` environment variables (and CLI flags), then frozen."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting has a value scimhub cannot start with; the message names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    database_url: str = ""  # empty: SQLite file `scimhub.db` inside data_dir
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""  # base URL clients use; empty: taken from each request
+    tracking_prefix: str = "SCIMHUB"
+    max_page_size: int = 1000
+    default_page_size: int = 100
+    max_members_page_size: int = 500
+    max_bulk_operations: int = 100
+    max_payload_bytes: int = 1_048_576
+    token_cache_seconds: int = 5
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'scimhub.db').resolve()}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if env is None else env
+        settings = cls(
+            data_dir=Path(env.get("SCIMHUB_DATA_DIR") or "data"),
+            database_url=env.get("SCIMHUB_DATABASE_URL", ""),
+            host=env.get("SCIMHUB_HOST", "127.0.0.1"),
+            port=_int(env, "SCIMHUB_PORT", 8000),
+            public_url=env.get("SCIMHUB_PUBLIC_URL", "").rstrip("/"),
+            tracking_prefix=env.get("SCIMHUB_TRACKING_PREFIX", "SCIMHUB"),
+            max_page_size=_int(env, "SCIMHUB_MAX_PAGE_SIZE", 1000),
+            max_bulk_operations=_int(env, "SCIMHUB_MAX_BULK_OPERATIONS", 100),
+            max_payload_bytes=_int(env, "SCIMHUB_MAX_PAYLOAD_BYTES", 1_048_576, minimum=1024),
+            token_cache_seconds=_int(env, "SCIMHUB_TOKEN_CACHE_SECONDS", 5, minimum=0),
+        )
+        settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        url = self.database_url
+        if url and not url.startswith(("sqlite", "postgresql")):
+            raise ConfigError("SCIMHUB_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        if not self.tracking_prefix.isalnum():
+            raise ConfigError("SCIMHUB_TRACKING_PREFIX must be letters and digits")
+        if self.default_page_size > self.max_page_size:
+            raise ConfigError("default page size exceeds SCIMHUB_MAX_PAGE_SIZE")

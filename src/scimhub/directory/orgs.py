@@ -1,0 +1,81 @@
+"""Organisations (tenants of the hub) and their settings."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ..store.engine import Database, as_utc, utcnow
+from ..store.tables import orgs
+from .errors import OrgNotFound
+
+# Settings an admin may change, with their defaults and allowed values.
+SETTINGS: dict[str, tuple[Any, tuple[Any, ...]]] = {
+    # RFC 7644 §3.5.2 lets a service answer PATCH with 200 and the resource or 204;
+    # Entra's gallery apps are expected to answer group PATCH with 204.
+    "group_patch_status": (200, (200, 204)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Org:
+    id: str
+    name: str
+    settings: dict[str, Any]
+    created: datetime
+
+    def setting(self, key: str) -> Any:
+        return self.settings.get(key, SETTINGS[key][0])
+
+
+def _org(row: Any) -> Org:
+    return Org(row.id, row.name, dict(row.settings), as_utc(row.created))
+
+
+class Orgs:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, name: str) -> Org:
+        name = name.strip()
+        if not name:
+            raise ValueError("an organisation needs a name")
+        org = Org(str(uuid.uuid4()), name, {}, utcnow())
+        with self.db.write() as conn:
+            conn.execute(orgs.insert().values(id=org.id, name=org.name, settings={},
+                                              created=org.created))
+        return org
+
+    def get(self, org_id: str) -> Org:
+        with self.db.read() as conn:
+            row = conn.execute(select(orgs).where(orgs.c.id == org_id)).first()
+        if row is None:
+            raise OrgNotFound(org_id)
+        return _org(row)
+
+    def exists(self, org_id: str) -> bool:
+        with self.db.read() as conn:
+            return conn.execute(select(orgs.c.id).where(orgs.c.id == org_id)).first() is not None
+
+    def list(self) -> list[Org]:
+        with self.db.read() as conn:
+            rows = conn.execute(select(orgs).order_by(orgs.c.created, orgs.c.id)).all()
+        return [_org(r) for r in rows]
+
+    def update_setting(self, org_id: str, key: str, value: Any) -> Org:
+        if key not in SETTINGS:
+            raise ValueError(f"unknown setting '{key}'")
+        allowed = SETTINGS[key][1]
+        if value not in allowed:
+            raise ValueError(f"'{key}' must be one of {', '.join(map(str, allowed))}")
+        with self.db.write() as conn:
+            row = conn.execute(select(orgs).where(orgs.c.id == org_id)).first()
+            if row is None:
+                raise OrgNotFound(org_id)
+            settings = {**row.settings, key: value}
+            conn.execute(orgs.update().where(orgs.c.id == org_id).values(settings=settings))
+        return self.get(org_id)

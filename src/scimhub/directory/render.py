@@ -1,0 +1,81 @@
+"""Rows to SCIM documents: the stored doc plus `id`, `meta` and the derived multi-valued
+attributes (a user's `groups`, a group's `members`), which live in the memberships table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, literal, select, union_all
+
+from ..store.engine import as_utc
+from ..store.tables import groups, memberships, users
+from .locator import Locator
+
+
+def etag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def timestamp(value: datetime) -> str:
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def document(row: Any, resource_type: str, loc: Locator) -> dict[str, Any]:
+    """The full resource (before projection) from a users or groups row."""
+    data = row.data
+    doc: dict[str, Any] = {"schemas": data["schemas"], "id": row.id}
+    for key, value in data.items():
+        if key != "schemas":
+            doc[key] = value
+    doc["meta"] = {
+        "resourceType": resource_type,
+        "created": timestamp(row.created),
+        "lastModified": timestamp(row.last_modified),
+        "location": loc.location(resource_type, row.id),
+        "version": etag(row.version),
+    }
+    return doc
+
+
+def groups_of(conn: Connection, user_ids: Sequence[str],
+              loc: Locator) -> dict[str, list[dict[str, Any]]]:
+    """Each user's direct groups, for the read-only `groups` attribute (RFC 7643 §4.1.2)."""
+    found: dict[str, list[dict[str, Any]]] = {uid: [] for uid in user_ids}
+    if not user_ids:
+        return found
+    rows = conn.execute(
+        select(memberships.c.member_id, groups.c.id, groups.c.display_name)
+        .join(groups, groups.c.id == memberships.c.group_id)
+        .where(memberships.c.member_id.in_(user_ids))
+        .order_by(groups.c.display_name_ci, groups.c.id))
+    for member_id, gid, name in rows:
+        found[member_id].append({"value": gid, "$ref": loc.location("Group", gid),
+                                 "display": name, "type": "direct"})
+    return found
+
+
+def members_query(group_id: str) -> Any:
+    """A group's members with their display names, users first then groups, by id."""
+    m = memberships
+    user_members = (
+        select(m.c.member_id, literal("User").label("type"),
+               func.coalesce(users.c.display_name, users.c.user_name))
+        .join(users, users.c.id == m.c.member_id)
+        .where(m.c.group_id == group_id, m.c.member_type == "User"))
+    group_members = (
+        select(m.c.member_id, literal("Group").label("type"), groups.c.display_name)
+        .join(groups, groups.c.id == m.c.member_id)
+        .where(m.c.group_id == group_id, m.c.member_type == "Group"))
+    return union_all(user_members, group_members)
+
+
+def member_entries(rows: Iterable[Any], loc: Locator) -> list[dict[str, Any]]:
+    out = []
+    for member_id, kind, display in rows:
+        entry = {"value": member_id, "$ref": loc.location(kind, member_id), "type": kind}
+        if display:
+            entry["display"] = display
+        out.append(entry)
+    return out

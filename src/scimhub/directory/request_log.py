@@ -1,0 +1,78 @@
+"""The record of inbound SCIM requests (the console's provisioning log).
+
+Requests are buffered and written in batches: one INSERT per request would cost the hot path
+more than the request itself. A batch is written when it fills or when `flush` runs (the
+app flushes periodically and at shutdown), so at most one interval of entries is at risk if
+the process dies; the directory data itself is never buffered.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..store.engine import Database, as_utc
+from ..store.tables import scim_requests
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEntry:
+    org_id: str
+    time: datetime
+    method: str
+    path: str
+    resource_type: str | None
+    status: int
+    scim_type: str | None
+    duration_ms: int
+    tracking_id: str
+    client: str | None
+    token_id: str | None
+
+
+class RequestLog:
+    def __init__(self, db: Database, *, batch_size: int = 500) -> None:
+        self.db = db
+        self.batch_size = batch_size
+        self._pending: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def record(self, entry: RequestEntry) -> None:
+        with self._lock:
+            self._pending.append(asdict(entry))
+            full = len(self._pending) >= self.batch_size
+        if full:
+            self.flush()
+
+    def flush(self) -> int:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if batch:
+            with self.db.write() as conn:
+                conn.execute(scim_requests.insert(), batch)
+        return len(batch)
+
+    def entries(self, org_id: str, *, status_class: str | None = None,
+                tracking_id: str | None = None, limit: int = 100, offset: int = 0
+                ) -> tuple[list[RequestEntry], int]:
+        """Newest first; `status_class` is "success" (< 400) or "failure" (>= 400)."""
+        self.flush()
+        t = scim_requests
+        where = [t.c.org_id == org_id]
+        if status_class == "success":
+            where.append(t.c.status < 400)
+        elif status_class == "failure":
+            where.append(t.c.status >= 400)
+        if tracking_id:
+            where.append(t.c.tracking_id == tracking_id)
+        with self.db.read() as conn:
+            total = conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one()
+            rows = conn.execute(select(t).where(*where).order_by(t.c.id.desc())
+                                .offset(offset).limit(limit)).all()
+        return [RequestEntry(r.org_id, as_utc(r.time), r.method, r.path, r.resource_type,
+                             r.status, r.scim_type, r.duration_ms, r.tracking_id, r.client,
+                             r.token_id) for r in rows], total

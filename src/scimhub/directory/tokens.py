@@ -1,0 +1,106 @@
+"""Bearer tokens for SCIM clients, one organisation each.
+
+The secret is shown once at creation; only its SHA-256 is stored. A slow KDF is not needed:
+the secret is 256 random bits, so the hash cannot be brute-forced, and checking it stays
+cheap on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from ..store.engine import Database, as_utc, utcnow
+from ..store.tables import tokens
+from .errors import OrgNotFound
+from .orgs import Orgs
+
+TOKEN_PREFIX = "scimhub_"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    id: str
+    org_id: str
+    name: str
+    prefix: str
+    created: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def usable(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _info(r: Any) -> TokenInfo:
+    return TokenInfo(r.id, r.org_id, r.name, r.prefix, as_utc(r.created),
+                     as_utc(r.expires_at) if r.expires_at else None,
+                     as_utc(r.revoked_at) if r.revoked_at else None)
+
+
+class Tokens:
+    def __init__(self, db: Database, *, cache_seconds: int = 0) -> None:
+        self.db = db
+        # Authentication runs on every request; a short cache of verified tokens saves a
+        # query each time. Revocation takes effect within `cache_seconds` in every process.
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, TokenInfo | None]] = {}
+
+    def create(self, org_id: str, *, name: str = "SCIM client",
+               expires_in: timedelta | None = None) -> tuple[str, TokenInfo]:
+        Orgs(self.db).get(org_id)  # raises OrgNotFound
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        now = utcnow()
+        info = TokenInfo(str(uuid.uuid4()), org_id, name, secret[:16], now,
+                         now + expires_in if expires_in else None, None)
+        with self.db.write() as conn:
+            conn.execute(tokens.insert().values(
+                id=info.id, org_id=org_id, name=name, token_hash=_hash(secret),
+                prefix=info.prefix, created=now, expires_at=info.expires_at))
+        return secret, info
+
+    def list(self, org_id: str) -> list[TokenInfo]:
+        with self.db.read() as conn:
+            rows = conn.execute(select(tokens).where(tokens.c.org_id == org_id)
+                                .order_by(tokens.c.created, tokens.c.id)).all()
+        return [_info(r) for r in rows]
+
+    def revoke(self, org_id: str, token_id: str) -> TokenInfo:
+        with self.db.write() as conn:
+            row = conn.execute(select(tokens).where(
+                tokens.c.id == token_id, tokens.c.org_id == org_id)).first()
+            if row is None:
+                raise OrgNotFound(f"token {token_id} not found in org {org_id}")
+            if row.revoked_at is None:
+                conn.execute(tokens.update().where(tokens.c.id == token_id)
+                             .values(revoked_at=utcnow()))
+        self._cache.clear()
+        return next(t for t in self.list(org_id) if t.id == token_id)
+
+    def authenticate(self, secret: str) -> TokenInfo | None:
+        """The usable token with this secret, or None."""
+        digest = _hash(secret)
+        now_mono = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[0] > now_mono:
+            info = hit[1]
+        else:
+            with self.db.read() as conn:
+                row = conn.execute(select(tokens).where(tokens.c.token_hash == digest)).first()
+            info = _info(row) if row else None
+            if self.cache_seconds:
+                if len(self._cache) > 10_000:
+                    self._cache.clear()
+                self._cache[digest] = (now_mono + self.cache_seconds, info)
+        return info if info is not None and info.usable(utcnow()) else None

@@ -1,0 +1,150 @@
+"""Users of an organisation: create, read, replace, patch, delete, search."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from argon2 import PasswordHasher
+from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..scim.errors import NotFound, Uniqueness
+from ..scim.patch import apply_patch, parse_patch
+from ..scim.resource import normalize
+from ..scim.schemas import USER
+from ..store.engine import Database, utcnow
+from ..store.errors import is_unique_violation
+from ..store.tables import groups, memberships, users
+from . import search
+from .locator import Locator
+from .render import document, groups_of
+from .versions import check_if_match
+
+_passwords = PasswordHasher()
+
+
+def _columns(doc: dict[str, Any]) -> dict[str, Any]:
+    """The indexed copies of attributes kept beside the document."""
+    return {
+        "user_name": doc["userName"],
+        "user_name_ci": doc["userName"].lower(),
+        "external_id": doc.get("externalId"),
+        "display_name": doc.get("displayName"),
+        "active": doc.get("active", True),
+        "data": doc,
+    }
+
+
+def _taken(user_name: str) -> Uniqueness:
+    return Uniqueness(f"userName '{user_name}' is already in use in this organisation")
+
+
+class Users:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, org_id: str, body: Any, loc: Locator) -> dict[str, Any]:
+        result = normalize(USER, body)
+        doc = {**result.doc}
+        doc.setdefault("active", True)
+        now = utcnow()
+        row = {"id": str(uuid.uuid4()), "org_id": org_id, **_columns(doc), "created": now,
+               "last_modified": now, "version": 1,
+               "password_hash": _passwords.hash(result.password) if result.password else None}
+        try:
+            with self.db.write() as conn:
+                conn.execute(users.insert().values(**row))
+                created = self._row(conn, org_id, row["id"])
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise _taken(doc["userName"]) from None
+            raise
+        return self._render(created, loc, [])
+
+    def get(self, org_id: str, user_id: str, loc: Locator, *,
+            with_groups: bool = True) -> dict[str, Any]:
+        with self.db.read() as conn:
+            row = self._row(conn, org_id, user_id)
+            member_of = groups_of(conn, [row.id], loc)[row.id] if with_groups else None
+        return self._render(row, loc, member_of)
+
+    def replace(self, org_id: str, user_id: str, body: Any, loc: Locator, *,
+                if_match: str | None = None) -> dict[str, Any]:
+        result = normalize(USER, body)
+        doc = {**result.doc}
+        doc.setdefault("active", True)
+        values = _columns(doc)
+        if result.password:
+            values["password_hash"] = _passwords.hash(result.password)
+        return self._write(org_id, user_id, loc, if_match, lambda _current: values)
+
+    def patch(self, org_id: str, user_id: str, body: Any, loc: Locator, *,
+              if_match: str | None = None) -> dict[str, Any]:
+        ops = parse_patch(body)
+
+        def change(current: Any) -> dict[str, Any] | None:
+            result = apply_patch(USER, current.data, ops)
+            if not result.changed:
+                return None
+            values = _columns(result.doc)
+            if result.password:
+                values["password_hash"] = _passwords.hash(result.password)
+            return values
+
+        return self._write(org_id, user_id, loc, if_match, change)
+
+    def delete(self, org_id: str, user_id: str, *, if_match: str | None = None) -> None:
+        with self.db.write() as conn:
+            row = self._row(conn, org_id, user_id, lock=True)
+            check_if_match(if_match, row.version)
+            now = utcnow()
+            # The user's groups change too: their versions move on with the membership.
+            conn.execute(update(groups).where(groups.c.id.in_(
+                select(memberships.c.group_id).where(memberships.c.member_id == user_id)))
+                .values(version=groups.c.version + 1, last_modified=now))
+            conn.execute(delete(memberships).where(memberships.c.member_id == user_id))
+            conn.execute(delete(users).where(users.c.id == user_id))
+
+    def search(self, org_id: str, query: search.Query, loc: Locator, *,
+               with_groups: bool = True) -> tuple[list[dict[str, Any]], int]:
+        with self.db.read() as conn:
+            rows, total = search.run(conn, USER, org_id, query)
+            member_of = groups_of(conn, [r.id for r in rows], loc) if with_groups else {}
+        return [self._render(r, loc, member_of.get(r.id) if with_groups else None)
+                for r in rows], total
+
+    # -- internals --------------------------------------------------------------------
+
+    def _write(self, org_id: str, user_id: str, loc: Locator, if_match: str | None,
+               change: Any) -> dict[str, Any]:
+        try:
+            with self.db.write() as conn:
+                current = self._row(conn, org_id, user_id, lock=True)
+                check_if_match(if_match, current.version)
+                values = change(current)
+                if values is not None:
+                    conn.execute(update(users).where(users.c.id == user_id).values(
+                        **values, version=users.c.version + 1, last_modified=utcnow()))
+                    current = self._row(conn, org_id, user_id)
+                member_of = groups_of(conn, [user_id], loc)[user_id]
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise Uniqueness("userName is already in use in this organisation") from None
+            raise
+        return self._render(current, loc, member_of)
+
+    @staticmethod
+    def _row(conn: Connection, org_id: str, user_id: str, *, lock: bool = False) -> Any:
+        stmt = select(users).where(users.c.id == user_id, users.c.org_id == org_id)
+        row = conn.execute(stmt.with_for_update() if lock else stmt).first()
+        if row is None:
+            raise NotFound(f"User {user_id} not found")
+        return row
+
+    @staticmethod
+    def _render(row: Any, loc: Locator, member_of: list[dict[str, Any]] | None) -> dict[str, Any]:
+        doc = document(row, "User", loc)
+        if member_of:
+            doc["groups"] = member_of
+        return doc

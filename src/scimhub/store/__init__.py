@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy tables, engine and sessions, migrations, SCIM filter to SQL."""

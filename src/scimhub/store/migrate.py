@@ -1,0 +1,39 @@
+"""Apply Alembic migrations at start-up, so a new data directory or database just works.
+
+On PostgreSQL an advisory lock makes concurrent starts (several API processes and workers)
+take turns; the first applies the migrations, the others find nothing to do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, text
+
+from .engine import Database
+
+_SCRIPTS = Path(__file__).with_name("migrations")
+_LOCK_ID = 0x5C1A4B  # arbitrary, constant: the advisory lock key for migrations
+
+
+def alembic_config(conn: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_SCRIPTS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def upgrade(db: Database) -> None:
+    with db.engine.connect() as conn:
+        if not db.is_sqlite:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_ID})
+            conn.commit()
+        try:
+            command.upgrade(alembic_config(conn), "head")
+            conn.commit()
+        finally:
+            if not db.is_sqlite:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_ID})
+                conn.commit()

@@ -1,0 +1,116 @@
+"""Shared fixtures: one hub database per test session (SQLite by default, PostgreSQL when
+SCIMHUB_TEST_DATABASE_URL names a server), a fresh organisation per test.
+
+Organisations are isolated by design, so tests share the database without interfering.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from starlette.testclient import TestClient
+
+from scimhub.api.app import create_app
+from scimhub.api.services import Hub
+from scimhub.config import Settings
+
+SCIM = "application/scim+json"
+
+
+def _postgres_database(server_url: str) -> Iterator[str]:
+    """Create a throwaway database on the server for this session, drop it afterwards."""
+    name = f"scimhub_test_{uuid.uuid4().hex[:12]}"
+    url = make_url(server_url).set(drivername="postgresql+psycopg")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    data_dir: Path = tmp_path_factory.mktemp("hub")
+    server = os.environ.get("SCIMHUB_TEST_DATABASE_URL")
+    if server:
+        for url in _postgres_database(server):
+            yield Settings(data_dir=data_dir, database_url=url, token_cache_seconds=0)
+    else:
+        yield Settings(data_dir=data_dir, token_cache_seconds=0)
+
+
+@pytest.fixture(scope="session")
+def hub(settings: Settings) -> Iterator[Hub]:
+    the_hub = Hub.open(settings)
+    yield the_hub
+    the_hub.close()
+
+
+@pytest.fixture(scope="session")
+def app_client(settings: Settings, hub: Hub) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, hub=hub), base_url="https://hub.test") as client:
+        yield client
+
+
+@dataclass
+class OrgClient:
+    """A SCIM client for one fresh organisation: `client.get("/Users")` etc."""
+
+    http: TestClient
+    org_id: str
+    token: str
+
+    @property
+    def base(self) -> str:
+        return f"/identity/scim/{self.org_id}/v2"
+
+    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "Content-Type": SCIM, **(extra or {})}
+
+    def request(self, method: str, path: str, *, json: Any = None,
+                headers: dict[str, str] | None = None, params: dict[str, str] | None = None,
+                content: bytes | None = None) -> httpx.Response:
+        return self.http.request(method, self.base + path, json=json, content=content,
+                                 headers=self._headers(headers), params=params)
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        return self.request("POST", path, json=json, **kw)
+
+    def put(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        return self.request("PUT", path, json=json, **kw)
+
+    def patch(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        return self.request("PATCH", path, json=json, **kw)
+
+    def delete(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def org(hub: Hub, app_client: TestClient) -> OrgClient:
+    created = hub.orgs.create(f"Org {uuid.uuid4().hex[:6]}")
+    secret, _ = hub.tokens.create(created.id)
+    return OrgClient(app_client, created.id, secret)
+
+
+@pytest.fixture
+def other_org(hub: Hub, app_client: TestClient) -> OrgClient:
+    created = hub.orgs.create("Other org")
+    secret, _ = hub.tokens.create(created.id)
+    return OrgClient(app_client, created.id, secret)
