@@ -16,7 +16,7 @@ from typing import Any
 from . import ast
 from .errors import InvalidSyntax, InvalidValue
 from .filter import parse_attr_path, parse_filter
-from .projection import parse_attribute_list
+from .projection import checked_names, parse_attribute_list
 from .schemas import has_schema
 from .values import json_type
 
@@ -135,5 +135,5 @@ def _name_list(found: Mapping[str, Any], name: str) -> list[str] | None:
     if value is None or isinstance(value, str):
         return parse_attribute_list(value)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return [v.strip() for v in value if v.strip()] or None
+        return checked_names(value)
     raise InvalidValue(f"'{name}' must be an array of attribute names")

@@ -33,11 +33,18 @@ _DROP = object()
 
 def parse_attribute_list(text: str | None) -> list[str] | None:
     """Split a comma-separated `attributes` / `excludedAttributes` query parameter; None when
-    absent or blank."""
+    absent or blank. Raises InvalidPath for a malformed name."""
     if text is None:
         return None
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    return names or None
+    return checked_names(text.split(","))
+
+
+def checked_names(names: Sequence[str]) -> list[str] | None:
+    """Names stripped, blanks dropped, syntax checked (InvalidPath); None when none remain."""
+    kept = [name.strip() for name in names if name.strip()]
+    for name in kept:
+        parse_attr_path(name)
+    return kept or None
 
 
 class Projection:
@@ -76,10 +83,11 @@ class Projection:
         if attr.returned == "always":
             return True
         key = ("", attr.name)
+        if key in self.exclude and self.exclude[key] is None:
+            return False
         if self.include is not None:
             return key in self.include
-        return attr.returned != "request" and not (key in self.exclude
-                                                   and self.exclude[key] is None)
+        return attr.returned != "request"
 
     def _value(self, scope: str, attr: Attribute | None, value: Any) -> Any:
         if attr is None:
