@@ -1,0 +1,1 @@
+"""The Microsoft Graph v1.0 subset, under /v1.0/."""

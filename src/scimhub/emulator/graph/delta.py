@@ -1,0 +1,104 @@
+"""/v1.0/users/delta and /v1.0/groups/delta. A round is the set of objects whose change
+version lies in (from, to]; the first round (no token) lists every live object. Pages
+are keyset-paged on id inside a round; the last page's deltaLink starts the next round
+at `to`. Soft-deleted objects come back with @removed reason "changed", hard-deleted
+ones with reason "deleted", as Graph reports them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, select
+from starlette.requests import Request
+from starlette.routing import Route
+
+from ..context import Emulator
+from ..db import current_version
+from ..schema import groups, memberships, users
+from . import odata
+from .endpoint import Caller, graph_endpoint
+from .groups import KNOWN as GROUP_FIELDS
+from .groups import READ_ROLES as GROUP_ROLES
+from .groups import group_to_graph
+from .users import DEFAULT_SELECT as USER_DEFAULT
+from .users import KNOWN as USER_FIELDS
+from .users import READ_ROLES as USER_ROLES
+from .users import user_to_graph
+
+
+def _removed(row: Row[Any]) -> dict[str, Any] | None:
+    if row.purged:
+        return {"id": row.id, "@removed": {"reason": "deleted"}}
+    if row.deleted_at is not None:
+        return {"id": row.id, "@removed": {"reason": "changed"}}
+    return None
+
+
+def _members(conn: Connection, group_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(select(memberships).where(memberships.c.group_id == group_id))
+    return [{"@odata.type": f"#microsoft.graph.{r.member_type}", "id": r.member_id}
+            for r in rows]
+
+
+def _delta(emu: Emulator, table: Table, known: set[str],
+           render: Callable[[Connection, Row[Any], list[str] | None], dict[str, Any]],
+           name: str) -> Callable[[Request, Caller], Any]:
+    async def handler(request: Request, caller: Caller) -> dict[str, Any]:
+        fields = odata.parse_select(request, known)
+        top = odata.parse_top(request, default=200)
+        q = request.query_params
+        with emu.engine.connect() as conn:
+            if "$skiptoken" in q:
+                state = odata.decode_token(q["$skiptoken"], "$skiptoken")
+            elif "$deltatoken" in q:
+                start = odata.decode_token(q["$deltatoken"], "$deltatoken")
+                state = {"from": start.get("v"), "to": current_version(conn, caller.tenant_id),
+                         "after": ""}
+            else:
+                state = {"from": None, "to": current_version(conn, caller.tenant_id),
+                         "after": ""}
+            if not isinstance(state.get("to"), int) or not isinstance(state.get("after"), str):
+                raise odata.bad_request("Invalid delta token.", "Request_BadRequest")
+            stmt = select(table).where(table.c.tenant_id == caller.tenant_id,
+                                       table.c.id > state["after"])
+            if state["from"] is None:  # first round: every live object
+                stmt = stmt.where(table.c.deleted_at.is_(None), table.c.purged.is_(False))
+            else:
+                stmt = stmt.where(table.c.version > int(state["from"]),
+                                  table.c.version <= state["to"])
+            rows = conn.execute(stmt.order_by(table.c.id).limit(top + 1)).all()
+            value = [_removed(r) or render(conn, r, fields) for r in rows[:top]]
+        body: dict[str, Any] = {"@odata.context": f"{emu.base_url}/v1.0/$metadata#{name}",
+                                "value": value}
+        if len(rows) > top:
+            body["@odata.nextLink"] = odata.link(request, **{"$skiptoken": odata.encode_token(
+                {**state, "after": rows[top - 1].id})})
+        else:
+            body["@odata.deltaLink"] = odata.link(request, **{"$deltatoken": odata.encode_token(
+                {"v": state["to"]})})
+        return body
+
+    return handler
+
+
+def routes(emu: Emulator) -> list[Route]:
+    def render_user(_: Connection, row: Row[Any], fields: list[str] | None) -> dict[str, Any]:
+        return odata.project(user_to_graph(row), fields, USER_DEFAULT)
+
+    def render_group(conn: Connection, row: Row[Any], fields: list[str] | None
+                     ) -> dict[str, Any]:
+        out = odata.project(group_to_graph(row), [f for f in fields or [] if f != "members"]
+                            or None)
+        if fields is None or "members" in fields:
+            out["members@delta"] = _members(conn, row.id)
+        return out
+
+    users_delta = _delta(emu, users, USER_FIELDS, render_user, "users")
+    groups_delta = _delta(emu, groups, GROUP_FIELDS, render_group, "groups")
+    return [
+        Route("/v1.0/users/delta", graph_endpoint(emu, users_delta, *USER_ROLES)),
+        Route("/v1.0/users/delta()", graph_endpoint(emu, users_delta, *USER_ROLES)),
+        Route("/v1.0/groups/delta", graph_endpoint(emu, groups_delta, *GROUP_ROLES)),
+        Route("/v1.0/groups/delta()", graph_endpoint(emu, groups_delta, *GROUP_ROLES)),
+    ]

@@ -1,0 +1,1 @@
+"""The provisioning service: synchronization jobs that push SCIM the way Entra does."""

@@ -1,0 +1,261 @@
+"""The emulator's tables. String columns that Graph compares case-insensitively use
+SQLite's NOCASE collation, so `eq` filters and their indexes match the way Entra's do."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+
+def _ci(name: str, **kw: object) -> Column:
+    return Column(name, String(collation="NOCASE"), **kw)  # type: ignore[arg-type]
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String, primary_key=True),
+    _ci("domain", unique=True, nullable=False),
+    Column("display_name", String, nullable=False),
+    _ci("admin_login", unique=True, nullable=False),
+    Column("admin_password_hash", String, nullable=False),
+    Column("is_publisher", Boolean, nullable=False, default=False),
+    # Change counter: every write to a user or group takes the next value, which is
+    # what delta tokens and provisioning watermarks compare against.
+    Column("version", Integer, nullable=False, default=0),
+    Column("created_at", String, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    _ci("user_principal_name", nullable=False),
+    _ci("mail"),
+    _ci("mail_nickname"),
+    _ci("given_name"),
+    _ci("surname"),
+    _ci("display_name"),
+    Column("account_enabled", Boolean, nullable=False, default=True),
+    _ci("department"),
+    _ci("job_title"),
+    _ci("employee_id"),
+    _ci("office_location"),
+    Column("manager_id", String),
+    Column("created_at", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("deleted_at", String),  # soft-deleted: in the recycle bin
+    Column("purged", Boolean, nullable=False, default=False),  # hard-deleted tombstone
+    Index("ix_users_tenant_upn", "tenant_id", "user_principal_name"),
+    Index("ix_users_tenant_version", "tenant_id", "version"),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    _ci("display_name", nullable=False),
+    _ci("description"),
+    _ci("mail_nickname"),
+    _ci("mail"),
+    Column("mail_enabled", Boolean, nullable=False, default=False),
+    Column("security_enabled", Boolean, nullable=False, default=True),
+    Column("created_at", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("deleted_at", String),
+    Column("purged", Boolean, nullable=False, default=False),
+    Index("ix_groups_tenant_name", "tenant_id", "display_name"),
+    Index("ix_groups_tenant_version", "tenant_id", "version"),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("group_id", String, primary_key=True),
+    Column("member_id", String, primary_key=True),
+    Column("member_type", String, nullable=False),  # user | group
+    Column("tenant_id", String, nullable=False),
+    Index("ix_memberships_member", "member_id"),
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("app_id", String, unique=True, nullable=False),
+    Column("tenant_id", String, nullable=False),
+    _ci("display_name", nullable=False),
+    Column("sign_in_audience", String, nullable=False),
+    Column("required_roles", JSON, nullable=False),
+    Column("application_template_id", String),
+    Column("owner_app_id", String),  # the app that created it (Application.ReadWrite.OwnedBy)
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", String, nullable=False),
+)
+
+app_secrets = Table(
+    "app_secrets",
+    metadata,
+    Column("key_id", String, primary_key=True),
+    Column("app_id", String, nullable=False, index=True),
+    Column("secret_hash", String, nullable=False),
+    Column("hint", String, nullable=False),
+    Column("display_name", String),
+    Column("start_date_time", String, nullable=False),
+    Column("end_date_time", String, nullable=False),
+)
+
+service_principals = Table(
+    "service_principals",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("app_id", String, nullable=False),
+    _ci("display_name", nullable=False),
+    Column("app_owner_tenant_id", String, nullable=False),
+    Column("account_enabled", Boolean, nullable=False, default=True),
+    Column("application_template_id", String),
+    Column("owner_app_id", String),
+    Column("tags", JSON, nullable=False),
+    Column("created_at", String, nullable=False),
+    Column("deleted_at", String),
+    Index("ix_sp_tenant_app", "tenant_id", "app_id"),
+)
+
+# Application permissions granted to a service principal (appRoleAssignments).
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("sp_id", String, nullable=False, index=True),
+    Column("resource_app_id", String, nullable=False),
+    Column("app_role_id", String, nullable=False),
+    Column("role_value", String, nullable=False),
+    Column("created_at", String, nullable=False),
+)
+
+# Users and groups assigned to an enterprise app (appRoleAssignedTo): the provisioning scope.
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("sp_id", String, nullable=False),
+    Column("principal_id", String, nullable=False),
+    Column("principal_type", String, nullable=False),  # User | Group
+    Column("created_at", String, nullable=False),
+    Index("ix_assignments_sp_principal", "sp_id", "principal_id", unique=True),
+)
+
+directory_audits = Table(
+    "directory_audits",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("activity_date_time", String, nullable=False),
+    _ci("activity_display_name", nullable=False),
+    _ci("category", nullable=False),
+    _ci("result", nullable=False),
+    _ci("logged_by_service", nullable=False),
+    Column("correlation_id", String, nullable=False),
+    _ci("operation_type", nullable=False),
+    Column("body", JSON, nullable=False),
+    Index("ix_audits_tenant_time", "tenant_id", "activity_date_time"),
+)
+
+provisioning_logs = Table(
+    "provisioning_logs",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("job_id", String, nullable=False),
+    Column("service_principal_id", String, nullable=False),
+    Column("activity_date_time", String, nullable=False),
+    Column("cycle_id", String, nullable=False),
+    _ci("action", nullable=False),
+    _ci("status", nullable=False),
+    Column("source_id", String),
+    Column("body", JSON, nullable=False),
+    Index("ix_provlogs_tenant_time", "tenant_id", "activity_date_time"),
+)
+
+sync_jobs = Table(
+    "sync_jobs",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("sp_id", String, nullable=False, index=True),
+    Column("template_id", String, nullable=False),
+    Column("schedule_state", String, nullable=False),  # Active | Disabled | Paused
+    Column("status", JSON, nullable=False),
+    Column("schema", JSON),  # None: the template's default schema
+    Column("watermark", Integer),  # None: next cycle is an initial cycle
+    Column("next_run_at", Float),
+    Column("created_at", String, nullable=False),
+)
+
+# Connector data store: what the service knows of each object in the target.
+sync_links = Table(
+    "sync_links",
+    metadata,
+    Column("job_id", String, primary_key=True),
+    Column("object_type", String, primary_key=True),  # User | Group
+    Column("source_id", String, primary_key=True),
+    Column("target_id", String, nullable=False),
+    Column("applied", JSON, nullable=False),  # the last attribute values or member ids sent
+)
+
+escrows = Table(
+    "escrows",
+    metadata,
+    Column("job_id", String, primary_key=True),
+    Column("object_type", String, primary_key=True),
+    Column("source_id", String, primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("first_failed", String, nullable=False),
+)
+
+# Secrets a provisioning job uses against its target (BaseAddress, SecretToken...). The
+# token must be replayed to the target, so unlike client secrets it cannot be hashed.
+sync_secrets = Table(
+    "sync_secrets",
+    metadata,
+    Column("sp_id", String, primary_key=True),
+    Column("values", JSON, nullable=False),
+)
+
+faults = Table(
+    "faults",
+    metadata,
+    Column("scope", String, primary_key=True),  # "*" or a tenant id
+    Column("throttle_remaining", Integer, nullable=False, default=0),
+    Column("retry_after", Integer, nullable=False, default=1),
+    Column("latency_ms", Integer, nullable=False, default=0),
+    Column("error_rate", Float, nullable=False, default=0.0),
+    Column("error_remaining", Integer, nullable=False, default=0),
+    Column("error_status", Integer, nullable=False, default=503),
+    Column("counter", Integer, nullable=False, default=0),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("value", Text, nullable=False),
+)
