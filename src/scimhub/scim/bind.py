@@ -75,8 +75,8 @@ def _bind_path(rt: ResourceType, path: ast.AttrPath, within: Attribute | None
     except InvalidPath as error:
         raise InvalidFilter(error.detail) from None
     urn = found.schema.id if found.schema in rt.extensions else None
-    sub = found.sub.name if found.sub else None
-    return ast.AttrPath(found.attribute.name, sub, urn), found.target
+    sub_name = found.sub.name if found.sub else None
+    return ast.AttrPath(found.attribute.name, sub_name, urn), found.target
 
 
 def _bind_compare(tree: ast.Compare, path: ast.AttrPath, target: Attribute) -> ast.Filter:

@@ -18,12 +18,13 @@ class ScimError(Exception):
         self.headers = headers or {}
 
     def body(self, tracking_id: str | None = None) -> dict[str, object]:
+        """The Error message (§3.12). The Error schema has no member for a tracking id and
+        strict clients refuse unknown members, so the id ends `detail`, as the seed's
+        console messages end with it."""
         doc: dict[str, object] = {"schemas": [ERROR_SCHEMA], "status": str(self.status)}
         if self.scim_type:
             doc["scimType"] = self.scim_type
-        doc["detail"] = self.detail
-        if tracking_id:
-            doc["trackingId"] = tracking_id
+        doc["detail"] = f"{self.detail} TrackingID: {tracking_id}" if tracking_id else self.detail
         return doc
 
 

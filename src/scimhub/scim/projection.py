@@ -103,8 +103,11 @@ class Projection:
             value = _only(value, self.include[key])
         elif attr.returned == "request":
             return _DROP
-        if key in self.exclude:
-            value = _DROP if self.exclude[key] is None else _without(value, self.exclude[key])
+        excluded = self.exclude.get(key, frozenset())
+        if excluded is None:
+            return _DROP
+        if excluded:
+            value = _without(value, excluded)
         return _DROP if value in ([], {}) else value
 
 
