@@ -75,5 +75,5 @@ def write_info(path: Path, data: dict[str, Any]) -> None:
 
 def uvicorn_config(app: Any, host: str, port: int, tls: TlsFiles) -> uvicorn.Config:
     return uvicorn.Config(app, host=host, port=port, ssl_certfile=str(tls.server_cert),
-                          ssl_keyfile=str(tls.server_key), log_level="warning",
+                          ssl_keyfile=str(tls.server_key), log_level="warning", ws="none",
                           access_log=False, lifespan="on")
