@@ -12,7 +12,7 @@ def assert_error(r, status: int, scim_type: str | None = None) -> None:  # type:
     assert r.status_code == status, r.text
     body = r.json()
     assert body["status"] == str(status)
-    assert body["trackingId"] == r.headers["TrackingID"]
+    assert body["detail"].endswith(f"TrackingID: {r.headers['TrackingID']}")
     assert body.get("scimType") == scim_type
     assert body["detail"]
 

@@ -51,7 +51,7 @@ def test_get_put_delete_lifecycle(org: OrgClient) -> None:
     assert missing.status_code == 404
     assert missing.json()["schemas"] == [ERROR]
     assert missing.json()["status"] == "404"
-    assert missing.json()["trackingId"] == missing.headers["TrackingID"]
+    assert missing.json()["detail"].endswith(f"TrackingID: {missing.headers['TrackingID']}")
 
 
 def test_username_unique_case_insensitive(org: OrgClient) -> None:

@@ -93,7 +93,7 @@ class Groups:
             q = members_query(group_id).subquery()
             rows = conn.execute(select(q).order_by(q.c.type.desc(), q.c.member_id)
                                 .offset(start_index - 1).limit(count))
-            return member_entries(rows, loc), total
+            return member_entries(rows, loc, with_display=True), total
 
     def replace(self, org_id: str, group_id: str, body: Any, loc: Locator, *,
                 if_match: str | None = None, with_members: bool = True) -> dict[str, Any]:

@@ -71,11 +71,15 @@ def members_query(group_id: str) -> Any:
     return union_all(user_members, group_members)
 
 
-def member_entries(rows: Iterable[Any], loc: Locator) -> list[dict[str, Any]]:
+def member_entries(rows: Iterable[Any], loc: Locator, *,
+                   with_display: bool = False) -> list[dict[str, Any]]:
+    """Member entries. A group's document leaves out `display`: clients compare the members
+    they PATCHed with what comes back, and a name they never sent would look like a change.
+    The paged Members view, read by people, includes it."""
     out = []
     for member_id, kind, display in rows:
         entry = {"value": member_id, "$ref": loc.location(kind, member_id), "type": kind}
-        if display:
+        if with_display and display:
             entry["display"] = display
         out.append(entry)
     return out

@@ -1,0 +1,5 @@
+"""`python -m scimhub` runs the CLI."""
+
+from .cli import app
+
+app()

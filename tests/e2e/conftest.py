@@ -1,0 +1,76 @@
+"""A live `scimhub serve` in a subprocess on a free loopback port, set up through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scimhub.config import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def scimhub(*args: str, env: dict[str, str]) -> str:
+    """Run the `scimhub` CLI and return its standard output."""
+    done = subprocess.run([sys.executable, "-m", "scimhub", *args], env=env, check=True,
+                          capture_output=True, text=True, timeout=60)
+    return done.stdout
+
+
+@dataclass(frozen=True)
+class LiveHub:
+    url: str
+    org_id: str
+    token: str
+    env: dict[str, str]
+
+    @property
+    def scim_base(self) -> str:
+        return f"{self.url}/identity/scim/{self.org_id}/v2"
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.scim_base, timeout=30, trust_env=False,
+                            headers={"Authorization": f"Bearer {self.token}"})
+
+
+@pytest.fixture(scope="session")
+def live_hub(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
+    data_dir: Path = tmp_path_factory.mktemp("live")
+    env = {**os.environ, "SCIMHUB_DATA_DIR": str(data_dir)}
+    if settings.database_url:
+        env["SCIMHUB_DATABASE_URL"] = settings.database_url
+    org_id = json.loads(scimhub("org", "create", "--name", "Live", "--json", env=env))["id"]
+    token = json.loads(scimhub("token", "create", "--org", org_id, "--json", env=env))["token"]
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "scimhub", "serve", "--port", str(port),
+                             "--log-level", "warning"], env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", trust_env=False).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("scimhub serve did not start")
+            time.sleep(0.1)
+        yield LiveHub(url, org_id, token, env)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
