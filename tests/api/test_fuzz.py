@@ -13,19 +13,54 @@ from hypothesis import strategies as st
 from tests.conftest import OrgClient
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-ATTRS = ["userName", "displayName", "title", "active", "name.givenName", "emails",
-         "emails.value", "emails.type", "emails.primary", "meta.created", "meta.lastModified",
-         "id", "externalId", "groups", "members", "members.value", "addresses.streetAddress",
-         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
-         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
-         "nosuch", "name", "x509Certificates.value"]
+ATTRS = [
+    "userName",
+    "displayName",
+    "title",
+    "active",
+    "name.givenName",
+    "emails",
+    "emails.value",
+    "emails.type",
+    "emails.primary",
+    "meta.created",
+    "meta.lastModified",
+    "id",
+    "externalId",
+    "groups",
+    "members",
+    "members.value",
+    "addresses.streetAddress",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+    "nosuch",
+    "name",
+    "x509Certificates.value",
+]
 OPS = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "EQ"]
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=False, allow_infinity=False),
-                         st.text(max_size=8), st.sampled_from(["True", "False", "2024-01-01T00:00:00Z"]))
-json_values = st.recursive(json_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(
-        ["value", "type", "primary", "display", "givenName", "userName", "active", "$ref"]
-        + ATTRS), inner, max_size=3)), max_leaves=8)
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+    st.sampled_from(["True", "False", "2024-01-01T00:00:00Z"]),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(
+                ["value", "type", "primary", "display", "givenName", "userName", "active", "$ref"]
+                + ATTRS
+            ),
+            inner,
+            max_size=3,
+        ),
+    ),
+    max_leaves=8,
+)
 
 
 @st.composite
@@ -33,8 +68,12 @@ def filters(draw: st.DrawFn, depth: int = 0) -> str:
     kind = draw(st.integers(0, 5 if depth < 3 else 1))
     attr = draw(st.sampled_from(ATTRS))
     if kind == 0:
-        value = draw(st.one_of(st.text(max_size=6).map(lambda s: '"' + s.replace('"', "") + '"'),
-                               st.sampled_from(["true", "false", "null", "1", "2.5", '"2024-01-01T00:00:00Z"'])))
+        value = draw(
+            st.one_of(
+                st.text(max_size=6).map(lambda s: '"' + s.replace('"', "") + '"'),
+                st.sampled_from(["true", "false", "null", "1", "2.5", '"2024-01-01T00:00:00Z"']),
+            )
+        )
         return f"{attr} {draw(st.sampled_from(OPS))} {value}"
     if kind == 1:
         return f"{attr} pr"
@@ -47,14 +86,23 @@ def filters(draw: st.DrawFn, depth: int = 0) -> str:
     return draw(st.text(alphabet='abc()[]" .eqnotandor', max_size=30))
 
 
-patch_ops = st.lists(st.fixed_dictionaries({
-    "op": st.sampled_from(["add", "replace", "remove", "Add", "Replace", "Remove", "copy"]),
-}, optional={
-    "path": st.one_of(st.sampled_from(ATTRS + ['emails[type eq "work"].value',
-                                               'members[value eq "x"]', "emails[", ""]),
-                      st.text(max_size=10)),
-    "value": json_values,
-}), max_size=4)
+patch_ops = st.lists(
+    st.fixed_dictionaries(
+        {
+            "op": st.sampled_from(["add", "replace", "remove", "Add", "Replace", "Remove", "copy"]),
+        },
+        optional={
+            "path": st.one_of(
+                st.sampled_from(
+                    ATTRS + ['emails[type eq "work"].value', 'members[value eq "x"]', "emails[", ""]
+                ),
+                st.text(max_size=10),
+            ),
+            "value": json_values,
+        },
+    ),
+    max_size=4,
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,17 +111,27 @@ def fuzz_org(hub: Any, app_client: Any) -> OrgClient:
     secret, _ = hub.tokens.create(org.id)
     client = OrgClient(app_client, org.id, secret)
     for i in range(3):
-        client.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                               "userName": f"f{i}@example.com", "title": "T",
-                               "emails": [{"value": f"f{i}@example.com", "type": "work"}]})
-    client.post("/Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                            "displayName": "fuzzers"})
+        client.post(
+            "/Users",
+            {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": f"f{i}@example.com",
+                "title": "T",
+                "emails": [{"value": f"f{i}@example.com", "type": "work"}],
+            },
+        )
+    client.post(
+        "/Groups",
+        {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "fuzzers"},
+    )
     return client
 
 
-FUZZ = settings(max_examples=150, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @FUZZ
@@ -88,7 +146,8 @@ def test_random_filters_never_500(fuzz_org: OrgClient, flt: str, resource: str) 
 @FUZZ
 @given(operations=patch_ops, schemas=st.sampled_from([[PATCH], [], None]))
 def test_random_patches_never_500_and_failures_change_nothing(
-        fuzz_org: OrgClient, operations: list[dict[str, Any]], schemas: Any) -> None:
+    fuzz_org: OrgClient, operations: list[dict[str, Any]], schemas: Any
+) -> None:
     users = fuzz_org.get("/Users", params={"count": "1"}).json()["Resources"]
     uid = users[0]["id"]
     before = fuzz_org.get(f"/Users/{uid}").json()
@@ -119,5 +178,9 @@ def test_random_create_bodies_never_500(fuzz_org: OrgClient, body: Any) -> None:
 
 def test_unique_names_survive(fuzz_org: OrgClient) -> None:
     name = f"{uuid.uuid4().hex}@example.com"
-    assert fuzz_org.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                                    "userName": name}).status_code == 201
+    assert (
+        fuzz_org.post(
+            "/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name}
+        ).status_code
+        == 201
+    )
