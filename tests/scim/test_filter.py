@@ -134,6 +134,7 @@ def test_attribute_named_like_a_keyword() -> None:
     ("userName eq bare", "expected a value"),
     ('userName eq "a" # "b"', "unexpected character '#'"),
     ('1abc eq "x"', "unexpected character"),
+    ("x gt 1e999", "out of range"),
     ('name.given.Name eq "x"', "invalid attribute path"),
     (':userName eq "x"', "unexpected character ':'"),
     ('urn:x: eq "x"', "invalid attribute path"),

@@ -13,6 +13,7 @@ recursive consumer of its trees (SQL translation, evaluation) near Python's recu
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import NoReturn
@@ -117,8 +118,10 @@ def _string_value(token: _Token, error: type[ScimError]) -> str:
     return str(value)
 
 
-def _number_value(token: _Token) -> int | float:
+def _number_value(token: _Token, error: type[ScimError]) -> int | float:
     number = json.loads(token.text)
+    if isinstance(number, float) and not math.isfinite(number):
+        raise error(f"number at position {token.pos} is out of range")
     return number if isinstance(number, int) else float(number)
 
 
@@ -246,7 +249,7 @@ class _Parser:
         if token.kind == "string":
             return _string_value(token, self.error)
         if token.kind == "number":
-            return _number_value(token)
+            return _number_value(token, self.error)
         if token.kind == "word" and token.text.lower() in _LITERALS:
             return _LITERALS[token.text.lower()]
         self.index -= 1

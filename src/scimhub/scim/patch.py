@@ -185,17 +185,10 @@ class _Patcher:
             if sub is None:
                 raise InvalidPath(f"unknown sub-attribute "
                                   f"'{found.attribute.name}.{path.sub_after_filter}'")
-        return _Target(path, found.schema, found.attribute, sub, self.bound(path))
+        condition = (_element_filter(self.rt, path.path, path.filter)
+                     if path.filter is not None else None)
+        return _Target(path, found.schema, found.attribute, sub, condition)
 
-    def bound(self, path: ast.PatchPath) -> ast.Filter | None:
-        if path.filter is None:
-            return None
-        try:
-            value_path = bind_filter(self.rt, ast.ValuePath(path.path, path.filter))
-        except InvalidFilter as error:
-            raise InvalidPath(error.detail) from None
-        assert isinstance(value_path, ast.ValuePath)
-        return value_path.filter
 
     def apply_at(self, op: str, target: _Target, value: Any) -> None:
         attr = target.attribute
@@ -234,14 +227,24 @@ class _Patcher:
         return extension
 
 
+def _element_filter(rt: ResourceType, path: ast.AttrPath, condition: ast.Filter
+                    ) -> ast.Filter:
+    """A value filter bound to the sub-attributes of `path`, names made canonical; a filter
+    naming what the attribute lacks makes the PATCH path invalid (§3.5.2: invalidPath)."""
+    try:
+        bound = bind_filter(rt, ast.ValuePath(path, condition))
+    except InvalidFilter as error:
+        raise InvalidPath(error.detail) from None
+    assert isinstance(bound, ast.ValuePath)  # binding keeps a node's kind
+    return bound.filter
+
+
 def _patch_whole(op: str, container: dict[str, Any], attr: Attribute, value: Any,
                  rt: ResourceType) -> None:
     """`emails`, `name`, `active`: §3.5.2.1-3 for a whole attribute."""
     if op == "remove" and attr.multi_valued and value is not None:
-        condition = bind_filter(rt, ast.ValuePath(ast.AttrPath(attr.name),
-                                                  dialects.removal_filter(value)))
-        assert isinstance(condition, ast.ValuePath)
-        _select_and_remove(container, attr, condition.filter, None)
+        condition = _element_filter(rt, ast.AttrPath(attr.name), dialects.removal_filter(value))
+        _select_and_remove(container, attr, condition, None)
         return
     if op == "remove":
         container.pop(attr.name, None)
@@ -360,10 +363,7 @@ def _member_change(rt: ResourceType, op: str, target: _Target, value: Any) -> Me
         return MemberChange(op, values=_unique(e["value"] for e in elements))
     condition = target.condition
     if condition is None and value is not None:
-        bound = bind_filter(rt, ast.ValuePath(ast.AttrPath(attr.name),
-                                              dialects.removal_filter(value)))
-        assert isinstance(bound, ast.ValuePath)
-        condition = bound.filter
+        condition = _element_filter(rt, ast.AttrPath(attr.name), dialects.removal_filter(value))
     if condition is None:
         return MemberChange("remove")
     ids = _member_ids(condition)

@@ -50,7 +50,7 @@ def normalize(rt: ResourceType, body: Any) -> Normalized:
     """
     if not isinstance(body, dict):
         raise InvalidSyntax(f"a {rt.name} must be a JSON object, got {json_type(body)}")
-    _check_schemas(body.get("schemas", []))
+    _check_schemas(body.get("schemas"))
     doc: dict[str, Any] = {}
     members: list[dict[str, Any]] = []
     password: str | None = None
@@ -100,6 +100,10 @@ def finalize(rt: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_schemas(schemas: Any) -> None:
+    """`schemas` is optional here (the endpoint already names the resource type) but, when
+    present, must be what RFC 7643 §3 says: a list of URIs."""
+    if schemas is None:
+        return
     if not isinstance(schemas, list) or not all(isinstance(s, str) for s in schemas):
         raise InvalidValue("'schemas' must be an array of URI strings")
 
