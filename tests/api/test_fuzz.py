@@ -52,8 +52,7 @@ json_values = st.recursive(
         st.lists(inner, max_size=3),
         st.dictionaries(
             st.sampled_from(
-                ["value", "type", "primary", "display", "givenName", "userName", "active", "$ref"]
-                + ATTRS
+                ["value", "type", "primary", "display", "givenName", "active", "$ref", *ATTRS]
             ),
             inner,
             max_size=3,
@@ -94,7 +93,7 @@ patch_ops = st.lists(
         optional={
             "path": st.one_of(
                 st.sampled_from(
-                    ATTRS + ['emails[type eq "work"].value', 'members[value eq "x"]', "emails[", ""]
+                    [*ATTRS, 'emails[type eq "work"].value', 'members[value eq "x"]', "emails[", ""]
                 ),
                 st.text(max_size=10),
             ),
