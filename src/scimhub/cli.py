@@ -103,6 +103,8 @@ def org_list(data_dir: DataDir = None, database_url: DatabaseUrl = None,
 @token_app.command("create")
 def token_create(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
                  name: Annotated[str, typer.Option(help="What the token is for.")] = "SCIM client",
+                 admin: Annotated[bool, typer.Option(
+                     "--admin", help="A token for the admin/integration API, not SCIM.")] = False,
                  expires_days: Annotated[int | None, typer.Option(
                      help="Expire after this many days (default: never).", min=1)] = None,
                  data_dir: DataDir = None, database_url: DatabaseUrl = None,
@@ -113,14 +115,15 @@ def token_create(org: Annotated[str, typer.Option("--org", help="Organisation id
     hub = _hub(_settings(data_dir, database_url))
     try:
         secret, info = hub.tokens.create(
-            org, name=name, expires_in=timedelta(days=expires_days) if expires_days else None)
+            org, name=name, kind="admin" if admin else "scim",
+            expires_in=timedelta(days=expires_days) if expires_days else None)
     except OrgNotFound:
         console.print(f"[red]no organisation with id {org}[/red]")
         raise typer.Exit(1) from None
     finally:
         hub.close()
     if as_json:
-        print(json.dumps({"token": secret, "id": info.id, "org_id": info.org_id,
+        print(json.dumps({"token": secret, "id": info.id, "org_id": info.org_id, "kind": info.kind,
                           "expires_at": info.expires_at.isoformat() if info.expires_at else None}))
     else:
         console.print(f"Token {info.id} for org {org} (shown once, store it now):\n{secret}")
@@ -136,7 +139,7 @@ def token_list(org: Annotated[str, typer.Option("--org", help="Organisation id."
         tokens = hub.tokens.list(org)
     finally:
         hub.close()
-    rows = [{"id": t.id, "name": t.name, "prefix": t.prefix, "created": t.created.isoformat(),
+    rows = [{"id": t.id, "name": t.name, "kind": t.kind, "prefix": t.prefix, "created": t.created.isoformat(),
              "expires_at": t.expires_at.isoformat() if t.expires_at else None,
              "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None} for t in tokens]
     if as_json:

@@ -23,6 +23,7 @@ from .errors import OrgNotFound
 from .orgs import Orgs
 
 TOKEN_PREFIX = "scimhub_"
+KINDS = ("scim", "admin")  # a SCIM client's token, or one for the admin/integration API
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class TokenInfo:
     id: str
     org_id: str
     name: str
+    kind: str
     prefix: str
     created: datetime
     expires_at: datetime | None
@@ -44,7 +46,7 @@ def _hash(secret: str) -> str:
 
 
 def _info(r: Any) -> TokenInfo:
-    return TokenInfo(r.id, r.org_id, r.name, r.prefix, as_utc(r.created),
+    return TokenInfo(r.id, r.org_id, r.name, r.kind, r.prefix, as_utc(r.created),
                      as_utc(r.expires_at) if r.expires_at else None,
                      as_utc(r.revoked_at) if r.revoked_at else None)
 
@@ -57,16 +59,18 @@ class Tokens:
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, TokenInfo | None]] = {}
 
-    def create(self, org_id: str, *, name: str = "SCIM client",
+    def create(self, org_id: str, *, name: str = "SCIM client", kind: str = "scim",
                expires_in: timedelta | None = None) -> tuple[str, TokenInfo]:
+        if kind not in KINDS:
+            raise ValueError(f"token kind must be one of {', '.join(KINDS)}")
         Orgs(self.db).get(org_id)  # raises OrgNotFound
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
-        info = TokenInfo(str(uuid.uuid4()), org_id, name, secret[:16], now,
+        info = TokenInfo(str(uuid.uuid4()), org_id, name, kind, secret[:16], now,
                          now + expires_in if expires_in else None, None)
         with self.db.write() as conn:
             conn.execute(tokens.insert().values(
-                id=info.id, org_id=org_id, name=name, token_hash=_hash(secret),
+                id=info.id, org_id=org_id, name=name, kind=kind, token_hash=_hash(secret),
                 prefix=info.prefix, created=now, expires_at=info.expires_at))
         return secret, info
 
@@ -88,8 +92,8 @@ class Tokens:
         self._cache.clear()
         return next(t for t in self.list(org_id) if t.id == token_id)
 
-    def authenticate(self, secret: str) -> TokenInfo | None:
-        """The usable token with this secret, or None."""
+    def authenticate(self, secret: str, kind: str = "scim") -> TokenInfo | None:
+        """The usable token of this kind with this secret, or None."""
         digest = _hash(secret)
         now_mono = time.monotonic()
         hit = self._cache.get(digest)
@@ -103,4 +107,6 @@ class Tokens:
                 if len(self._cache) > 10_000:
                     self._cache.clear()
                 self._cache[digest] = (now_mono + self.cache_seconds, info)
-        return info if info is not None and info.usable(utcnow()) else None
+        if info is None or info.kind != kind or not info.usable(utcnow()):
+            return None
+        return info

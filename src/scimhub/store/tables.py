@@ -49,6 +49,8 @@ tokens = Table(
     Column("name", String(256), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 of the secret
     Column("prefix", String(16), nullable=False),  # shown in listings to recognise a token
+    # "scim": a SCIM client (Entra's provisioning job); "admin": the integration/admin API
+    Column("kind", String(8), nullable=False, server_default="scim"),
     Column("created", Timestamp, nullable=False),
     Column("expires_at", Timestamp),
     Column("revoked_at", Timestamp),
@@ -131,6 +133,105 @@ scim_requests = Table(
     Column("tracking_id", String(128), nullable=False),
     Column("client", String(256)),
     Column("token_id", String(36)),
+    Index(None, "org_id", "time"),
+    Index(None, "tracking_id"),
+)
+
+# -- console: admin accounts and server-side sessions ----------------------------------
+
+admins = Table(
+    "admins", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("email_ci", String(320), nullable=False, unique=True),
+    Column("display_name", String(256), nullable=False),
+    Column("password_hash", String(256), nullable=False),  # argon2id
+    Column("role", String(16), nullable=False),  # "admin" | "readonly"
+    Column("created", Timestamp, nullable=False),
+    Column("last_login", Timestamp),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 of the cookie value
+    Column("admin_id", String(36), ForeignKey("admins.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("org_id", String(36), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Index(None, "admin_id"),
+)
+
+# Failed sign-ins, counted per key (account or client address) over a window; shared by
+# every API process so the limit holds however many run.
+login_failures = Table(
+    "login_failures", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("key", String(400), nullable=False),
+    Column("time", Timestamp, nullable=False),
+    Index(None, "key", "time"),
+)
+
+# -- the Azure AD (Entra ID) integration -------------------------------------------------
+
+# One row per connected Entra tenant ("instance"): the saved configuration the hub restores
+# after the integration app was deleted and consented again.
+entra_instances = Table(
+    "entra_instances", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    Column("tenant_id", String(36), nullable=False),
+    Column("tenant_domain", String(256)),
+    Column("name", String(256), nullable=False),
+    Column("mode", String(8), nullable=False),  # "push" (Entra's job) | "pull" (Graph delta)
+    Column("provisioning_app_id", String(36)),  # appId of the instantiated "Identity" app
+    Column("provisioning_sp_id", String(36)),  # its service principal's object id
+    Column("job_id", String(128)),
+    Column("template_id", String(64)),
+    Column("scope", String(16), nullable=False),  # "assigned" | "all"
+    Column("mappings", Document, nullable=False),
+    Column("auto_sync", Boolean, nullable=False),
+    Column("scim_token_id", String(36)),  # the hub token Entra's job authenticates with
+    Column("users_delta_link", Text),
+    Column("groups_delta_link", Text),
+    Column("last_status", Document),  # last job status read from Graph
+    Column("last_pull", Document),  # counts and times of the last pull cycle
+    Column("created", Timestamp, nullable=False),
+    Column("updated", Timestamp, nullable=False),
+    Index(None, "org_id", "tenant_id", unique=True),
+)
+
+# Pending admin-consent round trips: `state` is bound to the admin who started it.
+consent_states = Table(
+    "consent_states", metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    Column("actor", String(256), nullable=False),
+    Column("session_hash", String(64)),
+    Column("options", Document, nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("used_at", Timestamp),
+)
+
+# Upstream failures seen by the integration, with what the troubleshooter needs: the
+# tracking id shown to the admin and Entra's own error code and correlation ids.
+integration_errors = Table(
+    "integration_errors", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    Column("instance_id", String(36)),
+    Column("time", Timestamp, nullable=False),
+    Column("tracking_id", String(128), nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("code", String(16), nullable=False),
+    Column("upstream_code", String(64)),  # e.g. AADSTS700016, or Graph's error code
+    Column("upstream_message", Text),
+    Column("correlation_id", String(64)),
+    Column("client_request_id", String(64)),
     Index(None, "org_id", "time"),
     Index(None, "tracking_id"),
 )
