@@ -123,7 +123,8 @@ def token_create(org: Annotated[str, typer.Option("--org", help="Organisation id
     finally:
         hub.close()
     if as_json:
-        print(json.dumps({"token": secret, "id": info.id, "org_id": info.org_id, "kind": info.kind,
+        print(json.dumps({"token": secret, "id": info.id, "org_id": info.org_id,
+                          "kind": info.kind,
                           "expires_at": info.expires_at.isoformat() if info.expires_at else None}))
     else:
         console.print(f"Token {info.id} for org {org} (shown once, store it now):\n{secret}")
@@ -139,7 +140,8 @@ def token_list(org: Annotated[str, typer.Option("--org", help="Organisation id."
         tokens = hub.tokens.list(org)
     finally:
         hub.close()
-    rows = [{"id": t.id, "name": t.name, "kind": t.kind, "prefix": t.prefix, "created": t.created.isoformat(),
+    rows = [{"id": t.id, "name": t.name, "kind": t.kind, "prefix": t.prefix,
+             "created": t.created.isoformat(),
              "expires_at": t.expires_at.isoformat() if t.expires_at else None,
              "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None} for t in tokens]
     if as_json:
