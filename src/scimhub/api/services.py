@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import Settings
+from ..directory.audit import Audit
 from ..directory.groups import Groups
 from ..directory.orgs import Orgs
 from ..directory.request_log import RequestLog
@@ -24,6 +25,7 @@ class Hub:
     users: Users
     groups: Groups
     requests: RequestLog
+    audit: Audit
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
@@ -33,7 +35,7 @@ class Hub:
         db = Database.connect(settings.effective_database_url)
         migrate.upgrade(db)
         return cls(settings, db, Orgs(db), Tokens(db, cache_seconds=settings.token_cache_seconds),
-                   Users(db), Groups(db), RequestLog(db))
+                   Users(db), Groups(db), RequestLog(db), Audit(db))
 
     def close(self) -> None:
         self.requests.flush()

@@ -1,0 +1,55 @@
+"""The hub's own audit trail: who did what to which organisation, and when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from ..store.engine import Database, as_utc, utcnow
+from ..store.tables import audit_events
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    id: int
+    org_id: str | None
+    time: datetime
+    actor: str
+    action: str
+    target: str | None
+    detail: dict[str, Any]
+    tracking_id: str | None
+
+
+class Audit:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def record(self, org_id: str | None, actor: str, action: str, *, target: str | None = None,
+               detail: dict[str, Any] | None = None, tracking_id: str | None = None,
+               conn: Connection | None = None) -> None:
+        """Record an event; pass `conn` to make it part of the caller's transaction."""
+        values = {"org_id": org_id, "time": utcnow(), "actor": actor, "action": action,
+                  "target": target, "detail": detail or {}, "tracking_id": tracking_id}
+        if conn is not None:
+            conn.execute(audit_events.insert().values(**values))
+            return
+        with self.db.write() as own:
+            own.execute(audit_events.insert().values(**values))
+
+    def events(self, org_id: str, *, action: str | None = None, limit: int = 100,
+               offset: int = 0) -> tuple[list[AuditEvent], int]:
+        """Newest first."""
+        t = audit_events
+        where = [t.c.org_id == org_id]
+        if action:
+            where.append(t.c.action == action)
+        with self.db.read() as conn:
+            total = conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one()
+            rows = conn.execute(select(t).where(*where).order_by(t.c.id.desc())
+                                .offset(offset).limit(limit)).all()
+        return [AuditEvent(r.id, r.org_id, as_utc(r.time), r.actor, r.action, r.target,
+                           r.detail or {}, r.tracking_id) for r in rows], total
