@@ -53,6 +53,8 @@ def _delta(emu: Emulator, table: Table, known: set[str],
                 state = odata.decode_token(q["$skiptoken"], "$skiptoken")
             elif "$deltatoken" in q:
                 start = odata.decode_token(q["$deltatoken"], "$deltatoken")
+                if not isinstance(start.get("v"), int):
+                    raise odata.bad_request("Invalid $deltatoken value.", "Request_BadRequest")
                 state = {"from": start.get("v"), "to": current_version(conn, caller.tenant_id),
                          "after": ""}
             else:
