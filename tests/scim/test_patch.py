@@ -149,6 +149,22 @@ def test_extension_paths() -> None:
     assert doc["schemas"] == [USER_URN]
 
 
+def test_path_naming_the_whole_extension() -> None:
+    doc = user(**{ENTERPRISE_URN: {"department": "R&D", "costCenter": "7"}})
+    added = patch(doc, {"op": "add", "path": ENTERPRISE_URN,
+                        "value": {"schemas": [ENTERPRISE_URN], "division": "Labs"}})
+    assert added.doc[ENTERPRISE_URN] == {"department": "R&D", "costCenter": "7",
+                                         "division": "Labs"}
+    replaced = patch(doc, {"op": "replace", "path": ENTERPRISE_URN.lower(),
+                           "value": {"manager": "boss"}})
+    assert replaced.doc[ENTERPRISE_URN] == {"manager": {"value": "boss"}}
+    removed = patch(doc, {"op": "remove", "path": ENTERPRISE_URN})
+    assert ENTERPRISE_URN not in removed.doc
+    assert removed.doc["schemas"] == [USER_URN]
+    with pytest.raises(InvalidValue, match="object of attributes"):
+        patch(doc, {"op": "add", "path": ENTERPRISE_URN, "value": "R&D"})
+
+
 def test_remove_from_absent_extension_is_noop() -> None:
     assert not patch(user(), {"op": "remove", "path": f"{ENTERPRISE_URN}:department"}).changed
 

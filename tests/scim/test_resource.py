@@ -84,7 +84,8 @@ def test_ignored_silently() -> None:
         "schemas": [USER_URN, "urn:example:unknown"], "id": "client-chosen",
         "meta": {"version": "x"}, "userName": "a@x", "groups": [{"value": "g"}],
         "nickName": None, "roles": [], "emails": [None], "name": {},
-        ENTERPRISE_URN: {"department": None}, "x509Certificates": [{"display": None}],
+        ENTERPRISE_URN: {"schemas": [ENTERPRISE_URN], "department": None},
+        "x509Certificates": [{"display": None}],
     })
     assert result.doc == {"schemas": [USER_URN], "userName": "a@x"}
 

@@ -90,7 +90,8 @@ def pathless_items(rt: ResourceType, value: Mapping[str, Any]) -> Iterator[tuple
         extension = rt.extension(key)
         if extension is not None and isinstance(item, dict):
             for sub_key, sub_item in item.items():
-                yield f"{extension.id}:{sub_key}", sub_item
+                if sub_key.lower() != "schemas":  # as in resource.normalize
+                    yield f"{extension.id}:{sub_key}", sub_item
         else:
             yield key, item
 

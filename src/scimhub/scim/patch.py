@@ -165,14 +165,30 @@ class _Patcher:
         self.password: str | None = None
 
     def apply(self, op: PatchOp) -> None:
-        if op.path is not None:
+        if op.path is None:
+            self.apply_object(op.op, op.value)
+        elif (extension := _whole_extension(self.rt, op.path)) is not None:
+            self.apply_extension(op, extension)
+        else:
             self.apply_at(op.op, self.target(op.path), op.value)
-            return
-        if not isinstance(op.value, dict):
-            raise InvalidValue(f"a path-less '{op.op}' takes an object of attributes")
-        for key, value in dialects.pathless_items(self.rt, op.value):
+
+    def apply_object(self, op: str, value: Any) -> None:
+        """A path-less add/replace: each attribute of the value in turn (§3.5.2.1)."""
+        if not isinstance(value, dict):
+            raise InvalidValue(f"a path-less '{op}' takes an object of attributes")
+        for key, item in dialects.pathless_items(self.rt, value):
             if key.lower() not in IGNORED_KEYS:
-                self.apply_at(op.op, self.target(parse_path(key)), value)
+                self.apply_at(op, self.target(parse_path(key)), item)
+
+    def apply_extension(self, op: PatchOp, extension: Schema) -> None:
+        """A path naming a whole extension, as scim2-tester sends: `remove` drops it,
+        `replace` makes it exactly the value, `add` merges the value's attributes in."""
+        if op.op != "add":
+            self.doc.pop(extension.id, None)
+        if op.op != "remove":
+            if not isinstance(op.value, dict):
+                raise InvalidValue(f"'{extension.id}' takes an object of attributes")
+            self.apply_object("add", {extension.id: op.value})
 
     def target(self, path: ast.PatchPath) -> _Target:
         if path.filter is not None and path.path.sub is not None:
@@ -225,6 +241,15 @@ class _Patcher:
         extension: dict[str, Any] | None = (self.doc.setdefault(schema.id, {}) if create
                                              else self.doc.get(schema.id))
         return extension
+
+
+def _whole_extension(rt: ResourceType, path: ast.PatchPath) -> Schema | None:
+    """The extension a path names as a whole; the grammar read its last URN segment
+    (`User`) as an attribute name."""
+    plain = path.filter is None and path.sub_after_filter is None and path.path.sub is None
+    if not plain or path.path.urn is None:
+        return None
+    return rt.extension(f"{path.path.urn}:{path.path.attr}")
 
 
 def _element_filter(rt: ResourceType, path: ast.AttrPath, condition: ast.Filter

@@ -122,7 +122,9 @@ def _attribute_items(rt: ResourceType, body: dict[str, Any]
                 continue
             if not isinstance(value, dict):
                 raise InvalidValue(f"'{key}' must be an object, got {json_type(value)}")
-            items.extend((extension, k, v) for k, v in value.items())
+            # Client libraries (python-scim) serialise an extension object with its own
+            # `schemas`; it says nothing the enclosing key does not.
+            items.extend((extension, k, v) for k, v in value.items() if k.lower() != "schemas")
             continue
         urn, colon, name = key.rpartition(":")
         if not colon:
