@@ -106,7 +106,7 @@ def build_app(target: Target) -> Starlette:
                                        for u in store.values()):
                 return _error(409, "userName taken", "uniqueness")
             rid = str(uuid.uuid4())
-            store[rid] = {**body, "id": rid}
+            store[rid] = {**orjson.loads(raw), "id": rid}  # a copy: PATCH must not edit the log
             return _json(201, store[rid])
         if oid not in store:
             return _error(404, "Resource not found")

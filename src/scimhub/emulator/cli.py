@@ -4,7 +4,6 @@ whether or not the server is running (it re-reads state on every request)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from pathlib import Path
@@ -24,10 +23,12 @@ from .directory import (
     assign,
     delete_group,
     delete_user,
+    remove_member,
     require_tenant,
     restore_group,
     restore_user,
     unassign,
+    update_group,
     update_user,
 )
 from .provisioning import jobs
@@ -348,7 +349,6 @@ def groups_add(name: str, data_dir: Path = DATA_DIR, tenant: str | None = TENANT
 @groups_app.command("rename")
 def groups_rename(group: str, new_name: str, data_dir: Path = DATA_DIR,
                   tenant: str | None = TENANT) -> None:
-    from .directory import update_group
     _out({"id": _run(_engine(data_dir), lambda c: update_group(
         c, _tenant(c, tenant).id, group, {"displayName": new_name}))})
 
@@ -376,7 +376,6 @@ def groups_add_member(group: str, member: str, data_dir: Path = DATA_DIR,
 @groups_app.command("remove-member")
 def groups_remove_member(group: str, member: str, data_dir: Path = DATA_DIR,
                          tenant: str | None = TENANT) -> None:
-    from .directory import remove_member
     _run(_engine(data_dir), lambda c: remove_member(c, _tenant(c, tenant).id, group, member))
     _out({"group": group, "removed": member})
 
@@ -506,7 +505,3 @@ def faults_clear(data_dir: Path = DATA_DIR) -> None:
 def faults_show(data_dir: Path = DATA_DIR) -> None:
     with _engine(data_dir).connect() as conn:
         _out(faults.describe(conn))
-
-
-def run_async(coro: Any) -> Any:
-    return asyncio.run(coro)
