@@ -8,6 +8,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
+ENTRA_LOGIN_URL = "https://login.microsoftonline.com"
+ENTRA_GRAPH_URL = "https://graph.microsoft.com"
+ENTRA_GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+ENTRA_APP_NAME = "scimhub Identity"
+
+
 class ConfigError(ValueError):
     """A setting has a value scimhub cannot start with; the message names the variable."""
 
@@ -39,6 +45,20 @@ class Settings:
     max_bulk_operations: int = 100
     max_payload_bytes: int = 1_048_576
     token_cache_seconds: int = 5
+    # Microsoft Entra ID. Defaults are the real cloud; the emulator's URL replaces both.
+    entra_login_url: str = ENTRA_LOGIN_URL
+    entra_graph_url: str = ENTRA_GRAPH_URL
+    entra_graph_scope: str = ENTRA_GRAPH_SCOPE
+    entra_client_id: str = ""  # the multi-tenant "scimhub Identity Integration" app
+    entra_client_secret: str = field(default="", repr=False)
+    entra_ca_bundle: str = ""  # a CA file to trust (the emulator's self-signed CA)
+    entra_app_template_id: str = ""  # application template of the "scimhub Identity" app
+    entra_app_name: str = ENTRA_APP_NAME
+
+    @property
+    def entra_configured(self) -> bool:
+        return bool(self.entra_client_id and self.entra_client_secret
+                    and self.entra_app_template_id)
 
     @property
     def effective_database_url(self) -> str:
@@ -60,6 +80,14 @@ class Settings:
             max_bulk_operations=_int(env, "SCIMHUB_MAX_BULK_OPERATIONS", 100),
             max_payload_bytes=_int(env, "SCIMHUB_MAX_PAYLOAD_BYTES", 1_048_576, minimum=1024),
             token_cache_seconds=_int(env, "SCIMHUB_TOKEN_CACHE_SECONDS", 5, minimum=0),
+            entra_login_url=env.get("SCIMHUB_ENTRA_LOGIN_URL", ENTRA_LOGIN_URL).rstrip("/"),
+            entra_graph_url=env.get("SCIMHUB_ENTRA_GRAPH_URL", ENTRA_GRAPH_URL).rstrip("/"),
+            entra_graph_scope=env.get("SCIMHUB_ENTRA_GRAPH_SCOPE", ENTRA_GRAPH_SCOPE),
+            entra_client_id=env.get("SCIMHUB_ENTRA_CLIENT_ID", ""),
+            entra_client_secret=env.get("SCIMHUB_ENTRA_CLIENT_SECRET", ""),
+            entra_ca_bundle=env.get("SCIMHUB_ENTRA_CA_BUNDLE", ""),
+            entra_app_template_id=env.get("SCIMHUB_ENTRA_APP_TEMPLATE_ID", ""),
+            entra_app_name=env.get("SCIMHUB_ENTRA_APP_NAME", ENTRA_APP_NAME),
         )
         settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
         settings.validate()
@@ -71,5 +99,10 @@ class Settings:
             raise ConfigError("SCIMHUB_DATABASE_URL must be a sqlite:// or postgresql:// URL")
         if not self.tracking_prefix.isalnum():
             raise ConfigError("SCIMHUB_TRACKING_PREFIX must be letters and digits")
+        for name in ("entra_login_url", "entra_graph_url"):
+            if not getattr(self, name).startswith("https://"):
+                raise ConfigError(f"SCIMHUB_{name.upper()} must be an https:// URL")
+        if self.entra_ca_bundle and not Path(self.entra_ca_bundle).is_file():
+            raise ConfigError("SCIMHUB_ENTRA_CA_BUNDLE must name an existing file")
         if self.default_page_size > self.max_page_size:
             raise ConfigError("default page size exceeds SCIMHUB_MAX_PAGE_SIZE")

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from ..directory import search
 from ..scim import listing, projection
 from ..scim.errors import InvalidValue
+from ..scim.render import etag_matches
 from ..scim.schemas import GROUP, USER, ResourceType
 from .body import read_json
 from .responses import ScimResponse
@@ -146,11 +147,11 @@ def _item(rt: ResourceType):  # type: ignore[no-untyped-def]
 
 def _not_modified(request: Request, doc: dict[str, Any]) -> bool:
     wanted = request.headers.get("if-none-match")
-    if not wanted:
-        return False
-    current = doc["meta"]["version"]
-    tags = {t.strip() for t in wanted.split(",")}
-    return "*" in tags or current in tags or current[2:] in tags
+    return bool(wanted) and etag_matches(wanted, _version(doc))
+
+
+def _version(doc: dict[str, Any]) -> int:
+    return int(doc["meta"]["version"][3:-1])  # W/"<n>"
 
 
 @scim_endpoint("Group")

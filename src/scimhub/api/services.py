@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import Settings
+from ..directory.admins import Admins
 from ..directory.audit import Audit
 from ..directory.groups import Groups
 from ..directory.orgs import Orgs
 from ..directory.request_log import RequestLog
+from ..directory.sessions import Sessions
 from ..directory.tokens import Tokens
 from ..directory.users import Users
 from ..store import migrate
@@ -26,6 +28,8 @@ class Hub:
     groups: Groups
     requests: RequestLog
     audit: Audit
+    admins: Admins
+    sessions: Sessions
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
@@ -35,7 +39,7 @@ class Hub:
         db = Database.connect(settings.effective_database_url)
         migrate.upgrade(db)
         return cls(settings, db, Orgs(db), Tokens(db, cache_seconds=settings.token_cache_seconds),
-                   Users(db), Groups(db), RequestLog(db), Audit(db))
+                   Users(db), Groups(db), RequestLog(db), Audit(db), Admins(db), Sessions(db))
 
     def close(self) -> None:
         self.requests.flush()

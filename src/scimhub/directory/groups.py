@@ -214,10 +214,7 @@ class Groups:
 
     @staticmethod
     def _render(row: Any, loc: Locator, members: list[dict[str, Any]] | None) -> dict[str, Any]:
-        doc = document(row, "Group", loc)
-        if members:
-            doc["members"] = members
-        return doc
+        return document(row, "Group", loc, {"members": members})
 
 
 def _chunks(ids: list[str]) -> Iterable[list[str]]:

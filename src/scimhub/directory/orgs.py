@@ -18,6 +18,8 @@ SETTINGS: dict[str, tuple[Any, tuple[Any, ...]]] = {
     # RFC 7644 §3.5.2 lets a service answer PATCH with 200 and the resource or 204;
     # Entra's gallery apps are expected to answer group PATCH with 204.
     "group_patch_status": (200, (200, 204)),
+    # "Allow Azure AD sync": off pauses every Entra instance's job, on restores them.
+    "allow_azure_sync": (True, (True, False)),
 }
 
 

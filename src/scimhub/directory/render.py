@@ -4,39 +4,22 @@ attributes (a user's `groups`, a group's `members`), which live in the membershi
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, literal, select, union_all
 
+from ..scim.render import meta_for, render
 from ..store.engine import as_utc
 from ..store.tables import groups, memberships, users
 from .locator import Locator
 
 
-def etag(version: int) -> str:
-    return f'W/"{version}"'
-
-
-def timestamp(value: datetime) -> str:
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def document(row: Any, resource_type: str, loc: Locator) -> dict[str, Any]:
+def document(row: Any, resource_type: str, loc: Locator,
+             derived: dict[str, Any] | None = None) -> dict[str, Any]:
     """The full resource (before projection) from a users or groups row."""
-    data = row.data
-    doc: dict[str, Any] = {"schemas": data["schemas"], "id": row.id}
-    for key, value in data.items():
-        if key != "schemas":
-            doc[key] = value
-    doc["meta"] = {
-        "resourceType": resource_type,
-        "created": timestamp(row.created),
-        "lastModified": timestamp(row.last_modified),
-        "location": loc.location(resource_type, row.id),
-        "version": etag(row.version),
-    }
-    return doc
+    meta = meta_for(resource_type, as_utc(row.created), as_utc(row.last_modified), row.version,
+                    loc.location(resource_type, row.id))
+    return render(row.data, resource_id=row.id, meta=meta, derived=derived)
 
 
 def groups_of(conn: Connection, user_ids: Sequence[str],

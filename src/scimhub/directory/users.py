@@ -144,7 +144,4 @@ class Users:
 
     @staticmethod
     def _render(row: Any, loc: Locator, member_of: list[dict[str, Any]] | None) -> dict[str, Any]:
-        doc = document(row, "User", loc)
-        if member_of:
-            doc["groups"] = member_of
-        return doc
+        return document(row, "User", loc, {"groups": member_of})

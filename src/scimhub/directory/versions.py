@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 from ..scim.errors import PreconditionFailed
-from .render import etag
+from ..scim.render import etag, etag_matches
 
 
 def check_if_match(if_match: str | None, version: int) -> None:
     """Refuse a write made against a version the client no longer holds."""
-    if if_match is None:
-        return
-    wanted = {tag.strip() for tag in if_match.split(",")}
-    if "*" in wanted:
-        return
-    current = etag(version)
-    # Weak comparison: `"3"` and `W/"3"` name the same version.
-    if current not in wanted and current[2:] not in wanted:
-        raise PreconditionFailed(f"resource version is {current}, not {if_match}")
+    if if_match is not None and not etag_matches(if_match, version):
+        raise PreconditionFailed(f"resource version is {etag(version)}, not {if_match}")

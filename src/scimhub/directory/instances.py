@@ -1,0 +1,191 @@
+"""The hub's record of its Entra ID connections ("instances"): the saved configuration
+that "Allow Azure AD sync" restores, the pending admin-consent round trips, and the
+integration failures the troubleshooter explains."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+
+from ..store.engine import Database, as_utc, utcnow
+from ..store.tables import consent_states, entra_instances, integration_errors
+
+CONSENT_STATE_TTL = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    id: str
+    org_id: str
+    tenant_id: str
+    tenant_domain: str | None
+    name: str
+    mode: str
+    provisioning_app_id: str | None
+    provisioning_sp_id: str | None
+    job_id: str | None
+    template_id: str | None
+    scope: str
+    mappings: list[dict[str, Any]]
+    auto_sync: bool
+    scim_token_id: str | None
+    users_delta_link: str | None
+    groups_delta_link: str | None
+    last_status: dict[str, Any] | None
+    last_pull: dict[str, Any] | None
+    created: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentState:
+    org_id: str
+    actor: str
+    session_hash: str | None
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationFailure:
+    id: int
+    org_id: str
+    instance_id: str | None
+    time: datetime
+    tracking_id: str
+    operation: str
+    status: int
+    code: str
+    upstream_code: str | None
+    upstream_message: str | None
+    correlation_id: str | None
+    client_request_id: str | None
+
+
+def _instance(r: Any) -> Instance:
+    return Instance(r.id, r.org_id, r.tenant_id, r.tenant_domain, r.name, r.mode,
+                    r.provisioning_app_id, r.provisioning_sp_id, r.job_id, r.template_id,
+                    r.scope, list(r.mappings), r.auto_sync, r.scim_token_id,
+                    r.users_delta_link, r.groups_delta_link, r.last_status, r.last_pull,
+                    as_utc(r.created), as_utc(r.updated))
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class Instances:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- saved configuration ------------------------------------------------------------
+
+    def list(self, org_id: str) -> list[Instance]:
+        t = entra_instances
+        with self.db.read() as conn:
+            rows = conn.execute(select(t).where(t.c.org_id == org_id)
+                                .order_by(t.c.created, t.c.id)).all()
+        return [_instance(r) for r in rows]
+
+    def get(self, org_id: str, instance_id: str) -> Instance | None:
+        t = entra_instances
+        with self.db.read() as conn:
+            row = conn.execute(select(t).where(t.c.org_id == org_id,
+                                               t.c.id == instance_id)).first()
+        return _instance(row) if row else None
+
+    def by_tenant(self, org_id: str, tenant_id: str) -> Instance | None:
+        t = entra_instances
+        with self.db.read() as conn:
+            row = conn.execute(select(t).where(t.c.org_id == org_id,
+                                               t.c.tenant_id == tenant_id)).first()
+        return _instance(row) if row else None
+
+    def all_in_mode(self, mode: str) -> list[Instance]:
+        t = entra_instances
+        with self.db.read() as conn:
+            rows = conn.execute(select(t).where(t.c.mode == mode)).all()
+        return [_instance(r) for r in rows]
+
+    def create(self, org_id: str, tenant_id: str, **values: Any) -> Instance:
+        now = utcnow()
+        row = {"id": str(uuid.uuid4()), "org_id": org_id, "tenant_id": tenant_id,
+               "created": now, "updated": now, **values}
+        with self.db.write() as conn:
+            conn.execute(entra_instances.insert().values(**row))
+        found = self.get(org_id, row["id"])
+        assert found is not None
+        return found
+
+    def update(self, instance: Instance, **values: Any) -> Instance:
+        t = entra_instances
+        with self.db.write() as conn:
+            conn.execute(update(t).where(t.c.id == instance.id)
+                         .values(**values, updated=utcnow()))
+        found = self.get(instance.org_id, instance.id)
+        assert found is not None
+        return found
+
+    def delete(self, instance: Instance) -> None:
+        with self.db.write() as conn:
+            conn.execute(delete(entra_instances).where(entra_instances.c.id == instance.id))
+
+    # -- admin consent round trips ------------------------------------------------------
+
+    def new_consent_state(self, org_id: str, actor: str, session_hash: str | None,
+                          options: dict[str, Any]) -> str:
+        state = secrets.token_urlsafe(32)
+        now = utcnow()
+        with self.db.write() as conn:
+            conn.execute(delete(consent_states).where(consent_states.c.expires_at < now))
+            conn.execute(consent_states.insert().values(
+                state_hash=_hash(state), org_id=org_id, actor=actor, session_hash=session_hash,
+                options=options, created=now, expires_at=now + CONSENT_STATE_TTL))
+        return state
+
+    def consume_consent_state(self, state: str) -> ConsentState | None:
+        """The pending consent this state belongs to, once: a replayed state finds nothing."""
+        t = consent_states
+        now = utcnow()
+        with self.db.write() as conn:
+            row = conn.execute(select(t).where(t.c.state_hash == _hash(state))
+                               .with_for_update()).first()
+            if row is None or row.used_at is not None or as_utc(row.expires_at) < now:
+                return None
+            conn.execute(update(t).where(t.c.state_hash == row.state_hash).values(used_at=now))
+        return ConsentState(row.org_id, row.actor, row.session_hash, dict(row.options))
+
+    # -- failures for the troubleshooter --------------------------------------------------
+
+    def record_failure(self, org_id: str, instance_id: str | None, *, tracking_id: str,
+                       operation: str, status: int, code: str, upstream_code: str | None,
+                       upstream_message: str | None, correlation_id: str | None,
+                       client_request_id: str | None) -> None:
+        with self.db.write() as conn:
+            conn.execute(integration_errors.insert().values(
+                org_id=org_id, instance_id=instance_id, time=utcnow(), tracking_id=tracking_id,
+                operation=operation, status=status, code=code, upstream_code=upstream_code,
+                upstream_message=(upstream_message or "")[:2000] or None,
+                correlation_id=correlation_id, client_request_id=client_request_id))
+
+    def failures(self, org_id: str, *, tracking_id: str | None = None,
+                 since: datetime | None = None, limit: int = 50) -> tuple[list[IntegrationFailure], int]:
+        t = integration_errors
+        where = [t.c.org_id == org_id]
+        if tracking_id:
+            where.append(t.c.tracking_id == tracking_id)
+        if since:
+            where.append(t.c.time >= since)
+        with self.db.read() as conn:
+            total = conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one()
+            rows = conn.execute(select(t).where(*where).order_by(t.c.id.desc())
+                                .limit(limit)).all()
+        return [IntegrationFailure(r.id, r.org_id, r.instance_id, as_utc(r.time), r.tracking_id,
+                                   r.operation, r.status, r.code, r.upstream_code,
+                                   r.upstream_message, r.correlation_id, r.client_request_id)
+                for r in rows], total
