@@ -181,7 +181,7 @@ def seed_cmd(data_dir: Path = DATA_DIR, file: Path | None = typer.Option(None, "
             seed.generate(conn, _tenant(conn, tenant).id, users_count=gen_users,
                           groups_count=gen_groups)
     _run(engine, go)
-    typer.echo(f"seeded in {time.perf_counter() - t0:.1f}s")
+    _out({"seconds": round(time.perf_counter() - t0, 2)})
 
 
 @app.command("tenants")

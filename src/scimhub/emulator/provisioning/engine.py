@@ -79,6 +79,7 @@ class Cycle:
         self.manager_path = next((m.target for m in self.user_maps if m.source == "manager"), None)
         self.active_path = next((m.target for m in self.user_maps
                                  if m.source == "accountEnabled"), "active")
+        self.match = matching_target(self.user_om) if self.user_om else None
         self.unauthorized: TargetError | None = None
         self.counters = Counters()
         self.pending: list[Outcome] = []
@@ -113,7 +114,7 @@ class Cycle:
                 if len(self.pending) >= FLUSH_EVERY:
                     await self.flush()
 
-        workers = max(1, self.client.sem._value)
+        workers = max(1, self.client.concurrency)
         await asyncio.gather(*(worker() for _ in range(workers)))
 
     def record(self, outcome: Outcome) -> None:
@@ -217,8 +218,8 @@ class Cycle:
 
     async def _match_or_create(self, row: Row[Any], desired: dict[str, Any],
                                attempt: _Attempt, began: float) -> Outcome:
-        assert self.user_om is not None
-        match = matching_target(self.user_om)
+        match = self.match
+        assert match is not None
         name = row.user_principal_name
         attempt.action = "create"
         reply = await self.client.call("GET", "/Users", params={

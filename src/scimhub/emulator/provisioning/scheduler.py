@@ -107,10 +107,10 @@ class Scheduler:
     # -- one cycle -------------------------------------------------------------------
 
     def _client(self, base_url: str, token: str) -> ScimClient:
-        verify: Any = True
-        if self.emu.target_ca:
-            verify = ssl.create_default_context(cafile=self.emu.target_ca)
-        return ScimClient(base_url, token, concurrency=self.emu.push_concurrency, verify=verify)
+        context = (ssl.create_default_context(cafile=self.emu.target_ca)
+                   if self.emu.target_ca else None)
+        return ScimClient(base_url, token, concurrency=self.emu.push_concurrency,
+                          ssl_context=context)
 
     async def run(self, job_id: str, only: tuple[str, str] | None = None
                   ) -> list[dict[str, Any]]:
