@@ -18,8 +18,10 @@ app = typer.Typer(help="scimhub: SCIM 2.0 identity hub with Microsoft Entra ID i
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
 org_app = typer.Typer(help="Manage organisations.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage SCIM bearer tokens.", no_args_is_help=True)
+admin_app = typer.Typer(help="Manage console administrators.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")
+app.add_typer(admin_app, name="admin")
 console = Console()
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory "
@@ -174,6 +176,66 @@ def token_revoke(org: Annotated[str, typer.Option("--org", help="Organisation id
                           if info.revoked_at else None}))
     else:
         console.print(f"Revoked token {info.id}")
+
+
+@admin_app.command("create")
+def admin_create(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
+                 email: Annotated[str, typer.Option("--email", help="Sign-in email.")],
+                 role: Annotated[str, typer.Option(
+                     help="admin (everything) or readonly (no changes).")] = "admin",
+                 name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+                 password_stdin: Annotated[bool, typer.Option(
+                     "--password-stdin", help="Read the password from standard input "
+                     "(otherwise it is prompted for).")] = False,
+                 data_dir: DataDir = None, database_url: DatabaseUrl = None,
+                 as_json: JsonFlag = False) -> None:
+    """Create a console administrator (the password never goes on the command line)."""
+    import sys
+
+    from .directory.admins import AdminError
+    from .directory.errors import OrgNotFound
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    hub = _hub(_settings(data_dir, database_url))
+    try:
+        info = hub.admins.create(org, email, password, role, name)
+    except OrgNotFound:
+        console.print(f"[red]no organisation with id {org}[/red]")
+        raise typer.Exit(1) from None
+    except AdminError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        hub.close()
+    if as_json:
+        print(json.dumps({"id": info.id, "org_id": info.org_id, "email": info.email,
+                          "role": info.role, "display_name": info.display_name}))
+    else:
+        console.print(f"Created {info.role} {info.email} ({info.id}) in org {org}")
+
+
+@admin_app.command("list")
+def admin_list(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
+               data_dir: DataDir = None, database_url: DatabaseUrl = None,
+               as_json: JsonFlag = False) -> None:
+    """List an organisation's console administrators."""
+    hub = _hub(_settings(data_dir, database_url))
+    try:
+        admins = hub.admins.list(org)
+    finally:
+        hub.close()
+    rows = [{"id": a.id, "email": a.email, "display_name": a.display_name, "role": a.role,
+             "last_login": a.last_login.isoformat() if a.last_login else None} for a in admins]
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("id", "email", "display_name", "role", "last_login")
+    for row in rows:
+        table.add_row(*(str(v or "") for v in row.values()))
+    console.print(table)
 
 
 def _mount_emulator() -> None:

@@ -65,7 +65,8 @@ class Admins:
         self.db = db
 
     def create(self, org_id: str, email: str, password: str, role: str,
-               display_name: str | None = None, *, actor: str = "cli") -> AdminInfo:
+               display_name: str | None = None, *, actor: str = "cli",
+               tracking_id: str | None = None) -> AdminInfo:
         """Create an account (raises AdminError, or OrgNotFound for an unknown org)."""
         email = email.strip()
         if "@" not in email or len(email) > 320:
@@ -85,7 +86,8 @@ class Admins:
                     display_name=info.display_name, password_hash=_hasher.hash(password),
                     role=role, created=now))
                 Audit(self.db).record(org_id, actor, "admin.created", target=email,
-                                      detail={"admin_id": info.id, "role": role}, conn=conn)
+                                      detail={"admin_id": info.id, "role": role},
+                                      tracking_id=tracking_id, conn=conn)
         except IntegrityError as exc:
             if is_unique_violation(exc):
                 raise AdminError(f"an administrator with email '{email}' already exists"
@@ -110,6 +112,14 @@ class Admins:
         with self.db.write() as conn:
             conn.execute(admins.update().where(admins.c.id == row.id).values(**values))
         return _info(row)
+
+    def find(self, email: str) -> AdminInfo | None:
+        """The account with this email, whatever its organisation (for the audit trail of
+        failed sign-ins; never to decide anything)."""
+        with self.db.read() as conn:
+            row = conn.execute(select(admins).where(
+                admins.c.email_ci == normalize_email(email))).first()
+        return _info(row) if row else None
 
     def get(self, org_id: str, admin_id: str) -> AdminInfo | None:
         with self.db.read() as conn:

@@ -1,0 +1,89 @@
+"""Who is asking: the session behind the `scimhub_session` cookie, and the checks every
+console route shares (signed in, genuine request, role allows a change)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from ..api.scim_endpoint import base_url
+from ..api.services import Hub
+from ..directory.locator import Locator
+from ..directory.sessions import SessionInfo
+from . import debug_info
+from .csrf import request_is_genuine
+from .render import page
+
+COOKIE = "scimhub_session"
+LOGIN_PATH = "/console/login"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleContext:
+    hub: Hub
+    session: SessionInfo
+    loc: Locator
+
+    @property
+    def org_id(self) -> str:
+        return self.session.org_id
+
+    def page_context(self, nav: str, **extra: Any) -> dict[str, Any]:
+        """What base.html needs on every page, plus the page's own values."""
+        return {"session": self.session, "active": nav,
+                "org_name": self.hub.orgs.get(self.org_id).name,
+                "debug": debug_info.page_attributes(self.session), **extra}
+
+
+Handler = Callable[[Request, ConsoleContext], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def current_session(request: Request, hub: Hub) -> SessionInfo | None:
+    return hub.sessions.lookup(request.cookies.get(COOKIE, ""))
+
+
+def error_page(request: Request, status: int, title: str, message: str,
+               ctx: ConsoleContext | None = None) -> Response:
+    context = ctx.page_context("") if ctx else {"session": None}
+    return page(request, "error.html", {**context, "status": status, "title": title,
+                                        "message": message}, status=status)
+
+
+def console_page(*, changes: bool = False) -> Callable[[Handler], Endpoint]:
+    """Wrap a handler: require a live session, refuse forged unsafe requests (403) and, when
+    the route `changes` something, read-only admins (403)."""
+
+    def wrap(handler: Handler) -> Endpoint:
+        @wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            hub: Hub = request.app.state.hub
+            session = current_session(request, hub)
+            if session is None:
+                if request.method in ("GET", "HEAD"):
+                    target = request.url.path + (f"?{request.url.query}" if request.url.query
+                                                 else "")
+                    return RedirectResponse(f"{LOGIN_PATH}?next={quote(target)}", 303)
+                return error_page(request, 401, "Signed out",
+                                  "Your session has ended. Sign in again.")
+            ctx = ConsoleContext(hub, session, Locator(base_url(request, hub), session.org_id))
+            if not await request_is_genuine(request, session.csrf_token,
+                                            hub.settings.public_url):
+                return error_page(request, 403, "Request refused",
+                                  "This form has expired or came from another site. "
+                                  "Reload the page and try again.", ctx)
+            if changes and session.read_only:
+                return error_page(request, 403, "Read-only access",
+                                  "You have read-only access. Ask a full administrator to "
+                                  "make this change.", ctx)
+            return await handler(request, ctx)
+
+        return endpoint
+
+    return wrap

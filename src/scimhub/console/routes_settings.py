@@ -1,0 +1,59 @@
+"""Organization Settings: the Directory Synchronization card (drawn by settings.js from the
+integration API) and the organisation's console administrators; and the Troubleshooting
+page, which the troubleshooter (issue 6) fills."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from ..api.tracking import tracking_id
+from ..directory.admins import MIN_PASSWORD_LENGTH, ROLES, AdminError
+from .auth import ConsoleContext, console_page
+from .render import page
+
+
+def integration_base(org_id: str) -> str:
+    return f"/extIntegration/azureAD/{org_id}/v1"
+
+
+def _settings_page(request: Request, ctx: ConsoleContext, *, error: str = "",
+                   status: int = 200) -> Response:
+    return page(request, "settings.html", ctx.page_context(
+        "settings", api_base=integration_base(ctx.org_id), admins=ctx.hub.admins.list(ctx.org_id),
+        roles=ROLES, min_password=MIN_PASSWORD_LENGTH, error=error,
+        created=request.query_params.get("created", "")), status=status)
+
+
+@console_page()
+async def settings(request: Request, ctx: ConsoleContext) -> Response:
+    return _settings_page(request, ctx)
+
+
+@console_page(changes=True)
+async def create_admin(request: Request, ctx: ConsoleContext) -> Response:
+    form = await request.form()
+    try:
+        await run_in_threadpool(  # argon2 hashing takes tens of milliseconds
+            ctx.hub.admins.create, ctx.org_id, str(form.get("email", "")),
+            str(form.get("password", "")), str(form.get("role", "")),
+            str(form.get("display_name", "")) or None,
+            actor=ctx.session.email, tracking_id=tracking_id(request.scope))
+    except AdminError as exc:
+        return _settings_page(request, ctx, error=str(exc), status=400)
+    return RedirectResponse("/console/settings?created=1#admins", 303)
+
+
+@console_page()
+async def troubleshooting(request: Request, ctx: ConsoleContext) -> Response:
+    return page(request, "troubleshooting.html", ctx.page_context(
+        "troubleshooting", tracking_id=request.query_params.get("trackingId", "")[:128]))
+
+
+routes = [
+    Route("/settings", settings, methods=["GET"]),
+    Route("/settings/admins", create_admin, methods=["POST"]),
+    Route("/troubleshooting", troubleshooting, methods=["GET"]),
+]

@@ -1,0 +1,228 @@
+// Organization Settings > Directory Synchronization: the Azure AD card, drawn from the
+// integration API's /status document. Every action is a call to that API; the server
+// enforces roles, the disabled controls only say so early.
+"use strict";
+
+(() => {
+  const card = document.getElementById("azure-card");
+  if (!card || !window.scimhub) return;
+  const { api, el, page } = window.scimhub;
+  const base = card.dataset.api;
+  const state = card.querySelector("[data-state]");
+  const notice = card.querySelector("[data-notice]");
+  const table = card.querySelector("[data-instances]");
+  const rows = table.querySelector("tbody");
+  const allowSync = card.querySelector("[data-allow-sync]");
+  const setupForm = card.querySelector("[data-setup]");
+  const expanded = new Set(); // instance ids whose editor is open, kept across redraws
+
+  function say(text, kind) {
+    notice.textContent = text;
+    notice.className = `notice${kind ? ` notice-${kind}` : ""}`;
+    notice.hidden = !text;
+  }
+
+  function when(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    return Number.isNaN(d.getTime()) ? iso : d.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC").replace(/Z$/, " UTC");
+  }
+
+  function writable(node) {
+    if (page.readOnly) {
+      node.disabled = true;
+      node.title = "Read-only administrators cannot change this.";
+    }
+    return node;
+  }
+
+  // Run an action with its button disabled; the API call shows its own error toast.
+  async function act(button, action) {
+    button.disabled = true;
+    try {
+      await action();
+    } catch (err) {
+      if (!(err instanceof window.scimhub.ApiError)) throw err;
+    } finally {
+      button.disabled = page.readOnly;
+    }
+  }
+
+  function lastSync(instance) {
+    const run = instance.lastExecution;
+    if (!run) return el("span", { class: "muted" }, "Never");
+    const counts = `${run.countExported ?? 0} exported, ${run.countImported ?? 0} imported`;
+    return el("div", {},
+      el("div", {}, when(run.timeEnded || run.timeBegan)),
+      el("div", { class: "muted small" }, `${run.state || ""} · ${counts}`),
+      run.error ? el("div", { class: "small badge-error" }, String(run.error.code || run.error.message || run.error)) : null);
+  }
+
+  function statusBadge(status) {
+    const label = { NotRun: "Not run", NotConfigured: "Not configured" }[status] || status;
+    return el("span", { class: `badge status-${status}`, "data-job-status": status }, label);
+  }
+
+  function mappingRow(mapping) {
+    const row = el("div", { class: "mapping-row", "data-mapping": true },
+      writable(el("input", { value: mapping.source || "", "aria-label": "Source attribute", placeholder: "Entra attribute" })),
+      el("span", { class: "muted" }, "→"),
+      writable(el("input", { value: mapping.target || "", "aria-label": "Target attribute", placeholder: "SCIM attribute" })),
+      writable(el("button", { class: "btn btn-small btn-quiet", type: "button", "aria-label": "Remove mapping", onclick: () => row.remove() }, "✕")));
+    return row;
+  }
+
+  function editor(instance) {
+    const path = `${base}/instances/${encodeURIComponent(instance.id)}`;
+    const scope = writable(el("select", { "aria-label": "Scope" },
+      el("option", { value: "assigned", selected: instance.scope === "assigned" }, "Only assigned users and groups"),
+      el("option", { value: "all", selected: instance.scope === "all" }, "All users and groups")));
+    const saveScope = writable(el("button", { class: "btn btn-small", type: "button" }, "Save scope"));
+    saveScope.addEventListener("click", () => act(saveScope, async () => {
+      await api("PUT", `${path}/scope`, { scope: scope.value });
+      say(`Scope of ${instance.name} saved.`, "ok");
+      await refresh();
+    }));
+
+    const list = el("div", {}, ...(instance.mappings || []).map(mappingRow));
+    const addMapping = writable(el("button", { class: "btn btn-small", type: "button", onclick: () => list.append(mappingRow({})) }, "Add mapping"));
+    const saveMappings = writable(el("button", { class: "btn btn-small", type: "button" }, "Save mappings"));
+    saveMappings.addEventListener("click", () => act(saveMappings, async () => {
+      const mappings = Array.from(list.querySelectorAll("[data-mapping]"), (row) => {
+        const [source, target] = row.querySelectorAll("input");
+        return { source: source.value.trim(), target: target.value.trim() };
+      }).filter((m) => m.source && m.target);
+      await api("PUT", `${path}/mappings`, { mappings });
+      say(`Attribute mappings of ${instance.name} saved.`, "ok");
+      await refresh();
+    }));
+
+    const userId = writable(el("input", { placeholder: "Entra user object id", "aria-label": "Entra user object id", size: 38 }));
+    const provision = writable(el("button", { class: "btn btn-small", type: "button" }, "Provision on demand"));
+    provision.addEventListener("click", () => act(provision, async () => {
+      if (!userId.value.trim()) return;
+      await api("POST", `${path}/provisionOnDemand`, { userId: userId.value.trim() });
+      say(`Provisioning of ${userId.value.trim()} requested.`, "ok");
+    }));
+
+    const remove = writable(el("button", { class: "btn btn-small btn-danger", type: "button" }, "Remove instance"));
+    remove.addEventListener("click", () => act(remove, async () => {
+      if (!window.confirm(`Remove ${instance.name}? Provisioning from this tenant stops.`)) return;
+      await api("DELETE", path);
+      say(`${instance.name} removed.`, "ok");
+      expanded.delete(instance.id);
+      await refresh();
+    }));
+
+    const quarantine = instance.quarantine
+      ? el("p", { class: "notice notice-error" },
+        `In quarantine since ${when(instance.quarantine.currentBegan)}: ${instance.quarantine.reason || "unknown reason"}. Next attempt ${when(instance.quarantine.nextAttempt) || "not scheduled"}.`)
+      : null;
+
+    return el("tr", { class: "instance-detail", "data-detail-for": instance.id },
+      el("td", { colspan: 6 },
+        quarantine,
+        el("div", { class: "editor" },
+          el("div", {},
+            el("h4", {}, "Scope"),
+            el("div", { class: "mapping-row" }, scope, saveScope),
+            el("h4", {}, "Provision on demand"),
+            el("div", { class: "mapping-row" }, userId, provision),
+            el("p", { class: "muted small" }, `Tenant ${instance.tenantDomain || instance.tenantId} · ${instance.mode === "pull" ? "pulled from Microsoft Graph" : "pushed by Entra's provisioning job"}`),
+            remove),
+          el("div", {},
+            el("h4", {}, "Attribute mappings"),
+            list,
+            el("div", { class: "actions" }, addMapping, saveMappings)))));
+  }
+
+  function instanceRow(instance) {
+    const path = `${base}/instances/${encodeURIComponent(instance.id)}`;
+    const auto = writable(el("input", { type: "checkbox", "data-auto-sync": true, "aria-label": `Auto sync ${instance.name}` }));
+    auto.checked = Boolean(instance.autoSync);
+    auto.addEventListener("change", () => act(auto, async () => {
+      try {
+        await api("POST", `${path}/autoSync`, { enabled: auto.checked });
+      } catch (err) {
+        auto.checked = !auto.checked;
+        throw err;
+      }
+      await refresh();
+    }));
+    const syncNow = writable(el("button", { class: "btn btn-small", type: "button", "data-sync-now": true }, "Sync now"));
+    syncNow.addEventListener("click", () => act(syncNow, async () => {
+      await api("POST", `${path}/syncNow`);
+      say(`Sync of ${instance.name} started.`, "ok");
+      await refresh();
+    }));
+    const more = el("button", { class: "btn btn-small btn-quiet", type: "button", "aria-expanded": String(expanded.has(instance.id)) }, expanded.has(instance.id) ? "Hide" : "Configure");
+    more.addEventListener("click", () => {
+      if (expanded.has(instance.id)) expanded.delete(instance.id); else expanded.add(instance.id);
+      draw(lastStatus);
+    });
+    const counts = instance.counts || {};
+    return el("tr", { "data-instance": instance.id },
+      el("td", {}, el("strong", {}, instance.name), el("div", { class: "muted small" }, instance.tenantDomain || instance.tenantId || "")),
+      el("td", {}, statusBadge(instance.jobStatus || "Unknown")),
+      el("td", {}, el("label", { class: "switch" }, auto, el("span", { class: "slider" }))),
+      el("td", {}, lastSync(instance)),
+      el("td", { class: "num" }, `${counts.users ?? 0} / ${counts.groups ?? 0}`),
+      el("td", {}, el("div", { class: "actions" }, syncNow, more)));
+  }
+
+  let lastStatus = null;
+  function draw(status) {
+    lastStatus = status;
+    allowSync.checked = Boolean(status.allowSync);
+    allowSync.disabled = page.readOnly || !status.configured;
+    const instances = status.instances || [];
+    rows.replaceChildren();
+    for (const instance of instances) {
+      rows.append(instanceRow(instance));
+      if (expanded.has(instance.id)) rows.append(editor(instance));
+    }
+    table.hidden = instances.length === 0;
+    state.textContent = status.configured
+      ? (instances.length ? "" : "Connected. No provisioning instance yet: allow Azure AD sync to create one.")
+      : "Azure AD is not set up. Choose Set up to give admin consent in your Entra tenant.";
+    state.hidden = !state.textContent;
+  }
+
+  async function refresh() {
+    try {
+      draw(await api("GET", `${base}/status`));
+    } catch (err) {
+      if (!(err instanceof window.scimhub.ApiError)) throw err;
+      state.textContent = `The integration status could not be read (HTTP ${err.failure.status}, TrackingID ${err.failure.trackingId}).`;
+      state.hidden = false;
+    }
+  }
+
+  allowSync.addEventListener("change", () => act(allowSync, async () => {
+    try {
+      draw(await api("POST", `${base}/allowSync`, { enabled: allowSync.checked }));
+    } catch (err) {
+      allowSync.checked = !allowSync.checked;
+      throw err;
+    }
+  }));
+
+  setupForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const button = setupForm.querySelector("button");
+    act(button, async () => {
+      const tenant = setupForm.elements.tenant.value.trim() || "common";
+      const answer = await api("POST", `${base}/setup`, { tenant });
+      window.location.assign(answer.consentUrl); // Entra's admin-consent page
+    });
+  });
+  if (page.readOnly) setupForm.querySelectorAll("input, button").forEach(writable);
+
+  const params = new URLSearchParams(window.location.search);
+  if (params.get("azure") === "connected") {
+    say("Azure AD is connected. Turn on Allow Azure AD sync to start provisioning.", "ok");
+  } else if (params.get("azure") === "error") {
+    say(`Azure AD setup did not complete. TrackingID: ${params.get("trackingId") || "unknown"}. See Troubleshooting.`, "error");
+  }
+  refresh();
+})();
