@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from .constants import DEFAULT_ADMIN_PASSWORD
 from .db import next_versions, now_iso
@@ -122,8 +122,9 @@ def generate(conn: Connection, tenant_id: str, *, users_count: int, groups_count
     and groups with on average `memberships_per_user` direct memberships per user."""
     tenant = conn.execute(select(tenants).where(tenants.c.id == tenant_id)).one()
     rng = random.Random(seed)
-    offset = conn.execute(select(func.count()).select_from(users)
-                          .where(users.c.tenant_id == tenant_id)).scalar_one()
+    taken = {u.lower() for u in conn.execute(select(users.c.user_principal_name).where(
+        users.c.tenant_id == tenant_id)).scalars()}
+    offset = len(taken)
     last = next_versions(conn, tenant_id, users_count + groups_count)
     version = last - users_count - groups_count
     stamp = now_iso()
@@ -134,7 +135,11 @@ def generate(conn: Connection, tenant_id: str, *, users_count: int, groups_count
         first, surname = FIRST[n % len(FIRST)], LAST[(n // len(FIRST)) % len(LAST)]
         suffix = n // (len(FIRST) * len(LAST))
         nick = f"{first}.{surname}{suffix or ''}".lower()
+        while f"{nick}@{tenant.domain}".lower() in taken:  # e.g. hand-seeded users
+            suffix += 1
+            nick = f"{first}.{surname}{suffix}".lower()
         upn = f"{nick}@{tenant.domain}"
+        taken.add(upn.lower())
         version += 1
         rows.append({
             "id": uid, "tenant_id": tenant_id, "user_principal_name": upn, "mail": upn,
