@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import ssl
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 from typer.testing import CliRunner
 
 from scimhub.emulator.cli import app
 from scimhub.emulator.constants import INTEGRATION_APP_ID
 
-from .conftest import EmulatorHandle
+from .conftest import EmulatorHandle, free_port
 
 runner = CliRunner()
 
@@ -61,15 +66,6 @@ def test_cli_changes_are_seen_by_the_running_server(emulator: EmulatorHandle) ->
 
 
 def test_serve_writes_info_json_and_serves_https(tmp_path: Path) -> None:
-    import ssl
-    import subprocess
-    import sys
-    import time
-
-    import httpx
-
-    from .conftest import free_port
-
     port, info_file = free_port(), tmp_path / "info.json"
     proc = subprocess.Popen(
         [sys.executable, "-c", "from scimhub.emulator.cli import app; app()",

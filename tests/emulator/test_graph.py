@@ -198,3 +198,15 @@ def test_fault_knobs_throttle_then_fail_at_a_rate(emulator: EmulatorHandle) -> N
             admin.put("/_emulator/faults", json={"scope": t["id"], "clear": True})
             assert admin.put("/_emulator/faults", json={"bogus": 1}).status_code == 400
         assert g.get("/v1.0/users").status_code == 200
+
+
+def test_tenant_html_view(emulator: EmulatorHandle) -> None:
+    t = emulator.new_tenant()
+    with emulator.client() as c:
+        page = c.get(f"/_emulator/tenants/{t['id']}")
+        assert page.status_code == 200
+        assert "Enterprise applications" in page.text
+        assert "scimhub Identity Integration" in page.text
+        assert "Consent to application" in page.text
+        assert t["id"] in c.get("/_emulator/tenants").text
+        assert c.get("/_emulator/tenants/nope").status_code == 404

@@ -53,9 +53,9 @@ def draw(conn: Connection, tenant_id: str) -> Injection:
     for row in conn.execute(select(faults).where(faults.c.scope.in_([GLOBAL, tenant_id]))).all():
         latency += row.latency_ms
         changes: dict[str, int] = {}
-        if status is not None:
-            pass
-        elif row.throttle_remaining > 0:
+        if status is not None:  # an earlier scope already failed this request
+            continue
+        if row.throttle_remaining > 0:
             status, retry_after = 429, row.retry_after
             changes["throttle_remaining"] = row.throttle_remaining - 1
         elif row.error_remaining > 0:
