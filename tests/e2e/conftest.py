@@ -31,6 +31,19 @@ def scimhub(*args: str, env: dict[str, str]) -> str:
     return done.stdout
 
 
+def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", trust_env=False).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError("scimhub serve did not start")
+        time.sleep(0.1)
+
+
 @dataclass(frozen=True)
 class LiveHub:
     url: str
@@ -60,16 +73,7 @@ def live_hub(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> It
                              "--log-level", "warning"], env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", trust_env=False).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("scimhub serve did not start")
-            time.sleep(0.1)
+        wait_healthy(url, proc)
         yield LiveHub(url, org_id, token, env)
     finally:
         proc.terminate()

@@ -17,7 +17,7 @@ from starlette.routing import Mount, Route
 from ..config import Settings
 from ..console.routes import routes as console_routes
 from ..scim.errors import ScimError
-from . import scim_bulk, scim_discovery, scim_resources
+from . import integration, scim_bulk, scim_discovery, scim_resources
 from .responses import JsonResponse
 from .scim_endpoint import error_response
 from .services import Hub
@@ -62,6 +62,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> Starlette:
         routes=[
             Route("/healthz", health),
             Mount("/identity/scim/{org_id}/v2", routes=scim_routes),
+            *integration.routes,
             Mount("/console", routes=console_routes),
         ],
         exception_handlers={HTTPException: _http_error},

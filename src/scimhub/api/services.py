@@ -9,11 +9,13 @@ from ..config import Settings
 from ..directory.admins import Admins
 from ..directory.audit import Audit
 from ..directory.groups import Groups
+from ..directory.instances import Instances
 from ..directory.orgs import Orgs
 from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
 from ..directory.tokens import Tokens
 from ..directory.users import Users
+from ..integrations.entra.service import EntraIntegration
 from ..store import migrate
 from ..store.engine import Database
 
@@ -30,6 +32,8 @@ class Hub:
     audit: Audit
     admins: Admins
     sessions: Sessions
+    instances: Instances
+    entra: EntraIntegration
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
@@ -38,9 +42,14 @@ class Hub:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database.connect(settings.effective_database_url)
         migrate.upgrade(db)
-        return cls(settings, db, Orgs(db), Tokens(db, cache_seconds=settings.token_cache_seconds),
-                   Users(db), Groups(db), RequestLog(db), Audit(db), Admins(db), Sessions(db))
+        orgs, audit, instances = Orgs(db), Audit(db), Instances(db)
+        tokens = Tokens(db, cache_seconds=settings.token_cache_seconds)
+        entra = EntraIntegration(settings, orgs=orgs, tokens=tokens, instances=instances,
+                                 audit=audit)
+        return cls(settings, db, orgs, tokens, Users(db), Groups(db), RequestLog(db), audit,
+                   Admins(db), Sessions(db), instances, entra)
 
     def close(self) -> None:
         self.requests.flush()
+        self.entra.close()
         self.db.dispose()

@@ -1,0 +1,243 @@
+"""The integration API the console calls: `/extIntegration/azureAD/{orgId}/v1/...`.
+
+Errors use the envelope the seed shows, status = key:
+`{"error": {"key": "401", "message": [{"code": "701018", "description": "..."}]},
+  "trackingId": "..."}`. Upstream details (AADSTS code, correlation ids) are recorded for
+the troubleshooter, never sent to the browser beyond the description.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from ..integrations.entra.errors import (
+    IntegrationError,
+    bad_request,
+    forbidden,
+    not_signed_in,
+)
+from ..integrations.entra.service import Actor, SetupOptions
+from .responses import JsonResponse
+from .scim_endpoint import base_url
+from .services import Hub
+from .tracking import tracking_id
+
+log = logging.getLogger("scimhub.integration")
+SESSION_COOKIE = "scimhub_session"
+_SAFE = ("GET", "HEAD", "OPTIONS")
+
+
+@dataclass(frozen=True, slots=True)
+class Admin:
+    org_id: str
+    name: str  # for the audit trail
+    read_only: bool
+    session_hash: str | None  # set when signed in through the console
+
+
+def error_response(err: IntegrationError, tid: str) -> JsonResponse:
+    body = {"error": {"key": str(err.status),
+                      "message": [{"code": err.code, "description": err.description}]},
+            "trackingId": tid}
+    return JsonResponse(body, status_code=err.status, headers=err.headers)
+
+
+def _authenticate(request: Request, hub: Hub, org_id: str) -> Admin:
+    """An admin token (scripts) or a console session with its CSRF token (browsers)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() == "bearer" and secret:
+        token = hub.tokens.authenticate(secret.strip(), kind="admin")
+        if token is None or token.org_id != org_id:
+            raise not_signed_in()
+        return Admin(org_id, f"token:{token.name}", False, None)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    session = hub.sessions.lookup(cookie) if cookie else None
+    if session is None or session.org_id != org_id:
+        raise not_signed_in()
+    if request.method not in _SAFE:
+        sent = request.headers.get("x-csrf-token", "")
+        if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+            raise forbidden("The request did not carry this session's CSRF token.")
+    assert cookie is not None
+    return Admin(org_id, session.email, session.role != "admin",
+                 hashlib.sha256(cookie.encode()).hexdigest())
+
+
+Handler = Callable[[Request, Hub, Admin, Actor], Any]
+
+
+def endpoint(handler: Handler, *, writes: bool) -> Callable[[Request], Awaitable[Response]]:
+    """Authenticate, run the (blocking) handler in a thread, render errors and record
+    upstream failures with the tracking id the admin sees."""
+
+    async def run(request: Request) -> Response:
+        hub: Hub = request.app.state.hub
+        org_id = request.path_params["org_id"]
+        tid = tracking_id(request.scope)
+        instance_id = request.path_params.get("instance_id")
+        try:
+            admin = _authenticate(request, hub, org_id)
+            if writes and admin.read_only:
+                raise forbidden()
+            body = await _json(request) if request.method in ("POST", "PUT") else None
+            request.state.body = body
+            result = await run_in_threadpool(handler, request, hub, admin, Actor(admin.name, tid))
+        except IntegrationError as err:
+            if err.upstream.code or err.client_request_id:
+                await run_in_threadpool(
+                    hub.instances.record_failure, org_id, instance_id, tracking_id=tid,
+                    operation=request.url.path.rsplit("/v1/", 1)[-1][:64], status=err.status,
+                    code=err.code, upstream_code=err.upstream.code,
+                    upstream_message=err.upstream.message,
+                    correlation_id=err.upstream.correlation_id,
+                    client_request_id=err.client_request_id)
+            log.info("integration error %s %s tracking id %s upstream %s", err.status, err.code,
+                     tid, err.upstream.code)
+            return error_response(err, tid)
+        if result is None:
+            return Response(status_code=204)
+        return JsonResponse({**result, "trackingId": tid})
+
+    return run
+
+
+async def _json(request: Request) -> Any:
+    raw = await request.body()
+    if not raw:
+        return {}
+    if len(raw) > 256 * 1024:
+        raise bad_request("The request body is too large.")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise bad_request("The request body is not valid JSON.") from None
+
+
+def _callback_uri(request: Request, hub: Hub) -> str:
+    return f"{base_url(request, hub)}/extIntegration/azureAD/consent/callback"
+
+
+def _flag(body: Any, name: str) -> bool:
+    value = body.get(name) if isinstance(body, dict) else None
+    if not isinstance(value, bool):
+        raise bad_request(f"'{name}' must be true or false")
+    return value
+
+
+# -- handlers (run in a worker thread) ----------------------------------------------------
+
+def status(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
+    return hub.entra.status(admin.org_id)
+
+
+def setup(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
+    body = request.state.body or {}
+    tenant = body.get("tenant", "common") if isinstance(body, dict) else "common"
+    url = hub.entra.begin_setup(admin.org_id, actor, redirect_uri=_callback_uri(request, hub),
+                                tenant=str(tenant), session_hash=admin.session_hash,
+                                options=SetupOptions.parse(body))
+    return {"consentUrl": url}
+
+
+def allow_sync(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
+    return hub.entra.allow_sync(admin.org_id, _flag(request.state.body, "enabled"), actor,
+                                hub_url=base_url(request, hub))
+
+
+def auto_sync(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
+    return hub.entra.set_auto_sync(admin.org_id, request.path_params["instance_id"],
+                                   _flag(request.state.body, "enabled"), actor)
+
+
+def sync_now(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
+    return hub.entra.sync_now(admin.org_id, request.path_params["instance_id"], actor)
+
+
+def on_demand(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
+    body = request.state.body or {}
+    return hub.entra.provision_on_demand(admin.org_id, request.path_params["instance_id"],
+                                         body.get("userId") if isinstance(body, dict) else None,
+                                         actor)
+
+
+def scope(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
+    iid = request.path_params["instance_id"]
+    if request.method == "GET":
+        return {"scope": hub.entra._instance(admin.org_id, iid).scope}
+    body = request.state.body or {}
+    doc = hub.entra.set_scope(admin.org_id, iid, body.get("scope") if isinstance(body, dict)
+                              else None, actor, hub_url=base_url(request, hub))
+    return {"scope": doc["scope"]}
+
+
+def mapping_list(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
+    iid = request.path_params["instance_id"]
+    if request.method == "GET":
+        return {"mappings": hub.entra._instance(admin.org_id, iid).mappings}
+    body = request.state.body or {}
+    doc = hub.entra.set_mappings(admin.org_id, iid, body.get("mappings") if isinstance(
+        body, dict) else None, actor)
+    return {"mappings": doc["mappings"]}
+
+
+def disconnect(request: Request, hub: Hub, admin: Admin, actor: Actor) -> None:
+    hub.entra.disconnect(admin.org_id, request.path_params["instance_id"], actor)
+
+
+async def consent_callback(request: Request) -> Response:
+    """Where Entra sends the admin back after the consent page."""
+    hub: Hub = request.app.state.hub
+    tid = tracking_id(request.scope)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    session_hash = hashlib.sha256(cookie.encode()).hexdigest() if cookie else None
+    query = dict(request.query_params)
+    try:
+        await run_in_threadpool(
+            lambda: hub.entra.finish_setup(query, hub_url=base_url(request, hub),
+                                           session_hash=session_hash, tracking_id=tid))
+    except IntegrationError as err:
+        log.info("consent callback failed %s %s tracking id %s", err.status, err.code, tid)
+        if "application/json" in request.headers.get("accept", ""):
+            return error_response(err, tid)
+        return RedirectResponse(f"/console/settings?azure=error&trackingId={tid}&code={err.code}",
+                                status_code=303)
+    if "application/json" in request.headers.get("accept", ""):
+        return JsonResponse({"result": "connected", "trackingId": tid})
+    return RedirectResponse("/console/settings?azure=connected", status_code=303)
+
+
+V1 = "/extIntegration/azureAD/{org_id}/v1"
+routes = [
+    Route("/extIntegration/azureAD/consent/callback", consent_callback, methods=["GET"]),
+    Route(f"{V1}/status", endpoint(status, writes=False), methods=["GET"]),
+    Route(f"{V1}/setup", endpoint(setup, writes=True), methods=["POST"]),
+    Route(f"{V1}/allowSync", endpoint(allow_sync, writes=True), methods=["POST"]),
+    Route(f"{V1}/instances/{{instance_id}}/autoSync", endpoint(auto_sync, writes=True),
+          methods=["POST"]),
+    Route(f"{V1}/instances/{{instance_id}}/syncNow", endpoint(sync_now, writes=True),
+          methods=["POST"]),
+    Route(f"{V1}/instances/{{instance_id}}/provisionOnDemand", endpoint(on_demand, writes=True),
+          methods=["POST"]),
+    Route(f"{V1}/instances/{{instance_id}}/scope", endpoint(scope, writes=False),
+          methods=["GET"]),
+    Route(f"{V1}/instances/{{instance_id}}/scope", endpoint(scope, writes=True),
+          methods=["PUT"]),
+    Route(f"{V1}/instances/{{instance_id}}/mappings", endpoint(mapping_list, writes=False),
+          methods=["GET"]),
+    Route(f"{V1}/instances/{{instance_id}}/mappings", endpoint(mapping_list, writes=True),
+          methods=["PUT"]),
+    Route(f"{V1}/instances/{{instance_id}}", endpoint(disconnect, writes=True),
+          methods=["DELETE"]),
+]
