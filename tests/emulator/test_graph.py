@@ -210,3 +210,13 @@ def test_tenant_html_view(emulator: EmulatorHandle) -> None:
         assert "Consent to application" in page.text
         assert t["id"] in c.get("/_emulator/tenants").text
         assert c.get("/_emulator/tenants/nope").status_code == 404
+
+
+def test_organization_names_the_default_domain(emulator: EmulatorHandle) -> None:
+    tenant = emulator.new_tenant()
+    with emulator.graph(tenant["id"]) as c:
+        r = c.get("/v1.0/organization")
+    assert r.status_code == 200, r.text
+    org = r.json()["value"][0]
+    assert org["id"] == tenant["id"]
+    assert [d["name"] for d in org["verifiedDomains"] if d["isDefault"]] == [tenant["domain"]]

@@ -14,7 +14,15 @@ from starlette.responses import JSONResponse, Response
 
 from . import admin, consent, oauth
 from .context import Emulator
-from .graph import audit_logs, delta, groups, service_principals, synchronization, users
+from .graph import (
+    audit_logs,
+    delta,
+    groups,
+    organization,
+    service_principals,
+    synchronization,
+    users,
+)
 from .graph.errors import GraphError
 from .provisioning.scheduler import Scheduler
 
@@ -50,6 +58,7 @@ def create_app(emu: Emulator, *, provisioning: bool = True) -> Starlette:
         # delta before {id}: /users/delta is not a user id
         *delta.routes(emu),
         *users.routes(emu),
+        *organization.routes(emu),
         *groups.routes(emu),
         *synchronization.routes(emu, scheduler),
         *service_principals.routes(emu),
