@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .config import ConfigError, Settings
+from .emulator.cli import app as emulator_app
 
 app = typer.Typer(help="scimhub: SCIM 2.0 identity hub with Microsoft Entra ID integration.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
@@ -238,12 +239,24 @@ def admin_list(org: Annotated[str, typer.Option("--org", help="Organisation id."
     console.print(table)
 
 
-def _mount_emulator() -> None:
-    try:
-        from .emulator.cli import app as emulator_app
-    except ImportError:  # the emulator is optional at import time during development
-        return
-    app.add_typer(emulator_app, name="emulator", help="The local Entra ID emulator.")
+@app.command()
+def demo(data_dir: Annotated[Path | None, typer.Option(
+             "--data-dir", help="Keep the demo's data here (default: a temporary directory).")]
+         = None,
+         users: Annotated[int, typer.Option(help="Users in the emulated tenant.", min=1)] = 60,
+         groups: Annotated[int, typer.Option(help="Groups in the emulated tenant.", min=1)] = 6,
+         port: Annotated[int, typer.Option(help="Hub port (default: a free one).")] = 0,
+         cycle_seconds: Annotated[float, typer.Option(
+             help="Entra provisioning cycle interval (Entra: 2400).", min=0.5)] = 2.0,
+         script: Annotated[bool, typer.Option(
+             "--script", help="Run the story without waiting; exit 0 only if it played.")]
+         = False) -> None:
+    """Tell the seed story end to end with a local Entra ID emulator, then keep the console
+    running."""
+    from .demo.story import DemoOptions, run
+
+    raise typer.Exit(run(console, DemoOptions(data_dir, users, groups, cycle_seconds, port,
+                                              script)))
 
 
-_mount_emulator()
+app.add_typer(emulator_app, name="emulator", help="The local Entra ID emulator.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,12 +15,7 @@ import httpx
 import pytest
 
 from scimhub.config import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from scimhub.demo.processes import free_port
 
 
 def scimhub(*args: str, env: dict[str, str]) -> str:
