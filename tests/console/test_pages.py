@@ -56,8 +56,10 @@ def test_users_are_searched_and_paged_in_the_directory(signed_in: Console,
     assert "user00@example.com" in first.text and "user50@example.com" not in first.text
     second = signed_in.http.get("/console/users?page=2")
     assert "51-55 of 55 users" in second.text and "user54@example.com" in second.text
-    found = signed_in.http.get("/console/users", params={"q": "zed"})
+    found = signed_in.http.get("/console/users", params={"q": "Zed", "by": "name"})
     assert "1-1 of 1 users" in found.text and "user07@example.com" in found.text
+    by_login = signed_in.http.get("/console/users", params={"q": "USER07", "by": "login"})
+    assert "1-1 of 1 users" in by_login.text
     quoted = signed_in.http.get("/console/users", params={"q": 'a"b\\c'})
     assert quoted.status_code == 200 and "No user matches" in quoted.text
     assert signed_in.http.get("/console/users", params={"q": "x\x00"}).status_code == 400

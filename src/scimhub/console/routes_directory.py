@@ -16,7 +16,7 @@ from ..scim.schemas import ENTERPRISE_URN
 from .auth import ConsoleContext, console_page, error_page
 from .paging import PAGE_SIZE, Pager
 from .render import page
-from .search_box import group_filter, user_filter
+from .search_box import USER_FIELDS, group_filter, user_filter
 
 _BY_USER_NAME = parse_attr_path("userName")
 _BY_DISPLAY_NAME = parse_attr_path("displayName")
@@ -25,8 +25,10 @@ _BY_DISPLAY_NAME = parse_attr_path("displayName")
 @console_page()
 async def users(request: Request, ctx: ConsoleContext) -> Response:
     text = request.query_params.get("q", "")
+    field = request.query_params.get("by", "login")
+    field = field if field in USER_FIELDS else "login"
     try:
-        flt = user_filter(text)
+        flt = user_filter(text, field)
     except InvalidFilter:
         return error_page(request, 400, "Search not understood",
                           "The search text contains characters that cannot be searched.", ctx)
@@ -34,7 +36,8 @@ async def users(request: Request, ctx: ConsoleContext) -> Response:
                   start_index=Pager.offset_for(request) + 1)
     found, total = ctx.hub.users.search(ctx.org_id, query, ctx.loc, with_groups=False)
     return page(request, "users.html", ctx.page_context(
-        "users", users=found, q=text, pager=Pager.of(request, total)))
+        "users", users=found, q=text, by=field, fields=USER_FIELDS,
+        pager=Pager.of(request, total)))
 
 
 @console_page()

@@ -1,5 +1,7 @@
 """The Overview: counts and the latest events. Every number is a COUNT in SQL (a search with
-`count=0`), so the page costs the same with ten users or a hundred thousand."""
+`count=0`) over an index, so the page stays fast with a hundred thousand users. (An
+active-user count would read every user row on SQLite: ~300 ms at 100,000, so it is left
+to the Users page.)"""
 
 from __future__ import annotations
 
@@ -8,11 +10,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..directory.search import Query
-from ..scim.filter import parse_filter
 from .auth import ConsoleContext, console_page
 from .render import page
 
-_ACTIVE = parse_filter("active eq true")
 RECENT = 5
 
 
@@ -20,14 +20,12 @@ RECENT = 5
 async def overview(request: Request, ctx: ConsoleContext) -> Response:
     hub, org = ctx.hub, ctx.org_id
     _, users = hub.users.search(org, Query(count=0), ctx.loc, with_groups=False)
-    _, active = hub.users.search(org, Query(filter=_ACTIVE, count=0), ctx.loc,
-                                 with_groups=False)
     _, groups = hub.groups.search(org, Query(count=0), ctx.loc, with_members=False)
     failures, failed = hub.requests.entries(org, status_class="failure", limit=RECENT)
     _, requests = hub.requests.entries(org, limit=0)
     events, _ = hub.audit.events(org, limit=RECENT)
     return page(request, "overview.html", ctx.page_context(
-        "overview", users=users, active_users=active, groups=groups, requests=requests,
+        "overview", users=users, groups=groups, requests=requests,
         failed=failed, failures=failures, events=events))
 
 
