@@ -240,6 +240,51 @@ def admin_list(org: Annotated[str, typer.Option("--org", help="Organisation id."
 
 
 @app.command()
+def doctor(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
+           tracking_id: Annotated[str | None, typer.Option(
+               "--tracking-id", help="Explain the request with this tracking id.")] = None,
+           fix: Annotated[bool, typer.Option(
+               "--fix", help="Apply the automatic fixes, then check again.")] = False,
+           hub_url: Annotated[str | None, typer.Option(
+               "--hub-url", help="The hub's URL Entra pushes to, for fixes that give the "
+               "job a new token (default SCIMHUB_PUBLIC_URL, else http://HOST:PORT).")] = None,
+           data_dir: DataDir = None, database_url: DatabaseUrl = None,
+           as_json: JsonFlag = False) -> None:
+    """Diagnose the Azure AD integration of an organisation; exit 1 while problems remain."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from . import diagnose
+    from .diagnose.evidence import Evidence
+    from .directory.errors import OrgNotFound
+
+    settings = _settings(data_dir, database_url)
+    try:
+        hub = _hub(settings)
+    except SQLAlchemyError as exc:  # the database being down is a diagnosis, not a crash
+        report = diagnose.report_from(Evidence.unreachable(org, exc))
+    else:
+        try:
+            if fix:
+                report = diagnose.repair(hub, org, actor_name="scimhub doctor --fix",
+                                         hub_url=hub_url or settings.public_url
+                                         or f"http://{settings.host}:{settings.port}")
+            else:
+                report = diagnose.diagnose(hub, org)
+            if tracking_id:
+                report.explanation = diagnose.explain(hub, org, tracking_id)
+        except OrgNotFound:
+            console.print(f"[red]no organisation with id {org}[/red]")
+            raise typer.Exit(2) from None
+        finally:
+            hub.close()
+    if as_json:
+        print(json.dumps(report.as_json()))
+    else:
+        console.print(report)
+    raise typer.Exit(0 if report.healthy else 1)
+
+
+@app.command()
 def demo(data_dir: Annotated[Path | None, typer.Option(
              "--data-dir", help="Keep the demo's data here (default: a temporary directory).")]
          = None,

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from ..diagnose import FIXES, apply_fix, diagnose, explain_tracking_id
 from ..integrations.entra.errors import (
     IntegrationError,
     bad_request,
@@ -196,6 +197,29 @@ def disconnect(request: Request, hub: Hub, admin: Admin, actor: Actor) -> None:
     hub.entra.disconnect(admin.org_id, request.path_params["instance_id"], actor)
 
 
+def diagnosis(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
+    """The troubleshooter's report; `?trackingId=` adds what that request was."""
+    tid = request.query_params.get("trackingId", "")[:128]
+    report = (explain_tracking_id(hub, admin.org_id, tid) if tid
+              else diagnose(hub, admin.org_id))
+    return report.as_json()
+
+
+def diagnosis_fix(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
+    """Apply one fix a finding offers (`{"fix": id, "instanceId": ...}`), then re-check."""
+    body = request.state.body if isinstance(request.state.body, dict) else {}
+    fix, instance_id = body.get("fix"), body.get("instanceId")
+    if fix not in FIXES:
+        raise bad_request(f"fix must be one of {', '.join(FIXES)}")
+    if instance_id is not None and not isinstance(instance_id, str):
+        raise bad_request("instanceId must be a string")
+    result = apply_fix(hub, admin.org_id, fix, actor=actor, hub_url=base_url(request, hub),
+                       instance_id=instance_id)
+    return {"result": {"fix": result.fix, "instanceId": result.instance_id, "ok": result.ok,
+                       "message": result.message},
+            "report": diagnose(hub, admin.org_id).as_json()}
+
+
 async def consent_callback(request: Request) -> Response:
     """Where Entra sends the admin back after the consent page."""
     hub: Hub = request.app.state.hub
@@ -240,4 +264,6 @@ routes = [
           methods=["PUT"]),
     Route(f"{V1}/instances/{{instance_id}}", endpoint(disconnect, writes=True),
           methods=["DELETE"]),
+    Route(f"{V1}/diagnosis", endpoint(diagnosis, writes=False), methods=["GET"]),
+    Route(f"{V1}/diagnosis/fix", endpoint(diagnosis_fix, writes=True), methods=["POST"]),
 ]

@@ -239,6 +239,21 @@ class EntraIntegration:
                           tracking_id=actor.tracking_id)
         return self.instance_status(instance, graph.client_request_id)
 
+    def renew_scim_token(self, org_id: str, instance_id: str, actor: Actor, *,
+                         hub_url: str) -> dict[str, Any]:
+        """Give the job a new hub token (revoking the old one) and restart it: the repair
+        for a quarantine caused by the hub answering Entra with 401."""
+        instance = self._push_instance(org_id, instance_id)
+        graph = self.graph(instance.tenant_id)
+        instance = self._put_secrets(graph, instance, hub_url)
+        assert instance.provisioning_sp_id and instance.job_id
+        jobs.restart(graph, instance.provisioning_sp_id, instance.job_id)  # lifts quarantine
+        if instance.auto_sync:
+            jobs.job_action(graph, instance.provisioning_sp_id, instance.job_id, "start")
+        self.audit.record(org_id, actor.name, "Azure AD SCIM token renewed",
+                          target=instance.name, tracking_id=actor.tracking_id)
+        return self.instance_status(instance, graph.client_request_id)
+
     def provision_on_demand(self, org_id: str, instance_id: str, user_id: Any, actor: Actor
                             ) -> dict[str, Any]:
         if not isinstance(user_id, str) or not user_id:

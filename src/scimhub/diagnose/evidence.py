@@ -1,0 +1,226 @@
+"""Gathering what the troubleshooter reasons about, without changing anything: the
+failures the integration API recorded, the hub's request log (what Entra pushed and how the
+hub answered), and, over Graph, the provisioning job, the audit and provisioning logs.
+
+Every Graph call is guarded: a refused or failed call becomes a `GraphProblem` in the
+evidence (if Entra refuses the integration's credentials, that refusal IS the evidence),
+never an exception out of the doctor."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+import httpx
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..directory.audit import Audit
+from ..directory.groups import Groups
+from ..directory.instances import Instance, Instances, IntegrationFailure
+from ..directory.orgs import Orgs
+from ..directory.request_log import RequestEntry, RequestLog
+from ..directory.tokens import TokenInfo, Tokens
+from ..directory.users import Users
+from ..integrations.entra import jobs
+from ..integrations.entra.errors import IntegrationError
+from ..integrations.entra.graph import GraphClient
+from ..integrations.entra.service import EntraIntegration
+from .scope import ScopeEvidence, gather_scope
+
+T = TypeVar("T")
+# Hub audit actions after which earlier failures are history, not current problems.
+RECOVERY_ACTIONS = frozenset({
+    "Allow Azure AD sync enabled", "Azure AD configuration restored",
+    "Provisioning app recreated from saved configuration",
+    "Provisioning job recreated from saved configuration", "Azure AD admin consent granted",
+    "Azure AD instance connected", "Azure AD sync now", "Azure AD SCIM token renewed",
+})
+# Request-log failures older than this are not "current" even without a recovery.
+REQUEST_WINDOW = timedelta(hours=24)
+# Graph's waits are for users; the doctor reports throttling instead of sitting it out.
+GRAPH_MAX_WAIT = 2.0
+
+
+class Services(Protocol):
+    """What the doctor reads; `api.services.Hub` provides it (diagnose may not import api)."""
+
+    entra: EntraIntegration
+    instances: Instances
+    requests: RequestLog
+    tokens: Tokens
+    audit: Audit
+    users: Users
+    groups: Groups
+    orgs: Orgs
+
+
+@dataclass(frozen=True, slots=True)
+class GraphProblem:
+    """A Graph or token call that failed, with what Entra said."""
+
+    operation: str
+    status: int
+    code: str
+    upstream_code: str | None
+    upstream_message: str | None
+    correlation_id: str | None
+    client_request_id: str | None
+
+    @classmethod
+    def of(cls, operation: str, err: IntegrationError) -> GraphProblem:
+        return cls(operation, err.status, err.code, err.upstream.code, err.upstream.message,
+                   err.upstream.correlation_id, err.client_request_id)
+
+
+@dataclass(slots=True)
+class InstanceEvidence:
+    instance: Instance
+    probe_error: GraphProblem | None = None  # the first Graph call failed: nothing else read
+    provisioning_sp_found: bool | None = None  # None: could not tell
+    job: dict[str, Any] | None = None
+    job_missing: bool = False
+    removed_sps: list[dict[str, Any]] = field(default_factory=list)
+    provisioning_failures: list[dict[str, Any]] = field(default_factory=list)
+    provisioning_skipped: list[dict[str, Any]] = field(default_factory=list)
+    scope: ScopeEvidence | None = None
+    scim_token: TokenInfo | None = None
+    log_problems: list[GraphProblem] = field(default_factory=list)  # audit/provisioning logs
+
+
+@dataclass(slots=True)
+class Evidence:
+    org_id: str
+    now: datetime
+    configured: bool = True
+    login_url: str = ""  # with client_id: the admin consent URL (public identifiers only)
+    client_id: str = ""
+    since: datetime | None = None  # the last recovery: earlier failures are history
+    failures: list[IntegrationFailure] = field(default_factory=list)
+    requests_failed: list[RequestEntry] = field(default_factory=list)
+    requests_ok: list[RequestEntry] = field(default_factory=list)
+    instances: list[InstanceEvidence] = field(default_factory=list)
+    database_error: str | None = None
+
+    @classmethod
+    def unreachable(cls, org_id: str, error: BaseException) -> Evidence:
+        return cls(org_id, datetime.now(UTC), database_error=_short(error))
+
+
+def gather(services: Services, org_id: str, *, with_scope: bool = True) -> Evidence:
+    """Everything the classifier needs about one organisation."""
+    settings = services.entra.settings
+    evidence = Evidence(org_id, datetime.now(UTC), settings.configured, settings.login_url,
+                        settings.client_id)
+    try:
+        services.orgs.get(org_id)  # raises OrgNotFound: a wrong --org is the caller's error
+        evidence.since = _last_recovery(services.audit, org_id)
+        evidence.failures = [f for f in services.instances.failures(org_id, limit=200)[0]
+                             if evidence.since is None or f.time > evidence.since]
+        _gather_requests(services.requests, evidence)
+        instances = services.instances.list(org_id)
+        tokens = {t.id: t for t in services.tokens.list(org_id)}
+    except SQLAlchemyError as exc:
+        evidence.database_error = _short(exc)
+        return evidence
+    for instance in instances:
+        found = InstanceEvidence(instance, scim_token=tokens.get(instance.scim_token_id or ""))
+        if evidence.configured and instance.mode == "push":
+            _gather_graph(services, found, with_scope=with_scope)
+        evidence.instances.append(found)
+    return evidence
+
+
+def _last_recovery(audit: Audit, org_id: str) -> datetime | None:
+    events, _ = audit.events(org_id, limit=200)
+    return next((e.time for e in events if e.action in RECOVERY_ACTIONS), None)
+
+
+def _gather_requests(log: RequestLog, evidence: Evidence) -> None:
+    cutoff = max(evidence.since or evidence.now - REQUEST_WINDOW, evidence.now - REQUEST_WINDOW)
+    failed, _ = log.entries(evidence.org_id, status_class="failure", limit=500)
+    evidence.requests_failed = [e for e in failed if e.time > cutoff]
+    ok, _ = log.entries(evidence.org_id, status_class="success", limit=1000)
+    evidence.requests_ok = [e for e in ok if e.time > evidence.now - REQUEST_WINDOW]
+
+
+def _gather_graph(services: Services, found: InstanceEvidence, *, with_scope: bool) -> None:
+    instance = found.instance
+    graph = services.entra.graph(instance.tenant_id, str(uuid.uuid4()), max_wait=GRAPH_MAX_WAIT)
+    # The first call also gets the token: its failure (AADSTS...) explains everything else.
+    sp, problem = _guard("find provisioning app", lambda: jobs.find_service_principal(
+        graph, instance.provisioning_app_id) if instance.provisioning_app_id else None)
+    if problem is not None:
+        found.probe_error = _tenant_checked(services.entra, instance.tenant_id, problem)
+        return
+    found.provisioning_sp_found = sp is not None if instance.provisioning_app_id else None
+    if sp is not None and instance.job_id:
+        job, problem = _guard("read provisioning job",
+                              lambda: jobs.get_job(graph, sp["id"], str(instance.job_id)))
+        found.job = job
+        found.job_missing = problem is not None and problem.code == "701040"
+        if problem is not None and not found.job_missing:
+            found.probe_error = problem
+            return
+    _gather_logs(graph, found)
+    if with_scope and found.job and (found.job.get("status") or {}).get("lastExecution"):
+        found.scope, problem = _guard("compare users", lambda: gather_scope(
+            graph, services.users, services.groups, instance, sp_id=sp["id"] if sp else None,
+            skipped=found.provisioning_skipped))
+        if problem is not None:
+            found.log_problems.append(problem)
+
+
+def _gather_logs(graph: GraphClient, found: InstanceEvidence) -> None:
+    audits, problem = _guard("read directoryAudits", lambda: graph.get(
+        "/auditLogs/directoryAudits",
+        **{"$filter": "activityDisplayName eq 'Remove service principal'", "$top": "10"}))
+    found.removed_sps = list((audits or {}).get("value", []))
+    if problem is not None:
+        found.log_problems.append(problem)
+    job_id = found.instance.job_id
+    if not job_id or found.job is None:
+        return
+    began = ((found.job.get("status") or {}).get("lastExecution") or {}).get("timeBegan")
+    for status, into in (("failure", found.provisioning_failures),
+                         ("skipped", found.provisioning_skipped)):
+        flt = f"jobId eq '{job_id}' and provisioningStatusInfo/status eq '{status}'"
+        if status == "failure" and began:  # only what still fails: the last cycle onwards
+            flt += f" and activityDateTime ge {began}"
+        page, problem = _guard(f"read provisioning log ({status})", lambda f=flt: graph.get(
+            "/auditLogs/provisioning", **{"$filter": f, "$top": "200"}))
+        into.extend((page or {}).get("value", []))
+        if problem is not None:
+            found.log_problems.append(problem)
+
+
+def _tenant_checked(entra: EntraIntegration, tenant_id: str, problem: GraphProblem
+                    ) -> GraphProblem:
+    """MSAL reports an unknown tenant as unreadable metadata (no AADSTS code): ask the
+    tenant's OpenID configuration, which answers AADSTS90002 when the tenant is gone."""
+    if problem.upstream_code or problem.status != 503:
+        return problem
+    try:
+        answer = entra.http.get(f"{entra.settings.login_url}/{tenant_id}/v2.0/"
+                                ".well-known/openid-configuration")
+        codes = answer.json().get("error_codes") or [] if answer.status_code >= 400 else []
+    except (httpx.HTTPError, ValueError):
+        return problem
+    if 90002 not in codes:
+        return problem
+    return GraphProblem(problem.operation, 401, problem.code, "AADSTS90002",
+                        str(answer.json().get("error_description", "")).split("\r\n")[0],
+                        answer.json().get("correlation_id"), problem.client_request_id)
+
+
+def _guard(operation: str, call: Callable[[], T]) -> tuple[T | None, GraphProblem | None]:
+    try:
+        return call(), None
+    except IntegrationError as err:
+        return None, GraphProblem.of(operation, err)
+
+
+def _short(error: BaseException) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0][:300]
