@@ -304,4 +304,46 @@ def demo(data_dir: Annotated[Path | None, typer.Option(
                                               script)))
 
 
+@app.command()
+def sync(org: Annotated[str, typer.Option("--org", help="Organization id.")],
+         instance: Annotated[str | None, typer.Option(
+             help="Instance id (default: every pull-sync instance of the org).")] = None,
+         data_dir: DataDir = None, database_url: DatabaseUrl = None,
+         as_json: JsonFlag = False) -> None:
+    """Pull users and groups from Entra ID now (Graph delta queries), with progress."""
+    from dataclasses import asdict
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from .integrations.entra.errors import IntegrationError
+
+    hub = _hub(_settings(data_dir, database_url))
+    try:
+        targets = [i for i in hub.instances.list(org) if i.mode == "pull"
+                   and (instance is None or i.id == instance)]
+        if not targets:
+            console.print("[red]no pull-sync instance found for this organization[/red]")
+            raise typer.Exit(1)
+        results = {}
+        for target in targets:
+            with Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                          TextColumn("{task.completed:,} objects"), console=console,
+                          disable=as_json) as bar:
+                tasks = {kind: bar.add_task(f"{target.name}: {kind}", total=None)
+                         for kind in ("users", "groups")}
+                counts = hub.pull.run(org, target.id,
+                                      lambda kind, n, t=tasks: bar.advance(t[kind], n))
+            results[target.id] = asdict(counts)
+    except IntegrationError as err:
+        console.print(f"[red]{err.status} {err.code}: {err.description}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        hub.close()
+    if as_json:
+        print(json.dumps(results))
+    else:
+        for iid, counts in results.items():
+            console.print(f"{iid}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
 app.add_typer(emulator_app, name="emulator", help="The local Entra ID emulator.")

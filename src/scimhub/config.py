@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-
 ENTRA_LOGIN_URL = "https://login.microsoftonline.com"
 ENTRA_GRAPH_URL = "https://graph.microsoft.com"
 ENTRA_GRAPH_SCOPE = "https://graph.microsoft.com/.default"

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import orjson
@@ -163,7 +163,16 @@ def auto_sync(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[st
 
 
 def sync_now(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
-    return hub.entra.sync_now(admin.org_id, request.path_params["instance_id"], actor)
+    """Push instances: restart Entra's job. Pull instances: run a delta round now."""
+    iid = request.path_params["instance_id"]
+    instance = hub.entra.instance(admin.org_id, iid)
+    if instance.mode == "pull":
+        counts = hub.pull.run(admin.org_id, iid)
+        hub.audit.record(admin.org_id, actor.name, "Azure AD pull sync", target=instance.name,
+                         detail=asdict(counts), tracking_id=actor.tracking_id)
+        return {**hub.entra.instance_status(hub.entra.instance(admin.org_id, iid)),
+                "pull": asdict(counts)}
+    return hub.entra.sync_now(admin.org_id, iid, actor)
 
 
 def on_demand(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
@@ -176,7 +185,7 @@ def on_demand(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[st
 def scope(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     iid = request.path_params["instance_id"]
     if request.method == "GET":
-        return {"scope": hub.entra._instance(admin.org_id, iid).scope}
+        return {"scope": hub.entra.instance(admin.org_id, iid).scope}
     body = request.state.body or {}
     doc = hub.entra.set_scope(admin.org_id, iid, body.get("scope") if isinstance(body, dict)
                               else None, actor, hub_url=base_url(request, hub))
@@ -186,7 +195,7 @@ def scope(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, A
 def mapping_list(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     iid = request.path_params["instance_id"]
     if request.method == "GET":
-        return {"mappings": hub.entra._instance(admin.org_id, iid).mappings}
+        return {"mappings": hub.entra.instance(admin.org_id, iid).mappings}
     body = request.state.body or {}
     doc = hub.entra.set_mappings(admin.org_id, iid, body.get("mappings") if isinstance(
         body, dict) else None, actor)

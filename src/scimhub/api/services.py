@@ -15,6 +15,7 @@ from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
 from ..directory.tokens import Tokens
 from ..directory.users import Users
+from ..integrations.entra.pull import PullSync
 from ..integrations.entra.service import EntraIntegration
 from ..store import migrate
 from ..store.engine import Database
@@ -34,6 +35,7 @@ class Hub:
     sessions: Sessions
     instances: Instances
     entra: EntraIntegration
+    pull: PullSync
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
@@ -46,8 +48,10 @@ class Hub:
         tokens = Tokens(db, cache_seconds=settings.token_cache_seconds)
         entra = EntraIntegration(settings, orgs=orgs, tokens=tokens, instances=instances,
                                  audit=audit)
-        return cls(settings, db, orgs, tokens, Users(db), Groups(db), RequestLog(db), audit,
-                   Admins(db), Sessions(db), instances, entra)
+        users, groups = Users(db), Groups(db)
+        return cls(settings, db, orgs, tokens, users, groups, RequestLog(db), audit,
+                   Admins(db), Sessions(db), instances, entra,
+                   PullSync(db, entra, instances, users, groups))
 
     def close(self) -> None:
         self.requests.flush()

@@ -143,6 +143,26 @@ class Groups:
                 out.append(self._render(row, loc, members))
         return out, total
 
+    def change_members(self, org_id: str, group_id: str, *, add: list[str],
+                       remove: list[str]) -> None:
+        """Add and remove members by hub id (a sync engine's membership delta); ids that
+        are not in the org are skipped, not refused: the source may know objects that are
+        out of scope here."""
+        with self.db.write() as conn:
+            self._row(conn, org_id, group_id, lock=True)
+            known = []
+            for chunk in _chunks(list(dict.fromkeys(add))):
+                known += [r.id for r in conn.execute(select(users.c.id).where(
+                    users.c.org_id == org_id, users.c.id.in_(chunk)))]
+                known += [r.id for r in conn.execute(select(groups.c.id).where(
+                    groups.c.org_id == org_id, groups.c.id.in_(chunk), groups.c.id != group_id))]
+            changed = self._add(conn, org_id, group_id, known) > 0
+            if remove:
+                changed |= self._apply(conn, org_id, group_id, MemberChange("remove", remove))
+            if changed:
+                conn.execute(update(groups).where(groups.c.id == group_id).values(
+                    version=groups.c.version + 1, last_modified=utcnow()))
+
     # -- memberships ------------------------------------------------------------------
 
     def _apply(self, conn: Connection, org_id: str, group_id: str, change: MemberChange) -> bool:

@@ -235,3 +235,16 @@ integration_errors = Table(
     Index(None, "org_id", "time"),
     Index(None, "tracking_id"),
 )
+
+# Pull sync: which hub resource stands for which Entra object, and a digest of the document
+# last applied, so an unchanged object costs a lookup and no write.
+entra_links = Table(
+    "entra_links", metadata,
+    Column("instance_id", String(36), ForeignKey("entra_instances.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("object_id", String(36), primary_key=True),
+    Column("kind", String(8), nullable=False),  # "User" | "Group"
+    Column("resource_id", String(36), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Index(None, "resource_id"),
+)

@@ -274,7 +274,7 @@ class EntraIntegration:
                   hub_url: str) -> dict[str, Any]:
         if scope not in SCOPES:
             raise bad_request(f"scope must be one of {', '.join(SCOPES)}")
-        instance = self._instance(org_id, instance_id)
+        instance = self.instance(org_id, instance_id)
         instance = self.instances.update(instance, scope=scope)
         if instance.mode == "push":
             graph = self.graph(instance.tenant_id)
@@ -289,7 +289,7 @@ class EntraIntegration:
     def set_mappings(self, org_id: str, instance_id: str, raw: Any, actor: Actor
                      ) -> dict[str, Any]:
         chosen = mappings.validate(raw)
-        instance = self._instance(org_id, instance_id)
+        instance = self.instance(org_id, instance_id)
         if instance.mode == "push":
             graph = self.graph(instance.tenant_id)
             assert instance.provisioning_sp_id and instance.job_id
@@ -370,7 +370,7 @@ class EntraIntegration:
 
     def disconnect(self, org_id: str, instance_id: str, actor: Actor) -> None:
         """Delete the job in Entra (if it is still reachable) and forget the instance."""
-        instance = self._instance(org_id, instance_id)
+        instance = self.instance(org_id, instance_id)
         if instance.mode == "push" and instance.provisioning_sp_id and instance.job_id:
             try:
                 jobs.delete_job(self.graph(instance.tenant_id), instance.provisioning_sp_id,
@@ -386,14 +386,14 @@ class EntraIntegration:
 
     # -- lookups ------------------------------------------------------------------------
 
-    def _instance(self, org_id: str, instance_id: str) -> Instance:
+    def instance(self, org_id: str, instance_id: str) -> Instance:
         instance = self.instances.get(org_id, instance_id)
         if instance is None:
             raise not_found(f"Instance {instance_id}")
         return instance
 
     def _push_instance(self, org_id: str, instance_id: str) -> Instance:
-        instance = self._instance(org_id, instance_id)
+        instance = self.instance(org_id, instance_id)
         if instance.mode != "push" or not (instance.provisioning_sp_id and instance.job_id):
             raise conflict("This instance has no Entra provisioning job (it uses pull sync).")
         return instance
