@@ -46,10 +46,6 @@ class AdminInfo:
     created: datetime
     last_login: datetime | None
 
-    @property
-    def read_only(self) -> bool:
-        return self.role != "admin"
-
 
 def _info(r: Any) -> AdminInfo:
     return AdminInfo(r.id, r.org_id, r.email, r.display_name, r.role, as_utc(r.created),
@@ -119,12 +115,6 @@ class Admins:
         with self.db.read() as conn:
             row = conn.execute(select(admins).where(
                 admins.c.email_ci == normalize_email(email))).first()
-        return _info(row) if row else None
-
-    def get(self, org_id: str, admin_id: str) -> AdminInfo | None:
-        with self.db.read() as conn:
-            row = conn.execute(select(admins).where(
-                admins.c.id == admin_id, admins.c.org_id == org_id)).first()
         return _info(row) if row else None
 
     def list(self, org_id: str) -> list[AdminInfo]:

@@ -102,11 +102,6 @@ class Sessions:
         with self.db.write() as conn:
             conn.execute(delete(sessions).where(sessions.c.id_hash == _hash(cookie_value)))
 
-    def end_all(self, admin_id: str) -> int:
-        """Sign the admin out everywhere (e.g. after a password change)."""
-        with self.db.write() as conn:
-            return conn.execute(delete(sessions).where(sessions.c.admin_id == admin_id)).rowcount
-
     # -- sign-in rate limit ----------------------------------------------------------
 
     def begin_attempt(self, account_key: str, client_key: str | None) -> LoginAttempt:
