@@ -36,9 +36,14 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def base_url(request: Request, hub: Hub) -> str:
+    """The hub's URL as the client sees it (for `meta.location`), unless configured."""
     if hub.settings.public_url:
         return hub.settings.public_url
-    return f"{request.url.scheme}://{request.url.netloc}"
+    host = request.headers.get("host")
+    if host is None:  # HTTP/1.0 without Host: the address the server listens on
+        server = request.scope.get("server") or ("localhost", None)
+        host = f"{server[0]}:{server[1]}" if server[1] else str(server[0])
+    return f"{request.scope.get('scheme', 'http')}://{host}"
 
 
 def _authenticate(request: Request, hub: Hub, org_id: str) -> TokenInfo:

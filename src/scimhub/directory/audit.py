@@ -49,7 +49,7 @@ class Audit:
             where.append(t.c.action == action)
         with self.db.read() as conn:
             total = conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one()
-            rows = conn.execute(select(t).where(*where).order_by(t.c.id.desc())
+            rows = conn.execute(select(t).where(*where).order_by(t.c.time.desc(), t.c.id.desc())
                                 .offset(offset).limit(limit)).all()
         return [AuditEvent(r.id, r.org_id, as_utc(r.time), r.actor, r.action, r.target,
                            r.detail or {}, r.tracking_id) for r in rows], total

@@ -17,6 +17,7 @@ from ..scim.errors import InvalidValue, NotFound, Uniqueness
 from ..scim.patch import MemberChange, apply_patch, parse_patch
 from ..scim.resource import normalize
 from ..scim.schemas import GROUP
+from ..store import queries
 from ..store.engine import Database, utcnow
 from ..store.errors import is_unique_violation
 from ..store.filter_sql import FilterCompiler
@@ -226,8 +227,8 @@ class Groups:
 
     @staticmethod
     def _row(conn: Connection, org_id: str, group_id: str, *, lock: bool = False) -> Any:
-        stmt = select(groups).where(groups.c.id == group_id, groups.c.org_id == org_id)
-        row = conn.execute(stmt.with_for_update() if lock else stmt).first()
+        stmt = queries.group_by_id.with_for_update() if lock else queries.group_by_id
+        row = conn.execute(stmt, {"id": group_id, "org_id": org_id}).first()
         if row is None:
             raise NotFound(f"Group {group_id} not found")
         return row

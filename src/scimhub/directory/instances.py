@@ -174,7 +174,8 @@ class Instances:
                 correlation_id=correlation_id, client_request_id=client_request_id))
 
     def failures(self, org_id: str, *, tracking_id: str | None = None,
-                 since: datetime | None = None, limit: int = 50) -> tuple[list[IntegrationFailure], int]:
+                 since: datetime | None = None, limit: int = 50
+                 ) -> tuple[list[IntegrationFailure], int]:
         t = integration_errors
         where = [t.c.org_id == org_id]
         if tracking_id:

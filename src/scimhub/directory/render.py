@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, func, literal, select, union_all
 
 from ..scim.render import meta_for, render
+from ..store import queries
 from ..store.engine import as_utc
 from ..store.tables import groups, memberships, users
 from .locator import Locator
@@ -28,11 +29,10 @@ def groups_of(conn: Connection, user_ids: Sequence[str],
     found: dict[str, list[dict[str, Any]]] = {uid: [] for uid in user_ids}
     if not user_ids:
         return found
-    rows = conn.execute(
-        select(memberships.c.member_id, groups.c.id, groups.c.display_name)
-        .join(groups, groups.c.id == memberships.c.group_id)
-        .where(memberships.c.member_id.in_(user_ids))
-        .order_by(groups.c.display_name_ci, groups.c.id))
+    if len(user_ids) == 1:
+        rows = conn.execute(queries.groups_of_user, {"user_id": user_ids[0]})
+    else:
+        rows = conn.execute(queries.groups_of_users, {"user_ids": list(user_ids)})
     for member_id, gid, name in rows:
         found[member_id].append({"value": gid, "$ref": loc.location("Group", gid),
                                  "display": name, "type": "direct"})

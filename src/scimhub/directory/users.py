@@ -13,6 +13,7 @@ from ..scim.errors import NotFound, Uniqueness
 from ..scim.patch import apply_patch, parse_patch
 from ..scim.resource import normalize
 from ..scim.schemas import USER
+from ..store import queries
 from ..store.engine import Database, utcnow
 from ..store.errors import is_unique_violation
 from ..store.tables import groups, memberships, users
@@ -136,8 +137,8 @@ class Users:
 
     @staticmethod
     def _row(conn: Connection, org_id: str, user_id: str, *, lock: bool = False) -> Any:
-        stmt = select(users).where(users.c.id == user_id, users.c.org_id == org_id)
-        row = conn.execute(stmt.with_for_update() if lock else stmt).first()
+        stmt = queries.user_by_id.with_for_update() if lock else queries.user_by_id
+        row = conn.execute(stmt, {"id": user_id, "org_id": org_id}).first()
         if row is None:
             raise NotFound(f"User {user_id} not found")
         return row

@@ -23,7 +23,7 @@ from typing import Any
 
 from .errors import InvalidPath
 from .filter import parse_attr_path
-from .schemas import COMMON, Attribute, ResourceType, resolve
+from .schemas import COMMON, RESOURCE_TYPES, Attribute, ResourceType, resolve
 
 # (scope, attribute) -> the sub-attributes named, or None for the whole attribute; the
 # scope is "" for core and common attributes and the schema URN for extension ones.
@@ -113,14 +113,33 @@ class Projection:
 
 def project(rt: ResourceType, resource: Mapping[str, Any], attributes: Sequence[str] | None,
             excluded: Sequence[str] | None) -> dict[str, Any]:
-    """One-off `Projection(rt, attributes, excluded).apply(resource)`."""
+    """One-off `Projection(rt, attributes, excluded).apply(resource)`.
+
+    Most requests ask for no projection: then only attributes that are never returned by
+    default (`returned` never or request) must go, and a glance at the top-level keys says
+    whether there are any, which spares walking the whole document on the hot path."""
+    if not attributes and not excluded and _HIDDEN[rt.name].isdisjoint(resource):
+        return dict(resource)
     return Projection(rt, attributes, excluded).apply(resource)
 
 
 def needs(rt: ResourceType, attributes: Sequence[str] | None, excluded: Sequence[str] | None,
           name: str) -> bool:
     """One-off `Projection(rt, attributes, excluded).needs(name)`."""
+    if not attributes and not excluded:
+        attr = _core_attribute(rt, name)
+        return attr is not None and attr.returned in ("default", "always")
     return Projection(rt, attributes, excluded).needs(name)
+
+
+def _hidden_by_default(rt: ResourceType) -> frozenset[str]:
+    """Top-level keys a default response must not show (core attributes only: extension
+    attributes sit under their URN key, and their own `returned` is checked by `apply`)."""
+    hidden = {a.name for a in rt.schema.attributes if a.returned in ("never", "request")}
+    # An extension with such attributes of its own needs the full walk.
+    hidden |= {ext.id for ext in rt.extensions
+               if any(a.returned in ("never", "request") for a in ext.attributes)}
+    return frozenset(hidden)
 
 
 def _core_attribute(rt: ResourceType, name: str) -> Attribute | None:
@@ -166,3 +185,6 @@ def _without(value: Any, subs: frozenset[str]) -> Any:
     if isinstance(value, Mapping):
         return {k: v for k, v in value.items() if k not in subs}
     return value
+
+
+_HIDDEN = {rt.name: _hidden_by_default(rt) for rt in RESOURCE_TYPES}
