@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import _format as fmt
@@ -127,8 +127,11 @@ def _recovered_app(ev: Evidence, ie: InstanceEvidence) -> list[Finding]:
     if not related:
         return []
     details: dict[str, Any] = {"tenantId": ie.instance.tenant_id}
-    # The integration app's own record: not the provisioning app's (that is entry 2).
-    removed = [r for r in ie.removed_sps if not _targets(r, ie.instance.provisioning_sp_id)]
+    # The integration app's own record: not the provisioning app's (that is entry 2), and
+    # written before Entra first refused the token.
+    first = min(f.time for f in related)
+    removed = [r for r in ie.removed_sps if not _targets(r, ie.instance.provisioning_sp_id)
+               and _time(r.get("activityDateTime")) <= first]
     details["audit"] = [fmt.audit_details(r) for r in removed[:3]]
     evidence = [fmt.failure_line(f) for f in related[:10]]
     evidence += [fmt.audit_line(r) for r in removed[:3]]
@@ -152,6 +155,13 @@ def _provisioning_gone(ie: InstanceEvidence, mode: str, what: str) -> Finding:
     return finding(mode, instance_id=ie.instance.id, fix=BY_ID[mode].fix,
                    evidence=[what] + [fmt.audit_line(r) for r in removed[:3]],
                    details={"audit": [fmt.audit_details(r) for r in removed[:3]]})
+
+
+def _time(value: Any) -> datetime:
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def _targets(record: dict[str, Any], object_id: str | None) -> bool:
@@ -252,7 +262,8 @@ def _scope(ie: InstanceEvidence) -> list[Finding]:
 
 def _recorded(ev: Evidence, found: list[Finding]) -> list[Finding]:
     """Failures the console met that no live check explains: recent throttling or
-    outages, and, when no tenant could be probed, the refusals themselves."""
+    outages (only information once Graph answers again), and, when no tenant could be
+    probed, the refusals themselves."""
     probed = any(ie.probe_error is None and ie.instance.mode == "push" for ie in ev.instances)
     known = {f.id for f in found}
     groups: dict[str, list[Any]] = defaultdict(list)
@@ -263,11 +274,16 @@ def _recorded(ev: Evidence, found: list[Finding]) -> list[Finding]:
             continue
         if transient or not probed:
             groups[mode].append(f)
-    return [finding(mode, severity="warning" if mode in ("graph_throttled",
-                                                         "entra_unavailable") else "error",
-                    evidence=[fmt.failure_line(f) for f in fs[:10]],
-                    tracking_ids=[f.tracking_id for f in fs])
-            for mode, fs in groups.items()]
+    out = []
+    for mode, fs in groups.items():
+        over = probed and mode in ("graph_throttled", "entra_unavailable")
+        title = f"{BY_ID[mode].title} (recently; Graph answers again now)" if over else None
+        severity = "info" if over else "warning" if mode in (
+            "graph_throttled", "entra_unavailable") else "error"
+        out.append(finding(mode, severity=severity, title=title,
+                           evidence=[fmt.failure_line(f) for f in fs[:10]],
+                           tracking_ids=[f.tracking_id for f in fs]))
+    return out
 
 
 def _requests(ev: Evidence, found: list[Finding]) -> list[Finding]:
