@@ -9,7 +9,8 @@ from sqlalchemy import Connection, Table, func, select
 
 from ..scim import ast
 from ..scim.bind import bind_filter
-from ..scim.schemas import USER, ResourceType
+from ..scim.schemas import GROUP, USER, ResourceType
+from ..store import queries
 from ..store.filter_sql import FilterCompiler
 from ..store.tables import groups, users
 
@@ -33,7 +34,12 @@ def run(conn: Connection, rt: ResourceType, org_id: str, query: Query) -> tuple[
     compiler = FilterCompiler(rt, conn.dialect.name)
     where = [table.c.org_id == org_id]
     if query.filter is not None:
-        where.append(compiler.where(bind_filter(rt, query.filter)))
+        bound = bind_filter(rt, query.filter)
+        unique = _unique_lookup(rt, bound)
+        if unique is not None:
+            rows = conn.execute(unique[0], {"org_id": org_id, "value": unique[1]}).all()
+            return (rows if query.start_index == 1 else [])[:query.count], len(rows)
+        where.append(compiler.where(bound))
     total = conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
     if query.count == 0 or total < query.start_index:
         return [], total
@@ -45,3 +51,16 @@ def run(conn: Connection, rt: ResourceType, org_id: str, query: Query) -> tuple[
     rows = conn.execute(select(table).where(*where).order_by(*order)
                         .offset(query.start_index - 1).limit(query.count)).all()
     return list(rows), total
+
+
+def _unique_lookup(rt: ResourceType, bound: ast.Filter) -> tuple[Any, str] | None:
+    """`userName eq "x"` (users) or `displayName eq "x"` (groups): a prepared statement and
+    the lower-cased value, since both attributes are unique and case-insensitive."""
+    if not (isinstance(bound, ast.Compare) and bound.op == "eq" and bound.path.urn is None
+            and bound.path.sub is None and isinstance(bound.value, str)):
+        return None
+    if rt is USER and bound.path.attr == "userName":
+        return queries.user_by_name, bound.value.lower()
+    if rt is GROUP and bound.path.attr == "displayName":
+        return queries.group_by_name, bound.value.lower()
+    return None

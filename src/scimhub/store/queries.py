@@ -27,3 +27,10 @@ groups_of_users = (
     .join(groups, groups.c.id == memberships.c.group_id)
     .where(memberships.c.member_id.in_(bindparam("user_ids", expanding=True)))
     .order_by(groups.c.display_name_ci, groups.c.id))
+
+# Lookups by a unique attribute (Entra matches users by userName and groups by
+# displayName before every create): at most one row, so no COUNT is needed.
+user_by_name = select(users).where(users.c.org_id == bindparam("org_id"),
+                                   users.c.user_name_ci == bindparam("value"))
+group_by_name = select(groups).where(groups.c.org_id == bindparam("org_id"),
+                                     groups.c.display_name_ci == bindparam("value"))
