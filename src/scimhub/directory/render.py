@@ -34,9 +34,14 @@ def groups_of(conn: Connection, user_ids: Sequence[str],
     else:
         rows = conn.execute(queries.groups_of_users, {"user_ids": list(user_ids)})
     for member_id, gid, name in rows:
-        found[member_id].append({"value": gid, "$ref": loc.location("Group", gid),
-                                 "display": name, "type": "direct"})
+        found[member_id].append(group_entry(loc, gid, name))
     return found
+
+
+def group_entry(loc: Locator, group_id: str, name: str) -> dict[str, Any]:
+    """One entry of a user's `groups`: direct membership, since nesting is not expanded."""
+    return {"value": group_id, "$ref": loc.location("Group", group_id), "display": name,
+            "type": "direct"}
 
 
 def members_query(group_id: str) -> Any:

@@ -19,7 +19,7 @@ from ..store.errors import is_unique_violation
 from ..store.tables import groups, memberships, users
 from . import search
 from .locator import Locator
-from .render import document, groups_of
+from .render import document, group_entry, groups_of
 from .versions import check_if_match
 
 _passwords = PasswordHasher()
@@ -65,10 +65,16 @@ class Users:
 
     def get(self, org_id: str, user_id: str, loc: Locator, *,
             with_groups: bool = True) -> dict[str, Any]:
-        with self.db.read() as conn:
-            row = self._row(conn, org_id, user_id)
-            member_of = groups_of(conn, [row.id], loc)[row.id] if with_groups else None
-        return self._render(row, loc, member_of)
+        with self.db.read_one() as conn:
+            if not with_groups:
+                return self._render(self._row(conn, org_id, user_id), loc, None)
+            rows = conn.execute(queries.user_with_groups,
+                                {"id": user_id, "org_id": org_id}).all()
+        if not rows:
+            raise NotFound(f"User {user_id} not found")
+        member_of = [group_entry(loc, r.group_id, r.group_name)
+                     for r in rows if r.group_id is not None]
+        return self._render(rows[0], loc, member_of)
 
     def replace(self, org_id: str, user_id: str, body: Any, loc: Locator, *,
                 if_match: str | None = None) -> dict[str, Any]:

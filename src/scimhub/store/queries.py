@@ -16,6 +16,15 @@ user_by_id = select(users).where(users.c.id == bindparam("id"),
 group_by_id = select(groups).where(groups.c.id == bindparam("id"),
                                    groups.c.org_id == bindparam("org_id"))
 
+# A user with its direct groups in one statement: one row per group (or one row with
+# NULL group columns), the GET-by-id hot path.
+user_with_groups = (
+    select(users, groups.c.id.label("group_id"), groups.c.display_name.label("group_name"))
+    .select_from(users.outerjoin(memberships, memberships.c.member_id == users.c.id)
+                 .outerjoin(groups, groups.c.id == memberships.c.group_id))
+    .where(users.c.id == bindparam("id"), users.c.org_id == bindparam("org_id"))
+    .order_by(groups.c.display_name_ci, groups.c.id))
+
 # A user's direct groups (the read-only `groups` attribute), for one or many users.
 groups_of_user = (
     select(memberships.c.member_id, groups.c.id, groups.c.display_name)
