@@ -31,8 +31,10 @@ def _needs_refs(rt: ResourceType, attrs: list[str] | None, excluded: list[str] |
 
 
 def _resource(rt: ResourceType, doc: dict[str, Any], request: Request, *,
-              status: int = 200) -> Response:
-    attrs, excluded = _projection(request)
+              status: int = 200,
+              projection_params: tuple[list[str] | None, list[str] | None] | None = None
+              ) -> Response:
+    attrs, excluded = projection_params or _projection(request)
     headers = {"ETag": doc["meta"]["version"]}
     if status == 201:
         headers["Location"] = doc["meta"]["location"]
@@ -141,7 +143,7 @@ def _item(rt: ResourceType):  # type: ignore[no-untyped-def]
                     return Response(status_code=204, headers={"ETag": doc["meta"]["version"]})
         if request.method == "GET" and _not_modified(request, doc):
             return Response(status_code=304, headers={"ETag": doc["meta"]["version"]})
-        return _resource(rt, doc, request)
+        return _resource(rt, doc, request, projection_params=(attrs, excluded))
     return item
 
 

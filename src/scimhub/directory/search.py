@@ -35,9 +35,10 @@ def run(conn: Connection, rt: ResourceType, org_id: str, query: Query) -> tuple[
     where = [table.c.org_id == org_id]
     if query.filter is not None:
         bound = bind_filter(rt, query.filter)
-        unique = _unique_lookup(rt, bound)
+        unique = unique_lookup(rt, bound)
         if unique is not None:
-            rows = conn.execute(unique[0], {"org_id": org_id, "value": unique[1]}).all()
+            statement = queries.user_by_name if rt is USER else queries.group_by_name
+            rows = conn.execute(statement, {"org_id": org_id, "value": unique}).all()
             return (rows if query.start_index == 1 else [])[:query.count], len(rows)
         where.append(compiler.where(bound))
     total = conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
@@ -53,14 +54,11 @@ def run(conn: Connection, rt: ResourceType, org_id: str, query: Query) -> tuple[
     return list(rows), total
 
 
-def _unique_lookup(rt: ResourceType, bound: ast.Filter) -> tuple[Any, str] | None:
-    """`userName eq "x"` (users) or `displayName eq "x"` (groups): a prepared statement and
-    the lower-cased value, since both attributes are unique and case-insensitive."""
+def unique_lookup(rt: ResourceType, bound: ast.Filter) -> str | None:
+    """For `userName eq "x"` (users) or `displayName eq "x"` (groups), the lower-cased
+    value: both attributes are unique and case-insensitive, so at most one row matches."""
     if not (isinstance(bound, ast.Compare) and bound.op == "eq" and bound.path.urn is None
             and bound.path.sub is None and isinstance(bound.value, str)):
         return None
-    if rt is USER and bound.path.attr == "userName":
-        return queries.user_by_name, bound.value.lower()
-    if rt is GROUP and bound.path.attr == "displayName":
-        return queries.group_by_name, bound.value.lower()
-    return None
+    unique = "userName" if rt is USER else "displayName" if rt is GROUP else None
+    return bound.value.lower() if bound.path.attr == unique else None

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..scim.bind import bind_filter
 from ..scim.errors import NotFound, Uniqueness
 from ..scim.patch import apply_patch, parse_patch
 from ..scim.resource import normalize
@@ -72,9 +73,7 @@ class Users:
                                 {"id": user_id, "org_id": org_id}).all()
         if not rows:
             raise NotFound(f"User {user_id} not found")
-        member_of = [group_entry(loc, r.group_id, r.group_name)
-                     for r in rows if r.group_id is not None]
-        return self._render(rows[0], loc, member_of)
+        return self._render_joined(rows, loc)
 
     def replace(self, org_id: str, user_id: str, body: Any, loc: Locator, *,
                 if_match: str | None = None) -> dict[str, Any]:
@@ -115,6 +114,16 @@ class Users:
 
     def search(self, org_id: str, query: search.Query, loc: Locator, *,
                with_groups: bool = True) -> tuple[list[dict[str, Any]], int]:
+        name = (search.unique_lookup(USER, bind_filter(USER, query.filter))
+                if query.filter is not None and with_groups else None)
+        if name is not None:  # Entra's matching query: one statement, user and groups
+            with self.db.read_one() as conn:
+                rows = conn.execute(queries.user_by_name_with_groups,
+                                    {"org_id": org_id, "value": name}).all()
+            total = 1 if rows else 0
+            if not rows or query.start_index > 1 or query.count == 0:
+                return [], total
+            return [self._render_joined(rows, loc)], total
         with self.db.read() as conn:
             rows, total = search.run(conn, USER, org_id, query)
             member_of = groups_of(conn, [r.id for r in rows], loc) if with_groups else {}
@@ -148,6 +157,12 @@ class Users:
         if row is None:
             raise NotFound(f"User {user_id} not found")
         return row
+
+    @classmethod
+    def _render_joined(cls, rows: list[Any], loc: Locator) -> dict[str, Any]:
+        """A user from the rows of a user-with-groups statement (one row per group)."""
+        return cls._render(rows[0], loc, [group_entry(loc, r.group_id, r.group_name)
+                                          for r in rows if r.group_id is not None])
 
     @staticmethod
     def _render(row: Any, loc: Locator, member_of: list[dict[str, Any]] | None) -> dict[str, Any]:

@@ -17,13 +17,16 @@ group_by_id = select(groups).where(groups.c.id == bindparam("id"),
                                    groups.c.org_id == bindparam("org_id"))
 
 # A user with its direct groups in one statement: one row per group (or one row with
-# NULL group columns), the GET-by-id hot path.
-user_with_groups = (
+# NULL group columns). By id: the GET hot path; by userName: Entra's matching query.
+_user_and_groups = (
     select(users, groups.c.id.label("group_id"), groups.c.display_name.label("group_name"))
     .select_from(users.outerjoin(memberships, memberships.c.member_id == users.c.id)
                  .outerjoin(groups, groups.c.id == memberships.c.group_id))
-    .where(users.c.id == bindparam("id"), users.c.org_id == bindparam("org_id"))
     .order_by(groups.c.display_name_ci, groups.c.id))
+user_with_groups = _user_and_groups.where(users.c.id == bindparam("id"),
+                                          users.c.org_id == bindparam("org_id"))
+user_by_name_with_groups = _user_and_groups.where(
+    users.c.org_id == bindparam("org_id"), users.c.user_name_ci == bindparam("value"))
 
 # A user's direct groups (the read-only `groups` attribute), for one or many users.
 groups_of_user = (
