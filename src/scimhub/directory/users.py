@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -56,13 +57,13 @@ class Users:
                "password_hash": _passwords.hash(result.password) if result.password else None}
         try:
             with self.db.write() as conn:
-                conn.execute(users.insert().values(**row))
-                created = self._row(conn, org_id, row["id"])
+                conn.execute(queries.insert_user, row)
         except IntegrityError as exc:
             if is_unique_violation(exc):
                 raise _taken(doc["userName"]) from None
             raise
-        return self._render(created, loc, [])
+        # Rendered from what was written: reading the row back would only cost a query.
+        return self._render(SimpleNamespace(**row), loc, [])
 
     def get(self, org_id: str, user_id: str, loc: Locator, *,
             with_groups: bool = True) -> dict[str, Any]:

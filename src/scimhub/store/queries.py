@@ -7,7 +7,7 @@ the reads every SCIM client repeats are prepared here, once per process.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 
 from .tables import groups, memberships, users
 
@@ -46,3 +46,5 @@ user_by_name = select(users).where(users.c.org_id == bindparam("org_id"),
                                    users.c.user_name_ci == bindparam("value"))
 group_by_name = select(groups).where(groups.c.org_id == bindparam("org_id"),
                                      groups.c.display_name_ci == bindparam("value"))
+
+insert_user = insert(users)
