@@ -65,6 +65,23 @@ def test_pull_rounds(world: tuple[Emulator, Hub]) -> None:
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"] == "Legal"
     assert scim.get("/Users", params={"filter": f'userName eq "{upns[2]}"'}).json()[
         "totalResults"] == 0
+    # membership changes travel as members@delta diffs (added, or @removed)
+    group = next(g for g in scim.get("/Groups").json()["Resources"] if g.get("members"))
+    member_ids = {m["value"] for m in group["members"]}
+    leaving_id = sorted(member_ids)[0]
+    leaving = scim.get(f"/Users/{leaving_id}").json()["userName"]
+    joining_id, joining = next((u["id"], u["userName"]) for u in scim.get(
+        "/Users", params={"count": "200"}).json()["Resources"]
+        if u["id"] not in member_ids and u["active"])
+    emu.cli("groups", "remove-member", group["displayName"], leaving, "--tenant",
+            emu.tenant["id"])
+    emu.cli("groups", "add-member", group["displayName"], joining, "--tenant", emu.tenant["id"])
+    scimhub("sync", "--org", hub.org_id, "--json", env=hub.env)
+    after = scim.get(f"/Groups/{group['id']}/Members", params={"count": "500"}).json()
+    now = {m["value"] for m in after["Resources"]}
+    assert now == (member_ids - {leaving_id}) | {joining_id}
+    assert after["totalResults"] == len(member_ids)
+
     # nothing changed: a third round writes nothing
     third = next(iter(json.loads(scimhub("sync", "--org", hub.org_id, "--json",
                                          env=hub.env)).values()))

@@ -10,7 +10,13 @@ import pytest
 
 from scimhub.emulator import faults
 from scimhub.emulator.constants import INTEGRATION_APP_ID, PROVISIONING_TEMPLATE_ID
-from scimhub.emulator.directory import add_user, delete_user, update_user
+from scimhub.emulator.directory import (
+    add_member,
+    add_user,
+    delete_user,
+    remove_member,
+    update_user,
+)
 from scimhub.emulator.schema import grants
 
 from .conftest import EmulatorHandle
@@ -110,6 +116,23 @@ def test_users_delta_rounds(emulator: EmulatorHandle) -> None:
         groups = g.get("/v1.0/groups/delta").json()
         assert groups["value"][0]["displayName"] == "Team"
         assert "@odata.deltaLink" in groups
+
+
+def test_groups_delta_reports_member_changes_not_the_whole_list(
+        emulator: EmulatorHandle) -> None:
+    t = emulator.new_tenant(users=4)  # group "Team" holds users 0 and 1
+    with emulator.graph(t["id"]) as g:
+        first = g.get("/v1.0/groups/delta").json()
+        assert {m["id"] for m in first["value"][0]["members@delta"]} == set(t["users"][:2])
+        with emulator.emu.engine.begin() as conn:
+            remove_member(conn, t["id"], t["group"], t["users"][0])
+            add_member(conn, t["id"], t["group"], t["users"][3])
+        changed = g.get(first["@odata.deltaLink"]).json()
+        members = {m["id"]: m for m in changed["value"][0]["members@delta"]}
+        assert members == {
+            t["users"][0]: {"@odata.type": "#microsoft.graph.user", "id": t["users"][0],
+                            "@removed": {"reason": "deleted"}},
+            t["users"][3]: {"@odata.type": "#microsoft.graph.user", "id": t["users"][3]}}
 
 
 def test_service_principal_delete_writes_the_audit_record(emulator: EmulatorHandle) -> None:

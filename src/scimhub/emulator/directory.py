@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, bindparam, or_, select
 
 from .constants import DEFAULT_ADMIN_PASSWORD
-from .db import new_id, next_versions, now_iso
+from .db import current_version, new_id, next_versions, now_iso
 from .passwords import hash_password
-from .schema import assignments, groups, memberships, tenants, users
+from .schema import assignments, groups, membership_changes, memberships, tenants, users
 
 
 class DirectoryError(ValueError):
@@ -205,8 +205,10 @@ def restore_user(conn: Connection, tenant_id: str, ref: str) -> str:
 
 
 def _purge_links(conn: Connection, tenant_id: str, oid: str) -> None:
-    for m in conn.execute(select(memberships.c.group_id).where(memberships.c.member_id == oid)):
+    for m in conn.execute(select(memberships.c.group_id, memberships.c.member_type)
+                          .where(memberships.c.member_id == oid)).all():
         _lifecycle(conn, groups, tenant_id, m.group_id)
+        _record_membership(conn, tenant_id, m.group_id, oid, m.member_type, removed=True)
     conn.execute(
         memberships.delete().where(
             or_(memberships.c.member_id == oid, memberships.c.group_id == oid)
@@ -318,6 +320,7 @@ def add_member(conn: Connection, tenant_id: str, group_ref: str, member_ref: str
         )
     )
     _lifecycle(conn, groups, tenant_id, group.id)
+    _record_membership(conn, tenant_id, group.id, member.id, member_type, removed=False)
     _lifecycle(conn, users if member_type == "user" else groups, tenant_id, member.id)
 
 
@@ -333,8 +336,18 @@ def remove_member(conn: Connection, tenant_id: str, group_ref: str, member_ref: 
         raise DirectoryError(f"'{member_ref}' is not a member of '{group_ref}'.", status=404,
                              code="Request_ResourceNotFound")
     _lifecycle(conn, groups, tenant_id, group.id)
-    table = users if find_user(conn, tenant_id, member.id) else groups
-    _lifecycle(conn, table, tenant_id, member.id)
+    is_user = find_user(conn, tenant_id, member.id) is not None
+    _record_membership(conn, tenant_id, group.id, member.id, "user" if is_user else "group",
+                       removed=True)
+    _lifecycle(conn, users if is_user else groups, tenant_id, member.id)
+
+
+def _record_membership(conn: Connection, tenant_id: str, group_id: str, member_id: str,
+                       member_type: str, *, removed: bool) -> None:
+    """Log the change under the group's new version (its delta round reports it)."""
+    conn.execute(membership_changes.insert().values(
+        tenant_id=tenant_id, group_id=group_id, member_id=member_id, member_type=member_type,
+        version=current_version(conn, tenant_id), removed=removed))
 
 
 def group_user_members(conn: Connection, group_id: str) -> list[str]:

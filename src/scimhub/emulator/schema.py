@@ -92,6 +92,20 @@ memberships = Table(
     Index("ix_memberships_member", "member_id"),
 )
 
+# Every membership added or removed, stamped with the change version it got: what
+# /groups/delta reports as members@delta (added, or @removed) in a later round.
+membership_changes = Table(
+    "membership_changes",
+    metadata,
+    Column("tenant_id", String, nullable=False),
+    Column("group_id", String, nullable=False),
+    Column("member_id", String, nullable=False),
+    Column("member_type", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("removed", Boolean, nullable=False),
+    Index("ix_membership_changes_group", "group_id", "version"),
+)
+
 applications = Table(
     "applications",
     metadata,

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from ..context import Emulator
 from ..db import current_version
-from ..schema import groups, memberships, users
+from ..schema import groups, membership_changes, memberships, users
 from . import odata
 from .endpoint import Caller, graph_endpoint
 from .groups import KNOWN as GROUP_FIELDS
@@ -35,14 +35,32 @@ def _removed(row: Row[Any]) -> dict[str, Any] | None:
     return None
 
 
-def _members(conn: Connection, group_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute(select(memberships).where(memberships.c.group_id == group_id))
-    return [{"@odata.type": f"#microsoft.graph.{r.member_type}", "id": r.member_id}
-            for r in rows]
+def _members(conn: Connection, group_id: str, state: dict[str, Any]) -> list[dict[str, Any]]:
+    """members@delta: every member in the first round; afterwards, as Graph does, only the
+    members added or removed (`@removed`) within the round's versions."""
+    if state["from"] is None:
+        rows = conn.execute(select(memberships).where(memberships.c.group_id == group_id))
+        return [{"@odata.type": f"#microsoft.graph.{r.member_type}", "id": r.member_id}
+                for r in rows]
+    c = membership_changes.c
+    latest: dict[str, Any] = {}  # the last change of each member within the round wins
+    for r in conn.execute(select(membership_changes).where(
+            c.group_id == group_id, c.version > int(state["from"]), c.version <= state["to"])
+            .order_by(c.version)):
+        latest[r.member_id] = r
+    out = []
+    for r in latest.values():
+        entry: dict[str, Any] = {"@odata.type": f"#microsoft.graph.{r.member_type}",
+                                 "id": r.member_id}
+        if r.removed:
+            entry["@removed"] = {"reason": "deleted"}
+        out.append(entry)
+    return out
 
 
 def _delta(emu: Emulator, table: Table, known: set[str],
-           render: Callable[[Connection, Row[Any], list[str] | None], dict[str, Any]],
+           render: Callable[[Connection, Row[Any], list[str] | None, dict[str, Any]],
+                            dict[str, Any]],
            name: str) -> Callable[[Request, Caller], Any]:
     async def handler(request: Request, caller: Caller) -> dict[str, Any]:
         fields = odata.parse_select(request, known)
@@ -70,7 +88,7 @@ def _delta(emu: Emulator, table: Table, known: set[str],
                 stmt = stmt.where(table.c.version > int(state["from"]),
                                   table.c.version <= state["to"])
             rows = conn.execute(stmt.order_by(table.c.id).limit(top + 1)).all()
-            value = [_removed(r) or render(conn, r, fields) for r in rows[:top]]
+            value = [_removed(r) or render(conn, r, fields, state) for r in rows[:top]]
         body: dict[str, Any] = {"@odata.context": f"{emu.base_url}/v1.0/$metadata#{name}",
                                 "value": value}
         if len(rows) > top:
@@ -85,15 +103,16 @@ def _delta(emu: Emulator, table: Table, known: set[str],
 
 
 def routes(emu: Emulator) -> list[Route]:
-    def render_user(_: Connection, row: Row[Any], fields: list[str] | None) -> dict[str, Any]:
+    def render_user(_: Connection, row: Row[Any], fields: list[str] | None,
+                    _state: dict[str, Any]) -> dict[str, Any]:
         return odata.project(user_to_graph(row), fields, USER_DEFAULT)
 
-    def render_group(conn: Connection, row: Row[Any], fields: list[str] | None
-                     ) -> dict[str, Any]:
+    def render_group(conn: Connection, row: Row[Any], fields: list[str] | None,
+                     state: dict[str, Any]) -> dict[str, Any]:
         out = odata.project(group_to_graph(row), [f for f in fields or [] if f != "members"]
                             or None)
         if fields is None or "members" in fields:
-            out["members@delta"] = _members(conn, row.id)
+            out["members@delta"] = _members(conn, row.id, state)
         return out
 
     users_delta = _delta(emu, users, USER_FIELDS, render_user, "users")
