@@ -15,6 +15,7 @@ from .report import Check, Finding, Link
 
 # Throttling and outages heal by themselves: only recent ones are current problems.
 TRANSIENT_WINDOW = timedelta(hours=1)
+CLOCK_SLACK = timedelta(minutes=5)
 _UNAUTHORIZED = "SystemForCrossDomainIdentityManagementUnauthorized"
 _CONFLICT = "SystemForCrossDomainIdentityManagementConflict"
 _UNAVAILABLE = "SystemForCrossDomainIdentityManagementServiceUnavailable"
@@ -128,10 +129,11 @@ def _recovered_app(ev: Evidence, ie: InstanceEvidence) -> list[Finding]:
         return []
     details: dict[str, Any] = {"tenantId": ie.instance.tenant_id}
     # The integration app's own record: not the provisioning app's (that is entry 2), and
-    # written before Entra first refused the token.
-    first = min(f.time for f in related)
+    # written before Entra first refused the token (give or take clock skew: the hub keeps
+    # whole seconds, and Entra's clock is not ours).
+    latest = min(f.time for f in related) + CLOCK_SLACK
     removed = [r for r in ie.removed_sps if not _targets(r, ie.instance.provisioning_sp_id)
-               and _time(r.get("activityDateTime")) <= first]
+               and _time(r.get("activityDateTime")) <= latest]
     details["audit"] = [fmt.audit_details(r) for r in removed[:3]]
     evidence = [fmt.failure_line(f) for f in related[:10]]
     evidence += [fmt.audit_line(r) for r in removed[:3]]
