@@ -59,7 +59,14 @@ def serve(host: Annotated[str | None, typer.Option(help="Bind address.")] = None
     from .api.app import create_app
 
     settings = _settings(data_dir, database_url, host=host, port=port, public_url=public_url)
-    application = create_app(settings)
+    background = []
+    if settings.pull_interval_seconds:
+        from .sync.scheduler import pull_forever
+
+        background.append(lambda hub: pull_forever(
+            hub.instances, hub.pull, interval=settings.pull_interval_seconds,
+            tracking_prefix=settings.tracking_prefix))
+    application = create_app(settings, background=background)
     console.print(f"scimhub listening on http://{settings.host}:{settings.port}")
     uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level,
                 access_log=False)

@@ -44,6 +44,7 @@ class Settings:
     max_bulk_operations: int = 100
     max_payload_bytes: int = 1_048_576
     token_cache_seconds: int = 5
+    pull_interval_seconds: int = 900  # scheduled pull-sync rounds; 0: only on demand
     # Microsoft Entra ID. Defaults are the real cloud; the emulator's URL replaces both.
     entra_login_url: str = ENTRA_LOGIN_URL
     entra_graph_url: str = ENTRA_GRAPH_URL
@@ -79,6 +80,7 @@ class Settings:
             max_bulk_operations=_int(env, "SCIMHUB_MAX_BULK_OPERATIONS", 100),
             max_payload_bytes=_int(env, "SCIMHUB_MAX_PAYLOAD_BYTES", 1_048_576, minimum=1024),
             token_cache_seconds=_int(env, "SCIMHUB_TOKEN_CACHE_SECONDS", 5, minimum=0),
+            pull_interval_seconds=_int(env, "SCIMHUB_PULL_INTERVAL_SECONDS", 900, minimum=0),
             entra_login_url=env.get("SCIMHUB_ENTRA_LOGIN_URL", ENTRA_LOGIN_URL).rstrip("/"),
             entra_graph_url=env.get("SCIMHUB_ENTRA_GRAPH_URL", ENTRA_GRAPH_URL).rstrip("/"),
             entra_graph_scope=env.get("SCIMHUB_ENTRA_GRAPH_SCOPE", ENTRA_GRAPH_SCOPE),

@@ -59,8 +59,9 @@ class Hub:
 
 
 @contextmanager
-def run_hub(data_dir: Path, emu: Emulator, database_url: str = "") -> Iterator[Hub]:
-    env = {**os.environ, "SCIMHUB_DATA_DIR": str(data_dir), **emu.hub_env()}
+def run_hub(data_dir: Path, emu: Emulator, database_url: str = "",
+            **extra_env: str) -> Iterator[Hub]:
+    env = {**os.environ, "SCIMHUB_DATA_DIR": str(data_dir), **emu.hub_env(), **extra_env}
     if database_url:
         env["SCIMHUB_DATABASE_URL"] = database_url
     org_id = json.loads(scimhub("org", "create", "--name", "Acme", "--json", env=env))["id"]

@@ -14,7 +14,7 @@ from scimhub.config import Settings
 from scimhub.integrations.entra.errors import IntegrationError
 from scimhub.integrations.entra.pull import PullSync
 from tests.e2e.conftest import scimhub
-from tests.e2e.entra import Emulator, Hub, connect, run_emulator, run_hub
+from tests.e2e.entra import Emulator, Hub, connect, run_emulator, run_hub, wait_for
 
 
 @pytest.fixture
@@ -115,3 +115,12 @@ def test_pull_resumes_after_a_failure_without_duplicates(world: tuple[Emulator, 
     finally:
         services.close()
     assert hub.scim_count("Users") == total
+
+
+def test_scheduled_pull(tmp_path: Path, settings: Settings) -> None:
+    with run_emulator(tmp_path / "emu", users=5, groups=1) as emu, \
+            run_hub(tmp_path / "hub", emu, settings.database_url,
+                    SCIMHUB_PULL_INTERVAL_SECONDS="1") as hub:
+        connect(hub, emu, mode="pull", scope="all")
+        total = len(json.loads(emu.cli("users", "list", "--tenant", emu.tenant["id"])))
+        assert wait_for(lambda: hub.scim_count("Users") == total)  # no one asked: scheduled

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -42,17 +43,23 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(err, tracking_id(request.scope))
 
 
-def create_app(settings: Settings, *, hub: Hub | None = None) -> Starlette:
+def create_app(settings: Settings, *, hub: Hub | None = None,
+               background: Sequence[Callable[[Hub], Coroutine[Any, Any, None]]] = ()
+               ) -> Starlette:
+    """`background`: long-running jobs the wiring adds (the sync scheduler), started with
+    the app and cancelled when it stops."""
     owned = hub is None
     the_hub = hub or Hub.open(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        flusher = asyncio.create_task(_flush_forever(the_hub))
+        tasks = [asyncio.create_task(_flush_forever(the_hub)),
+                 *(asyncio.create_task(job(the_hub)) for job in background)]
         try:
             yield
         finally:
-            flusher.cancel()
+            for task in tasks:
+                task.cancel()
             the_hub.requests.flush()
             if owned:
                 the_hub.close()

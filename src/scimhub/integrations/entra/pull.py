@@ -9,6 +9,7 @@ re-applying a page harmless (nothing duplicated, unchanged objects not written).
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -77,9 +78,21 @@ class PullSync:
         self.users = users
         self.groups = groups
         self.links = Links(db)
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     def run(self, org_id: str, instance_id: str, progress: Progress | None = None
             ) -> PullCounts:
+        """One round; a second caller for the same instance waits for the first to end
+        (within this process; across processes it is the scale-out workers' lock)."""
+        with self._lock_for(instance_id):
+            return self._run(org_id, instance_id, progress)
+
+    def _lock_for(self, instance_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(instance_id, threading.Lock())
+
+    def _run(self, org_id: str, instance_id: str, progress: Progress | None) -> PullCounts:
         instance = self.instances.get(org_id, instance_id)
         if instance is None or instance.mode != "pull":
             raise conflict("This instance does not use pull sync.")
