@@ -23,6 +23,7 @@ from rich.table import Table
 from ..api.app import create_app
 from ..api.services import Hub
 from ..config import Settings
+from ..diagnose import explain_tracking_id
 from .entra_admin import answer_consent
 from .processes import EmulatorProcess, ThreadedServer, free_port, start_emulator
 
@@ -220,12 +221,11 @@ def _tell(story: Story, w: World) -> None:
 
 
 def _diagnose(story: Story, w: World, tracking_id: str) -> None:
-    try:
-        from ..diagnose import explain_tracking_id  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    story.step(f"scimhub doctor --tracking-id {tracking_id}")
-    story.out.print(explain_tracking_id(w.hub, w.org_id, tracking_id))
+    story.step(f"The troubleshooter: scimhub doctor --tracking-id {tracking_id}")
+    report = explain_tracking_id(w.hub, w.org_id, tracking_id)
+    story.out.print(report)
+    story.check(any(f.id == "integration_app_deleted" for f in report.findings),
+                "diagnosis: the integration app's service principal was deleted")
 
 
 def _instance_table(story: Story, instance: dict[str, Any]) -> None:
