@@ -785,7 +785,16 @@ def machine_info() -> dict[str, str]:
         scim2 = version("scim2-server")
     except Exception:
         scim2 = "?"
+    try:
+        rev = subprocess.run(["git", "describe", "--always"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=10).stdout.strip()
+        if subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=10).stdout.strip():
+            rev += " + uncommitted changes in src/"
+    except (OSError, subprocess.SubprocessError):
+        rev = ""
     return {
+        "rev": rev or "unknown",
         "cpu": model,
         "cores": str(os.cpu_count()),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
@@ -899,7 +908,8 @@ def build_report(res: dict[str, dict[str, PhaseResult]], hello: PhaseResult,
     lines += ["  " + x for x in table(dhead, detail)]
     lines += [
         "",
-        f"machine: {info['cpu']}, {info['cores']} cores, {info['python']}, {info['os']}",
+        f"machine: {info['cpu']}, {info['cores']} cores, {info['python']}, {info['os']}; "
+        f"scimhub at {info['rev']}",
         f"libs: {info['libs']}; scim2-server {info['scim2_server']}",
         f"pinning: servers on CPU {args.server_cpu}, load generator on CPU {args.client_cpu}"
         if pinned else "pinning: NOT pinned (fewer than 2 CPUs)",
@@ -920,6 +930,7 @@ def build_report(res: dict[str, dict[str, PhaseResult]], hello: PhaseResult,
     md = [RESULTS_SECTION, "",
           f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with",
           "", "```sh", cmd, "```", "",
+          f"scimhub at `{info['rev']}`. "
           f"Machine: {info['cpu']}, {info['cores']} cores, {info['python']}, {info['os']}; "
           f"{info['libs']}; scim2-server {info['scim2_server']}. "
           + (f"Each server is one process pinned to CPU {args.server_cpu}; the load generator "
@@ -1006,9 +1017,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="spare users the PATCH phases add, one per request; bounds the PATCH "
                         "phases (default 1500)")
     p.add_argument("--concurrency", type=int, default=16, help="connections (default 16)")
-    p.add_argument("--patch-concurrency", type=int, default=4,
-                   help="connections of the PATCH phases (default 4): a PATCH on scim2-server's "
-                        "10,000-member group takes ~1 s, and in-flight requests finish after "
+    p.add_argument("--patch-concurrency", type=int, default=2,
+                   help="connections of the PATCH phases (default 2): a PATCH on scim2-server's "
+                        "10,000-member group takes ~2 s, and in-flight requests finish after "
                         "the phase's deadline")
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
                    help="before starting, wait up to SECONDS for the machine to be idle "
