@@ -25,7 +25,7 @@ from scimhub.directory.search import Query
 from scimhub.emulator import faults
 from scimhub.emulator.apps import grant_consent
 from scimhub.emulator.db import open_engine
-from scimhub.emulator.directory import require_tenant
+from scimhub.emulator.directory import add_group, add_member, add_user, require_tenant
 from scimhub.emulator.schema import grants, service_principals
 from scimhub.integrations.entra import jobs
 from scimhub.scim.filter import parse_filter
@@ -279,14 +279,18 @@ def test_quarantine_after_scim_token_revoked_then_rotated(world: tuple[Emulator,
 
 def test_scope_unassigned_nested_and_pending(world: tuple[Emulator, Hub]) -> None:
     emu, hub = world
-    for upn in ("direct", "nested", "later"):
-        emu.cli("users", "add", "--upn", f"{upn}@{DOMAIN}")
-    emu.cli("groups", "add", "Sales")
-    emu.cli("groups", "add", "Outer")
-    emu.cli("groups", "add", "Inner")
-    emu.cli("groups", "add-member", "Sales", f"direct@{DOMAIN}")
-    emu.cli("groups", "add-member", "Inner", f"nested@{DOMAIN}")
-    emu.cli("groups", "add-member", "Outer", "Inner")
+    # The directory as it stands (set up in one go: the CLI's start-up would dominate);
+    # the admin's actions under test go through the CLI below.
+    engine = open_engine(emu.data_dir)
+    with engine.begin() as conn:
+        for upn in ("direct", "nested", "later"):
+            add_user(conn, emu.tenant["id"], {"userPrincipalName": f"{upn}@{DOMAIN}"})
+        for name in ("Sales", "Outer", "Inner"):
+            add_group(conn, emu.tenant["id"], {"displayName": name})
+        for group, member in (("Sales", f"direct@{DOMAIN}"), ("Inner", f"nested@{DOMAIN}"),
+                              ("Outer", "Inner")):
+            add_member(conn, emu.tenant["id"], group, member)
+    engine.dispose()
     connect(hub, emu)  # scope: assigned users and groups only
     app_id = str(saved(hub).provisioning_app_id)
     for group in ("Sales", "Outer"):
