@@ -176,3 +176,15 @@ def test_requests_are_logged_for_the_provisioning_log(org: OrgClient, hub: Any) 
     assert created.resource_type == "User"
     failures, _ = hub.requests.entries(org.org_id, status_class="failure")
     assert [e.status for e in failures] == [404]
+
+
+def test_tracking_ids_count_up_within_a_process_and_client_ids_are_kept(org: OrgClient) -> None:
+    first = org.get("/Users").headers["TrackingID"]
+    second = org.get("/Users").headers["TrackingID"]
+    prefix1, uuid1, n1 = first.split("_")
+    prefix2, uuid2, n2 = second.split("_")
+    assert prefix1 == prefix2 == "SCIMHUB" and uuid1 == uuid2 and int(n2) > int(n1)
+    mine = "CONSOLE_0b8f6c1e-8d7e-4e8c-9a3f-4c5d6e7f8a9b_7"
+    assert org.get("/Users", headers={"TrackingID": mine}).headers["TrackingID"] == mine
+    forged = org.get("/Users", headers={"TrackingID": "x\r\ninjected"}).headers["TrackingID"]
+    assert forged.startswith("SCIMHUB_")

@@ -2,12 +2,15 @@
 
 Format `<PREFIX>_<uuid>_<n>` as in the seed's `ATLAS_497d70df-..._136`: a client that sends
 its own (the console does: its session uuid and a request counter) keeps it, so a support
-engineer can follow one browser session through the hub. Otherwise the hub makes one; the
-uuid alone makes it unique across processes, so no counter is shared.
+engineer can follow one browser session through the hub. Otherwise the hub makes one from
+a uuid drawn once per process and that process's request counter: unique across
+processes with nothing shared between them, and cheaper than a uuid per request.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import uuid
 
@@ -17,8 +20,21 @@ HEADER = "TrackingID"
 _VALID = re.compile(r"^[A-Za-z0-9]{1,16}_[0-9a-fA-F-]{36}_\d{1,9}$")
 
 
+_process = str(uuid.uuid4())
+_counter = itertools.count(1)
+
+
+def _new_process() -> None:
+    """A forked worker (gunicorn --preload) must not reuse its parent's uuid."""
+    global _process, _counter
+    _process, _counter = str(uuid.uuid4()), itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_new_process)
+
+
 def new_tracking_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4()}_0"
+    return f"{prefix}_{_process}_{next(_counter)}"
 
 
 def tracking_id(scope: Scope) -> str:

@@ -12,7 +12,8 @@ def format_datetime(moment: datetime) -> str:
     """ISO 8601 in UTC with a `Z` and milliseconds (xsd:dateTime, RFC 7643 §2.3.5). A naive
     value is taken to be UTC already, which is what SQLite hands back."""
     utc = moment.astimezone(UTC) if moment.tzinfo else moment
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    # isoformat is several times cheaper than strftime, and this runs twice per resource.
+    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def etag(version: int) -> str:
