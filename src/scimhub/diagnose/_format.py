@@ -18,22 +18,28 @@ def when(t: datetime | str | None) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def said(code: str | None, message: str | None) -> str:
+    """"AADSTS700016: message", without repeating a code the message already starts with."""
+    if message and code and message.startswith(code):
+        return message
+    return ": ".join(p for p in (code, message) if p)
+
+
 def failure_line(f: IntegrationFailure) -> str:
-    upstream = f" — Entra said {f.upstream_code}" if f.upstream_code else ""
-    message = f": {f.upstream_message}" if f.upstream_message else ""
+    upstream = (f" — Entra said {said(f.upstream_code, f.upstream_message)}"
+                if f.upstream_code or f.upstream_message else "")
     ids = f" (client-request-id {f.client_request_id}" + (
         f", correlation id {f.correlation_id})" if f.correlation_id else ")") \
         if f.client_request_id else ""
-    return (f"TrackingID {f.tracking_id} at {when(f.time)}: {f.operation} answered "
-            f"{f.status}/{f.code}{upstream}{message}{ids}")
+    return (f"TrackingID {f.tracking_id} at {when(f.time)}: call '{f.operation}' answered "
+            f"{f.status}/{f.code}{upstream}{ids}")
 
 
 def problem_line(p: GraphProblem, tenant: str) -> str:
-    upstream = p.upstream_code or f"HTTP {p.status}"
-    message = f": {p.upstream_message}" if p.upstream_message else ""
+    upstream = said(p.upstream_code or f"HTTP {p.status}", p.upstream_message)
     ids = f" (client-request-id {p.client_request_id}" + (
         f", correlation id {p.correlation_id})" if p.correlation_id else ")")
-    return f"Now: {p.operation} for tenant {tenant} failed with {upstream}{message}{ids}"
+    return f"Now: {p.operation} for tenant {tenant} failed with {upstream}{ids}"
 
 
 def request_line(e: RequestEntry) -> str:

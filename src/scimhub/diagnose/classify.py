@@ -11,7 +11,7 @@ from typing import Any
 from . import _format as fmt
 from .catalogue import BY_ID, mode_for_failure, mode_for_scim_answer
 from .evidence import Evidence, InstanceEvidence
-from .report import Check, Finding, Link
+from .report import SEVERITIES, Check, Finding, Link
 
 # Throttling and outages heal by themselves: only recent ones are current problems.
 TRANSIENT_WINDOW = timedelta(hours=1)
@@ -147,7 +147,9 @@ def _recovered_app(ev: Evidence, ie: InstanceEvidence) -> list[Finding]:
                     explanation="Entra refused the hub's token requests with AADSTS700016 "
                                 "until consent was granted again; restore the saved "
                                 "configuration to finish.",
-                    steps=[BY_ID["integration_app_deleted"].remediation[1]],
+                    steps=["Organization Settings > Directory Synchronization > Allow Azure "
+                           "AD sync (or `scimhub doctor --fix`): the saved configuration "
+                           "(provisioning app, job, mappings, scope, auto sync) is restored."],
                     fix="allow_sync", instance_id=ie.instance.id, evidence=evidence,
                     tracking_ids=[f.tracking_id for f in related], details=details)]
 
@@ -330,6 +332,5 @@ def _merge(findings: list[Finding]) -> list[Finding]:
             first, evidence=first.evidence + [e for e in f.evidence if e not in first.evidence],
             tracking_ids=list(dict.fromkeys(first.tracking_ids + f.tracking_ids)),
             fix=first.fix or f.fix, details={**f.details, **first.details},
-            severity=min(first.severity, f.severity, key=("error", "warning", "info").index))
-    order = ("error", "warning", "info")
-    return sorted(merged.values(), key=lambda f: order.index(f.severity))
+            severity=min(first.severity, f.severity, key=SEVERITIES.index))
+    return sorted(merged.values(), key=lambda f: SEVERITIES.index(f.severity))

@@ -14,7 +14,7 @@ def explain(services: Services, org_id: str, tracking_id: str) -> Finding:
     if failures:
         f = failures[0]
         mode = mode_for_failure(f.status, f.upstream_code)
-        upstream = (f" Entra answered {f.upstream_code}: {f.upstream_message}"
+        upstream = (f" Entra answered {fmt.said(f.upstream_code, f.upstream_message)}"
                     if f.upstream_code else "")
         return _about(mode, tracking_id, f"The integration call '{f.operation}' at "
                       f"{fmt.when(f.time)} failed with {f.status}/{f.code}.{upstream}",

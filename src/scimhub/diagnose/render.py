@@ -39,16 +39,26 @@ def render_report(report: Report) -> RenderableType:
 def _finding(f: Finding, org_id: str, heading: str | None = None) -> Panel:
     body: list[RenderableType] = [Text(f.explanation)]
     if f.evidence:
-        body.append(Text("Evidence", style="bold"))
-        body += [Text(f"  • {line}") for line in f.evidence]
+        body += [Text("Evidence", style="bold"), _items(["•"] * len(f.evidence), f.evidence)]
     if f.steps:
-        body.append(Text("What to do", style="bold"))
-        body += [Text(f"  {i}. {step}") for i, step in enumerate(f.steps, 1)]
+        body += [Text("What to do", style="bold"),
+                 _items([f"{i}." for i in range(1, len(f.steps) + 1)], f.steps)]
     for link in f.links:
-        body.append(Text(f"  {link.label}: {link.url}", style="cyan"))
+        if not any(link.url in step for step in f.steps):
+            body.append(Text(f"  {link.label}: {link.url}", style="cyan"))
     if f.fix:
         body.append(Text.from_markup(f"[bold]Automatic fix:[/bold] {FIXES[f.fix]} — run "
                                      f"[cyan]scimhub doctor --org {org_id} --fix[/cyan]"))
     title = f"{heading + ': ' if heading else ''}[{f.severity}] {f.title}"
     return Panel(Group(*body), title=Text(title), title_align="left",
                  subtitle=f.id, subtitle_align="right", border_style=_STYLE[f.severity])
+
+
+def _items(marks: list[str], lines: list[str]) -> Table:
+    """A list with hanging indents: wrapped lines stay under their text, not the mark."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", width=4)
+    grid.add_column(overflow="fold")
+    for mark, line in zip(marks, lines, strict=True):
+        grid.add_row(mark, line)
+    return grid
