@@ -267,8 +267,9 @@ def test_quarantine_after_scim_token_revoked_then_rotated(world: tuple[Emulator,
     assert code == 1 and "401" in out and "SCIM token" in out
 
     with hub.api() as api:
-        listed = api.get("/diagnosis").json()
+        listed = api.get("/diagnosis", params={"trackingId": rejected.tracking_ids[0]}).json()
         assert "scim_token_rejected" in {f["id"] for f in listed["findings"]}
+        assert listed["explanation"]["id"] == "scim_token_rejected"
         fixed = api.post("/diagnosis/fix", json={"fix": "rotate_scim_token",
                                                  "instanceId": instance.id})
     assert fixed.status_code == 200 and fixed.json()["result"]["ok"], fixed.text
