@@ -60,8 +60,10 @@ def site(live_hub: LiveHub) -> ConsoleSite:
     return ConsoleSite(live_hub, admin, viewer)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Per module: Playwright's sync API keeps an event loop running on the main thread
+    while it lives, which would break later tests that call asyncio.run()."""
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
