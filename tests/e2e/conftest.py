@@ -8,8 +8,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -54,21 +54,31 @@ class LiveHub:
                             headers={"Authorization": f"Bearer {self.token}"})
 
 
-@pytest.fixture(scope="session")
-def live_hub(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
-    data_dir: Path = tmp_path_factory.mktemp("live")
-    env = {**os.environ, "SCIMHUB_DATA_DIR": str(data_dir)}
-    if settings.database_url:
-        env["SCIMHUB_DATABASE_URL"] = settings.database_url
-    org_id = json.loads(scimhub("org", "create", "--name", "Live", "--json", env=env))["id"]
-    token = json.loads(scimhub("token", "create", "--org", org_id, "--json", env=env))["token"]
+@contextmanager
+def serve(env: dict[str, str], *, org_name: str, token_kind: str = "scim"
+          ) -> Iterator[tuple[str, str, str]]:
+    """An org and a token made with the CLI, then `scimhub serve` on a free port:
+    yields (url, org id, token)."""
+    org_id = json.loads(scimhub("org", "create", "--name", org_name, "--json", env=env))["id"]
+    kind = ["--admin"] if token_kind == "admin" else []
+    token = json.loads(scimhub("token", "create", "--org", org_id, *kind, "--json",
+                               env=env))["token"]
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "scimhub", "serve", "--port", str(port),
                              "--log-level", "warning"], env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
-        yield LiveHub(url, org_id, token, env)
+        yield url, org_id, token
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def live_hub(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
+    env = {**os.environ, "SCIMHUB_DATA_DIR": str(tmp_path_factory.mktemp("live"))}
+    if settings.database_url:
+        env["SCIMHUB_DATABASE_URL"] = settings.database_url
+    with serve(env, org_name="Live") as (url, org_id, token):
+        yield LiveHub(url, org_id, token, env)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +15,8 @@ from typing import Any
 import httpx
 
 from scimhub.demo.entra_admin import answer_consent
-from scimhub.demo.processes import EmulatorProcess, free_port, start_emulator
-from tests.e2e.conftest import scimhub, wait_healthy
+from scimhub.demo.processes import EmulatorProcess, start_emulator
+from tests.e2e.conftest import scimhub, serve
 
 INTEGRATION_APP_ID = "90db942a-c1eb-4e8d-82e4-eebf64a7e2ae"
 
@@ -64,19 +62,8 @@ def run_hub(data_dir: Path, emu: Emulator, database_url: str = "",
     env = {**os.environ, "SCIMHUB_DATA_DIR": str(data_dir), **emu.hub_env(), **extra_env}
     if database_url:
         env["SCIMHUB_DATABASE_URL"] = database_url
-    org_id = json.loads(scimhub("org", "create", "--name", "Acme", "--json", env=env))["id"]
-    token = json.loads(scimhub("token", "create", "--org", org_id, "--admin", "--json",
-                               env=env))["token"]
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "scimhub", "serve", "--port", str(port),
-                             "--log-level", "warning"], env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
+    with serve(env, org_name="Acme", token_kind="admin") as (url, org_id, token):
         yield Hub(url, org_id, token, env)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def accept_consent(emu: Emulator, consent_url: str, *, decision: str = "accept") -> str:
