@@ -2,10 +2,9 @@
 them into one SQL WHERE, so a search over 100,000 users never loads them.
 
 Users are searched in one attribute at a time, the sign-in name unless the admin picks
-another: `userName` and `externalId` each have an (org_id, ...) index, so SQLite answers
-from the index alone (~20 ms at 100,000 users); an OR across them, or a display-name
-search, reads every row (~300 ms there; an index on (org_id, display_name) would fix it,
-see docs/console.md).
+another: `userName`, `displayName` and `externalId` each have an (org_id, ...) index, so
+SQLite scans the index instead of the table (~20 ms at 100,000 users); an OR across them
+would read every row (~300 ms there).
 """
 
 from __future__ import annotations
