@@ -15,7 +15,7 @@ from ..directory.locator import Locator
 from ..directory.request_log import RequestEntry
 from ..directory.tokens import TokenInfo
 from ..scim.errors import NotFound, ScimError, Unauthorized
-from ..store.engine import utcnow
+from ..store.engine import event_time
 from .responses import ScimResponse
 from .services import Hub
 from .tracking import tracking_id
@@ -97,7 +97,7 @@ def scim_endpoint(resource_type: str | None) -> Callable[[Handler], Endpoint]:
             # as a run of 401s), but only for organisations that exist.
             if token is not None or (response.status_code == 401 and hub.orgs.exists(org_id)):
                 hub.requests.record(RequestEntry(
-                    org_id=org_id, time=utcnow(), method=request.method,
+                    org_id=org_id, time=event_time(), method=request.method,
                     path=request.url.path[:2000], resource_type=resource_type,
                     status=response.status_code, scim_type=scim_type,
                     duration_ms=int((time.perf_counter() - started) * 1000), tracking_id=tid,

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ..store.engine import Database, as_utc, utcnow
+from ..store.engine import Database, as_utc, event_time
 from ..store.tables import audit_events
 
 
@@ -32,7 +32,7 @@ class Audit:
                detail: dict[str, Any] | None = None, tracking_id: str | None = None,
                conn: Connection | None = None) -> None:
         """Record an event; pass `conn` to make it part of the caller's transaction."""
-        values = {"org_id": org_id, "time": utcnow(), "actor": actor, "action": action,
+        values = {"org_id": org_id, "time": event_time(), "actor": actor, "action": action,
                   "target": target, "detail": detail or {}, "tracking_id": tracking_id}
         if conn is not None:
             conn.execute(audit_events.insert().values(**values))

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from ..store.engine import Database, as_utc, utcnow
+from ..store.engine import Database, as_utc, event_time, utcnow
 from ..store.tables import consent_states, entra_instances, integration_errors
 
 CONSENT_STATE_TTL = timedelta(minutes=15)
@@ -168,7 +168,7 @@ class Instances:
                        client_request_id: str | None) -> None:
         with self.db.write() as conn:
             conn.execute(integration_errors.insert().values(
-                org_id=org_id, instance_id=instance_id, time=utcnow(), tracking_id=tracking_id,
+                org_id=org_id, instance_id=instance_id, time=event_time(), tracking_id=tracking_id,
                 operation=operation, status=status, code=code, upstream_code=upstream_code,
                 upstream_message=(upstream_message or "")[:2000] or None,
                 correlation_id=correlation_id, client_request_id=client_request_id))

@@ -22,8 +22,14 @@ def _json_dumps(value: Any) -> str:
 
 
 def utcnow() -> datetime:
-    # Microseconds are dropped: they survive neither every driver nor an HTTP date header.
+    """Resource timestamps (meta.created/lastModified): whole seconds, as clients show them."""
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def event_time() -> datetime:
+    """Event timestamps (audit trail, failures, request log): full precision, since the
+    troubleshooter orders a failure against the recovery that came a moment later."""
+    return datetime.now(UTC)
 
 
 def as_utc(value: datetime) -> datetime:
