@@ -26,6 +26,7 @@ from ..integrations.entra.errors import (
     IntegrationError,
     bad_request,
     forbidden,
+    internal_error,
     not_signed_in,
 )
 from ..integrations.entra.service import Actor, SetupOptions
@@ -107,6 +108,11 @@ def endpoint(handler: Handler, *, writes: bool) -> Callable[[Request], Awaitable
             log.info("integration error %s %s tracking id %s upstream %s", err.status, err.code,
                      tid, err.upstream.code)
             return error_response(err, tid)
+        except Exception:
+            # A bug, not the caller's fault: the envelope and tracking id still, and the
+            # traceback only in the log.
+            log.exception("integration API failure, tracking id %s", tid)
+            return error_response(internal_error(tid), tid)
         if result is None:
             return Response(status_code=204)
         return JsonResponse({**result, "trackingId": tid})

@@ -84,3 +84,8 @@ def not_configured() -> IntegrationError:
     return IntegrationError(412, "701070", "The Azure AD integration is not configured on "
                             "this hub (SCIMHUB_ENTRA_CLIENT_ID, _CLIENT_SECRET, "
                             "_APP_TEMPLATE_ID).")
+
+
+def internal_error(tracking_id: str) -> IntegrationError:
+    return IntegrationError(500, "701099", "The hub failed unexpectedly; quote the tracking id "
+                            f"{tracking_id} when reporting it.")
