@@ -105,6 +105,13 @@ def test_seed_story_in_the_console(world: tuple[Emulator, Hub], browser: Browser
         assert error["trackingId"] == tid
         assert "AADSTS" not in text and hub.admin_token not in text
 
+        # The toast's Troubleshoot link: the diagnosis, with the tracking id and the fix
+        toast.locator("a", has_text="Troubleshoot").click()
+        page.wait_for_url("**/console/troubleshooting?trackingId=*")
+        expect(page.locator("[data-finding=integration_app_deleted]").first).to_be_visible()
+        expect(page.locator("main")).to_contain_text(tid)
+        screenshot(page, "story-troubleshooting")
+
         # Admin consent again, then "Allow Azure AD sync" restores the configuration
         emu.cli("consent", "--tenant", emu.tenant["id"], "--client-id", INTEGRATION_APP_ID)
         page.goto("/console/settings")
