@@ -52,24 +52,32 @@ def serve(host: Annotated[str | None, typer.Option(help="Bind address.")] = None
           port: Annotated[int | None, typer.Option(help="Port.")] = None,
           data_dir: DataDir = None, database_url: DatabaseUrl = None,
           public_url: Annotated[str | None, typer.Option(help="Base URL clients use.")] = None,
+          workers: Annotated[int, typer.Option(
+              help="API processes (several need PostgreSQL: SQLite has one writer).", min=1)]
+          = 1,
           log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info") -> None:
-    """Run the HTTP service (SCIM API and health check)."""
+    """Run the HTTP service: SCIM, the integration API, the console."""
+    import os
+
     import uvicorn
 
-    from .api.app import create_app
-
     settings = _settings(data_dir, database_url, host=host, port=port, public_url=public_url)
-    background = []
-    if settings.pull_interval_seconds:
-        from .sync.scheduler import pull_forever
+    if workers > 1 and not settings.database_url.startswith("postgresql"):
+        console.print("[red]--workers > 1 needs SCIMHUB_DATABASE_URL=postgresql://...[/red]")
+        raise typer.Exit(2)
+    # Every process reads its settings from the environment (scimhub.asgi), flags included.
+    for name, value in (("SCIMHUB_DATA_DIR", str(settings.data_dir)),
+                        ("SCIMHUB_DATABASE_URL", settings.database_url),
+                        ("SCIMHUB_PUBLIC_URL", settings.public_url)):
+        if value:
+            os.environ[name] = value
+    from .api.services import Hub
 
-        background.append(lambda hub: pull_forever(
-            hub.instances, hub.pull, interval=settings.pull_interval_seconds,
-            tracking_prefix=settings.tracking_prefix))
-    application = create_app(settings, background=background)
-    console.print(f"scimhub listening on http://{settings.host}:{settings.port}")
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level,
-                access_log=False)
+    Hub.open(settings).close()  # migrations once, before the workers start
+    console.print(f"scimhub listening on http://{settings.host}:{settings.port}"
+                  + (f" ({workers} processes)" if workers > 1 else ""))
+    uvicorn.run("scimhub.asgi:app_from_env", factory=True, host=settings.host,
+                port=settings.port, workers=workers, log_level=log_level, access_log=False)
 
 
 @org_app.command("create")

@@ -162,3 +162,14 @@ def test_group_filter_by_member(org: OrgClient) -> None:
     assert [g["id"] for g in r["Resources"]] == [g1]
     r = org.get("/Users", params={"filter": f'groups.value eq "{g1}"'}).json()
     assert [u["id"] for u in r["Resources"]] == [a]
+
+
+def test_a_member_change_moves_the_version_and_last_modified(org: OrgClient) -> None:
+    uid = users(org, 1)[0]
+    created = org.post("/Groups", {"schemas": [GROUP], "displayName": "V"}).json()
+    r = org.patch(f"/Groups/{created['id']}", patch(
+        {"op": "add", "path": "members", "value": [{"value": uid}]}))
+    assert r.json()["meta"]["version"] == 'W/"2"'
+    again = org.patch(f"/Groups/{created['id']}", patch(
+        {"op": "add", "path": "members", "value": [{"value": uid}]}))
+    assert again.json()["meta"]["version"] == 'W/"2"'  # already a member: nothing changed

@@ -55,7 +55,7 @@ class LiveHub:
 
 
 @contextmanager
-def serve(env: dict[str, str], *, org_name: str, token_kind: str = "scim"
+def serve(env: dict[str, str], *, org_name: str, token_kind: str = "scim", workers: int = 1
           ) -> Iterator[tuple[str, str, str]]:
     """An org and a token made with the CLI, then `scimhub serve` on a free port:
     yields (url, org id, token)."""
@@ -65,7 +65,7 @@ def serve(env: dict[str, str], *, org_name: str, token_kind: str = "scim"
                                env=env))["token"]
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "scimhub", "serve", "--port", str(port),
-                             "--log-level", "warning"], env=env)
+                             "--workers", str(workers), "--log-level", "warning"], env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from ..store.engine import Database, as_utc, event_time, utcnow
+from ..store.locks import try_lock
 from ..store.tables import consent_states, entra_instances, integration_errors
 
 CONSENT_STATE_TTL = timedelta(minutes=15)
@@ -134,6 +136,10 @@ class Instances:
     def delete(self, instance: Instance) -> None:
         with self.db.write() as conn:
             conn.execute(delete(entra_instances).where(entra_instances.c.id == instance.id))
+
+    def round_lock(self, instance_id: str) -> AbstractContextManager[bool]:
+        """Held while one process runs a sync round for the instance (False: busy)."""
+        return try_lock(self.db, f"sync-round:{instance_id}")
 
     # -- admin consent round trips ------------------------------------------------------
 

@@ -13,5 +13,7 @@ def insert_ignoring_duplicates(conn: Connection, table: Table, rows: list[dict[s
     if not rows:
         return 0
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).on_conflict_do_nothing()
-    return conn.execute(stmt, rows).rowcount
+    # Counted from RETURNING: an executemany's rowcount is not reliable across drivers
+    # (psycopg reports -1), and callers decide from it whether anything changed.
+    stmt = dialect.insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return len(conn.execute(stmt, rows).all())

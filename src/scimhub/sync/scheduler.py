@@ -11,7 +11,7 @@ import uuid
 from starlette.concurrency import run_in_threadpool
 
 from ..directory.instances import Instances
-from ..integrations.entra.errors import IntegrationError
+from ..integrations.entra.errors import ALREADY_RUNNING, IntegrationError
 from ..integrations.entra.pull import PullSync
 
 log = logging.getLogger("scimhub.sync")
@@ -25,6 +25,8 @@ async def pull_forever(instances: Instances, pull: PullSync, *, interval: float,
             try:
                 await run_in_threadpool(pull.run, instance.org_id, instance.id)
             except IntegrationError as err:
+                if err.code == ALREADY_RUNNING:  # another process's scheduler has this round
+                    continue
                 tid = f"{tracking_prefix}_{uuid.uuid4()}_0"
                 log.warning("scheduled pull of %s failed: %s (tracking id %s)", instance.name,
                             err, tid)

@@ -71,6 +71,14 @@ def conflict(description: str) -> IntegrationError:
     return IntegrationError(409, "701051", description)
 
 
+ALREADY_RUNNING = "701052"
+
+
+def already_running() -> IntegrationError:
+    return IntegrationError(409, ALREADY_RUNNING, "A sync round for this instance is already "
+                            "running; try again when it has finished.")
+
+
 def forbidden(description: str = "Read-only administrators cannot change the integration."
               ) -> IntegrationError:
     return IntegrationError(403, "701060", description)

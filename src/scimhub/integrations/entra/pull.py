@@ -27,7 +27,7 @@ from ...scim.filter import parse_path
 from ...scim.patch import PatchOp, apply_patch
 from ...scim.schemas import USER, USER_URN
 from ...store.engine import Database, utcnow
-from .errors import conflict
+from .errors import already_running, conflict
 from .graph import GraphClient
 from .service import EntraIntegration
 
@@ -83,9 +83,11 @@ class PullSync:
 
     def run(self, org_id: str, instance_id: str, progress: Progress | None = None
             ) -> PullCounts:
-        """One round; a second caller for the same instance waits for the first to end
-        (within this process; across processes it is the scale-out workers' lock)."""
-        with self._lock_for(instance_id):
+        """One round. A second caller in this process waits for the first to end; one in
+        another process (several API processes on PostgreSQL) is told it is running."""
+        with self._lock_for(instance_id), self.instances.round_lock(instance_id) as mine:
+            if not mine:
+                raise already_running()
             return self._run(org_id, instance_id, progress)
 
     def _lock_for(self, instance_id: str) -> threading.Lock:
