@@ -4,9 +4,11 @@ the same data directory or database as `scimhub serve`."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +16,9 @@ from rich.table import Table
 
 from .config import ConfigError, Settings
 from .emulator.cli import app as emulator_app
+
+if TYPE_CHECKING:
+    from .api.services import Hub
 
 app = typer.Typer(help="scimhub: SCIM 2.0 identity hub with Microsoft Entra ID integration.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
@@ -41,10 +46,16 @@ def _settings(data_dir: Path | None = None, database_url: str | None = None,
         raise typer.Exit(2) from None
 
 
-def _hub(settings: Settings):  # type: ignore[no-untyped-def]
+@contextmanager
+def _opened(settings: Settings) -> Iterator[Hub]:
+    """The hub's services for one command, closed however the command ends."""
     from .api.services import Hub
 
-    return Hub.open(settings)
+    hub = Hub.open(settings)
+    try:
+        yield hub
+    finally:
+        hub.close()
 
 
 @app.command()
@@ -85,14 +96,12 @@ def org_create(name: Annotated[str, typer.Option(help="Organisation name.")],
                data_dir: DataDir = None, database_url: DatabaseUrl = None,
                as_json: JsonFlag = False) -> None:
     """Create an organisation."""
-    hub = _hub(_settings(data_dir, database_url))
-    try:
-        org = hub.orgs.create(name)
-    except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    finally:
-        hub.close()
+    with _opened(_settings(data_dir, database_url)) as hub:
+        try:
+            org = hub.orgs.create(name)
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
     if as_json:
         print(json.dumps({"id": org.id, "name": org.name}))
     else:
@@ -103,11 +112,8 @@ def org_create(name: Annotated[str, typer.Option(help="Organisation name.")],
 def org_list(data_dir: DataDir = None, database_url: DatabaseUrl = None,
              as_json: JsonFlag = False) -> None:
     """List organisations."""
-    hub = _hub(_settings(data_dir, database_url))
-    try:
+    with _opened(_settings(data_dir, database_url)) as hub:
         orgs = hub.orgs.list()
-    finally:
-        hub.close()
     if as_json:
         print(json.dumps([{"id": o.id, "name": o.name, "created": o.created.isoformat()}
                           for o in orgs]))
@@ -130,16 +136,14 @@ def token_create(org: Annotated[str, typer.Option("--org", help="Organisation id
     """Create a bearer token for an organisation (the secret is shown once)."""
     from .directory.errors import OrgNotFound
 
-    hub = _hub(_settings(data_dir, database_url))
-    try:
-        secret, info = hub.tokens.create(
-            org, name=name, kind="admin" if admin else "scim",
-            expires_in=timedelta(days=expires_days) if expires_days else None)
-    except OrgNotFound:
-        console.print(f"[red]no organisation with id {org}[/red]")
-        raise typer.Exit(1) from None
-    finally:
-        hub.close()
+    with _opened(_settings(data_dir, database_url)) as hub:
+        try:
+            secret, info = hub.tokens.create(
+                org, name=name, kind="admin" if admin else "scim",
+                expires_in=timedelta(days=expires_days) if expires_days else None)
+        except OrgNotFound:
+            console.print(f"[red]no organisation with id {org}[/red]")
+            raise typer.Exit(1) from None
     if as_json:
         print(json.dumps({"token": secret, "id": info.id, "org_id": info.org_id,
                           "kind": info.kind,
@@ -153,11 +157,8 @@ def token_list(org: Annotated[str, typer.Option("--org", help="Organisation id."
                data_dir: DataDir = None, database_url: DatabaseUrl = None,
                as_json: JsonFlag = False) -> None:
     """List an organisation's tokens (never their secrets)."""
-    hub = _hub(_settings(data_dir, database_url))
-    try:
+    with _opened(_settings(data_dir, database_url)) as hub:
         tokens = hub.tokens.list(org)
-    finally:
-        hub.close()
     rows = [{"id": t.id, "name": t.name, "kind": t.kind, "prefix": t.prefix,
              "created": t.created.isoformat(),
              "expires_at": t.expires_at.isoformat() if t.expires_at else None,
@@ -179,14 +180,12 @@ def token_revoke(org: Annotated[str, typer.Option("--org", help="Organisation id
     """Revoke a token; SCIM clients using it get 401 from then on."""
     from .directory.errors import OrgNotFound
 
-    hub = _hub(_settings(data_dir, database_url))
-    try:
-        info = hub.tokens.revoke(org, token_id)
-    except OrgNotFound as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
-    finally:
-        hub.close()
+    with _opened(_settings(data_dir, database_url)) as hub:
+        try:
+            info = hub.tokens.revoke(org, token_id)
+        except OrgNotFound as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from None
     if as_json:
         print(json.dumps({"id": info.id, "revoked_at": info.revoked_at.isoformat()
                           if info.revoked_at else None}))
@@ -215,17 +214,15 @@ def admin_create(org: Annotated[str, typer.Option("--org", help="Organisation id
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    hub = _hub(_settings(data_dir, database_url))
-    try:
-        info = hub.admins.create(org, email, password, role, name)
-    except OrgNotFound:
-        console.print(f"[red]no organisation with id {org}[/red]")
-        raise typer.Exit(1) from None
-    except AdminError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    finally:
-        hub.close()
+    with _opened(_settings(data_dir, database_url)) as hub:
+        try:
+            info = hub.admins.create(org, email, password, role, name)
+        except OrgNotFound:
+            console.print(f"[red]no organisation with id {org}[/red]")
+            raise typer.Exit(1) from None
+        except AdminError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
     if as_json:
         print(json.dumps({"id": info.id, "org_id": info.org_id, "email": info.email,
                           "role": info.role, "display_name": info.display_name}))
@@ -238,11 +235,8 @@ def admin_list(org: Annotated[str, typer.Option("--org", help="Organisation id."
                data_dir: DataDir = None, database_url: DatabaseUrl = None,
                as_json: JsonFlag = False) -> None:
     """List an organisation's console administrators."""
-    hub = _hub(_settings(data_dir, database_url))
-    try:
+    with _opened(_settings(data_dir, database_url)) as hub:
         admins = hub.admins.list(org)
-    finally:
-        hub.close()
     rows = [{"id": a.id, "email": a.email, "display_name": a.display_name, "role": a.role,
              "last_login": a.last_login.isoformat() if a.last_login else None} for a in admins]
     if as_json:
@@ -269,12 +263,13 @@ def doctor(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
     from sqlalchemy.exc import SQLAlchemyError
 
     from . import diagnose
+    from .api.services import Hub
     from .diagnose.evidence import Evidence
     from .directory.errors import OrgNotFound
 
     settings = _settings(data_dir, database_url)
     try:
-        hub = _hub(settings)
+        hub = Hub.open(settings)
     except SQLAlchemyError as exc:  # the database being down is a diagnosis, not a crash
         report = diagnose.report_from(Evidence.unreachable(org, exc))
     else:
@@ -332,28 +327,26 @@ def sync(org: Annotated[str, typer.Option("--org", help="Organization id.")],
 
     from .integrations.entra.errors import IntegrationError
 
-    hub = _hub(_settings(data_dir, database_url))
-    try:
-        targets = [i for i in hub.instances.list(org) if i.mode == "pull"
-                   and (instance is None or i.id == instance)]
-        if not targets:
-            console.print("[red]no pull-sync instance found for this organization[/red]")
-            raise typer.Exit(1)
-        results = {}
-        for target in targets:
-            with Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                          TextColumn("{task.completed:,} objects"), console=console,
-                          disable=as_json) as bar:
-                tasks = {kind: bar.add_task(f"{target.name}: {kind}", total=None)
-                         for kind in ("users", "groups")}
-                counts = hub.pull.run(org, target.id,
-                                      lambda kind, n, t=tasks: bar.advance(t[kind], n))
-            results[target.id] = asdict(counts)
-    except IntegrationError as err:
-        console.print(f"[red]{err.status} {err.code}: {err.description}[/red]")
-        raise typer.Exit(1) from None
-    finally:
-        hub.close()
+    with _opened(_settings(data_dir, database_url)) as hub:
+        try:
+            targets = [i for i in hub.instances.list(org) if i.mode == "pull"
+                       and (instance is None or i.id == instance)]
+            if not targets:
+                console.print("[red]no pull-sync instance found for this organization[/red]")
+                raise typer.Exit(1)
+            results = {}
+            for target in targets:
+                with Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                              TextColumn("{task.completed:,} objects"), console=console,
+                              disable=as_json) as bar:
+                    tasks = {kind: bar.add_task(f"{target.name}: {kind}", total=None)
+                             for kind in ("users", "groups")}
+                    counts = hub.pull.run(org, target.id,
+                                          lambda kind, n, t=tasks: bar.advance(t[kind], n))
+                results[target.id] = asdict(counts)
+        except IntegrationError as err:
+            console.print(f"[red]{err.status} {err.code}: {err.description}[/red]")
+            raise typer.Exit(1) from None
     if as_json:
         print(json.dumps(results))
     else:
