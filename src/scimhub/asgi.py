@@ -4,19 +4,33 @@ under any process manager). Wiring only, like the CLI."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from starlette.applications import Starlette
 
 from .api.app import create_app
+from .api.services import Hub
 from .config import Settings
+from .sync.work import Retention, SyncWork
+
+
+def background_work(hub: Hub) -> SyncWork:
+    """The hub's background work, for the in-process scheduler and `scimhub worker`."""
+    s = hub.settings
+    return SyncWork(instances=hub.instances, pull=hub.pull, entra=hub.entra, tokens=hub.tokens,
+                    sessions=hub.sessions, requests=hub.requests,
+                    tracking_prefix=s.tracking_prefix,
+                    retention=Retention(request_log=timedelta(days=s.request_log_days),
+                                        token_renewal=timedelta(days=s.token_renew_days)))
 
 
 def app_from_env() -> Starlette:
     settings = Settings.from_env()
     background = []
-    if settings.pull_interval_seconds:
-        from .sync.scheduler import pull_forever
+    if settings.in_process_scheduler:
+        from .sync.scheduler import run_forever
 
-        background.append(lambda hub: pull_forever(
-            hub.instances, hub.pull, interval=settings.pull_interval_seconds,
-            tracking_prefix=settings.tracking_prefix))
+        background.append(lambda hub: run_forever(
+            background_work(hub), pull_interval=settings.pull_interval_seconds,
+            status_interval=settings.status_interval_seconds))
     return create_app(settings, background=background)

@@ -91,6 +91,36 @@ def serve(host: Annotated[str | None, typer.Option(help="Bind address.")] = None
                 port=settings.port, workers=workers, log_level=log_level, access_log=False)
 
 
+@app.command()
+def worker(database_url: DatabaseUrl = None,
+           concurrency: Annotated[int | None, typer.Option(
+               help="Jobs run at once (SCIMHUB_WORKER_CONCURRENCY; default 4).", min=1)] = None,
+           log_level: Annotated[str, typer.Option(help="Log level.")] = "info") -> None:
+    """Run background sync work from the PostgreSQL task queue (procrastinate): scheduled
+    pull rounds, status checks, token renewal, clean-up. Run as many as you like."""
+    import logging
+
+    from .asgi import background_work
+    from .sync import tasks
+    from .sync import worker as sync_worker
+
+    settings = _settings(None, database_url, worker_concurrency=concurrency)
+    logging.basicConfig(level=log_level.upper(),
+                        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    try:
+        tasks.conninfo(settings.effective_database_url)
+        schedule = tasks.Schedule(settings.pull_interval_seconds,
+                                  settings.status_interval_seconds,
+                                  settings.worker_stalled_seconds)
+    except ConfigError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    with _opened(settings) as hub:  # applies migrations, the queue's schema included
+        sync_worker.run(settings.database_url, background_work(hub), schedule,
+                        concurrency=settings.worker_concurrency,
+                        heartbeat_seconds=settings.worker_heartbeat_seconds)
+
+
 @org_app.command("create")
 def org_create(name: Annotated[str, typer.Option(help="Organisation name.")],
                data_dir: DataDir = None, database_url: DatabaseUrl = None,

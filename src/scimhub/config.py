@@ -45,6 +45,17 @@ class Settings:
     max_payload_bytes: int = 1_048_576
     token_cache_seconds: int = 5
     pull_interval_seconds: int = 900  # scheduled pull-sync rounds; 0: only on demand
+    pull_page_size: int = 999  # Graph delta page size (999 is Graph's largest)
+    # Background work: "auto" runs it in the API process on SQLite and leaves it to
+    # `scimhub worker` processes on PostgreSQL; "inprocess" or "worker" choose.
+    scheduler: str = "auto"
+    status_interval_seconds: int = 300  # polls of each push job's status; 0: never
+    job_token_days: int = 180  # lifetime of the SCIM token an Entra job holds
+    token_renew_days: int = 30  # renewed this long before it expires
+    request_log_days: int = 30  # the provisioning log keeps this many days
+    worker_concurrency: int = 4  # jobs one worker process runs at once
+    worker_heartbeat_seconds: int = 10
+    worker_stalled_seconds: int = 60  # a worker silent this long is dead: its jobs retried
     # Microsoft Entra ID. Defaults are the real cloud; the emulator's URL replaces both.
     entra_login_url: str = ENTRA_LOGIN_URL
     entra_graph_url: str = ENTRA_GRAPH_URL
@@ -59,6 +70,12 @@ class Settings:
     def entra_configured(self) -> bool:
         return bool(self.entra_client_id and self.entra_client_secret
                     and self.entra_app_template_id)
+
+    @property
+    def in_process_scheduler(self) -> bool:
+        if self.scheduler == "auto":
+            return not self.effective_database_url.startswith("postgresql")
+        return self.scheduler == "inprocess"
 
     @property
     def effective_database_url(self) -> str:
@@ -81,6 +98,16 @@ class Settings:
             max_payload_bytes=_int(env, "SCIMHUB_MAX_PAYLOAD_BYTES", 1_048_576, minimum=1024),
             token_cache_seconds=_int(env, "SCIMHUB_TOKEN_CACHE_SECONDS", 5, minimum=0),
             pull_interval_seconds=_int(env, "SCIMHUB_PULL_INTERVAL_SECONDS", 900, minimum=0),
+            pull_page_size=_int(env, "SCIMHUB_PULL_PAGE_SIZE", 999),
+            scheduler=env.get("SCIMHUB_SCHEDULER", "auto"),
+            status_interval_seconds=_int(env, "SCIMHUB_STATUS_INTERVAL_SECONDS", 300,
+                                         minimum=0),
+            job_token_days=_int(env, "SCIMHUB_JOB_TOKEN_DAYS", 180, minimum=2),
+            token_renew_days=_int(env, "SCIMHUB_TOKEN_RENEW_DAYS", 30),
+            request_log_days=_int(env, "SCIMHUB_REQUEST_LOG_DAYS", 30),
+            worker_concurrency=_int(env, "SCIMHUB_WORKER_CONCURRENCY", 4),
+            worker_heartbeat_seconds=_int(env, "SCIMHUB_WORKER_HEARTBEAT_SECONDS", 10),
+            worker_stalled_seconds=_int(env, "SCIMHUB_WORKER_STALLED_SECONDS", 60),
             entra_login_url=env.get("SCIMHUB_ENTRA_LOGIN_URL", ENTRA_LOGIN_URL).rstrip("/"),
             entra_graph_url=env.get("SCIMHUB_ENTRA_GRAPH_URL", ENTRA_GRAPH_URL).rstrip("/"),
             entra_graph_scope=env.get("SCIMHUB_ENTRA_GRAPH_SCOPE", ENTRA_GRAPH_SCOPE),
@@ -105,5 +132,14 @@ class Settings:
                 raise ConfigError(f"SCIMHUB_{name.upper()} must be an https:// URL")
         if self.entra_ca_bundle and not Path(self.entra_ca_bundle).is_file():
             raise ConfigError("SCIMHUB_ENTRA_CA_BUNDLE must name an existing file")
+        if self.scheduler not in ("auto", "inprocess", "worker"):
+            raise ConfigError("SCIMHUB_SCHEDULER must be auto, inprocess or worker")
+        if not 1 <= self.pull_page_size <= 999:
+            raise ConfigError("SCIMHUB_PULL_PAGE_SIZE must be between 1 and 999")
+        if self.token_renew_days >= self.job_token_days:
+            raise ConfigError("SCIMHUB_TOKEN_RENEW_DAYS must be less than SCIMHUB_JOB_TOKEN_DAYS")
+        if self.worker_stalled_seconds < 2 * self.worker_heartbeat_seconds:
+            raise ConfigError("SCIMHUB_WORKER_STALLED_SECONDS must be at least twice "
+                              "SCIMHUB_WORKER_HEARTBEAT_SECONDS")
         if self.default_page_size > self.max_page_size:
             raise ConfigError("default page size exceeds SCIMHUB_MAX_PAGE_SIZE")

@@ -23,7 +23,8 @@ def instance(**kw: Any) -> Instance:
                     "scimhub Identity - contoso.onmicrosoft.com", "push", "prov-app", "prov-sp",
                     "job-1", "scimhubIdentity", "assigned",
                     [{"source": "userPrincipalName", "target": "userName"}], True, "tok-1",
-                    None, None, None, None, NOW - timedelta(days=3), NOW - timedelta(days=3))
+                    "https://hub.example", None, None, None, None, NOW - timedelta(days=3),
+                    NOW - timedelta(days=3))
     return replace(base, **kw)
 
 

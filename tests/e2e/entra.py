@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,3 +94,43 @@ def wait_for(predicate: Any, *, timeout: float = 30, interval: float = 0.3) -> A
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(interval)
+
+
+@dataclass
+class Worker:
+    """A `scimhub worker` process whose log is kept in a file."""
+
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """As a crash or an OOM kill would: no goodbye, no heartbeat any more."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+
+@contextmanager
+def run_workers(hub: Hub, log_dir: Path, count: int, **extra_env: str
+                ) -> Iterator[list[Worker]]:
+    env = {**hub.env, "SCIMHUB_WORKER_HEARTBEAT_SECONDS": "1",
+           "SCIMHUB_WORKER_STALLED_SECONDS": "3", **extra_env}
+    workers = []
+    for n in range(count):
+        path = log_dir / f"worker-{n}.log"
+        with path.open("wb") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "scimhub", "worker"], env=env,
+                                    stdout=out, stderr=subprocess.STDOUT)
+        workers.append(Worker(proc, path))
+    try:
+        for w in workers:
+            wait_for(lambda w=w: "Starting worker" in w.log(), timeout=30)
+        yield workers
+    finally:
+        for w in workers:
+            if w.proc.poll() is None:
+                w.proc.terminate()
+        for w in workers:
+            w.proc.wait(timeout=30)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,15 @@ from scimhub.config import Settings
 from scimhub.integrations.entra.errors import IntegrationError
 from scimhub.integrations.entra.pull import PullSync
 from tests.e2e.conftest import scimhub
-from tests.e2e.entra import Emulator, Hub, connect, run_emulator, run_hub, wait_for
+from tests.e2e.entra import (
+    Emulator,
+    Hub,
+    connect,
+    run_emulator,
+    run_hub,
+    run_workers,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -118,9 +127,12 @@ def test_pull_resumes_after_a_failure_without_duplicates(world: tuple[Emulator, 
 
 
 def test_scheduled_pull(tmp_path: Path, settings: Settings) -> None:
+    """On SQLite the API process schedules the rounds; on PostgreSQL a `scimhub worker`."""
     with run_emulator(tmp_path / "emu", users=5, groups=1) as emu, \
             run_hub(tmp_path / "hub", emu, settings.database_url,
-                    SCIMHUB_PULL_INTERVAL_SECONDS="1") as hub:
+                    SCIMHUB_PULL_INTERVAL_SECONDS="1") as hub, ExitStack() as stack:
+        if settings.database_url:
+            stack.enter_context(run_workers(hub, tmp_path, 1))
         connect(hub, emu, mode="pull", scope="all")
         total = len(json.loads(emu.cli("users", "list", "--tenant", emu.tenant["id"])))
         assert wait_for(lambda: hub.scim_count("Users") == total)  # no one asked: scheduled

@@ -51,7 +51,8 @@ class Hub:
         users, groups = Users(db), Groups(db)
         return cls(settings, db, orgs, tokens, users, groups, RequestLog(db), audit,
                    Admins(db), Sessions(db), instances, entra,
-                   PullSync(db, entra, instances, users, groups))
+                   PullSync(db, entra, instances, users, groups,
+                            page_size=settings.pull_page_size))
 
     def close(self) -> None:
         self.requests.flush()

@@ -37,6 +37,7 @@ class Instance:
     mappings: list[dict[str, Any]]
     auto_sync: bool
     scim_token_id: str | None
+    hub_url: str | None
     users_delta_link: str | None
     groups_delta_link: str | None
     last_status: dict[str, Any] | None
@@ -73,7 +74,7 @@ def _instance(r: Any) -> Instance:
     return Instance(r.id, r.org_id, r.tenant_id, r.tenant_domain, r.name, r.mode,
                     r.provisioning_app_id, r.provisioning_sp_id, r.job_id, r.template_id,
                     r.scope, list(r.mappings), r.auto_sync, r.scim_token_id,
-                    r.users_delta_link, r.groups_delta_link, r.last_status, r.last_pull,
+                    r.hub_url, r.users_delta_link, r.groups_delta_link, r.last_status, r.last_pull,
                     as_utc(r.created), as_utc(r.updated))
 
 
@@ -136,6 +137,17 @@ class Instances:
     def delete(self, instance: Instance) -> None:
         with self.db.write() as conn:
             conn.execute(delete(entra_instances).where(entra_instances.c.id == instance.id))
+
+    def prune_consent_states(self, now: datetime) -> int:
+        """Forget consent round trips that expired unanswered or were answered."""
+        with self.db.write() as conn:
+            return conn.execute(delete(consent_states).where(
+                consent_states.c.expires_at < now)).rowcount
+
+    def prune_failures(self, before: datetime) -> int:
+        with self.db.write() as conn:
+            return conn.execute(delete(integration_errors).where(
+                integration_errors.c.time < before)).rowcount
 
     def round_lock(self, instance_id: str) -> AbstractContextManager[bool]:
         """Held while one process runs a sync round for the instance (False: busy)."""

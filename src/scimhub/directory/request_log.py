@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from ..store.engine import Database, as_utc
 from ..store.tables import scim_requests
@@ -59,6 +59,20 @@ class RequestLog:
             with self.db.write() as conn:
                 conn.execute(scim_requests.insert(), batch)
         return len(batch)
+
+    def prune(self, before: datetime, *, batch: int = 10_000) -> int:
+        """Delete entries older than `before`, a batch per transaction so writers are
+        never held up for long."""
+        self.flush()
+        t = scim_requests
+        removed = 0
+        while True:
+            with self.db.write() as conn:
+                ids = select(t.c.id).where(t.c.time < before).limit(batch).scalar_subquery()
+                n = conn.execute(delete(t).where(t.c.id.in_(ids))).rowcount
+            removed += n
+            if n < batch:
+                return removed
 
     def entries(self, org_id: str, *, status_class: str | None = None,
                 tracking_id: str | None = None, limit: int = 100, offset: int = 0

@@ -102,6 +102,15 @@ class Sessions:
         with self.db.write() as conn:
             conn.execute(delete(sessions).where(sessions.c.id_hash == _hash(cookie_value)))
 
+    def prune(self, now: datetime) -> int:
+        """Sweep expired sessions and sign-in failures older than the window (both are
+        also swept where they are written; this catches quiet periods)."""
+        with self.db.write() as conn:
+            n = conn.execute(delete(sessions).where(sessions.c.expires_at <= now)).rowcount
+            n += conn.execute(delete(login_failures).where(
+                login_failures.c.time < now - self.window)).rowcount
+        return int(n)
+
     # -- sign-in rate limit ----------------------------------------------------------
 
     def begin_attempt(self, account_key: str, client_key: str | None) -> LoginAttempt:

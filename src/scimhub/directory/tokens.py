@@ -80,6 +80,12 @@ class Tokens:
                                 .order_by(tokens.c.created, tokens.c.id)).all()
         return [_info(r) for r in rows]
 
+    def get(self, org_id: str, token_id: str) -> TokenInfo | None:
+        with self.db.read() as conn:
+            row = conn.execute(select(tokens).where(
+                tokens.c.id == token_id, tokens.c.org_id == org_id)).first()
+        return _info(row) if row else None
+
     def revoke(self, org_id: str, token_id: str) -> TokenInfo:
         with self.db.write() as conn:
             row = conn.execute(select(tokens).where(

@@ -138,6 +138,7 @@ scim_requests = Table(
     Column("token_id", String(36)),
     Index(None, "org_id", "time"),
     Index(None, "tracking_id"),
+    Index(None, "time"),  # clean-up deletes by age across organisations
 )
 
 # -- console: admin accounts and server-side sessions ----------------------------------
@@ -197,6 +198,7 @@ entra_instances = Table(
     Column("mappings", Document, nullable=False),
     Column("auto_sync", Boolean, nullable=False),
     Column("scim_token_id", String(36)),  # the hub token Entra's job authenticates with
+    Column("hub_url", Text),  # the hub's base URL the job was given (for token renewal)
     Column("users_delta_link", Text),
     Column("groups_delta_link", Text),
     Column("last_status", Document),  # last job status read from Graph

@@ -11,6 +11,7 @@ import contextlib
 import ssl
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -78,6 +79,7 @@ class EntraIntegration:
     def __init__(self, settings: Settings, *, orgs: Orgs, tokens: Tokens, instances: Instances,
                  audit: Audit) -> None:
         self.settings = EntraSettings.from_settings(settings)
+        self.job_token_lifetime = timedelta(days=settings.job_token_days)
         self.orgs = orgs
         self.tokens = tokens
         self.instances = instances
@@ -180,15 +182,17 @@ class EntraIntegration:
         """Give the job a fresh hub token (revoking the one it had) and the SCIM URL."""
         assert instance.provisioning_sp_id is not None
         scim_base = f"{hub_url}/identity/scim/{instance.org_id}/v2"
-        secret, token = self.tokens.create(instance.org_id, name=f"Entra provisioning "
-                                           f"({instance.tenant_domain or instance.tenant_id})")
+        secret, token = self.tokens.create(
+            instance.org_id, name=f"Entra provisioning "
+            f"({instance.tenant_domain or instance.tenant_id})",
+            expires_in=self.job_token_lifetime)
         dialect = (instance.last_status or {}).get("dialect", "default")
         base = f"{scim_base}?{DIALECT_FLAG}" if dialect == DIALECT_FLAG else scim_base
         jobs.put_secrets(graph, instance.provisioning_sp_id, base_address=base,
                          secret_token=secret, sync_all=instance.scope == "all")
         if instance.scim_token_id:
             _revoke_quietly(self.tokens, instance.org_id, instance.scim_token_id)
-        return self.instances.update(instance, scim_token_id=token.id)
+        return self.instances.update(instance, scim_token_id=token.id, hub_url=hub_url)
 
     # -- status and job control ---------------------------------------------------------
 

@@ -1,0 +1,159 @@
+"""The background work as procrastinate tasks, for `scimhub worker` processes on PostgreSQL.
+
+- Periodic tasks fan the work out: procrastinate defers each periodic tick once, however
+  many workers run (a unique row per task and tick in `procrastinate_periodic_defers`).
+- A pull round is one job per instance, deferred with a queueing lock (never two waiting)
+  and a lock (never two running); the round itself also takes the instance's advisory lock,
+  so a "Sync now" from an API process and a worker's round cannot overlap either.
+- A worker that dies mid-job stops sending heartbeats; `recover_stalled` in any other
+  worker puts its jobs back in the queue. A pull round resumes from the last page it
+  saved, so nothing is lost and nothing is applied twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import JobDeferrer
+from sqlalchemy.engine import make_url
+
+from ..config import ConfigError
+from .work import SyncWork
+
+log = logging.getLogger("scimhub.sync")
+
+PULL_ROUND = "scimhub.pull_round"
+CHECK_INSTANCE = "scimhub.check_instance"
+FINISHED_JOBS_KEPT_HOURS = 24
+
+
+def cron_every(seconds: int, setting: str) -> str:
+    """A cron expression firing every `seconds` (croniter's sixth field is seconds). Cron
+    can only divide a minute, an hour or a day evenly, so other intervals are refused."""
+    for unit, size, template in ((1, 60, "* * * * * */{}"), (60, 60, "*/{} * * * *"),
+                                 (3600, 24, "0 */{} * * *")):
+        if seconds % unit == 0 and size % (seconds // unit) == 0:
+            return template.format(seconds // unit)
+    raise ConfigError(f"{setting}={seconds}: with `scimhub worker` the interval must divide a "
+                      "minute, an hour or a day (e.g. 30, 300, 900, 3600, 86400)")
+
+
+def conninfo(database_url: str) -> str:
+    """libpq connection string from the hub's SQLAlchemy URL."""
+    url = make_url(database_url)
+    if not url.drivername.startswith("postgresql"):
+        raise ConfigError("scimhub worker needs SCIMHUB_DATABASE_URL=postgresql://...")
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    pull_interval: int  # seconds; 0: no scheduled pulls
+    status_interval: int  # seconds; 0: no scheduled checks
+    stalled_seconds: int  # a worker silent this long is dead
+
+    def __post_init__(self) -> None:
+        self.crons()  # refuse an interval cron cannot express before the worker starts
+
+    def crons(self) -> tuple[str | None, str | None, str]:
+        """(pull, status check, dead-worker recovery): recovery looks a few times per
+        stalled-worker timeout."""
+        pull = (cron_every(self.pull_interval, "SCIMHUB_PULL_INTERVAL_SECONDS")
+                if self.pull_interval else None)
+        status = (cron_every(self.status_interval, "SCIMHUB_STATUS_INTERVAL_SECONDS")
+                  if self.status_interval else None)
+        step = max(d for d in (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)
+                   if d <= max(1, self.stalled_seconds // 3))
+        return pull, status, cron_every(step, "SCIMHUB_WORKER_STALLED_SECONDS")
+
+
+def queue_app(database_url: str) -> procrastinate.App:
+    """The queue without task bodies: enough to defer jobs by name or inspect them."""
+    return procrastinate.App(connector=procrastinate.PsycopgConnector(
+        conninfo=conninfo(database_url)))
+
+
+def pull_round_job(app: procrastinate.App, org_id: str, instance_id: str
+                   ) -> JobDeferrer:
+    """A pull round for one instance: never two waiting, never two running."""
+    return app.configure_task(PULL_ROUND, lock=f"instance:{instance_id}",
+                              queueing_lock=f"pull:{instance_id}",
+                              task_kwargs={"org_id": org_id, "instance_id": instance_id})
+
+
+def check_job(app: procrastinate.App, org_id: str, instance_id: str
+              ) -> JobDeferrer:
+    return app.configure_task(CHECK_INSTANCE, queueing_lock=f"check:{instance_id}",
+                              task_kwargs={"org_id": org_id, "instance_id": instance_id})
+
+
+async def _defer_once(job: JobDeferrer) -> bool:
+    try:
+        await job.defer_async()
+    except AlreadyEnqueued:  # one is already waiting: it will do
+        return False
+    return True
+
+
+def worker_app(database_url: str, work: SyncWork, schedule: Schedule) -> procrastinate.App:
+    app = queue_app(database_url)
+    pull_cron, status_cron, recovery_cron = schedule.crons()
+
+    @app.task(name=PULL_ROUND)
+    def pull_round(org_id: str, instance_id: str) -> dict[str, Any] | None:
+        return work.pull(org_id, instance_id)
+
+    @app.task(name=CHECK_INSTANCE)
+    def check_instance(org_id: str, instance_id: str) -> bool:
+        return work.check(org_id, instance_id)
+
+    if pull_cron:
+        @app.periodic(cron=pull_cron)
+        @app.task(name="scimhub.dispatch_pulls", queueing_lock="dispatch_pulls")
+        async def dispatch_pulls(timestamp: int) -> int:
+            instances = await asyncio.to_thread(work.instances_in_mode, "pull")
+            deferred = [await _defer_once(pull_round_job(app, i.org_id, i.id))
+                        for i in instances]
+            return sum(deferred)
+
+    if status_cron:
+        @app.periodic(cron=status_cron)
+        @app.task(name="scimhub.dispatch_checks", queueing_lock="dispatch_checks")
+        async def dispatch_checks(timestamp: int) -> int:
+            instances = await asyncio.to_thread(work.all_instances)
+            deferred = [await _defer_once(check_job(app, i.org_id, i.id)) for i in instances]
+            return sum(deferred)
+
+    @app.periodic(cron="17 * * * *")
+    @app.task(name="scimhub.renew_tokens", queueing_lock="renew_tokens")
+    def renew_tokens(timestamp: int) -> list[str]:
+        return work.renew_tokens()
+
+    @app.periodic(cron="41 * * * *")
+    @app.task(name="scimhub.clean_up", queueing_lock="clean_up", pass_context=True)
+    async def clean_up(context: procrastinate.JobContext, timestamp: int) -> dict[str, int]:
+        removed = asdict(await asyncio.to_thread(work.clean_up))
+        await context.app.job_manager.delete_old_jobs(
+            nb_hours=FINISHED_JOBS_KEPT_HOURS, include_failed=True, include_cancelled=True,
+            include_aborted=True)
+        return removed
+
+    @app.periodic(cron=recovery_cron)
+    @app.task(name="scimhub.recover_stalled", queueing_lock="recover_stalled",
+              pass_context=True)
+    async def recover_stalled(context: procrastinate.JobContext, timestamp: int) -> int:
+        manager = context.app.job_manager
+        stalled = list(await manager.get_stalled_jobs(
+            seconds_since_heartbeat=schedule.stalled_seconds))
+        for job in stalled:
+            log.warning("job %s (%s) was running on a worker that stopped answering; "
+                        "queued again", job.id, job.task_name)
+            await manager.retry_job(job)
+        return len(stalled)
+
+    return app

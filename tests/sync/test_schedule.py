@@ -1,0 +1,58 @@
+"""Turning the hub's intervals into procrastinate's periodic schedules, and the settings
+that choose where background work runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from scimhub.config import ConfigError, Settings
+from scimhub.sync.tasks import Schedule, conninfo, cron_every
+
+
+@pytest.mark.parametrize(("seconds", "cron"), [
+    (1, "* * * * * */1"), (15, "* * * * * */15"), (60, "* * * * * */60"),
+    (120, "*/2 * * * *"), (900, "*/15 * * * *"), (3600, "*/60 * * * *"),
+    (7200, "0 */2 * * *"), (86400, "0 */24 * * *"),
+])
+def test_intervals_that_divide_a_minute_an_hour_or_a_day(seconds: int, cron: str) -> None:
+    assert cron_every(seconds, "X") == cron
+
+
+@pytest.mark.parametrize("seconds", [7, 90, 5000, 100_000])
+def test_other_intervals_are_refused_naming_the_setting(seconds: int) -> None:
+    with pytest.raises(ConfigError, match=f"SCIMHUB_PULL_INTERVAL_SECONDS={seconds}"):
+        Schedule(pull_interval=seconds, status_interval=300, stalled_seconds=60)
+
+
+def test_schedule_crons() -> None:
+    assert Schedule(900, 300, 60).crons() == ("*/15 * * * *", "*/5 * * * *",
+                                               "* * * * * */20")
+    # nothing scheduled when an interval is 0; recovery runs a few times per timeout
+    assert Schedule(0, 0, 6).crons() == (None, None, "* * * * * */2")
+    assert Schedule(0, 0, 2).crons()[2] == "* * * * * */1"
+
+
+def test_conninfo_from_the_hub_url() -> None:
+    assert conninfo("postgresql+psycopg://u:p@db:5433/hub") == "postgresql://u:p@db:5433/hub"
+    with pytest.raises(ConfigError, match="postgresql"):
+        conninfo("sqlite:///data/scimhub.db")
+
+
+def test_where_background_work_runs() -> None:
+    assert Settings.from_env({}).in_process_scheduler  # SQLite: in the API process
+    pg = {"SCIMHUB_DATABASE_URL": "postgresql://db/hub"}
+    assert not Settings.from_env(pg).in_process_scheduler  # PostgreSQL: scimhub worker
+    assert Settings.from_env({**pg, "SCIMHUB_SCHEDULER": "inprocess"}).in_process_scheduler
+    with pytest.raises(ConfigError, match="SCIMHUB_SCHEDULER"):
+        Settings.from_env({"SCIMHUB_SCHEDULER": "cron"})
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"SCIMHUB_PULL_PAGE_SIZE": "1000"}, "SCIMHUB_PULL_PAGE_SIZE"),
+    ({"SCIMHUB_TOKEN_RENEW_DAYS": "200"}, "SCIMHUB_TOKEN_RENEW_DAYS"),
+    ({"SCIMHUB_WORKER_STALLED_SECONDS": "15"}, "SCIMHUB_WORKER_STALLED_SECONDS"),
+    ({"SCIMHUB_JOB_TOKEN_DAYS": "1"}, "SCIMHUB_JOB_TOKEN_DAYS"),
+])
+def test_background_settings_are_validated(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)

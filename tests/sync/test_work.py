@@ -1,0 +1,75 @@
+"""The background work against the hub's database (SQLite, and PostgreSQL in CI): clean-up
+removes exactly what is past its time; work for a vanished instance is skipped."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from scimhub.api.services import Hub
+from scimhub.asgi import background_work
+from scimhub.directory.request_log import RequestEntry
+from scimhub.store.engine import utcnow
+from scimhub.store.tables import consent_states, integration_errors, sessions
+from tests.conftest import OrgClient
+
+
+def _entry(org_id: str, days_ago: int, tracking_id: str) -> RequestEntry:
+    return RequestEntry(org_id, utcnow() - timedelta(days=days_ago), "GET", "/Users", "User",
+                        200, None, 1, tracking_id, None, None)
+
+
+def test_clean_up_removes_what_is_past_its_time_and_keeps_the_rest(hub: Hub,
+                                                                    org: OrgClient) -> None:
+    work = background_work(hub)
+    assert work.retention.request_log == timedelta(days=hub.settings.request_log_days) \
+        == timedelta(days=30)
+    tag = uuid.uuid4().hex[:8]
+    hub.requests.record(_entry(org.org_id, 31, f"OLD_{tag}_1"))
+    hub.requests.record(_entry(org.org_id, 29, f"NEW_{tag}_1"))
+    for name in ("old", "new"):
+        hub.instances.record_failure(org.org_id, None, tracking_id=f"{name}-{tag}",
+                                     operation="test", status=401, code="701018",
+                                     upstream_code=None, upstream_message=None,
+                                     correlation_id=None, client_request_id=None)
+    admin = hub.admins.create(org.org_id, f"clean-{tag}@example.com", "a long passphrase 1",
+                              "admin")
+    live_cookie, _ = hub.sessions.start(admin)
+    dead_cookie, _ = hub.sessions.start(admin)
+    live_state = hub.instances.new_consent_state(org.org_id, "admin", None, {})
+    dead_state = hub.instances.new_consent_state(org.org_id, "admin", None, {})
+    past = utcnow() - timedelta(minutes=1)
+    with hub.db.write() as conn:
+        conn.execute(update(integration_errors)
+                     .where(integration_errors.c.tracking_id == f"old-{tag}")
+                     .values(time=utcnow() - timedelta(days=31)))
+        conn.execute(update(sessions).where(
+            sessions.c.id_hash == hashlib.sha256(dead_cookie.encode()).hexdigest())
+            .values(expires_at=past))
+        conn.execute(update(consent_states).where(
+            consent_states.c.state_hash == hashlib.sha256(dead_state.encode()).hexdigest())
+            .values(expires_at=past))
+
+    removed = work.clean_up()
+
+    assert removed.requests >= 1 and removed.failures >= 1
+    assert removed.sessions >= 1 and removed.consent_states >= 1
+    kept = {e.tracking_id for e in hub.requests.entries(org.org_id, limit=10)[0]}
+    assert kept == {f"NEW_{tag}_1"}
+    failures = {f.tracking_id for f in hub.instances.failures(org.org_id)[0]}
+    assert failures == {f"new-{tag}"}
+    assert hub.sessions.lookup(live_cookie) is not None
+    assert hub.instances.consume_consent_state(live_state) is not None
+    assert hub.instances.consume_consent_state(dead_state) is None
+    assert work.clean_up().requests == 0  # nothing left to remove
+
+
+def test_work_for_a_vanished_instance_is_skipped(hub: Hub, org: OrgClient) -> None:
+    work = background_work(hub)
+    gone = str(uuid.uuid4())
+    assert work.pull(org.org_id, gone) is None
+    assert work.check(org.org_id, gone) is False
+    assert hub.instances.failures(org.org_id)[1] == 0  # nothing to record either
