@@ -50,3 +50,15 @@ def test_errors_are_clear(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["org", "list", "--data-dir", str(tmp_path)],
                         env={**env, "SCIMHUB_MAX_PAGE_SIZE": "lots"})
     assert bad.exit_code == 2 and "SCIMHUB_MAX_PAGE_SIZE" in bad.output
+
+
+def test_worker_and_serve_refuse_what_cannot_work(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIMHUB_")}
+    on_sqlite = runner.invoke(app, ["worker"], env={**env, "SCIMHUB_DATA_DIR": str(tmp_path)})
+    assert on_sqlite.exit_code == 2 and "postgresql" in on_sqlite.output
+    pg = {**env, "SCIMHUB_DATABASE_URL": "postgresql://127.0.0.1:1/none"}
+    odd = runner.invoke(app, ["worker"], env={**pg, "SCIMHUB_PULL_INTERVAL_SECONDS": "700"})
+    assert odd.exit_code == 2 and "SCIMHUB_PULL_INTERVAL_SECONDS=700" in odd.output
+    several = runner.invoke(app, ["serve", "--workers", "2", "--data-dir", str(tmp_path)],
+                            env=env)
+    assert several.exit_code == 2 and "postgresql" in several.output

@@ -128,3 +128,13 @@ def test_status_page_checks_the_components(signed_in: Console) -> None:
 def test_unknown_pages_are_an_html_404(signed_in: Console, hub: Hub) -> None:
     r = signed_in.http.get("/console/nowhere")
     assert r.status_code == 404 and "Page not found" in r.text
+
+
+def test_status_page_says_where_background_sync_runs(signed_in: Console, hub: Hub) -> None:
+    body = signed_in.http.get("/console/status").text
+    row = re.search(r"<tr><td>Background sync</td>(.*?)</tr>", body, re.S)
+    assert row is not None
+    if hub.db.is_sqlite:  # the in-process scheduler, in this very process
+        assert "Operational" in row.group(1) and "in the API process" in row.group(1)
+    else:  # PostgreSQL: workers expected, and none runs during this test
+        assert "Down" in row.group(1) and "no scimhub worker is running" in row.group(1)

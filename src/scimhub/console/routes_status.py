@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..api.services import Hub
+from ..sync.status import background_status
 from .auth import ConsoleContext, console_page
 from .render import page
 from .routes_settings import integration_base
@@ -52,9 +53,35 @@ def _request_log(hub: Hub) -> Component:
                      f"writing; {written} buffered entries written just now")
 
 
+def _background(hub: Hub, org_id: str) -> Component:
+    s = hub.settings
+    if s.in_process_scheduler:
+        every = (f"pull sync every {s.pull_interval_seconds} s, "
+                 if s.pull_interval_seconds else "")
+        return Component("Background sync", True, f"in the API process: {every}status "
+                         f"checks every {s.status_interval_seconds} s, token renewal and "
+                         "clean-up hourly")
+    try:
+        bg = background_status(hub.db, s, org_id)
+    except Exception as exc:
+        log.warning("background status failed: %s", exc)
+        return Component("Background sync", False, f"unknown: {type(exc).__name__}")
+    queue = (f"this organization's jobs: {bg.waiting} waiting, {bg.running} running, "
+             f"{bg.failed_last_day} failed in the last day")
+    if not bg.healthy:
+        seen = f"last heartbeat {bg.last_heartbeat:%Y-%m-%d %H:%M:%S} UTC" \
+            if bg.last_heartbeat else "none has ever run"
+        return Component("Background sync", False, "no scimhub worker is running "
+                         f"({seen}): scheduled pulls, status checks and token renewal wait; "
+                         + queue)
+    return Component("Background sync", True, f"{bg.workers_alive} scimhub worker"
+                     f"{'s' if bg.workers_alive != 1 else ''} alive; " + queue)
+
+
 @console_page()
 async def status(request: Request, ctx: ConsoleContext) -> Response:
-    components = [_database(ctx.hub), _request_log(ctx.hub)]
+    components = [_database(ctx.hub), _request_log(ctx.hub),
+                  _background(ctx.hub, ctx.org_id)]
     return page(request, "status.html", ctx.page_context(
         "status", components=components, api_base=integration_base(ctx.org_id),
         scim_base=ctx.loc.scim_base))

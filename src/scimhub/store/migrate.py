@@ -18,6 +18,12 @@ _SCRIPTS = Path(__file__).with_name("migrations")
 _LOCK_ID = 0x5C1A4B  # arbitrary, constant: the advisory lock key for migrations
 
 
+def ours(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's `include_name` filter: procrastinate's queue tables come from its own
+    schema script (migration 0005), not from our table definitions."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 def alembic_config(conn: Connection | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(_SCRIPTS))
