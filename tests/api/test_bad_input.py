@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
+from scimhub.api.services import Hub
 from tests.api.test_users import USER, new_user
 from tests.conftest import OrgClient
 
@@ -95,3 +97,19 @@ def test_unknown_route_and_method(org: OrgClient) -> None:
 def test_unknown_org(org: OrgClient) -> None:
     stranger = OrgClient(org.http, "00000000-0000-0000-0000-000000000000", org.token)
     assert_error(stranger.get("/Users"), 404)
+
+
+def test_database_outage_is_a_503_with_retry_after(org: OrgClient, hub: Hub,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A restart or failover of the database: the client is told to retry, never a 500."""
+    def dropped(*args: object, **kwargs: object) -> None:
+        raise OperationalError("SELECT ...", {}, ConnectionError("server closed the connection"))
+
+    monkeypatch.setattr(hub.tokens, "authenticate", dropped)
+    r = org.get("/Users")
+    assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+    assert r.json()["status"] == "503"
+    assert r.headers["TrackingID"] in r.json()["detail"]
+    assert "server closed" not in r.text  # driver messages stay in the server's log
+    monkeypatch.undo()
+    assert org.get("/Users").status_code == 200

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -67,6 +68,13 @@ class InternalError(ScimError):
     status = 500
 
 
+class DatabaseUnavailable(ScimError):
+    """The database refused or dropped the connection (restart, failover, overload): the
+    client should retry, as Entra does with 503s."""
+
+    status = 503
+
+
 def error_response(exc: ScimError, tid: str) -> ScimResponse:
     return ScimResponse(exc.body(tid), status_code=exc.status, headers=exc.headers)
 
@@ -89,6 +97,12 @@ def scim_endpoint(resource_type: str | None) -> Callable[[Handler], Endpoint]:
             except ScimError as exc:
                 scim_type = exc.scim_type
                 response = error_response(exc, tid)
+            except OperationalError as exc:
+                log.warning("database unavailable, tracking id %s: %s", tid,
+                            type(exc.orig).__name__)
+                response = error_response(DatabaseUnavailable(
+                    "the hub's database is unavailable; retry shortly",
+                    headers={"Retry-After": "1"}), tid)
             except Exception:
                 log.exception("unhandled error, tracking id %s", tid)
                 response = error_response(InternalError(
