@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 ENTRA_LOGIN_URL = "https://login.microsoftonline.com"
@@ -28,6 +29,20 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -
     if value < minimum:
         raise ConfigError(f"{name} must be >= {minimum}, got {value}")
     return value
+
+
+def _date(env: Mapping[str, str], name: str) -> datetime | None:
+    """A date (2027-03-31) or an ISO time; a date means its end, UTC."""
+    raw = env.get(name)
+    if not raw:
+        return None
+    try:
+        if len(raw) == 10:
+            return datetime.combine(date.fromisoformat(raw), time.max, UTC)
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a date like 2027-03-31, got {raw!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +77,8 @@ class Settings:
     entra_graph_scope: str = ENTRA_GRAPH_SCOPE
     entra_client_id: str = ""  # the multi-tenant "scimhub Identity Integration" app
     entra_client_secret: str = field(default="", repr=False)
+    # when that secret expires (Entra shows it with the secret); warned about 30 days ahead
+    entra_client_secret_expires: datetime | None = None
     entra_ca_bundle: str = ""  # a CA file to trust (the emulator's self-signed CA)
     entra_app_template_id: str = ""  # application template of the "scimhub Identity" app
     entra_app_name: str = ENTRA_APP_NAME
@@ -113,6 +130,7 @@ class Settings:
             entra_graph_scope=env.get("SCIMHUB_ENTRA_GRAPH_SCOPE", ENTRA_GRAPH_SCOPE),
             entra_client_id=env.get("SCIMHUB_ENTRA_CLIENT_ID", ""),
             entra_client_secret=env.get("SCIMHUB_ENTRA_CLIENT_SECRET", ""),
+            entra_client_secret_expires=_date(env, "SCIMHUB_ENTRA_CLIENT_SECRET_EXPIRES"),
             entra_ca_bundle=env.get("SCIMHUB_ENTRA_CA_BUNDLE", ""),
             entra_app_template_id=env.get("SCIMHUB_ENTRA_APP_TEMPLATE_ID", ""),
             entra_app_name=env.get("SCIMHUB_ENTRA_APP_NAME", ENTRA_APP_NAME),

@@ -253,3 +253,21 @@ def test_same_mode_from_two_sources_is_one_finding() -> None:
     assert len(rejected) == 1
     assert any("quarantine" in e for e in rejected[0].evidence)
     assert any("revoked" in e for e in rejected[0].evidence)
+
+
+@pytest.mark.parametrize(("days", "expected", "check_ok"), [
+    (90, set(), True), (29, {"client_secret_expiring"}, False),
+    (-1, {"client_secret_expired"}, False),
+])
+def test_client_secret_expiry_is_warned_30_days_ahead(days: int, expected: set[str],
+                                                      check_ok: bool) -> None:
+    ev = evidence(healthy_instance(), client_secret_expires=NOW + timedelta(days=days))
+    found, checks = classify(ev)
+    assert {f.id for f in found} == expected
+    secret = next(c for c in checks if c.name == "Client secret")
+    assert secret.ok is check_ok
+    if days == 29:
+        assert found[0].severity == "warning"
+        assert found[0].title == "The hub's client secret expires in 29 days"
+    # not configured: nothing said about it
+    assert "Client secret" not in {c.name for c in classify(evidence(healthy_instance()))[1]}

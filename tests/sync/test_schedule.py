@@ -52,7 +52,18 @@ def test_where_background_work_runs() -> None:
     ({"SCIMHUB_TOKEN_RENEW_DAYS": "200"}, "SCIMHUB_TOKEN_RENEW_DAYS"),
     ({"SCIMHUB_WORKER_STALLED_SECONDS": "15"}, "SCIMHUB_WORKER_STALLED_SECONDS"),
     ({"SCIMHUB_JOB_TOKEN_DAYS": "1"}, "SCIMHUB_JOB_TOKEN_DAYS"),
+    ({"SCIMHUB_ENTRA_CLIENT_SECRET_EXPIRES": "next year"}, "2027-03-31"),
 ])
 def test_background_settings_are_validated(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+def test_client_secret_expiry_setting() -> None:
+    end_of_day = Settings.from_env({"SCIMHUB_ENTRA_CLIENT_SECRET_EXPIRES": "2027-03-31"})
+    assert end_of_day.entra_client_secret_expires is not None
+    assert end_of_day.entra_client_secret_expires.isoformat().startswith("2027-03-31T23:59:59")
+    exact = Settings.from_env({"SCIMHUB_ENTRA_CLIENT_SECRET_EXPIRES": "2027-03-31T08:00:00Z"})
+    assert exact.entra_client_secret_expires is not None
+    assert exact.entra_client_secret_expires.hour == 8
+    assert Settings.from_env({}).entra_client_secret_expires is None

@@ -4,9 +4,12 @@ removes exactly what is past its time; work for a vanished instance is skipped."
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 
 from scimhub.api.services import Hub
@@ -73,3 +76,20 @@ def test_work_for_a_vanished_instance_is_skipped(hub: Hub, org: OrgClient) -> No
     assert work.pull(org.org_id, gone) is None
     assert work.check(org.org_id, gone) is False
     assert hub.instances.failures(org.org_id)[1] == 0  # nothing to record either
+
+
+def test_expiry_check_warns_while_the_client_secret_nears_its_end(
+        hub: Hub, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    work = background_work(hub)
+    settings = work.entra.settings
+    assert work.check_expiry().client_secret_days_left is None  # not configured
+    now = utcnow()
+    monkeypatch.setattr(work.entra, "settings",
+                        replace(settings, client_secret_expires=now + timedelta(days=60)))
+    with caplog.at_level(logging.WARNING, "scimhub.sync"):
+        assert work.check_expiry(now).client_secret_days_left == 60
+        assert "client secret" not in caplog.text
+        monkeypatch.setattr(work.entra, "settings",
+                            replace(settings, client_secret_expires=now + timedelta(days=12)))
+        assert work.check_expiry(now).client_secret_days_left == 12
+    assert "the hub's client secret (SCIMHUB_ENTRA_CLIENT_SECRET) expires" in caplog.text

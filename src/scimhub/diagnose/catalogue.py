@@ -64,6 +64,13 @@ MODES: tuple[Mode, ...] = (
          ("upstream AADSTS error",),
          ("Create a new client secret for the integration app and set "
           "SCIMHUB_ENTRA_CLIENT_SECRET to it; restart scimhub.",)),
+    Mode("client_secret_expiring", 3, "The hub's client secret expires soon",
+         "SCIMHUB_ENTRA_CLIENT_SECRET_EXPIRES is less than 30 days away; from that day "
+         "every token request fails with AADSTS7000222 and nothing syncs.",
+         ("the configured expiry date",),
+         ("Create a new client secret for the integration app in its home tenant, set "
+          "SCIMHUB_ENTRA_CLIENT_SECRET and SCIMHUB_ENTRA_CLIENT_SECRET_EXPIRES, restart "
+          "scimhub; then delete the old secret.",)),
     Mode("integration_app_disabled", 3, "The integration app is disabled in Entra",
          "Token requests fail with AADSTS7000112.",
          ("upstream AADSTS error",),

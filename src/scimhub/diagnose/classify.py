@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..integrations.entra.settings import SECRET_WARNING
 from . import _format as fmt
 from .catalogue import BY_ID, mode_for_failure, mode_for_scim_answer
 from .evidence import Evidence, InstanceEvidence
@@ -42,6 +43,7 @@ def classify(ev: Evidence) -> tuple[list[Finding], list[Check]]:
     findings: list[Finding] = []
     if not ev.configured:
         findings.append(finding("not_configured"))
+    findings += _secret_expiry(ev, checks)
     if not ev.instances:
         checks.append(Check("Azure AD instances", True, "none connected"))
     for ie in ev.instances:
@@ -49,6 +51,24 @@ def classify(ev: Evidence) -> tuple[list[Finding], list[Check]]:
     findings += _recorded(ev, findings)
     findings += _requests(ev, findings)
     return _merge(findings), checks
+
+
+def _secret_expiry(ev: Evidence, checks: list[Check]) -> list[Finding]:
+    expires = ev.client_secret_expires
+    if expires is None or not ev.configured:
+        return []
+    left = expires - ev.now
+    when = f"{expires:%Y-%m-%d %H:%M} UTC"
+    if left <= timedelta(0):
+        checks.append(Check("Client secret", False, f"expired {when}"))
+        return [finding("client_secret_expired", evidence=[f"Configured expiry: {when}"])]
+    if left < SECRET_WARNING:
+        checks.append(Check("Client secret", False, f"expires {when}"))
+        return [finding("client_secret_expiring", severity="warning",
+                        title=f"The hub's client secret expires in {left.days} days",
+                        evidence=[f"Configured expiry: {when}"])]
+    checks.append(Check("Client secret", True, f"valid until {when}"))
+    return []
 
 
 # -- one connected tenant -------------------------------------------------------------

@@ -97,6 +97,7 @@ class Evidence:
     configured: bool = True
     login_url: str = ""  # with client_id: the admin consent URL (public identifiers only)
     client_id: str = ""
+    client_secret_expires: datetime | None = None
     since: datetime | None = None  # the last recovery: earlier failures are history
     failures: list[IntegrationFailure] = field(default_factory=list)
     requests_failed: list[RequestEntry] = field(default_factory=list)
@@ -113,7 +114,7 @@ def gather(services: Services, org_id: str, *, with_scope: bool = True) -> Evide
     """Everything the classifier needs about one organisation."""
     settings = services.entra.settings
     evidence = Evidence(org_id, datetime.now(UTC), settings.configured, settings.login_url,
-                        settings.client_id)
+                        settings.client_id, settings.client_secret_expires)
     try:
         services.orgs.get(org_id)  # raises OrgNotFound: a wrong --org is the caller's error
         evidence.since = _last_recovery(services.audit, org_id)

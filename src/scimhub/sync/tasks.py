@@ -130,9 +130,9 @@ def worker_app(database_url: str, work: SyncWork, schedule: Schedule) -> procras
             return sum(deferred)
 
     @app.periodic(cron="17 * * * *")
-    @app.task(name="scimhub.renew_tokens", queueing_lock="renew_tokens")
-    def renew_tokens(timestamp: int) -> list[str]:
-        return work.renew_tokens()
+    @app.task(name="scimhub.check_expiry", queueing_lock="check_expiry")
+    def check_expiry(timestamp: int) -> dict[str, Any]:
+        return asdict(work.check_expiry())
 
     @app.periodic(cron="41 * * * *")
     @app.task(name="scimhub.clean_up", queueing_lock="clean_up", pass_context=True)

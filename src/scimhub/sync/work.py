@@ -22,6 +22,7 @@ from ..directory.tokens import Tokens
 from ..integrations.entra.errors import ALREADY_RUNNING, IntegrationError
 from ..integrations.entra.pull import PullSync
 from ..integrations.entra.service import Actor, EntraIntegration
+from ..integrations.entra.settings import SECRET_WARNING
 from ..store.engine import utcnow
 
 log = logging.getLogger("scimhub.sync")
@@ -32,6 +33,12 @@ ACTOR = "scimhub background sync"
 class Retention:
     request_log: timedelta = timedelta(days=30)
     token_renewal: timedelta = timedelta(days=30)  # renew a job's token this long ahead
+
+
+@dataclass(frozen=True, slots=True)
+class Expiry:
+    renewed: list[str]  # instances whose job got a new SCIM token
+    client_secret_days_left: int | None  # None: its expiry is not configured
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +100,21 @@ class SyncWork:
             self._record(instance, "scheduled status check", err)
             return False
         return True
+
+    def check_expiry(self, now: datetime | None = None) -> Expiry:
+        """Renew the jobs' SCIM tokens that are due, and warn (in the log; the
+        troubleshooter says it too) while the hub's own client secret nears its expiry."""
+        now = now or utcnow()
+        renewed = self.renew_tokens(now)
+        expires = self.entra.settings.client_secret_expires
+        if expires is None:
+            return Expiry(renewed, None)
+        left = expires - now
+        if left < SECRET_WARNING:
+            log.warning("the hub's client secret (SCIMHUB_ENTRA_CLIENT_SECRET) %s %s: create "
+                        "a new one for the integration app and set it",
+                        "expired" if left.total_seconds() <= 0 else "expires", expires)
+        return Expiry(renewed, left.days)
 
     def renew_tokens(self, now: datetime | None = None) -> list[str]:
         """Give every push job whose hub token expires within the renewal window a new

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from ...config import Settings
+
+# How long before the hub's client secret expires the troubleshooter and the background
+# work start warning (Entra's portal suggests renewing well ahead too).
+SECRET_WARNING = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,12 +22,14 @@ class EntraSettings:
     ca_bundle: str
     app_template_id: str
     app_name: str
+    client_secret_expires: datetime | None = None
 
     @classmethod
     def from_settings(cls, s: Settings) -> EntraSettings:
         return cls(s.entra_login_url, s.entra_graph_url, s.entra_graph_scope,
                    s.entra_client_id, s.entra_client_secret, s.entra_ca_bundle,
-                   s.entra_app_template_id, s.entra_app_name)
+                   s.entra_app_template_id, s.entra_app_name,
+                   s.entra_client_secret_expires)
 
     @property
     def configured(self) -> bool:
