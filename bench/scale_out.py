@@ -665,20 +665,6 @@ def build_report(args: argparse.Namespace, res: dict[str, dict[str, st.PhaseResu
     return "\n".join(md)
 
 
-def write_results(md: str) -> Path:
-    """Replace this benchmark's section of RESULTS.md (up to the next `## `), or append it."""
-    path = HERE / "RESULTS.md"
-    old = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    if RESULTS_SECTION in old:
-        before, _, after = old.partition(RESULTS_SECTION)
-        nxt = after.find("\n## ")
-        new = before + md + ("\n" + after[nxt + 1:] if nxt >= 0 else "")
-    else:
-        new = old.rstrip("\n") + "\n\n" + md
-    path.write_text(new)
-    return path
-
-
 # --------------------------------------------------------------------------------------------
 
 
@@ -772,7 +758,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nMarkdown for bench/RESULTS.md:\n")
     print(md)
     if not args.no_write:
-        print(f"wrote {write_results(md)}")
+        print(f"wrote {st.write_results(md, RESULTS_SECTION)}")
     print(f"total time {time.monotonic() - started:.0f} s"
           + ("; INVALID: errors during the run" if invalid else ""))
     return 1 if invalid else 0

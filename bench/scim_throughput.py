@@ -983,12 +983,13 @@ def build_report(res: dict[str, dict[str, PhaseResult]], hello: PhaseResult,
     return text, "\n".join(md), all_ok
 
 
-def write_results(md: str) -> Path:
+def write_results(md: str, section: str = RESULTS_SECTION) -> Path:
+    """Replace one benchmark's section of RESULTS.md (its heading `section` up to the next
+    `## `), or append it."""
     path = HERE / "RESULTS.md"
     old = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    if RESULTS_SECTION in old:
-        before, _, after = old.partition(RESULTS_SECTION)
-        # Keep whatever follows the section (the next "## " heading onwards).
+    if section in old:
+        before, _, after = old.partition(section)
         nxt = after.find("\n## ")
         tail = after[nxt + 1:] if nxt >= 0 else ""
         new = before + md + ("\n" + tail if tail else "")
