@@ -1,12 +1,15 @@
-"""Turning the hub's intervals into procrastinate's periodic schedules, and the settings
-that choose where background work runs."""
+"""Turning the hub's intervals into procrastinate's periodic schedules, the settings that
+choose where background work runs, and what happens to a dead worker's jobs."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from procrastinate.jobs import Job, Status
 
 from scimhub.config import ConfigError, Settings
-from scimhub.sync.tasks import Schedule, conninfo, cron_every
+from scimhub.sync.tasks import PULL_ROUND, Schedule, conninfo, cron_every, recover
 
 
 @pytest.mark.parametrize(("seconds", "cron"), [
@@ -67,3 +70,33 @@ def test_client_secret_expiry_setting() -> None:
     assert exact.entra_client_secret_expires is not None
     assert exact.entra_client_secret_expires.hour == 8
     assert Settings.from_env({}).entra_client_secret_expires is None
+
+
+class RecordingManager:
+    """Stands in for procrastinate's JobManager: returns given stalled jobs, records calls."""
+
+    def __init__(self, stalled: list[Job]) -> None:
+        self.stalled = stalled
+        self.asked: list[float] = []
+        self.retried: list[int | None] = []
+        self.finished: list[tuple[int | None, Status]] = []
+
+    async def get_stalled_jobs(self, *, seconds_since_heartbeat: float) -> list[Job]:
+        self.asked.append(seconds_since_heartbeat)
+        return self.stalled
+
+    async def retry_job(self, job: Job) -> None:
+        self.retried.append(job.id)
+
+    async def finish_job(self, job: Job, *, status: Status, delete_job: bool) -> None:
+        self.finished.append((job.id, status))
+
+
+def test_a_dead_workers_jobs_are_retried_until_they_look_like_the_cause() -> None:
+    jobs = [Job(id=n, queue="default", lock=None, queueing_lock=None, task_name=PULL_ROUND,
+                attempts=n) for n in (1, 2, 3)]
+    manager = RecordingManager(jobs)
+    assert asyncio.run(recover(manager, 60)) == {"retried": 2, "failed": 1}  # type: ignore[arg-type]
+    assert manager.asked == [60]
+    assert manager.retried == [1, 2]
+    assert manager.finished == [(3, Status.FAILED)]

@@ -19,7 +19,8 @@ from typing import Any
 
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
-from procrastinate.jobs import JobDeferrer
+from procrastinate.jobs import JobDeferrer, Status
+from procrastinate.manager import JobManager
 from sqlalchemy.engine import make_url
 
 from ..config import ConfigError
@@ -30,6 +31,7 @@ log = logging.getLogger("scimhub.sync")
 PULL_ROUND = "scimhub.pull_round"
 CHECK_INSTANCE = "scimhub.check_instance"
 FINISHED_JOBS_KEPT_HOURS = 24
+MAX_RUNS = 3  # runs of one job cut short by a dead worker before it is failed
 
 
 def cron_every(seconds: int, setting: str) -> str:
@@ -146,14 +148,27 @@ def worker_app(database_url: str, work: SyncWork, schedule: Schedule) -> procras
     @app.periodic(cron=recovery_cron)
     @app.task(name="scimhub.recover_stalled", queueing_lock="recover_stalled",
               pass_context=True)
-    async def recover_stalled(context: procrastinate.JobContext, timestamp: int) -> int:
-        manager = context.app.job_manager
-        stalled = list(await manager.get_stalled_jobs(
-            seconds_since_heartbeat=schedule.stalled_seconds))
-        for job in stalled:
+    async def recover_stalled(context: procrastinate.JobContext, timestamp: int
+                              ) -> dict[str, int]:
+        return await recover(context.app.job_manager, schedule.stalled_seconds)
+
+    return app
+
+
+async def recover(manager: JobManager, stalled_seconds: float) -> dict[str, int]:
+    """Queue again the jobs of workers that stopped answering; a job whose runs all ended
+    that way (it may be what kills its worker, e.g. out of memory) is failed instead of
+    being handed to the next worker."""
+    out = {"retried": 0, "failed": 0}
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=stalled_seconds):
+        if job.attempts >= MAX_RUNS:
+            log.error("job %s (%s) was running on a worker that stopped answering, %d times; "
+                      "failed", job.id, job.task_name, job.attempts)
+            await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+            out["failed"] += 1
+        else:
             log.warning("job %s (%s) was running on a worker that stopped answering; "
                         "queued again", job.id, job.task_name)
             await manager.retry_job(job)
-        return len(stalled)
-
-    return app
+            out["retried"] += 1
+    return out
