@@ -63,6 +63,10 @@ class CredentialSource:
             raise unavailable(client_request_id, upstream)
         raise unauthorized(client_request_id, upstream)
 
+    def close(self) -> None:
+        """Close the kept-alive connections to Entra's login endpoint."""
+        self._http.close()
+
     def forget(self, tenant_id: str) -> None:
         """Drop a tenant's cached app (and tokens), e.g. after Graph answered 401."""
         with self._lock:

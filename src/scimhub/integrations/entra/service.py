@@ -92,6 +92,7 @@ class EntraIntegration:
 
     def close(self) -> None:
         self.http.close()
+        self.credentials.close()
 
     def graph(self, tenant_id: str, client_request_id: str | None = None, *,
               max_wait: float = 10.0) -> GraphClient:
