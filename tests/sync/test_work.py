@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import update
 
 from scimhub.api.services import Hub
 from scimhub.asgi import background_work
-from scimhub.directory.request_log import RequestEntry
+from scimhub.directory.request_log import RequestEntry, RequestLog
 from scimhub.store.engine import utcnow
 from scimhub.store.tables import consent_states, integration_errors, sessions
 from tests.conftest import OrgClient
@@ -93,3 +98,35 @@ def test_expiry_check_warns_while_the_client_secret_nears_its_end(
                             replace(settings, client_secret_expires=now + timedelta(days=12)))
         assert work.check_expiry(now).client_secret_days_left == 12
     assert "the hub's client secret (SCIMHUB_ENTRA_CLIENT_SECRET) expires" in caplog.text
+
+
+def test_a_flush_returns_only_when_entries_taken_by_another_flush_are_written(
+        hub: Hub, org: OrgClient) -> None:
+    """The console's provisioning log and clean-up flush, then read or delete: an entry
+    another thread's flush was still writing must not be missed (it once was, in CI)."""
+    log = RequestLog(hub.db)
+    writing, release = threading.Event(), threading.Event()
+    real_write = hub.db.write
+
+    @contextmanager
+    def slow_write() -> Iterator[Any]:
+        with real_write() as conn:
+            writing.set()
+            release.wait(5)
+            yield conn
+
+    tag = uuid.uuid4().hex[:8]
+    log.record(_entry(org.org_id, 0, f"RACE_{tag}_1"))
+    log.db = SimpleNamespace(write=slow_write)  # type: ignore[assignment]
+    first = threading.Thread(target=log.flush)
+    first.start()
+    assert writing.wait(5)  # the first flush holds the batch, mid-write
+    log.db = hub.db
+    second = threading.Thread(target=log.flush)
+    second.start()
+    second.join(0.3)
+    assert second.is_alive()  # waits for the first flush instead of returning early
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert f"RACE_{tag}_1" in {e.tracking_id for e in log.entries(org.org_id, limit=5)[0]}

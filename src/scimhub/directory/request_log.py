@@ -42,7 +42,8 @@ class RequestLog:
         self.db = db
         self.batch_size = batch_size
         self._pending: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the buffer; record() only waits for it
+        self._flushing = threading.Lock()
 
     def record(self, entry: RequestEntry) -> None:
         with self._lock:
@@ -53,11 +54,15 @@ class RequestLog:
             self.flush()
 
     def flush(self) -> int:
-        with self._lock:
-            batch, self._pending = self._pending, []
-        if batch:
-            with self.db.write() as conn:
-                conn.execute(scim_requests.insert(), batch)
+        """Write what is buffered. When it returns, every entry recorded before the call is
+        in the database, also when another thread's flush had taken it: flushes take turns
+        (readers such as `entries` and `prune` rely on that)."""
+        with self._flushing:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if batch:
+                with self.db.write() as conn:
+                    conn.execute(scim_requests.insert(), batch)
         return len(batch)
 
     def prune(self, before: datetime, *, batch: int = 10_000) -> int:
