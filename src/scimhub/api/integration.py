@@ -100,11 +100,8 @@ def endpoint(handler: Handler, *, writes: bool) -> Callable[[Request], Awaitable
             if err.upstream.code or err.client_request_id:
                 await run_in_threadpool(
                     hub.instances.record_failure, org_id, instance_id, tracking_id=tid,
-                    operation=request.url.path.rsplit("/v1/", 1)[-1][:64], status=err.status,
-                    code=err.code, upstream_code=err.upstream.code,
-                    upstream_message=err.upstream.message,
-                    correlation_id=err.upstream.correlation_id,
-                    client_request_id=err.client_request_id)
+                    operation=request.url.path.rsplit("/v1/", 1)[-1][:64],
+                    **err.failure_fields())
             log.info("integration error %s %s tracking id %s upstream %s", err.status, err.code,
                      tid, err.upstream.code)
             return error_response(err, tid)

@@ -1,40 +1,17 @@
 """Tracking ids: every response carries one (`TrackingID` header, and error bodies).
 
-Format `<PREFIX>_<uuid>_<n>` as in the seed's `ATLAS_497d70df-..._136`: a client that sends
-its own (the console does: its session uuid and a request counter) keeps it, so a support
-engineer can follow one browser session through the hub. Otherwise the hub makes one from
-a uuid drawn once per process and that process's request counter: unique across
-processes with nothing shared between them, and cheaper than a uuid per request.
+A client that sends a well-formed one (the console does: its session uuid and a request
+counter) keeps it, so a support engineer can follow one browser session through the hub;
+otherwise the hub makes one (`scimhub.tracking_ids`).
 """
 
 from __future__ import annotations
 
-import itertools
-import os
-import re
-import uuid
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..tracking_ids import VALID, new_tracking_id
+
 HEADER = "TrackingID"
-_VALID = re.compile(r"^[A-Za-z0-9]{1,16}_[0-9a-fA-F-]{36}_\d{1,9}$")
-
-
-_process = str(uuid.uuid4())
-_counter = itertools.count(1)
-
-
-def _new_process() -> None:
-    """A forked worker (gunicorn --preload) must not reuse its parent's uuid."""
-    global _process, _counter
-    _process, _counter = str(uuid.uuid4()), itertools.count(1)
-
-
-os.register_at_fork(after_in_child=_new_process)
-
-
-def new_tracking_id(prefix: str) -> str:
-    return f"{prefix}_{_process}_{next(_counter)}"
 
 
 def tracking_id(scope: Scope) -> str:
@@ -57,7 +34,7 @@ class TrackingMiddleware:
             if name == b"trackingid":
                 given = value.decode("latin-1")
                 break
-        tid = given if given and _VALID.match(given) else new_tracking_id(self.prefix)
+        tid = given if given and VALID.match(given) else new_tracking_id(self.prefix)
         scope.setdefault("state", {})["tracking_id"] = tid
         header = (HEADER.encode(), tid.encode())
 

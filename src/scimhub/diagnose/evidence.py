@@ -71,8 +71,7 @@ class GraphProblem:
 
     @classmethod
     def of(cls, operation: str, err: IntegrationError) -> GraphProblem:
-        return cls(operation, err.status, err.code, err.upstream.code, err.upstream.message,
-                   err.upstream.correlation_id, err.client_request_id)
+        return cls(operation, **err.failure_fields())
 
 
 @dataclass(slots=True)

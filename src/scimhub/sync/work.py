@@ -10,7 +10,6 @@ and the console show what went wrong while nobody was looking.
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +23,7 @@ from ..integrations.entra.pull import PullSync
 from ..integrations.entra.service import Actor, EntraIntegration
 from ..integrations.entra.settings import SECRET_WARNING
 from ..store.engine import utcnow
+from ..tracking_ids import new_tracking_id
 
 log = logging.getLogger("scimhub.sync")
 ACTOR = "scimhub background sync"
@@ -155,15 +155,12 @@ class SyncWork:
     # -- failures -------------------------------------------------------------------------
 
     def tracking_id(self) -> str:
-        return f"{self.tracking_prefix}_{uuid.uuid4()}_0"
+        return new_tracking_id(self.tracking_prefix)
 
     def _record(self, instance: Instance, operation: str, err: IntegrationError,
                 tracking_id: str | None = None) -> None:
         tracking_id = tracking_id or self.tracking_id()
         log.warning("%s of %s failed: %s (tracking id %s)", operation, instance.name, err,
                     tracking_id)
-        self.instances.record_failure(
-            instance.org_id, instance.id, tracking_id=tracking_id, operation=operation,
-            status=err.status, code=err.code, upstream_code=err.upstream.code,
-            upstream_message=err.upstream.message, correlation_id=err.upstream.correlation_id,
-            client_request_id=err.client_request_id)
+        self.instances.record_failure(instance.org_id, instance.id, tracking_id=tracking_id,
+                                      operation=operation, **err.failure_fields())

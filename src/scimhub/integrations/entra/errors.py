@@ -9,6 +9,7 @@ listed with their meaning in docs/integration.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,13 @@ class IntegrationError(Exception):
 
     def __str__(self) -> str:
         return f"{self.status}/{self.code}: {self.description}"
+
+    def failure_fields(self) -> dict[str, Any]:
+        """What the troubleshooter keeps of this error (`Instances.record_failure`)."""
+        return {"status": self.status, "code": self.code, "upstream_code": self.upstream.code,
+                "upstream_message": self.upstream.message,
+                "correlation_id": self.upstream.correlation_id,
+                "client_request_id": self.client_request_id}
 
 
 def unauthorized(client_request_id: str, upstream: Upstream | None = None) -> IntegrationError:
