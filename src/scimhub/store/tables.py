@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -148,12 +149,15 @@ admins = Table(
     Column("id", String(36), primary_key=True),
     Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
     Column("email", String(320), nullable=False),
-    Column("email_ci", String(320), nullable=False, unique=True),
+    Column("email_ci", String(320), nullable=False),
     Column("display_name", String(256), nullable=False),
     Column("password_hash", String(256), nullable=False),  # argon2id
     Column("role", String(16), nullable=False),  # "admin" | "readonly"
     Column("created", Timestamp, nullable=False),
     Column("last_login", Timestamp),
+    # An account belongs to its organisation: the same email may hold one in each.
+    UniqueConstraint("org_id", "email_ci"),
+    Index(None, "email_ci"),  # sign-in looks the email up before it knows the org
 )
 
 sessions = Table(
@@ -216,6 +220,8 @@ consent_states = Table(
     Column("actor", String(256), nullable=False),
     Column("session_hash", String(64)),
     Column("options", Document, nullable=False),
+    # The OpenID Connect sign-in this round trip started (nonce, PKCE verifier, ...).
+    Column("flow", Document),
     Column("created", Timestamp, nullable=False),
     Column("expires_at", Timestamp, nullable=False),
     Column("used_at", Timestamp),
