@@ -26,6 +26,7 @@ from scimhub.emulator.constants import INTEGRATION_APP_ID
 from scimhub.emulator.context import Emulator, build
 from scimhub.emulator.directory import add_group, add_member, add_user, create_tenant, find_tenant
 from scimhub.emulator.provisioning.scheduler import Scheduler
+from scimhub.emulator.redirect_uris import add_uri
 
 from .scim_target import Target, build_app
 
@@ -94,6 +95,10 @@ class EmulatorHandle:
                 if consent else None
         return {"id": tid, "domain": domain, "users": ids, "group": gid, "sp_id": sp_id,
                 "admin": audit.admin_initiator(self.tenant_row(tid))}
+
+    def register_redirect(self, uri: str, app_id: str = INTEGRATION_APP_ID) -> None:
+        with self.emu.engine.begin() as conn:
+            add_uri(conn, app_id, uri)
 
     def tenant_row(self, tid: str) -> Any:
         with self.emu.engine.connect() as conn:

@@ -53,6 +53,23 @@ def test_cli_on_a_fresh_data_dir(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "error:" in bad.output
 
 
+def test_redirect_uri_commands(tmp_path: Path) -> None:
+    d, uri = str(tmp_path), "https://hub.example/extIntegration/azureAD/consent/callback"
+    args = ("--data-dir", d, "--app-id", INTEGRATION_APP_ID)
+    added = run("app", "redirect-uri", "add", *args, "--uri", uri, "--json")
+    assert added == {"appId": INTEGRATION_APP_ID, "redirectUris": [uri]}
+    run("app", "redirect-uri", "add", *args, "--uri", "http://127.0.0.1:8000/cb", "--json")
+    listed = runner.invoke(app, ["apps", "redirect-uri", "list", *args])
+    assert listed.exit_code == 0 and listed.output.split() == ["http://127.0.0.1:8000/cb", uri]
+    assert run("app", "redirect-uri", "remove", *args, "--uri", uri, "--json") == {
+        "appId": INTEGRATION_APP_ID, "redirectUris": ["http://127.0.0.1:8000/cb"]}
+    for bad in (["remove", *args, "--uri", uri],  # not registered
+                ["add", *args, "--uri", "http://hub.example/cb"],  # http off loopback
+                ["list", "--data-dir", d, "--app-id", "no-such-app"]):
+        refused = runner.invoke(app, ["app", "redirect-uri", *bad])
+        assert refused.exit_code == 1 and "error:" in refused.output, bad
+
+
 def test_cli_changes_are_seen_by_the_running_server(emulator: EmulatorHandle) -> None:
     t = emulator.new_tenant()
     d = str(emulator.emu.data_dir)
@@ -70,7 +87,8 @@ def test_serve_writes_info_json_and_serves_https(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c", "from scimhub.emulator.cli import app; app()",
          "--port", str(port), "--data-dir", str(tmp_path / "data"),
-         "--info-json", str(info_file), "--cycle-interval", "5"],
+         "--info-json", str(info_file), "--cycle-interval", "5",
+         "--redirect-uri", "http://127.0.0.1:9/cb", "--redirect-uri", "https://hub.example/cb"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 20
@@ -93,6 +111,8 @@ def test_serve_writes_info_json_and_serves_https(tmp_path: Path) -> None:
         assert info["base_url"] == f"https://127.0.0.1:{port}"
         assert info["integration_app"]["client_id"] == INTEGRATION_APP_ID
         assert info["integration_app"]["client_secret"]
+        assert info["integration_app"]["redirect_uris"] == ["http://127.0.0.1:9/cb",
+                                                            "https://hub.example/cb"]
         assert info["tenants"][0]["domain"] == "contoso.onmicrosoft.com"
         assert info["tenants"][0]["admin_login"] == "admin@contoso.onmicrosoft.com"
     finally:

@@ -1,5 +1,6 @@
 """A browser-less Entra administrator: signs in on the emulator's login page and answers
-its admin-consent page, exactly as the HTML forms ask (used by the demo and the tests)."""
+its consent page, exactly as the HTML forms ask (used by the demo and the tests). Works
+for the OpenID Connect sign-in (`/oauth2/v2.0/authorize`) and for `/adminconsent`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from html import unescape
 import httpx
 
 from .processes import EmulatorProcess
+
+_MAX_PAGES = 6  # sign-in, consent, and the redirects between them
 
 
 def _form(html: str) -> tuple[str, dict[str, str]]:
@@ -20,20 +23,33 @@ def _form(html: str) -> tuple[str, dict[str, str]]:
     return unescape(found.group(1)), fields
 
 
+def _page_text(html: str) -> str:
+    return " ".join(unescape(t) for t in re.findall(r"<(?:h1|p)[^>]*>([^<]*)<", html))
+
+
 def answer_consent(emu: EmulatorProcess, consent_url: str, *, accept: bool = True) -> str:
-    """Sign in as the tenant's admin and Accept (or Cancel); returns the redirect Entra
-    sends the browser to (the hub's callback)."""
+    """Sign in as the tenant's admin and Accept (or Cancel) when asked; returns the
+    redirect Entra sends the browser to (the hub's callback)."""
     tenant = emu.tenant
+    emulator = httpx.URL(emu.base)
     with emu.client() as c:
-        page = c.get(consent_url)
-        if 'name="password"' in page.text:
-            action, fields = _form(page.text)
-            fields.update(username=tenant["admin_login"], password=tenant["admin_password"])
-            signed_in = c.post(httpx.URL(consent_url).join(action), data=fields)
-            page = c.get(httpx.URL(consent_url).join(signed_in.headers["location"]))
-        action, fields = _form(page.text)
-        fields["decision"] = "accept" if accept else "cancel"
-        answer = c.post(httpx.URL(consent_url).join(action), data=fields)
-        if answer.status_code not in (302, 303):
-            raise RuntimeError(f"the consent page answered {answer.status_code}")
-        return str(answer.headers["location"])
+        response = c.get(consent_url)
+        for _ in range(_MAX_PAGES):
+            if response.is_redirect:
+                location = response.headers["location"]
+                target = response.url.join(location)
+                if (target.scheme, target.host, target.port) != (
+                        emulator.scheme, emulator.host, emulator.port):
+                    return str(location)
+                response = c.get(target)
+                continue
+            if response.status_code != 200 or "<form" not in response.text:
+                raise RuntimeError(f"the emulator answered {response.status_code}: "
+                                   f"{_page_text(response.text)}")
+            action, fields = _form(response.text)
+            if 'name="password"' in response.text:
+                fields.update(username=tenant["admin_login"], password=tenant["admin_password"])
+            else:
+                fields["decision"] = "accept" if accept else "cancel"
+            response = c.post(response.url.join(action), data=fields)
+        raise RuntimeError("the sign-in did not come back to the app")

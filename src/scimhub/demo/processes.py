@@ -55,6 +55,14 @@ class EmulatorProcess:
         return httpx.Client(verify=ssl.create_default_context(cafile=self.ca), trust_env=False,
                             follow_redirects=False, timeout=30)
 
+    def register_redirect_uri(self, uri: str) -> None:
+        """Add a redirect URI to the integration app (the portal's Authentication blade):
+        the emulator sends consent answers and codes only to registered URIs."""
+        app_id = self.info["integration_app"]["client_id"]
+        with self.client() as c:
+            c.post(f"{self.base}/_emulator/apps/{app_id}/redirectUris",
+                   json={"uri": uri}).raise_for_status()
+
     def hub_env(self) -> dict[str, str]:
         """The SCIMHUB_ENTRA_* settings that point a hub at this emulator."""
         return {

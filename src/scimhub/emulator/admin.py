@@ -1,5 +1,5 @@
-"""The emulator's own admin endpoints (not part of Entra): fault knobs, and a small
-read-only HTML view of a tenant's enterprise apps and audit log."""
+"""The emulator's own admin endpoints (not part of Entra): fault knobs, an app's redirect
+URIs, and a small read-only HTML view of a tenant's enterprise apps and audit log."""
 
 from __future__ import annotations
 
@@ -11,11 +11,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import faults
+from . import faults, redirect_uris
 from .context import Emulator
-from .directory import find_tenant
+from .directory import DirectoryError, find_tenant
 from .pages import render
 from .schema import directory_audits, service_principals, sync_jobs, tenants
+
+
+def _admin_error(message: str, status: int = 400) -> Response:
+    code = "NotFound" if status == 404 else "BadRequest"
+    return JSONResponse({"error": {"code": code, "message": message}}, status)
 
 
 def routes(emu: Emulator) -> list[Route]:
@@ -41,7 +46,32 @@ def routes(emu: Emulator) -> list[Route]:
                 faults.set_fault(conn, scope, **body)
                 return JSONResponse(faults.describe(conn))
         except (ValueError, TypeError) as exc:
-            return JSONResponse({"error": {"code": "BadRequest", "message": str(exc)}}, 400)
+            return _admin_error(str(exc))
+
+    async def add_redirect_uri(request: Request) -> Response:
+        """Body: {"uri": "https://..."}; the app's redirect URIs afterwards."""
+        app_id = request.path_params["app_id"]
+        try:
+            body = orjson.loads(await request.body())
+            uri = body.get("uri") if isinstance(body, dict) else None
+            if not isinstance(uri, str):
+                raise DirectoryError('body must be {"uri": "<redirect URI>"}')
+            with emu.engine.begin() as conn:
+                uris = redirect_uris.add_uri(conn, app_id, uri)
+        except orjson.JSONDecodeError:
+            return _admin_error("body must be JSON")
+        except DirectoryError as err:
+            return _admin_error(str(err), err.status)
+        return JSONResponse({"appId": app_id, "redirectUris": uris}, 201)
+
+    async def list_redirect_uris(request: Request) -> Response:
+        app_id = request.path_params["app_id"]
+        try:
+            with emu.engine.connect() as conn:
+                uris = redirect_uris.list_uris(conn, app_id)
+        except DirectoryError as err:
+            return _admin_error(str(err), err.status)
+        return JSONResponse({"appId": app_id, "redirectUris": uris})
 
     async def tenant_view(request: Request) -> Response:
         with emu.engine.connect() as conn:
@@ -67,6 +97,8 @@ def routes(emu: Emulator) -> list[Route]:
     return [
         Route("/_emulator/faults", get_faults, methods=["GET"]),
         Route("/_emulator/faults", put_faults, methods=["PUT", "POST"]),
+        Route("/_emulator/apps/{app_id}/redirectUris", list_redirect_uris, methods=["GET"]),
+        Route("/_emulator/apps/{app_id}/redirectUris", add_redirect_uri, methods=["POST"]),
         Route("/_emulator/tenants", index),
         Route("/_emulator/tenants/{tenant}", tenant_view),
     ]

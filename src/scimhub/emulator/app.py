@@ -1,5 +1,5 @@
-"""The emulator's ASGI app: login endpoints, Graph, admin endpoints, and (in its
-lifespan) the provisioning service."""
+"""The emulator's ASGI app: login endpoints (discovery, token, authorize, sign-in and
+consent pages), Graph, admin endpoints, and (in its lifespan) the provisioning service."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import admin, consent, oauth
+from . import admin, authorize, consent, oauth, pages, signin
 from .context import Emulator
 from .graph import (
     audit_logs,
@@ -24,6 +24,7 @@ from .graph import (
     users,
 )
 from .graph.errors import GraphError
+from .limits import BodyLimitMiddleware
 from .provisioning.scheduler import Scheduler
 
 
@@ -53,7 +54,10 @@ def create_app(emu: Emulator, *, provisioning: bool = True) -> Starlette:
 
     routes = [
         *oauth.routes(emu),
+        *authorize.routes(emu),
+        *signin.routes(emu),
         *consent.routes(emu),
+        *pages.routes(),
         *admin.routes(emu),
         # delta before {id}: /users/delta is not a user id
         *delta.routes(emu),
@@ -66,5 +70,6 @@ def create_app(emu: Emulator, *, provisioning: bool = True) -> Starlette:
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={HTTPException: http_error})
+    app.add_middleware(BodyLimitMiddleware)
     app.state.scheduler = scheduler
     return app

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row
 
+from .constants import ADMIN_DISPLAY_NAME
 from .db import new_id, now_iso
 from .schema import directory_audits
 
@@ -18,7 +19,7 @@ def admin_initiator(tenant: Row[Any]) -> dict[str, Any]:
         "app": None,
         "user": {
             "id": tenant.id,  # the emulated admin has no user object; its tenant stands in
-            "displayName": "Tenant administrator",
+            "displayName": ADMIN_DISPLAY_NAME,
             "userPrincipalName": tenant.admin_login,
             "ipAddress": "127.0.0.1",
             "userType": "Member",

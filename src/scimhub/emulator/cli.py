@@ -12,8 +12,9 @@ from typing import Any
 import typer
 from sqlalchemy import Connection, Engine, select
 
-from . import audit, faults, seed
+from . import audit, faults, redirect_uris, seed
 from .apps import add_client_secret, delete_sp, grant_consent, restore_sp, set_sp_enabled
+from .constants import INTEGRATION_APP_ID
 from .context import DEFAULT_CYCLE_SECONDS, open_data_dir
 from .directory import (
     DirectoryError,
@@ -48,10 +49,13 @@ users_app = typer.Typer(help="Users.")
 groups_app = typer.Typer(help="Groups and memberships.")
 jobs_app = typer.Typer(help="Provisioning jobs.")
 faults_app = typer.Typer(help="Fault injection for Graph (429, latency, 5xx).")
-apps_app = typer.Typer(help="Application registrations (client secrets).")
+apps_app = typer.Typer(help="Application registrations (client secrets, redirect URIs).")
+redirect_app = typer.Typer(help="An application's redirect URIs (exact match at sign-in).")
 for sub, name in ((sp_app, "sp"), (users_app, "users"), (groups_app, "groups"),
                   (jobs_app, "jobs"), (faults_app, "faults"), (apps_app, "apps")):
     app.add_typer(sub, name=name)
+app.add_typer(apps_app, name="app", hidden=True)  # `app redirect-uri ...` reads naturally
+apps_app.add_typer(redirect_app, name="redirect-uri")
 
 DATA_DIR = typer.Option(Path(".scimhub-emulator"), "--data-dir", envvar="SCIMHUB_EMULATOR_DATA_DIR",
                         help="Data directory (SQLite database, keys, certificates).")
@@ -129,6 +133,9 @@ def serve(
     concurrency: int = typer.Option(32, help="SCIM requests in flight per provisioning job."),
     target_ca: str | None = typer.Option(None, envvar="SCIMHUB_EMULATOR_TARGET_CA",
                                          help="CA bundle to trust for HTTPS SCIM targets."),
+    redirect_uri: list[str] = typer.Option(
+        [], "--redirect-uri", help="Register a redirect URI for the integration app "
+        "(repeatable), e.g. the hub's consent callback."),
 ) -> None:
     """Serve the emulator over HTTPS (when no subcommand is given)."""
     if ctx.invoked_subcommand is not None:
@@ -145,6 +152,11 @@ def serve(
         if seed_file:
             seed.seed_document(conn, seed.load_document(seed_file))
         seed.ensure_default_tenant(conn)
+        try:
+            for uri in redirect_uri:
+                redirect_uris.add_uri(conn, INTEGRATION_APP_ID, uri)
+        except DirectoryError as err:
+            _fail(str(err))
         if gen_users or gen_groups:
             t0 = time.perf_counter()
             seed.generate(conn, _tenant(conn, tenant).id, users_count=gen_users,
@@ -270,6 +282,40 @@ def apps_add_secret(data_dir: Path = DATA_DIR, app_id: str = typer.Option(..., "
     key_id, secret = _run(_engine(data_dir),
                           lambda c: add_client_secret(c, app_id, days_valid=days))
     _out({"keyId": key_id, "secretText": secret})
+
+
+APP_ID_REQUIRED = typer.Option(..., "--app-id")
+AS_JSON = typer.Option(False, "--json", help="JSON output.")
+
+
+def _redirect_out(app_id: str, uris: list[str], as_json: bool) -> None:
+    if as_json:
+        _out({"appId": app_id, "redirectUris": uris})
+    else:
+        for uri in uris:
+            typer.echo(uri)
+
+
+@redirect_app.command("add")
+def redirect_add(data_dir: Path = DATA_DIR, app_id: str = APP_ID_REQUIRED,
+                 uri: str = typer.Option(..., "--uri"), as_json: bool = AS_JSON) -> None:
+    """Register a redirect URI (https, or http on localhost/127.0.0.1)."""
+    uris = _run(_engine(data_dir), lambda c: redirect_uris.add_uri(c, app_id, uri))
+    _redirect_out(app_id, uris, as_json)
+
+
+@redirect_app.command("list")
+def redirect_list(data_dir: Path = DATA_DIR, app_id: str = APP_ID_REQUIRED,
+                  as_json: bool = AS_JSON) -> None:
+    uris = _run(_engine(data_dir), lambda c: redirect_uris.list_uris(c, app_id))
+    _redirect_out(app_id, uris, as_json)
+
+
+@redirect_app.command("remove")
+def redirect_remove(data_dir: Path = DATA_DIR, app_id: str = APP_ID_REQUIRED,
+                    uri: str = typer.Option(..., "--uri"), as_json: bool = AS_JSON) -> None:
+    uris = _run(_engine(data_dir), lambda c: redirect_uris.remove_uri(c, app_id, uri))
+    _redirect_out(app_id, uris, as_json)
 
 
 def _user_attrs(**kw: Any) -> dict[str, Any]:

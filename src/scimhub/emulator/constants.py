@@ -38,4 +38,10 @@ INTEGRATION_APP_ROLES = (
 )
 
 DEFAULT_ADMIN_PASSWORD = "Emulator!1"
+ADMIN_DISPLAY_NAME = "Tenant administrator"
+# Role template ids in the `wids` claim: every tenant's admin is a Global Administrator.
+GLOBAL_ADMINISTRATOR_ROLE = "62e90394-69f5-4237-9190-012177145e10"
+# Authority path segments that name no tenant: the signed-in user's tenant is used.
+MULTI_TENANT_SEGMENTS = frozenset({"common", "organizations"})
 TOKEN_LIFETIME_SECONDS = 3599
+ID_TOKEN_LIFETIME_SECONDS = 3600

@@ -4,11 +4,12 @@ provisioning service can report it). Every write bumps the object's change versi
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, or_, select
 
-from .constants import DEFAULT_ADMIN_PASSWORD
+from .constants import DEFAULT_ADMIN_PASSWORD, MULTI_TENANT_SEGMENTS
 from .db import current_version, new_id, next_versions, now_iso
 from .passwords import hash_password
 from .schema import assignments, groups, membership_changes, memberships, tenants, users
@@ -78,6 +79,17 @@ def find_tenant(conn: Connection, ref: str) -> Row[Any] | None:
     return conn.execute(
         select(tenants).where(or_(tenants.c.id == ref.lower(), tenants.c.domain == ref))
     ).first()
+
+
+def is_multi_tenant(segment: str) -> bool:
+    """`common` or `organizations`: an authority segment that names no tenant."""
+    return segment.lower() in MULTI_TENANT_SEGMENTS
+
+
+def admin_object_id(tenant_id: str, login: str) -> str:
+    """The tenant admin's object id (`oid`): the emulated admin has no user object, so a
+    name-based UUID keeps it stable for the tenant and login."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"emulator-admin:{tenant_id}/{login.lower()}"))
 
 
 def require_tenant(conn: Connection, ref: str) -> Row[Any]:

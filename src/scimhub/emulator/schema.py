@@ -133,6 +133,43 @@ app_secrets = Table(
     Column("end_date_time", String, nullable=False),
 )
 
+# Redirect (reply) URIs registered on an application: the only places the login pages
+# send a browser back to, compared as exact strings.
+app_redirect_uris = Table(
+    "app_redirect_uris",
+    metadata,
+    Column("app_id", String, primary_key=True),
+    Column("uri", String, primary_key=True),
+)
+
+# Authorization codes, stored as SHA-256 hashes: single use, ten minutes.
+auth_codes = Table(
+    "auth_codes",
+    metadata,
+    Column("code_hash", String, primary_key=True),
+    Column("client_id", String, nullable=False),
+    Column("tenant_id", String, nullable=False),
+    Column("redirect_uri", String, nullable=False),
+    Column("scope", String, nullable=False),  # space-separated, as requested
+    Column("nonce", String),
+    Column("code_challenge", String),
+    Column("code_challenge_method", String),
+    Column("session_id", String, nullable=False),
+    Column("admin_login", String, nullable=False),
+    Column("admin_oid", String, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+    Column("redeemed_at", Float),
+)
+
+# Ids of consent-form tokens already submitted, kept until the token would expire anyway.
+used_form_tokens = Table(
+    "used_form_tokens",
+    metadata,
+    Column("jti", String, primary_key=True),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
 service_principals = Table(
     "service_principals",
     metadata,

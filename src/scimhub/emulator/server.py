@@ -23,6 +23,7 @@ from .constants import (
 )
 from .context import Emulator
 from .passwords import check_password
+from .redirect_uris import list_uris
 from .schema import app_secrets, tenants
 
 
@@ -30,6 +31,7 @@ def info(emu: Emulator, tls: TlsFiles) -> dict[str, Any]:
     """What a client needs to talk to this emulator (written by --info-json)."""
     with emu.engine.connect() as conn:
         rows = conn.execute(select(tenants).order_by(tenants.c.created_at)).all()
+        uris = list_uris(conn, INTEGRATION_APP_ID)
         secret_end = conn.execute(
             select(app_secrets.c.end_date_time).where(app_secrets.c.app_id == INTEGRATION_APP_ID)
             .order_by(app_secrets.c.start_date_time)).scalars().first()
@@ -56,6 +58,7 @@ def info(emu: Emulator, tls: TlsFiles) -> dict[str, Any]:
             "display_name": INTEGRATION_APP_NAME,
             "graph_roles": list(INTEGRATION_APP_ROLES),
             "admin_consent_url": f"{base}/common/adminconsent?client_id={INTEGRATION_APP_ID}",
+            "redirect_uris": uris,
         },
         "provisioning_app": {
             "application_template_id": PROVISIONING_TEMPLATE_ID,

@@ -10,20 +10,20 @@ import time
 from typing import Any
 
 
-def _b64(data: bytes) -> str:
+def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def sign(payload: dict[str, Any], secret: bytes, ttl_seconds: int) -> str:
-    body = _b64(json.dumps({**payload, "exp": int(time.time()) + ttl_seconds}).encode())
-    mac = _b64(hmac.new(secret, body.encode(), hashlib.sha256).digest())
+    body = b64url(json.dumps({**payload, "exp": int(time.time()) + ttl_seconds}).encode())
+    mac = b64url(hmac.new(secret, body.encode(), hashlib.sha256).digest())
     return f"{body}.{mac}"
 
 
 def unsign(token: str, secret: bytes) -> dict[str, Any] | None:
     """The payload if the token is authentic and unexpired, else None."""
     body, _, mac = token.partition(".")
-    expected = _b64(hmac.new(secret, body.encode(), hashlib.sha256).digest())
+    expected = b64url(hmac.new(secret, body.encode(), hashlib.sha256).digest())
     if not mac or not hmac.compare_digest(mac, expected):
         return None
     try:

@@ -63,6 +63,9 @@ def authenticate(emu: Emulator, request: Request) -> Caller:
         raise _unauthorized("IDX14100: JWT is not well formed.") from exc
     except jwt.InvalidTokenError as exc:
         raise _unauthorized("Access token validation failure.") from exc
+    if claims.get("idtyp") == "user":
+        raise _unauthorized("Access token validation failure. The emulator's Graph serves "
+                            "app-only tokens; delegated (user) tokens are not supported.")
     # Unlike real Entra, which honours a token until it expires, the emulator revokes a
     # token as soon as its service principal is deleted or disabled: tests see the effect
     # of an admin's action at once instead of an hour later.
