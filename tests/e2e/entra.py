@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from scimhub.api.integration import CONSENT_CALLBACK
 from scimhub.demo.entra_admin import answer_consent
 from scimhub.demo.processes import EmulatorProcess, start_emulator
 from tests.e2e.conftest import scimhub, serve
@@ -66,6 +67,7 @@ def run_hub(data_dir: Path, emu: Emulator, database_url: str = "",
     if database_url:
         env["SCIMHUB_DATABASE_URL"] = database_url
     with serve(env, org_name="Acme", token_kind="admin") as (url, org_id, token):
+        emu.register_redirect_uri(f"{url}{CONSENT_CALLBACK}")
         yield Hub(url, org_id, token, env)
 
 

@@ -47,8 +47,9 @@ def test_clean_up_removes_what_is_past_its_time_and_keeps_the_rest(hub: Hub,
                               "admin")
     live_cookie, _ = hub.sessions.start(admin)
     dead_cookie, _ = hub.sessions.start(admin)
-    live_state = hub.instances.new_consent_state(org.org_id, "admin", None, {})
-    dead_state = hub.instances.new_consent_state(org.org_id, "admin", None, {})
+    live_state, dead_state = f"live-{tag}", f"dead-{tag}"
+    for state in (live_state, dead_state):
+        hub.instances.new_consent_state(state, org.org_id, "admin", None, {}, {})
     past = utcnow() - timedelta(minutes=1)
     with hub.db.write() as conn:
         conn.execute(update(integration_errors)
@@ -70,8 +71,8 @@ def test_clean_up_removes_what_is_past_its_time_and_keeps_the_rest(hub: Hub,
     failures = {f.tracking_id for f in hub.instances.failures(org.org_id)[0]}
     assert failures == {f"new-{tag}"}
     assert hub.sessions.lookup(live_cookie) is not None
-    assert hub.instances.consume_consent_state(live_state) is not None
-    assert hub.instances.consume_consent_state(dead_state) is None
+    assert hub.instances.consume_consent_state(live_state, None) is not None
+    assert hub.instances.consume_consent_state(dead_state, None) is None
     assert work.clean_up().requests == 0  # nothing left to remove
 
 

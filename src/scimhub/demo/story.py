@@ -21,6 +21,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ..api.app import create_app
+from ..api.integration import CONSENT_CALLBACK
 from ..api.services import Hub
 from ..config import Settings
 from ..diagnose import explain_tracking_id
@@ -142,6 +143,8 @@ def _start(story: Story, stack: ExitStack, root: Path) -> World:
     server = ThreadedServer(create_app(settings, hub=hub), "127.0.0.1", port)
     server.start()
     stack.callback(server.stop)
+    # As the hub's operator does once in the portal: the setup sign-in returns only here.
+    emu.register_redirect_uri(f"{url}{CONSENT_CALLBACK}")
     orgs = [o for o in hub.orgs.list() if o.name == "Demo org"]
     org = orgs[0] if orgs else hub.orgs.create("Demo org")
     email = "admin@demo.scimhub.local"
@@ -170,13 +173,14 @@ def _tell(story: Story, w: World) -> None:
         if not api.get("/status").json().get("instances"):
             story.step("Set up the Azure AD integration: admin consent in Entra")
             started = api.post("/setup", json={"tenant": "common", "scope": "all"})
-            story.check(started.status_code == 200, "the hub sent the admin to Entra's "
-                        "admin-consent page")
+            story.check(started.status_code == 200, "the hub sent the admin to sign in to "
+                        "Entra and grant admin consent")
             callback = answer_consent(w.emu, started.json()["consentUrl"])
             landed = httpx.get(callback, headers={"Accept": "application/json"},
                                trust_env=False, timeout=60)
-            story.check(landed.status_code == 200, f"{tenant['admin_login']} accepted; the hub "
-                        "created the provisioning app and its job")
+            story.check(landed.status_code == 200, f"{tenant['admin_login']} signed in and "
+                        "accepted; the hub took the tenant from the signed ID token and created "
+                        "the provisioning app and its job")
 
         story.step("First provisioning cycle: Entra pushes users over SCIM")
         count = story.wait("waiting for Entra's provisioning job",

@@ -5,7 +5,6 @@ integration failures the troubleshooter explains."""
 from __future__ import annotations
 
 import hashlib
-import secrets
 import uuid
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -52,6 +51,11 @@ class ConsentState:
     actor: str
     session_hash: str | None
     options: dict[str, Any]
+    flow: dict[str, Any]  # the OpenID Connect sign-in (nonce, PKCE verifier): server-side
+
+
+class ConsentSessionMismatch(Exception):
+    """A consent state came back in another browser session than the one that began it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,13 @@ class Instances:
                                                t.c.tenant_id == tenant_id)).first()
         return _instance(row) if row else None
 
+    def orgs_with_tenant(self, tenant_id: str) -> set[str]:
+        """The organisations an Entra tenant is connected to (normally at most one)."""
+        t = entra_instances
+        with self.db.read() as conn:
+            return set(conn.execute(select(t.c.org_id).where(
+                t.c.tenant_id == tenant_id)).scalars())
+
     def all_in_mode(self, mode: str) -> list[Instance]:
         t = entra_instances
         with self.db.read() as conn:
@@ -155,19 +166,22 @@ class Instances:
 
     # -- admin consent round trips ------------------------------------------------------
 
-    def new_consent_state(self, org_id: str, actor: str, session_hash: str | None,
-                          options: dict[str, Any]) -> str:
-        state = secrets.token_urlsafe(32)
+    def new_consent_state(self, state: str, org_id: str, actor: str,
+                          session_hash: str | None, options: dict[str, Any],
+                          flow: dict[str, Any]) -> None:
+        """Remember a setup sign-in until the admin comes back with `state`."""
         now = utcnow()
         with self.db.write() as conn:
             conn.execute(delete(consent_states).where(consent_states.c.expires_at < now))
             conn.execute(consent_states.insert().values(
                 state_hash=_hash(state), org_id=org_id, actor=actor, session_hash=session_hash,
-                options=options, created=now, expires_at=now + CONSENT_STATE_TTL))
-        return state
+                options=options, flow=flow, created=now, expires_at=now + CONSENT_STATE_TTL))
 
-    def consume_consent_state(self, state: str) -> ConsentState | None:
-        """The pending consent this state belongs to, once: a replayed state finds nothing."""
+    def consume_consent_state(self, state: str, session_hash: str | None
+                              ) -> ConsentState | None:
+        """The pending setup this state belongs to, once: a replayed state finds nothing.
+        Presented from another browser session it raises `ConsentSessionMismatch` and
+        stays usable, so a stolen link cannot spend the real admin's."""
         t = consent_states
         now = utcnow()
         with self.db.write() as conn:
@@ -175,8 +189,11 @@ class Instances:
                                .with_for_update()).first()
             if row is None or row.used_at is not None or as_utc(row.expires_at) < now:
                 return None
+            if row.session_hash and row.session_hash != session_hash:
+                raise ConsentSessionMismatch
             conn.execute(update(t).where(t.c.state_hash == row.state_hash).values(used_at=now))
-        return ConsentState(row.org_id, row.actor, row.session_hash, dict(row.options))
+        return ConsentState(row.org_id, row.actor, row.session_hash, dict(row.options),
+                            dict(row.flow or {}))
 
     # -- failures for the troubleshooter --------------------------------------------------
 

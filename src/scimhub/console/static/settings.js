@@ -200,7 +200,10 @@
 
   allowSync.addEventListener("change", () => act(allowSync, async () => {
     try {
-      draw(await api("POST", `${base}/allowSync`, { enabled: allowSync.checked }));
+      const answer = await api("POST", `${base}/allowSync`, { enabled: allowSync.checked });
+      draw(answer);
+      // Off is saved whatever Entra answers; a job it would not pause is said so.
+      for (const warning of answer.warnings || []) say(warning.description, "error");
     } catch (err) {
       allowSync.checked = !allowSync.checked;
       throw err;
@@ -213,7 +216,7 @@
     act(button, async () => {
       const tenant = setupForm.elements.tenant.value.trim() || "common";
       const answer = await api("POST", `${base}/setup`, { tenant });
-      window.location.assign(answer.consentUrl); // Entra's admin-consent page
+      window.location.assign(answer.consentUrl); // Entra's sign-in, with admin consent
     });
   });
   if (page.readOnly) setupForm.querySelectorAll("input, button").forEach(writable);

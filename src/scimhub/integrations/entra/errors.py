@@ -79,6 +79,18 @@ def conflict(description: str) -> IntegrationError:
     return IntegrationError(409, "701051", description)
 
 
+def payload_too_large(limit: int) -> IntegrationError:
+    return IntegrationError(413, "701054", f"The request body exceeds the maximum of {limit} "
+                            "bytes.")
+
+
+def tenant_taken() -> IntegrationError:
+    return IntegrationError(409, "701053", "This Entra tenant is already connected to another "
+                            "organization on this hub. Ask the hub's operator to allow sharing "
+                            "it (SCIMHUB_ENTRA_SHARED_TENANTS) if both should receive its "
+                            "users.")
+
+
 ALREADY_RUNNING = "701052"
 
 

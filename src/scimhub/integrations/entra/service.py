@@ -8,6 +8,7 @@ Every method is synchronous (MSAL and Graph calls block); the API runs them in a
 from __future__ import annotations
 
 import contextlib
+import secrets
 import ssl
 import uuid
 from dataclasses import dataclass
@@ -19,14 +20,22 @@ import httpx
 from ...config import Settings
 from ...directory.audit import Audit
 from ...directory.errors import OrgNotFound
-from ...directory.instances import Instance, Instances
+from ...directory.instances import ConsentSessionMismatch, Instance, Instances
 from ...directory.orgs import Orgs
 from ...directory.tokens import Tokens
-from . import jobs, mappings
+from . import jobs, mappings, tenants
 from .credentials import CredentialSource
-from .errors import IntegrationError, bad_request, conflict, not_configured, not_found
+from .errors import (
+    IntegrationError,
+    bad_request,
+    conflict,
+    not_configured,
+    not_found,
+    tenant_taken,
+)
 from .graph import GraphClient
 from .settings import EntraSettings
+from .signin import SetupSignIn, TenantProof
 
 SCOPES = ("assigned", "all")
 MODES = ("push", "pull")
@@ -85,6 +94,8 @@ class EntraIntegration:
         self.instances = instances
         self.audit = audit
         self.credentials = CredentialSource(self.settings)
+        self.signin = SetupSignIn(self.settings)
+        self.shared_tenants = frozenset(t.lower() for t in settings.entra_shared_tenants)
         verify: ssl.SSLContext | bool = True
         if self.settings.ca_bundle:
             verify = ssl.create_default_context(cafile=self.settings.ca_bundle)
@@ -93,55 +104,82 @@ class EntraIntegration:
     def close(self) -> None:
         self.http.close()
         self.credentials.close()
+        self.signin.close()
 
     def graph(self, tenant_id: str, client_request_id: str | None = None, *,
               max_wait: float = 10.0) -> GraphClient:
         if not self.settings.configured:
             raise not_configured()
-        return GraphClient(self.credentials, self.http, tenant_id,
+        return GraphClient(self.credentials, self.http, tenants.require_tenant_id(tenant_id),
                            client_request_id or str(uuid.uuid4()), max_wait=max_wait)
 
     # -- setup: admin consent, then the provisioning app and job -------------------------
 
     def begin_setup(self, org_id: str, actor: Actor, *, redirect_uri: str, tenant: str,
                     session_hash: str | None, options: SetupOptions) -> str:
-        """The admin-consent URL to send the admin to; `state` binds the answer to them."""
+        """The Entra sign-in URL to send the admin to: they sign in and grant admin consent
+        in one step, and the signed ID token they come back with names the tenant.
+        `state` binds the answer to this org, admin and browser session."""
         if not self.settings.configured:
             raise not_configured()
-        if not tenant or any(c in tenant for c in "/?#&"):
-            raise bad_request("tenant must be 'common' or a tenant id or domain")
-        state = self.instances.new_consent_state(org_id, actor.name, session_hash,
-                                                 options.as_json())
-        return self.settings.admin_consent_url(tenant, redirect_uri, state)
+        authority = tenants.sign_in_authority(tenant)
+        state = secrets.token_urlsafe(32)
+        url, flow = self.signin.begin(authority, redirect_uri, state)
+        self.instances.new_consent_state(state, org_id, actor.name, session_hash,
+                                         options.as_json(), flow)
+        return url
 
     def finish_setup(self, query: dict[str, str], *, hub_url: str,
                      session_hash: str | None, tracking_id: str | None) -> Instance:
-        """Handle Entra's redirect after admin consent and connect (or restore) the tenant."""
-        pending = self.instances.consume_consent_state(query.get("state", ""))
+        """Handle Entra's redirect after the sign-in: redeem the code, take the tenant from
+        the verified ID token, then connect (or restore) it. Nothing in the query itself is
+        believed: it only carries the code and the state."""
+        try:
+            pending = self.instances.consume_consent_state(query.get("state", ""),
+                                                           session_hash)
+        except ConsentSessionMismatch:
+            raise bad_request("Finish the setup in the browser session that started it.") \
+                from None
         if pending is None:
             raise bad_request("This consent link has expired or was already used; start the "
                               "setup again.")
-        if pending.session_hash and pending.session_hash != session_hash:
-            raise bad_request("Finish the setup in the browser session that started it.")
         actor = Actor(pending.actor, tracking_id)
         if query.get("error"):
             self.audit.record(pending.org_id, actor.name, "Azure AD admin consent declined",
-                              detail={"error": query.get("error")}, tracking_id=tracking_id)
+                              detail={"error": query.get("error")[:64]},
+                              tracking_id=tracking_id)
             raise bad_request(f"Admin consent was not granted ({query.get('error')}): "
-                              f"{query.get('error_description', '')}".strip())
-        tenant_id = query.get("tenant", "")
-        if query.get("admin_consent", "").lower() != "true" or not tenant_id:
-            raise bad_request("Entra did not confirm the admin consent.")
+                              f"{query.get('error_description', '')}".strip()[:500])
+        if not query.get("code") or not pending.flow:
+            raise bad_request("Entra did not send a sign-in code back; start the setup again.")
+        proof = self.signin.finish(pending.flow, query)
+        self._check_tenant_owner(pending.org_id, proof, actor)
         self.audit.record(pending.org_id, actor.name, "Azure AD admin consent granted",
-                          target=tenant_id, tracking_id=tracking_id)
-        existing = self.instances.by_tenant(pending.org_id, tenant_id)
+                          target=proof.tenant_id, detail={"signedInAs": proof.user},
+                          tracking_id=tracking_id)
+        existing = self.instances.by_tenant(pending.org_id, proof.tenant_id)
         if existing is not None:
             return self.restore(existing, actor, hub_url=hub_url)
-        return self.connect(pending.org_id, tenant_id, SetupOptions.parse(pending.options),
+        return self.connect(pending.org_id, proof.tenant_id, SetupOptions.parse(pending.options),
                             actor, hub_url=hub_url)
+
+    def _check_tenant_owner(self, org_id: str, proof: TenantProof, actor: Actor) -> None:
+        """An Entra tenant feeds one organisation, unless the operator allows sharing it:
+        otherwise its people would appear in two directories."""
+        others = self.instances.orgs_with_tenant(proof.tenant_id) - {org_id}
+        if not others or proof.tenant_id in self.shared_tenants:
+            return
+        for org in (org_id, *sorted(others)):
+            self.audit.record(org, actor.name if org == org_id else "scimhub",
+                              "Azure AD tenant refused: connected to another organization",
+                              target=proof.tenant_id,
+                              detail={"requestingOrg": org_id, "signedInAs": proof.user},
+                              tracking_id=actor.tracking_id)
+        raise tenant_taken()
 
     def connect(self, org_id: str, tenant_id: str, options: SetupOptions, actor: Actor, *,
                 hub_url: str) -> Instance:
+        tenant_id = tenants.require_tenant_id(tenant_id)
         if self.instances.by_tenant(org_id, tenant_id) is not None:
             raise conflict("This tenant is already connected to the organization.")
         graph = self.graph(tenant_id)
@@ -205,6 +243,13 @@ class EntraIntegration:
             out.append(self.instance_status(instance, client_request_id))
         return {"allowSync": bool(org.setting("allow_azure_sync")),
                 "configured": self.settings.configured, "instances": out}
+
+    def status_offline(self, org_id: str) -> dict[str, Any]:
+        """The instances as last seen, without asking Entra (which may be refusing us)."""
+        org = self.orgs.get(org_id)
+        return {"allowSync": bool(org.setting("allow_azure_sync")),
+                "configured": self.settings.configured,
+                "instances": [_instance_doc(i) for i in self.instances.list(org_id)]}
 
     def instance_status(self, instance: Instance, client_request_id: str | None = None
                         ) -> dict[str, Any]:
@@ -310,24 +355,45 @@ class EntraIntegration:
 
     def allow_sync(self, org_id: str, enabled: bool, actor: Actor, *,
                    hub_url: str) -> dict[str, Any]:
-        """"Allow Azure AD sync": on restores every saved instance, off pauses their jobs."""
+        """"Allow Azure AD sync": on restores every saved instance, off pauses their jobs.
+        Off is the hub's own decision: it is saved first, whatever Entra answers, and a job
+        Entra would not pause is reported (and kept for the troubleshooter)."""
+        if not enabled:
+            self.orgs.update_setting(org_id, "allow_azure_sync", False)
+        warnings = []
         for instance in self.instances.list(org_id):
             if instance.mode != "push":
                 continue
             if enabled:
                 self.restore(instance, actor, hub_url=hub_url)
-            elif instance.provisioning_sp_id and instance.job_id:
-                graph = self.graph(instance.tenant_id)
-                try:
-                    jobs.job_action(graph, instance.provisioning_sp_id, instance.job_id, "pause")
-                except IntegrationError as exc:
-                    if not jobs.is_not_found(exc):
-                        raise
-        self.orgs.update_setting(org_id, "allow_azure_sync", enabled)
+                continue
+            try:
+                self._pause(instance)
+            except IntegrationError as exc:
+                self.instances.record_failure(org_id, instance.id, operation="allowSync",
+                                              tracking_id=actor.tracking_id or "",
+                                              **exc.failure_fields())
+                warnings.append({"instanceId": instance.id, "code": exc.code,
+                                 "description": f"{instance.name}: the job could not be "
+                                                f"paused in Entra ({exc.description})"})
+        if enabled:
+            self.orgs.update_setting(org_id, "allow_azure_sync", True)
         self.audit.record(org_id, actor.name,
                           f"Allow Azure AD sync {'enabled' if enabled else 'disabled'}",
                           tracking_id=actor.tracking_id)
-        return self.status(org_id)
+        # On, the admin wants to see the jobs running again; off, Entra may be refusing us.
+        status = self.status(org_id) if enabled else self.status_offline(org_id)
+        return {**status, "warnings": warnings} if warnings else status
+
+    def _pause(self, instance: Instance) -> None:
+        if not (instance.provisioning_sp_id and instance.job_id):
+            return
+        try:
+            jobs.job_action(self.graph(instance.tenant_id), instance.provisioning_sp_id,
+                            instance.job_id, "pause")
+        except IntegrationError as exc:
+            if not jobs.is_not_found(exc):  # a job that is gone is paused enough
+                raise
 
     def restore(self, instance: Instance, actor: Actor, *, hub_url: str) -> Instance:
         """Bring the tenant back to the saved configuration: reuse the provisioning app and

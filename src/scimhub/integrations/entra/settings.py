@@ -34,10 +34,3 @@ class EntraSettings:
     @property
     def configured(self) -> bool:
         return bool(self.client_id and self.client_secret and self.app_template_id)
-
-    def admin_consent_url(self, tenant: str, redirect_uri: str, state: str) -> str:
-        from urllib.parse import urlencode
-
-        query = urlencode({"client_id": self.client_id, "redirect_uri": redirect_uri,
-                           "state": state})
-        return f"{self.login_url}/{tenant}/adminconsent?{query}"
