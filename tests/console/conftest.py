@@ -29,13 +29,16 @@ class Console:
 
     http: TestClient
 
-    def sign_in(self, email: str, password: str = PASSWORD) -> httpx.Response:
-        form = self.http.get("/console/login")
+    def sign_in(self, email: str, password: str = PASSWORD,
+                org: str | None = None) -> httpx.Response:
+        """Fill in the form; with `org`, the organization field too (as `?org=` shows it)."""
+        form = self.http.get("/console/login", params={"org": org} if org else None)
         assert 'action="/console/login"' in form.text, "already signed in"
         token = _LOGIN_TOKEN.search(form.text)
         assert token, form.text
-        return self.http.post("/console/login", follow_redirects=False, data={
-            "email": email, "password": password, "csrf_token": token.group(1)})
+        data = {"email": email, "password": password, "csrf_token": token.group(1)}
+        return self.http.post("/console/login", follow_redirects=False,
+                              data={**data, "org": org} if org else data)
 
     def csrf(self) -> str:
         page = self.http.get("/console/overview")

@@ -30,7 +30,7 @@ def test_admin_create_reads_the_password_from_stdin(settings: Settings, hub: Hub
     assert code == 0, out
     created = json.loads(out)
     assert created["role"] == "readonly" and created["email"] == email
-    assert hub.admins.verify(email, PASSWORD) is not None
+    assert hub.admins.check_password(email, PASSWORD).admin is not None
     code, out = run(settings, "admin", "list", "--org", org.org_id, "--json")
     assert [a["email"] for a in json.loads(out)] == [email]
 
@@ -45,3 +45,19 @@ def test_admin_create_refuses_bad_input(settings: Settings, org: OrgClient) -> N
     assert run(settings, *args, stdin=PASSWORD)[0] == 0
     code, out = run(settings, *args, stdin=PASSWORD)  # the email is taken now
     assert code == 2 and "already exists" in out
+
+
+def test_admin_create_takes_an_email_another_org_has(settings: Settings, hub: Hub,
+                                                     org: OrgClient) -> None:
+    """Accounts belong to their org: the other org's account is neither refused nor named."""
+    other = hub.orgs.create("Org B")
+    email = f"bob-{uuid.uuid4().hex[:8]}@b.example"
+    hub.admins.create(other.id, email, PASSWORD, "admin", "Bob of B")
+    args = ["admin", "create", "--org", org.org_id, "--email", email.upper(), "--password-stdin"]
+    code, out = run(settings, *args, stdin=PASSWORD)
+    assert code == 0, out
+    assert other.id not in out and "Bob of B" not in out
+    code, out = run(settings, *args, stdin=PASSWORD)  # now this org has it
+    assert code == 2 and "already exists in this organization" in " ".join(out.split())
+    assert other.id not in out
+    assert {a.org_id for a in hub.admins.candidates(email)} == {other.id, org.org_id}

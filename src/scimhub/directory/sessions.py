@@ -138,9 +138,12 @@ class Sessions:
                 allowed = allowed and count <= limit
         return LoginAttempt(tuple(ids), allowed)
 
-    def attempt_succeeded(self, attempt: LoginAttempt, account_key: str) -> None:
-        """Forget this attempt and the account's earlier failures: the owner is back."""
+    def attempt_succeeded(self, attempt: LoginAttempt, account_key: str | None) -> None:
+        """Forget this attempt and, given `account_key`, its earlier failures: the owner is
+        back. Without it only this attempt goes: a key several accounts share (an email held
+        in several orgs) must not be cleared by signing in to one of them."""
+        forget = login_failures.c.id.in_(attempt.row_ids)
+        if account_key is not None:
+            forget = forget | (login_failures.c.key == account_key[:400])
         with self.db.write() as conn:
-            conn.execute(delete(login_failures).where(
-                login_failures.c.id.in_(attempt.row_ids)
-                | (login_failures.c.key == account_key[:400])))
+            conn.execute(delete(login_failures).where(forget))
