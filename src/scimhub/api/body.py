@@ -8,6 +8,7 @@ import orjson
 from starlette.requests import Request
 
 from ..scim.errors import InvalidSyntax, PayloadTooLarge, UnsupportedMediaType
+from .body_limit import BodyTooLarge, read_limited
 
 _ACCEPTED = ("application/scim+json", "application/json")
 
@@ -18,17 +19,10 @@ async def read_json(request: Request, *, limit: int) -> Any:
     if media_type not in _ACCEPTED:
         raise UnsupportedMediaType(
             f"send the body as application/scim+json (got '{media_type or 'none'}')")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body exceeds the maximum of {limit} bytes")
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body exceeds the maximum of {limit} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    try:
+        raw = await read_limited(request, limit)
+    except BodyTooLarge as exc:
+        raise PayloadTooLarge(f"the body exceeds the maximum of {exc.limit} bytes") from None
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

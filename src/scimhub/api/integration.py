@@ -28,8 +28,10 @@ from ..integrations.entra.errors import (
     forbidden,
     internal_error,
     not_signed_in,
+    payload_too_large,
 )
 from ..integrations.entra.service import Actor, SetupOptions
+from .body_limit import INTEGRATION_MAX_BYTES, BodyTooLarge, read_limited
 from .responses import JsonResponse
 from .scim_endpoint import base_url
 from .services import Hub
@@ -37,6 +39,9 @@ from .tracking import tracking_id
 
 log = logging.getLogger("scimhub.integration")
 SESSION_COOKIE = "scimhub_session"
+# Where Entra returns the admin after the setup sign-in: the redirect URI the hub's
+# integration app registers.
+CONSENT_CALLBACK = "/extIntegration/azureAD/consent/callback"
 _SAFE = ("GET", "HEAD", "OPTIONS")
 
 
@@ -118,11 +123,12 @@ def endpoint(handler: Handler, *, writes: bool) -> Callable[[Request], Awaitable
 
 
 async def _json(request: Request) -> Any:
-    raw = await request.body()
+    try:
+        raw = await read_limited(request, INTEGRATION_MAX_BYTES)
+    except BodyTooLarge as exc:
+        raise payload_too_large(exc.limit) from None
     if not raw:
         return {}
-    if len(raw) > 256 * 1024:
-        raise bad_request("The request body is too large.")
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -130,7 +136,7 @@ async def _json(request: Request) -> Any:
 
 
 def _callback_uri(request: Request, hub: Hub) -> str:
-    return f"{base_url(request, hub)}/extIntegration/azureAD/consent/callback"
+    return f"{base_url(request, hub)}{CONSENT_CALLBACK}"
 
 
 def _flag(body: Any, name: str) -> bool:
@@ -233,7 +239,8 @@ def diagnosis_fix(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dic
 
 
 async def consent_callback(request: Request) -> Response:
-    """Where Entra sends the admin back after the consent page."""
+    """Where Entra sends the admin back after the sign-in and consent pages. The query
+    carries a code and the state; the tenant comes from the ID token the code redeems."""
     hub: Hub = request.app.state.hub
     tid = tracking_id(request.scope)
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -256,7 +263,7 @@ async def consent_callback(request: Request) -> Response:
 
 V1 = "/extIntegration/azureAD/{org_id}/v1"
 routes = [
-    Route("/extIntegration/azureAD/consent/callback", consent_callback, methods=["GET"]),
+    Route(CONSENT_CALLBACK, consent_callback, methods=["GET"]),
     Route(f"{V1}/status", endpoint(status, writes=False), methods=["GET"]),
     Route(f"{V1}/setup", endpoint(setup, writes=True), methods=["POST"]),
     Route(f"{V1}/allowSync", endpoint(allow_sync, writes=True), methods=["POST"]),

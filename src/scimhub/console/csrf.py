@@ -14,6 +14,8 @@ import secrets
 
 from starlette.requests import Request
 
+from ..api.body_limit import read_form
+
 HEADER = "X-CSRF-Token"
 FIELD = "csrf_token"
 LOGIN_COOKIE = "scimhub_login_csrf"
@@ -41,7 +43,7 @@ async def submitted_token(request: Request) -> str | None:
     if header:
         return header
     if request.headers.get("content-type", "").startswith(_FORM_TYPES):
-        value = (await request.form()).get(FIELD)
+        value = (await read_form(request)).get(FIELD)
         return value if isinstance(value, str) else None
     return None
 

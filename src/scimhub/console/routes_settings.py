@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from ..api.body_limit import read_form
 from ..api.scim_endpoint import base_url
 from ..api.tracking import tracking_id
 from ..diagnose import diagnose, explain_tracking_id
@@ -40,7 +41,7 @@ async def settings(request: Request, ctx: ConsoleContext) -> Response:
 
 @console_page(changes=True)
 async def create_admin(request: Request, ctx: ConsoleContext) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     try:
         await run_in_threadpool(  # argon2 hashing takes tens of milliseconds
             ctx.hub.admins.create, ctx.org_id, str(form.get("email", "")),
@@ -70,7 +71,7 @@ async def troubleshooting(request: Request, ctx: ConsoleContext) -> Response:
 @console_page(changes=True)
 async def fix(request: Request, ctx: ConsoleContext) -> Response:
     """Apply one of the fixes the report offers, then show the report again."""
-    form = await request.form()
+    form = await read_form(request)
     result = await run_in_threadpool(
         lambda: apply_fix(ctx.hub, ctx.org_id, str(form.get("fix", "")),
                           actor=Actor(ctx.session.email, tracking_id(request.scope)),
