@@ -16,6 +16,7 @@ from scimhub.scim.listing import (
     from_query,
     from_search_body,
     list_response,
+    paging_from_query,
 )
 
 
@@ -55,6 +56,8 @@ def test_default_count_never_exceeds_the_maximum() -> None:
     ({"count": "ten"}, InvalidValue),
     ({"startIndex": "1.5"}, InvalidValue),
     ({"count": "1_000"}, InvalidValue),
+    ({"startIndex": "\u0663"}, InvalidValue),  # ARABIC-INDIC DIGIT THREE: int() reads it
+    ({"count": "9" * 31}, InvalidValue),
     ({"sortOrder": "upwards"}, InvalidValue),
     ({"filter": "userName eq"}, InvalidFilter),
     ({"filter": ""}, InvalidFilter),
@@ -82,6 +85,7 @@ def test_search_body() -> None:
     ({"schemas": [SEARCH_REQUEST_URN], "filtre": "x pr"}, InvalidSyntax),
     ({"schemas": [SEARCH_REQUEST_URN], "count": "10"}, InvalidValue),
     ({"schemas": [SEARCH_REQUEST_URN], "startIndex": True}, InvalidValue),
+    ({"schemas": [SEARCH_REQUEST_URN], "count": 1.5}, InvalidValue),
     ({"schemas": [SEARCH_REQUEST_URN], "filter": 5}, InvalidValue),
     ({"schemas": [SEARCH_REQUEST_URN], "attributes": [1]}, InvalidValue),
     ({"schemas": [SEARCH_REQUEST_URN], "filter": "x eq"}, InvalidFilter),
@@ -89,6 +93,22 @@ def test_search_body() -> None:
 def test_search_body_refusals(body: Any, error: type[Exception]) -> None:
     with pytest.raises(error):
         from_search_body(body, max_count=100)
+
+
+def test_paging_alone_is_bounded_like_a_query() -> None:
+    assert paging_from_query({}, max_count=500, default_count=500) == (1, 500)
+    assert paging_from_query({"StartIndex": "9" * 30, "count": "-1"}, max_count=500,
+                             default_count=500) == (MAX_START_INDEX, 0)
+    with pytest.raises(InvalidValue):
+        paging_from_query({"count": "\u00b2"}, max_count=500, default_count=500)
+
+
+@pytest.mark.parametrize(("member", "start"), [(1e25, MAX_START_INDEX), (3.0, 3),
+                                               (-1e30, 1), (2**70, MAX_START_INDEX)])
+def test_search_body_integers_of_any_size(member: float, start: int) -> None:
+    """orjson reads integers past 64 bits as floats: one without a fraction is an integer."""
+    body = {"schemas": [SEARCH_REQUEST_URN], "startIndex": member}
+    assert from_search_body(body, max_count=100).start_index == start
 
 
 def test_list_response() -> None:

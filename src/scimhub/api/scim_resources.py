@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -11,9 +12,9 @@ from starlette.routing import Route
 
 from ..directory import search
 from ..scim import listing, projection
-from ..scim.errors import InvalidValue
 from ..scim.render import etag_matches
 from ..scim.schemas import GROUP, USER, ResourceType
+from . import offload
 from .body import read_json
 from .responses import ScimResponse
 from .scim_endpoint import ScimContext, scim_endpoint
@@ -66,14 +67,27 @@ def _limits(ctx: ScimContext) -> dict[str, int]:
     return {"max_count": s.max_page_size, "default_count": s.default_page_size}
 
 
+# Starlette answers HEAD on every GET route: both read, and HEAD never writes whatever
+# body it carries (RFC 9110 §9.3.2: HEAD is GET without the content).
+_READS = frozenset({"GET", "HEAD"})
+
+
 def _collection(rt: ResourceType):  # type: ignore[no-untyped-def]
     @scim_endpoint(rt.name)
     async def list_or_create(request: Request, ctx: ScimContext) -> Response:
-        if request.method == "GET":
-            return _list(rt, ctx, listing.from_query(request.query_params, **_limits(ctx)))
+        if request.method in _READS:
+            req = listing.from_query(request.query_params, **_limits(ctx))
+            return await ctx.hub.offload.run(ctx.org_id, offload.search_is_heavy(rt, req),
+                                             partial(_list, rt, ctx, req))
         body = await read_json(request, limit=ctx.hub.settings.max_payload_bytes)
         service = ctx.hub.users if rt is USER else ctx.hub.groups
-        return _resource(rt, service.create(ctx.org_id, body, ctx.loc), request, status=201)
+        heavy = (offload.user_write_is_heavy(request, body) if rt is USER
+                 else offload.large_body(request))
+
+        def create() -> Response:  # the response too: it is as large as the body
+            return _resource(rt, service.create(ctx.org_id, body, ctx.loc), request, status=201)
+
+        return await ctx.hub.offload.run(ctx.org_id, heavy, create)
     return list_or_create
 
 
@@ -83,13 +97,15 @@ def _search(rt: ResourceType | None):  # type: ignore[no-untyped-def]
         body = await read_json(request, limit=ctx.hub.settings.max_payload_bytes)
         req = listing.from_search_body(body, **_limits(ctx))
         if rt is not None:
-            return _list(rt, ctx, req)
-        # A root search spans resource types (RFC 7644 §3.4.3): users first, then groups.
-        return _root_search(ctx, req)
+            return await ctx.hub.offload.run(ctx.org_id, offload.search_is_heavy(rt, req),
+                                             partial(_list, rt, ctx, req))
+        # A root search spans resource types (RFC 7644 §3.4.3) and is never indexed.
+        return await ctx.hub.offload.run(ctx.org_id, True, partial(_root_search, ctx, req))
     return post_search
 
 
 def _root_search(ctx: ScimContext, req: listing.SearchRequest) -> Response:
+    """Users first, then groups."""
     user_total = ctx.hub.users.search(ctx.org_id, _query(replace(req, start_index=1, count=0)),
                                       ctx.loc)[1]
     resources: list[dict[str, Any]] = []
@@ -111,40 +127,66 @@ def _item(rt: ResourceType):  # type: ignore[no-untyped-def]
     @scim_endpoint(rt.name)
     async def item(request: Request, ctx: ScimContext) -> Response:
         rid = request.path_params["id"]
-        if_match = request.headers.get("if-match")
-        attrs, excluded = _projection(request)
-        with_refs = _needs_refs(rt, attrs, excluded)
+        if request.method in _READS:
+            return await _read(rt, request, ctx, rid)
+        if request.method == "DELETE":
+            service = ctx.hub.users if rt is USER else ctx.hub.groups
+            # A delete cascades over memberships: as many rows as the resource has.
+            await ctx.hub.offload.run(ctx.org_id, True, partial(
+                service.delete, ctx.org_id, rid, if_match=request.headers.get("if-match")))
+            return Response(status_code=204)
+        body = await read_json(request, limit=ctx.hub.settings.max_payload_bytes)
         if rt is USER:
-            users = ctx.hub.users
-            if request.method == "GET":
-                doc = users.get(ctx.org_id, rid, ctx.loc, with_groups=with_refs)
-            elif request.method == "DELETE":
-                users.delete(ctx.org_id, rid, if_match=if_match)
-                return Response(status_code=204)
-            else:
-                body = await read_json(request, limit=ctx.hub.settings.max_payload_bytes)
-                write = users.replace if request.method == "PUT" else users.patch
-                doc = write(ctx.org_id, rid, body, ctx.loc, if_match=if_match)
+            return await _write_user(request, ctx, rid, body)
+        return await _write_group(request, ctx, rid, body)
+    return item
+
+
+async def _read(rt: ResourceType, request: Request, ctx: ScimContext, rid: str) -> Response:
+    """GET or HEAD of one resource; inline but for a group's members, which are unbounded."""
+    attrs, excluded = _projection(request)
+    with_refs = _needs_refs(rt, attrs, excluded)
+
+    def read() -> Response:
+        if rt is USER:
+            doc = ctx.hub.users.get(ctx.org_id, rid, ctx.loc, with_groups=with_refs)
         else:
-            groups = ctx.hub.groups
-            if request.method == "GET":
-                doc = groups.get(ctx.org_id, rid, ctx.loc, with_members=with_refs)
-            elif request.method == "DELETE":
-                groups.delete(ctx.org_id, rid, if_match=if_match)
-                return Response(status_code=204)
-            else:
-                body = await read_json(request, limit=ctx.hub.settings.max_payload_bytes)
-                org = ctx.hub.orgs.get(ctx.org_id)
-                quiet = request.method == "PATCH" and org.setting("group_patch_status") == 204
-                write = groups.replace if request.method == "PUT" else groups.patch
-                doc = write(ctx.org_id, rid, body, ctx.loc, if_match=if_match,
-                            with_members=with_refs and not quiet)
-                if quiet:
-                    return Response(status_code=204, headers={"ETag": doc["meta"]["version"]})
-        if request.method == "GET" and _not_modified(request, doc):
+            doc = ctx.hub.groups.get(ctx.org_id, rid, ctx.loc, with_members=with_refs)
+        if _not_modified(request, doc):
             return Response(status_code=304, headers={"ETag": doc["meta"]["version"]})
         return _resource(rt, doc, request, projection_params=(attrs, excluded))
-    return item
+
+    return await ctx.hub.offload.run(ctx.org_id, rt is GROUP and with_refs, read)
+
+
+async def _write_user(request: Request, ctx: ScimContext, rid: str, body: Any) -> Response:
+    users = ctx.hub.users
+    write = users.replace if request.method == "PUT" else users.patch
+
+    def run() -> Response:
+        doc = write(ctx.org_id, rid, body, ctx.loc, if_match=request.headers.get("if-match"))
+        return _resource(USER, doc, request)
+
+    return await ctx.hub.offload.run(ctx.org_id, offload.user_write_is_heavy(request, body), run)
+
+
+async def _write_group(request: Request, ctx: ScimContext, rid: str, body: Any) -> Response:
+    attrs, excluded = _projection(request)
+    org = ctx.hub.orgs.get(ctx.org_id)
+    quiet = request.method == "PATCH" and org.setting("group_patch_status") == 204
+    with_members = _needs_refs(GROUP, attrs, excluded) and not quiet
+    groups = ctx.hub.groups
+    write = groups.replace if request.method == "PUT" else groups.patch
+
+    def run() -> Response:
+        doc = write(ctx.org_id, rid, body, ctx.loc, if_match=request.headers.get("if-match"),
+                    with_members=with_members)
+        if quiet:
+            return Response(status_code=204, headers={"ETag": doc["meta"]["version"]})
+        return _resource(GROUP, doc, request, projection_params=(attrs, excluded))
+
+    heavy = offload.group_write_is_heavy(request, body, with_members=with_members)
+    return await ctx.hub.offload.run(ctx.org_id, heavy, run)
 
 
 def _not_modified(request: Request, doc: dict[str, Any]) -> bool:
@@ -159,15 +201,13 @@ def _version(doc: dict[str, Any]) -> int:
 @scim_endpoint("Group")
 async def group_members(request: Request, ctx: ScimContext) -> Response:
     """A group's members, paged (at most `max_members_page_size` a page)."""
-    params = request.query_params
     limit = ctx.hub.settings.max_members_page_size
-    try:
-        start = max(1, int(params.get("startIndex", "1")))
-        count = min(limit, max(0, int(params.get("count", str(limit)))))
-    except ValueError:
-        raise InvalidValue("startIndex and count must be integers") from None
-    members, total = ctx.hub.groups.members_page(ctx.org_id, request.path_params["id"], ctx.loc,
-                                                 start_index=start, count=count)
+    start, count = listing.paging_from_query(request.query_params, max_count=limit,
+                                             default_count=limit)
+    # Off the loop: the total counts every member, and a far startIndex skips that many rows.
+    members, total = await ctx.hub.offload.run(ctx.org_id, True, partial(
+        ctx.hub.groups.members_page, ctx.org_id, request.path_params["id"], ctx.loc,
+        start_index=start, count=count))
     return ScimResponse(listing.list_response(members, total, start))
 
 

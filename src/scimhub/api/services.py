@@ -19,6 +19,7 @@ from ..integrations.entra.pull import PullSync
 from ..integrations.entra.service import EntraIntegration
 from ..store import migrate
 from ..store.engine import Database
+from .offload import Offload
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class Hub:
     instances: Instances
     entra: EntraIntegration
     pull: PullSync
+    offload: Offload
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
@@ -48,11 +50,12 @@ class Hub:
         tokens = Tokens(db, cache_seconds=settings.token_cache_seconds)
         entra = EntraIntegration(settings, orgs=orgs, tokens=tokens, instances=instances,
                                  audit=audit)
-        users, groups = Users(db), Groups(db)
+        users, groups = Users(db, max_values=settings.max_multi_values), Groups(db)
         return cls(settings, db, orgs, tokens, users, groups, RequestLog(db), audit,
                    Admins(db), Sessions(db), instances, entra,
                    PullSync(db, entra, instances, users, groups,
-                            page_size=settings.pull_page_size))
+                            page_size=settings.pull_page_size),
+                   Offload(settings.offload_threads))
 
     def close(self) -> None:
         self.requests.flush()

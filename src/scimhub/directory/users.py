@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..scim.bind import bind_filter
 from ..scim.errors import NotFound, Uniqueness
-from ..scim.patch import apply_patch, parse_patch
+from ..scim.patch import PatchOp, apply_patch, parse_patch
 from ..scim.resource import normalize
 from ..scim.schemas import USER
 from ..store import queries
@@ -44,11 +44,12 @@ def _taken(user_name: str) -> Uniqueness:
 
 
 class Users:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, max_values: int | None = None) -> None:
         self.db = db
+        self.max_values = max_values  # elements per multi-valued attribute; None: unbounded
 
     def create(self, org_id: str, body: Any, loc: Locator) -> dict[str, Any]:
-        result = normalize(USER, body)
+        result = normalize(USER, body, max_values=self.max_values)
         doc = {**result.doc}
         doc.setdefault("active", True)
         now = utcnow()
@@ -78,7 +79,7 @@ class Users:
 
     def replace(self, org_id: str, user_id: str, body: Any, loc: Locator, *,
                 if_match: str | None = None) -> dict[str, Any]:
-        result = normalize(USER, body)
+        result = normalize(USER, body, max_values=self.max_values)
         doc = {**result.doc}
         doc.setdefault("active", True)
         values = _columns(doc)
@@ -88,16 +89,21 @@ class Users:
 
     def patch(self, org_id: str, user_id: str, body: Any, loc: Locator, *,
               if_match: str | None = None) -> dict[str, Any]:
+        """The patch is computed, and a new password hashed, before the write transaction,
+        on the version read: inside it they would hold the database's write lock (SQLite has
+        one, for every organisation) for as long as they take. Only when another write moved
+        the user on in between is the patch applied again, under the lock."""
         ops = parse_patch(body)
+        hashes: dict[str, str] = {}
+        with self.db.read_one() as conn:
+            seen = self._row(conn, org_id, user_id)
+        check_if_match(if_match, seen.version)
+        prepared = self._patched(seen.data, ops, hashes)
 
         def change(current: Any) -> dict[str, Any] | None:
-            result = apply_patch(USER, current.data, ops)
-            if not result.changed:
-                return None
-            values = _columns(result.doc)
-            if result.password:
-                values["password_hash"] = _passwords.hash(result.password)
-            return values
+            if current.version == seen.version:
+                return prepared
+            return self._patched(current.data, ops, hashes)
 
         return self._write(org_id, user_id, loc, if_match, change)
 
@@ -132,6 +138,21 @@ class Users:
                 for r in rows], total
 
     # -- internals --------------------------------------------------------------------
+
+    def _patched(self, data: dict[str, Any], ops: list[PatchOp], hashes: dict[str, str]
+                 ) -> dict[str, Any] | None:
+        """The column values after `ops`, None when nothing changes. `hashes` keeps each
+        password's hash: the password comes from the operations alone, so a second run
+        (after a concurrent write) reuses it instead of hashing under the lock."""
+        result = apply_patch(USER, data, ops, max_values=self.max_values)
+        if not result.changed and result.password is None:
+            return None
+        values = _columns(result.doc)
+        if result.password is not None:  # a new password changes the user, though unseen
+            if result.password not in hashes:
+                hashes[result.password] = _passwords.hash(result.password)
+            values["password_hash"] = hashes[result.password]
+        return values
 
     def _write(self, org_id: str, user_id: str, loc: Locator, if_match: str | None,
                change: Any) -> dict[str, Any]:

@@ -32,11 +32,12 @@ _LITERALS: dict[str, ast.Scalar] = {"true": True, "false": False, "null": None}
 # (`urn:...:2.0:User:manager.value`) and one `.sub`, split apart by `_attr_path`.
 _NAME = r"\$?[A-Za-z][A-Za-z0-9_-]*"
 _NAME_RE = re.compile(_NAME)
+# Numbers are ASCII digits, as in JSON (`\d` would also take "٣", which json.loads refuses).
 _TOKEN_RE = re.compile(
     r"""\s*(?:
       (?P<punct>[()\[\]])
     | (?P<string>"(?:[^"\\\x00-\x1f]|\\.)*")
-    | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?![A-Za-z0-9_.$:-])
+    | (?P<number>-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)(?![A-Za-z0-9_.$:-])
     | (?P<subattr>\.""" + _NAME + r""")
     | (?P<word>[A-Za-z$][A-Za-z0-9_$:.-]*)
     )""",
@@ -119,7 +120,10 @@ def _string_value(token: _Token, error: type[ScimError]) -> str:
 
 
 def _number_value(token: _Token, error: type[ScimError]) -> int | float:
-    number = json.loads(token.text)
+    try:
+        number = json.loads(token.text)
+    except ValueError:  # the token's shape is looser than JSON's: leading zeros ("007")
+        raise error(f"number at position {token.pos} is not a JSON number") from None
     if isinstance(number, float) and not math.isfinite(number):
         raise error(f"number at position {token.pos} is out of range")
     return number if isinstance(number, int) else float(number)

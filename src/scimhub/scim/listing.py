@@ -4,6 +4,8 @@ A `SearchRequest` is the same whether it came as GET query parameters or as a PO
 `/.search` body, so the route and store see one shape. Paging follows §3.4.2.4: a
 `startIndex` below 1 means 1, a negative `count` means 0, and `count` is clamped to the
 service's maximum (advertised as `filter.maxResults` in the ServiceProviderConfig).
+Every integer is bounded before it reaches SQL, whatever its size, so no input can overflow
+a database's OFFSET or LIMIT.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 DEFAULT_COUNT = 100
 # Far beyond any result set, and inside every database's integer range for OFFSET.
 MAX_START_INDEX = 2**31 - 1
-_INTEGER_RE = re.compile(r"\s*[+-]?\d{1,30}\s*")
+# ASCII digits only (`int()` also reads "٣"); 30 of them keep `int()` cheap, and clamping
+# makes any larger count of digits pointless.
+_INTEGER_RE = re.compile(r"\s*[+-]?[0-9]{1,30}\s*")
 
 _PARAMETERS = ("filter", "sortBy", "sortOrder", "startIndex", "count", "attributes",
                "excludedAttributes")
@@ -72,16 +76,21 @@ def from_search_body(body: Any, *, max_count: int,
     found = {_BY_LOWER[k]: v for k, v in fields.items() if k in _BY_LOWER}
     for name in ("filter", "sortBy", "sortOrder"):
         _expect(found, name, str, "a string")
-    for name in ("startIndex", "count"):
-        if isinstance(found.get(name), bool):
-            raise InvalidValue(f"'{name}' must be an integer, got boolean")
-        _expect(found, name, int, "an integer")
     return _build(
         found.get("filter"), found.get("sortBy"), found.get("sortOrder"),
-        found.get("startIndex"), found.get("count"),
+        _integer_member(found, "startIndex"), _integer_member(found, "count"),
         _name_list(found, "attributes"), _name_list(found, "excludedAttributes"),
         max_count=max_count, default_count=default_count,
     )
+
+
+def paging_from_query(params: Mapping[str, str], *, max_count: int,
+                      default_count: int) -> tuple[int, int]:
+    """`startIndex` and `count` alone, bounded as in `from_query`, for lists that take no
+    filter (a group's Members). Raises InvalidValue."""
+    found = {_BY_LOWER[k.lower()]: v for k, v in params.items() if k.lower() in _BY_LOWER}
+    return (_start_index(_integer_text(found, "startIndex")),
+            _count(_integer_text(found, "count"), default_count, max_count))
 
 
 def list_response(resources: Sequence[Mapping[str, Any]], total: int, start_index: int
@@ -106,11 +115,19 @@ def _build(filter_text: str | None, sort_by: str | None, sort_order: str | None,
         filter=parse_filter(filter_text) if filter_text is not None else None,
         sort_by=parse_attr_path(sort_by) if sort_by else None,
         sort_order=order,
-        start_index=min(max(1, start_index or 1), MAX_START_INDEX),
-        count=min(max(0, count if count is not None else default_count), max_count),
+        start_index=_start_index(start_index),
+        count=_count(count, default_count, max_count),
         attributes=attributes,
         excluded_attributes=excluded,
     )
+
+
+def _start_index(value: int | None) -> int:
+    return min(max(1, value or 1), MAX_START_INDEX)
+
+
+def _count(value: int | None, default: int, maximum: int) -> int:
+    return min(max(0, value if value is not None else default), maximum)
 
 
 def _integer_text(params: Mapping[str, str], name: str) -> int | None:
@@ -118,8 +135,24 @@ def _integer_text(params: Mapping[str, str], name: str) -> int | None:
     if text is None:
         return None
     if not _INTEGER_RE.fullmatch(text):
-        raise InvalidValue(f"'{name}' must be an integer, got {text[:40]!r}")
+        raise InvalidValue(f"'{name}' must be an integer of at most 30 digits, "
+                           f"got {text[:40]!r}")
     return int(text)
+
+
+def _integer_member(found: Mapping[str, Any], name: str) -> int | None:
+    """A body member that must be a JSON integer. orjson reads integers beyond 64 bits as
+    floats (10**25 becomes 1e+25), so a float without a fraction counts as one: the body
+    then means what the same number means as a query parameter."""
+    value = found.get(name)
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        got = repr(value) if isinstance(value, float) else json_type(value)
+        raise InvalidValue(f"'{name}' must be an integer, got {got}")
+    return value
 
 
 def _expect(found: Mapping[str, Any], name: str, kind: type, expected: str) -> None:

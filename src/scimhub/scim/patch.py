@@ -32,7 +32,7 @@ from .evaluate import element_matches
 from .filter import parse_path
 from .resource import DEFERRED, IGNORED_KEYS, finalize, referenced_elements
 from .schemas import Attribute, ResourceType, Schema, has_schema, resolve
-from .values import coerce, coerce_one
+from .values import check_count, coerce, coerce_one, value_key
 
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _OP_KEYS = frozenset({"op", "path", "value"})
@@ -127,9 +127,14 @@ def _lower_keys(obj: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 
 def apply_patch(rt: ResourceType, doc: Mapping[str, Any], ops: Sequence[PatchOp], *,
-                deferred: frozenset[str] = DEFERRED) -> PatchResult:
-    """Apply `ops` in order to a copy of `doc`; the first failure raises (§3.5.2)."""
-    patcher = _Patcher(rt, copy.deepcopy(dict(doc)), deferred)
+                deferred: frozenset[str] = DEFERRED, max_values: int | None = None
+                ) -> PatchResult:
+    """Apply `ops` in order to a copy of `doc`; the first failure raises (§3.5.2).
+
+    `max_values` bounds every multi-valued attribute of the document after each operation
+    (values.TooManyValues), so no operation works on an attribute larger than that.
+    """
+    patcher = _Patcher(rt, copy.deepcopy(dict(doc)), deferred, max_values)
     for number, op in enumerate(ops, 1):
         try:
             patcher.apply(op)
@@ -157,10 +162,12 @@ class _Target:
 
 
 class _Patcher:
-    def __init__(self, rt: ResourceType, doc: dict[str, Any], deferred: frozenset[str]):
+    def __init__(self, rt: ResourceType, doc: dict[str, Any], deferred: frozenset[str],
+                 max_values: int | None):
         self.rt = rt
         self.doc = doc
         self.deferred = deferred
+        self.max_values = max_values
         self.changes: list[MemberChange] = []
         self.password: str | None = None
 
@@ -224,7 +231,9 @@ class _Patcher:
         elif target.sub is not None:
             _patch_sub(op, container, attr, target.sub, value)
         else:
-            _patch_whole(op, container, attr, value, self.rt)
+            _patch_whole(op, container, attr, value, self.rt, self.max_values)
+        if attr.multi_valued and op != "remove":  # removals may shrink what predates a bound
+            check_count(len(container.get(attr.name) or ()), attr.name, self.max_values)
 
     def new_password(self, op: str, target: _Target, value: Any) -> str:
         if op == "remove":
@@ -265,7 +274,7 @@ def _element_filter(rt: ResourceType, path: ast.AttrPath, condition: ast.Filter
 
 
 def _patch_whole(op: str, container: dict[str, Any], attr: Attribute, value: Any,
-                 rt: ResourceType) -> None:
+                 rt: ResourceType, max_values: int | None) -> None:
     """`emails`, `name`, `active`: §3.5.2.1-3 for a whole attribute."""
     if op == "remove" and attr.multi_valued and value is not None:
         condition = _element_filter(rt, ast.AttrPath(attr.name), dialects.removal_filter(value))
@@ -274,10 +283,11 @@ def _patch_whole(op: str, container: dict[str, Any], attr: Attribute, value: Any
     if op == "remove":
         container.pop(attr.name, None)
         return
-    new = coerce(attr, value, attr.name)
+    new = coerce(attr, value, attr.name, max_values=max_values)
     old = container.get(attr.name)
     if attr.multi_valued and op == "add" and old:
-        fresh = [element for element in new or () if element not in old]
+        known = {value_key(element) for element in old}
+        fresh = [element for element in new or () if value_key(element) not in known]
         merged = [*old, *fresh]
         _store(container, attr, _with_primary(merged, range(len(old), len(merged))))
     elif attr.multi_valued:

@@ -40,8 +40,9 @@ class Normalized:
     password: str | None = None
 
 
-def normalize(rt: ResourceType, body: Any) -> Normalized:
-    """Validate and normalise a resource body. Raises InvalidSyntax or InvalidValue.
+def normalize(rt: ResourceType, body: Any, *, max_values: int | None = None) -> Normalized:
+    """Validate and normalise a resource body. Raises InvalidSyntax or InvalidValue
+    (values.TooManyValues past `max_values` elements in one multi-valued attribute).
 
     Ignored silently, as RFC 7643/7644 and Entra practice ask: `id`, `meta` and other
     readOnly attributes (§2.2), schema URNs that carry no attributes we know (Entra's
@@ -62,8 +63,11 @@ def normalize(rt: ResourceType, body: Any) -> Normalized:
         seen.add((schema.id, attr.name))
         if attr.mutability == "readOnly":
             continue
-        coerced = coerce(attr, value, attr.name)
-        if attr.name in DEFERRED and schema is rt.schema:
+        deferred = attr.name in DEFERRED and schema is rt.schema
+        # Deferred attributes are rows, not document values: their size is bounded by the
+        # request (payload, Bulk limits), and what they cost is proportional to the change.
+        coerced = coerce(attr, value, attr.name, max_values=None if deferred else max_values)
+        if deferred:
             members = referenced_elements(attr, coerced)
         elif attr.returned == "never":  # password: hashed by the directory, never stored
             password = coerced

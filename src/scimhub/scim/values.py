@@ -9,9 +9,9 @@ to absence, and the document model never stores them.
 from __future__ import annotations
 
 import base64
-import binascii
 import math
 import re
+from collections.abc import Hashable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,16 @@ from .errors import InvalidValue
 from .schemas import Attribute
 
 _DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+class TooManyValues(InvalidValue):
+    """A multi-valued attribute with more elements than the service keeps.
+
+    The scimType is invalidValue, not tooMany: RFC 7644 §3.12 defines tooMany for a filter
+    that yields more results than the server will process, which a client answers by
+    narrowing its query; here the value itself is refused, and the detail names the
+    attribute and the limit so the client can act on it.
+    """
 
 
 def storable_text(text: str) -> bool:
@@ -47,28 +57,56 @@ def parse_datetime(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def coerce(attr: Attribute, value: Any, where: str) -> Any:
+def coerce(attr: Attribute, value: Any, where: str, *, max_values: int | None = None) -> Any:
     """The normalised value of a whole attribute (a list when multi-valued), None if unassigned.
 
-    `where` is the attribute's path as the client would write it, for error details.
+    `where` is the attribute's path as the client would write it, for error details;
+    `max_values` bounds the elements of a multi-valued attribute (None: unbounded).
     """
     if attr.multi_valued:
-        return coerce_many(attr, value, where)
+        return coerce_many(attr, value, where, max_values=max_values)
     return coerce_one(attr, value, where)
 
 
-def coerce_many(attr: Attribute, value: Any, where: str) -> list[Any] | None:
+def coerce_many(attr: Attribute, value: Any, where: str, *, max_values: int | None = None
+                ) -> list[Any] | None:
     """Elements of a multi-valued attribute; a lone element is tolerated and wrapped.
 
-    Identical elements collapse into one: a set of values has no duplicates (§2.4).
+    Identical elements collapse into one: a set of values has no duplicates (§2.4). The
+    count is checked before any element is coerced, so refusing costs nothing.
     """
+    items = value if isinstance(value, list) else [value]
+    check_count(len(items), where, max_values)
     elements: list[Any] = []
-    for item in value if isinstance(value, list) else [value]:
+    seen: set[Hashable] = set()
+    for item in items:
         element = coerce_one(attr, item, where)
-        if element is not None and element not in elements:
+        if element is None:
+            continue
+        key = value_key(element)
+        if key not in seen:
+            seen.add(key)
             elements.append(element)
     check_single_primary(attr, elements, where)
     return elements or None
+
+
+def check_count(count: int, where: str, max_values: int | None) -> None:
+    """Raise TooManyValues when a multi-valued attribute has more than `max_values` elements."""
+    if max_values is not None and count > max_values:
+        raise TooManyValues(f"'{where}' has {count} values; at most {max_values} are accepted")
+
+
+def value_key(value: Any) -> Hashable:
+    """A hashable stand-in for a JSON value, equal to another's exactly when the values are
+    equal (`==`), so a set finds duplicates in linear time with the semantics of list
+    membership: objects compare without regard to key order, numbers by value (1 == 1.0),
+    strings exactly (caseExact or not, a differently cased value is kept, as before)."""
+    if isinstance(value, dict):
+        return frozenset((key, value_key(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return tuple(value_key(item) for item in value)
+    return value  # str, int, float, bool: hashable, and hash agrees with == across them
 
 
 def coerce_one(attr: Attribute, value: Any, where: str) -> Any:
@@ -129,7 +167,7 @@ def _binary(value: Any) -> str | None:
         return None
     try:
         base64.b64decode(value, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or text that is not even ASCII
         return None
     return str(value)
 
