@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +44,14 @@ def _postgres_database(server_url: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     data_dir: Path = tmp_path_factory.mktemp("hub")
+    # The in-process clients' host (`base_url` below); the bound address stays trusted too.
+    base = Settings(data_dir=data_dir, token_cache_seconds=0, allowed_hosts=("hub.test",))
     server = os.environ.get("SCIMHUB_TEST_DATABASE_URL")
     if server:
         for url in _postgres_database(server):
-            yield Settings(data_dir=data_dir, database_url=url, token_cache_seconds=0)
+            yield replace(base, database_url=url)
     else:
-        yield Settings(data_dir=data_dir, token_cache_seconds=0)
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -79,7 +79,8 @@ def serve(host: Annotated[str | None, typer.Option(help="Bind address.")] = None
     # Every process reads its settings from the environment (scimhub.asgi), flags included.
     for name, value in (("SCIMHUB_DATA_DIR", str(settings.data_dir)),
                         ("SCIMHUB_DATABASE_URL", settings.database_url),
-                        ("SCIMHUB_PUBLIC_URL", settings.public_url)):
+                        ("SCIMHUB_PUBLIC_URL", settings.public_url),
+                        ("SCIMHUB_HOST", settings.host), ("SCIMHUB_PORT", str(settings.port))):
         if value:
             os.environ[name] = value
     from .api.services import Hub

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ENTRA_LOGIN_URL = "https://login.microsoftonline.com"
 ENTRA_GRAPH_URL = "https://graph.microsoft.com"
 ENTRA_GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 ENTRA_APP_NAME = "scimhub Identity"
+
+
+# What Starlette's TrustedHostMiddleware can match: a name, `*.domain`, an IP, or `*` (any).
+_HOST_PATTERN = re.compile(r"\*|(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\]")
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+_ANY_ADDRESS = ("", "0.0.0.0", "::")
 
 
 class ConfigError(ValueError):
@@ -45,19 +55,55 @@ def _date(env: Mapping[str, str], name: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _tenant_ids(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of Entra tenant ids (GUIDs)."""
+    values = tuple(v.strip().lower() for v in env.get(name, "").split(",") if v.strip())
+    for value in values:
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            raise ConfigError(f"{name} must list tenant ids (GUIDs), got {value!r}") from None
+    return values
+
+
+def url_host(host: str) -> str:
+    """`host` as written in a URL or a Host header: an IPv6 address goes in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host.lower()
+
+
+def _bound_hosts(host: str) -> tuple[str, ...]:
+    """The Host a client of the bound address sends: that address, and the loopback names
+    when it is loopback or every address (the machine itself reaches it through them)."""
+    try:
+        local = host in _ANY_ADDRESS or host == "localhost" or ipaddress.ip_address(
+            host.strip("[]")).is_loopback
+    except ValueError:  # a host name
+        local = False
+    own = (url_host(host),) if host else ()
+    return (*own, *_LOOPBACK_HOSTS) if local else own
+
+
+def _hosts(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(h.strip().lower() for h in env.get(name, "").split(",") if h.strip())
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path = field(default_factory=lambda: Path("data"))
     database_url: str = ""  # empty: SQLite file `scimhub.db` inside data_dir
     host: str = "127.0.0.1"
     port: int = 8000
-    public_url: str = ""  # base URL clients use; empty: taken from each request
+    public_url: str = ""  # base URL clients use; empty: taken from each (trusted) request
+    # hosts requests may name besides the public URL's and the bound address (`trusted_hosts`)
+    allowed_hosts: tuple[str, ...] = ()
     tracking_prefix: str = "SCIMHUB"
     max_page_size: int = 1000
     default_page_size: int = 100
     max_members_page_size: int = 500
     max_bulk_operations: int = 100
     max_payload_bytes: int = 1_048_576
+    max_multi_values: int = 1000  # elements of one multi-valued attribute of a resource
+    offload_threads: int = 4  # threads for CPU-heavy SCIM requests, off the event loop
     token_cache_seconds: int = 5
     pull_interval_seconds: int = 900  # scheduled pull-sync rounds; 0: only on demand
     pull_page_size: int = 999  # Graph delta page size (999 is Graph's largest)
@@ -82,11 +128,23 @@ class Settings:
     entra_ca_bundle: str = ""  # a CA file to trust (the emulator's self-signed CA)
     entra_app_template_id: str = ""  # application template of the "scimhub Identity" app
     entra_app_name: str = ENTRA_APP_NAME
+    # Entra tenants the operator allows to feed several organisations; any other tenant
+    # connects to one organisation only.
+    entra_shared_tenants: tuple[str, ...] = ()
 
     @property
     def entra_configured(self) -> bool:
         return bool(self.entra_client_id and self.entra_client_secret
                     and self.entra_app_template_id)
+
+    @property
+    def trusted_hosts(self) -> tuple[str, ...]:
+        """The hosts requests may name; others are refused, so no forged Host reaches a
+        link the hub hands out. The public URL's host and the bound address are always
+        safe: a link to them leads back to this hub."""
+        public = urlsplit(self.public_url).hostname if self.public_url else None
+        hosts = ((url_host(public),) if public else ()) + _bound_hosts(self.host)
+        return tuple(dict.fromkeys(hosts + self.allowed_hosts))
 
     @property
     def in_process_scheduler(self) -> bool:
@@ -109,10 +167,13 @@ class Settings:
             host=env.get("SCIMHUB_HOST", "127.0.0.1"),
             port=_int(env, "SCIMHUB_PORT", 8000),
             public_url=env.get("SCIMHUB_PUBLIC_URL", "").rstrip("/"),
+            allowed_hosts=_hosts(env, "SCIMHUB_ALLOWED_HOSTS"),
             tracking_prefix=env.get("SCIMHUB_TRACKING_PREFIX", "SCIMHUB"),
             max_page_size=_int(env, "SCIMHUB_MAX_PAGE_SIZE", 1000),
             max_bulk_operations=_int(env, "SCIMHUB_MAX_BULK_OPERATIONS", 100),
             max_payload_bytes=_int(env, "SCIMHUB_MAX_PAYLOAD_BYTES", 1_048_576, minimum=1024),
+            max_multi_values=_int(env, "SCIMHUB_MAX_MULTI_VALUES", 1000),
+            offload_threads=_int(env, "SCIMHUB_OFFLOAD_THREADS", 4),
             token_cache_seconds=_int(env, "SCIMHUB_TOKEN_CACHE_SECONDS", 5, minimum=0),
             pull_interval_seconds=_int(env, "SCIMHUB_PULL_INTERVAL_SECONDS", 900, minimum=0),
             pull_page_size=_int(env, "SCIMHUB_PULL_PAGE_SIZE", 999),
@@ -131,6 +192,7 @@ class Settings:
             entra_client_id=env.get("SCIMHUB_ENTRA_CLIENT_ID", ""),
             entra_client_secret=env.get("SCIMHUB_ENTRA_CLIENT_SECRET", ""),
             entra_client_secret_expires=_date(env, "SCIMHUB_ENTRA_CLIENT_SECRET_EXPIRES"),
+            entra_shared_tenants=_tenant_ids(env, "SCIMHUB_ENTRA_SHARED_TENANTS"),
             entra_ca_bundle=env.get("SCIMHUB_ENTRA_CA_BUNDLE", ""),
             entra_app_template_id=env.get("SCIMHUB_ENTRA_APP_TEMPLATE_ID", ""),
             entra_app_name=env.get("SCIMHUB_ENTRA_APP_NAME", ENTRA_APP_NAME),
@@ -159,5 +221,9 @@ class Settings:
         if self.worker_stalled_seconds < 2 * self.worker_heartbeat_seconds:
             raise ConfigError("SCIMHUB_WORKER_STALLED_SECONDS must be at least twice "
                               "SCIMHUB_WORKER_HEARTBEAT_SECONDS")
+        for host in self.allowed_hosts:
+            if not _HOST_PATTERN.fullmatch(host):
+                raise ConfigError(f"SCIMHUB_ALLOWED_HOSTS: {host!r} is not a host name, an IP "
+                                  "address, *.domain or *")
         if self.default_page_size > self.max_page_size:
             raise ConfigError("default page size exceeds SCIMHUB_MAX_PAGE_SIZE")

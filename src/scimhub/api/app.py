@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
@@ -19,6 +20,7 @@ from ..config import Settings
 from ..console.routes import routes as console_routes
 from ..scim.errors import ScimError
 from . import integration, scim_bulk, scim_discovery, scim_resources
+from .body_limit import BodyLimitMiddleware, hub_limits
 from .responses import JsonResponse
 from .scim_endpoint import error_response
 from .services import Hub
@@ -76,6 +78,10 @@ def create_app(settings: Settings, *, hub: Hub | None = None,
         lifespan=lifespan,
     )
     app.state.hub = the_hub
+    # Inside the tracking middleware, so a refused Host (400) still carries a TrackingID.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts,
+                       www_redirect=False)
+    app.add_middleware(BodyLimitMiddleware, limits=hub_limits(settings.max_payload_bytes))
     app.add_middleware(TrackingMiddleware, prefix=settings.tracking_prefix)
     return app
 

@@ -4,14 +4,16 @@ path, the error envelope, and the provisioning-log record of the request."""
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..config import url_host
 from ..directory.locator import Locator
 from ..directory.request_log import RequestEntry
 from ..directory.tokens import TokenInfo
@@ -22,6 +24,7 @@ from .services import Hub
 from .tracking import tracking_id
 
 log = logging.getLogger("scimhub.api")
+_HOST_HEADER = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +40,29 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def base_url(request: Request, hub: Hub) -> str:
-    """The hub's URL as the client sees it (for `meta.location`), unless configured."""
-    if hub.settings.public_url:
-        return hub.settings.public_url
-    host = request.headers.get("host")
-    if host is None:  # HTTP/1.0 without Host: the address the server listens on
-        server = request.scope.get("server") or ("localhost", None)
-        host = f"{server[0]}:{server[1]}" if server[1] else str(server[0])
-    return f"{request.scope.get('scheme', 'http')}://{host}"
+    """The hub's URL for `meta.location`, `Location`, Entra's BaseAddress and the consent
+    redirect: the configured public URL, else the request's Host if it is a trusted one,
+    else the bound address. TrustedHostMiddleware refuses other hosts first; checking
+    again here keeps a forged Host out of every link the hub hands out regardless."""
+    settings = hub.settings
+    if settings.public_url:
+        return settings.public_url
+    scheme = request.scope.get("scheme", "http")
+    host = request.headers.get("host", "")
+    if _trusted(host, settings.trusted_hosts):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{url_host(settings.host)}:{settings.port}"
+
+
+def _trusted(host_header: str, patterns: Sequence[str]) -> bool:
+    """Whether the Host header names one of `patterns`, matched as TrustedHostMiddleware
+    matches them (the port aside; `*.example.com` covers subdomains; `*` anything)."""
+    match = _HOST_HEADER.fullmatch(host_header)
+    if match is None:
+        return False
+    host = match["host"].lower()
+    return any(p == "*" or host == p or (p.startswith("*.") and host.endswith(p[1:]))
+               for p in (pattern.lower() for pattern in patterns))
 
 
 def _authenticate(request: Request, hub: Hub, org_id: str) -> TokenInfo:

@@ -8,11 +8,19 @@ from starlette.requests import Request
 
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000  # bounds the OFFSET a crafted URL can ask for
+_MAX_DIGITS = len(str(MAX_PAGE))
 
 
 def page_number(request: Request) -> int:
+    """`page`, clamped to 1..MAX_PAGE; anything but ASCII digits means page 1 (`isdigit()`
+    accepts "²", which `int()` refuses)."""
     raw = request.query_params.get("page", "1")
-    return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) >= 1 else 1
+    if not (raw.isascii() and raw.isdigit()):
+        return 1
+    digits = raw.lstrip("0")
+    if len(digits) > _MAX_DIGITS:  # clamped anyway, and `int()` refuses 4,300+ digits
+        return MAX_PAGE
+    return min(max(1, int(digits or "0")), MAX_PAGE)
 
 
 @dataclass(frozen=True, slots=True)

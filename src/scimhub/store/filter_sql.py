@@ -12,7 +12,8 @@ Each comparison is written so that it is never NULL (`x IS NOT NULL AND x = v`),
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import MAXYEAR, UTC, datetime
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import (
@@ -21,6 +22,7 @@ from sqlalchemy import (
     and_,
     column,
     exists,
+    false,
     func,
     literal,
     not_,
@@ -32,10 +34,20 @@ from sqlalchemy.dialects.postgresql import JSONB
 from ..scim import ast
 from ..scim.errors import InvalidFilter, InvalidPath
 from ..scim.schemas import GROUP, USER, Attribute, ResourceType, resolve
+from ..scim.values import parse_datetime
 from .tables import groups, memberships, users
 
 _ORDERING = ("gt", "ge", "lt", "le")
 _STRING_OPS = ("co", "sw", "ew")
+
+
+class _Beyond(Enum):
+    """A valid xsd:dateTime whose UTC instant falls outside years 1-9999, which no database
+    column holds (`9999-12-31T23:59:59-10:00` is in year 10000 UTC): it is earlier or later
+    than every stored time, so each comparison with it has a fixed answer."""
+
+    EARLIER = "earlier"
+    LATER = "later"
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +293,8 @@ def _test(expr: Any, attr: Attribute, test: tuple[str, Any] | None, *,
     if op == "ne":
         return not_(_test(expr, attr, ("eq", value), lowered=lowered))
     value = _coerce(attr, op, value)
+    if isinstance(value, _Beyond):
+        return _beyond(expr, op, value)
     if attr.type in ("string", "reference", "binary") and not attr.case_exact:
         value = value.lower()
         expr = expr if lowered else func.lower(expr)
@@ -323,13 +337,27 @@ def _coerce(attr: Attribute, op: str, value: Any) -> Any:
     if not isinstance(value, str):
         raise InvalidFilter(f"'{attr.name}' is a {kind}: compare it with a string")
     if kind == "dateTime":
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidFilter(f"'{value}' is not an xsd:dateTime") from None
-        # Stored timestamps are UTC; SQLite keeps them without an offset.
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return _utc(value)
     return value
+
+
+def _utc(value: str) -> datetime | _Beyond:
+    """A dateTime literal as the UTC instant stored timestamps are compared with (SQLite
+    keeps them without an offset), or where it lies when that instant is out of range."""
+    moment = parse_datetime(value)
+    if moment is None:
+        raise InvalidFilter(f"'{value}' is not an xsd:dateTime")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # only year 9999 minus an offset, or year 1 plus one, get here
+        return _Beyond.LATER if moment.year == MAXYEAR else _Beyond.EARLIER
+
+
+def _beyond(expr: Any, op: str, value: _Beyond) -> ColumnElement[bool]:
+    """`expr op value` for a time before or after every stored one (`ne` is `not eq`):
+    true wherever the attribute is present if the order holds, else never."""
+    holds = op in ("lt", "le") if value is _Beyond.LATER else op in ("gt", "ge")
+    return expr.isnot(None) if holds else false()
 
 
 def compile_filter(rt: ResourceType, node: ast.Filter, dialect: str) -> ColumnElement[bool]:
