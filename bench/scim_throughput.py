@@ -497,20 +497,24 @@ class Server:
         self.log.close()
 
 
-def _run_json(argv: list[str]) -> dict:
-    out = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+def _run_json(argv: list[str], env: dict[str, str] | None = None) -> dict:
+    out = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, **(env or {})}).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def start_scimhub(tmp: Path, cpu: int | None, *,
-                  wrap: Callable[[list[str]], list[str]] | None = None
+                  wrap: Callable[[list[str]], list[str]] | None = None,
+                  name: str = "scimhub", env: dict[str, str] | None = None
                   ) -> tuple[Server, Target]:
-    """`wrap` may turn the `scimhub serve` command line into another (the profiler's)."""
-    data = tmp / "scimhub-data"
+    """`wrap` may turn the `scimhub serve` command line into another (the profiler's);
+    `env` may point PYTHONPATH at another checkout (bench/regression.py's baseline)."""
+    data = tmp / f"{name}-data"
     cli = str(BIN / "scimhub")
-    org = _run_json([cli, "org", "create", "--name", "bench", "--json", "--data-dir", str(data)])
+    org = _run_json([cli, "org", "create", "--name", "bench", "--json", "--data-dir", str(data)],
+                    env)
     tok = _run_json([cli, "token", "create", "--org", org["id"], "--json",
-                     "--data-dir", str(data)])
+                     "--data-dir", str(data)], env)
     # Group PATCH answers 204, as Entra's gallery expects (an organisation setting).
     subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
         from pathlib import Path
@@ -519,12 +523,12 @@ def start_scimhub(tmp: Path, cpu: int | None, *,
         hub = Hub.open(Settings(data_dir=Path({str(data)!r})))
         hub.orgs.update_setting({org["id"]!r}, "group_patch_status", 204)
         hub.close()
-    """)], check=True, cwd=ROOT)
+    """)], check=True, cwd=ROOT, env={**os.environ, **(env or {})})
     port = free_port()
     argv = [cli, "serve", "--data-dir", str(data), "--port", str(port)]
-    server = Server("scimhub", wrap(argv) if wrap else argv, cpu, log=tmp / "scimhub.log")
+    server = Server(name, wrap(argv) if wrap else argv, cpu, env=env, log=tmp / f"{name}.log")
     server.wait_ready(f"http://127.0.0.1:{port}/healthz")
-    return server, Target("scimhub", "127.0.0.1", port, f"/identity/scim/{org['id']}/v2",
+    return server, Target(name, "127.0.0.1", port, f"/identity/scim/{org['id']}/v2",
                           tok["token"], server.proc.pid)
 
 

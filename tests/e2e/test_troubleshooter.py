@@ -46,14 +46,17 @@ DOMAIN = "contoso.onmicrosoft.com"
 def shared(tmp_path_factory: pytest.TempPathFactory, settings: Settings
            ) -> Iterator[tuple[Emulator, Hub]]:
     """One emulator and one hub for the module (starting them is the slow part); each
-    test gets its own organisation, and so its own provisioning app and job."""
+    test gets its own organisation, and so its own provisioning app and job. They all
+    connect the one emulated tenant, which the operator allows here (a tenant otherwise
+    feeds one organisation)."""
     base = tmp_path_factory.mktemp("troubleshooter")
     (base / "emu").mkdir()
     # A revoked token must fail at once in the served hub, not after its cache expires.
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SCIMHUB_TOKEN_CACHE_SECONDS", "0")
         with run_emulator(base / "emu") as emu, \
-                run_hub(base / "hub", emu, settings.database_url) as hub:
+                run_hub(base / "hub", emu, settings.database_url,
+                        SCIMHUB_ENTRA_SHARED_TENANTS=emu.tenant["id"]) as hub:
             yield emu, hub
 
 
