@@ -131,20 +131,20 @@ class Settings:
     # Entra tenants the operator allows to feed several organisations; any other tenant
     # connects to one organisation only.
     entra_shared_tenants: tuple[str, ...] = ()
+    # Derived once (it is read on every request): the hosts requests may name; others are
+    # refused, so no forged Host reaches a link the hub hands out. The public URL's host and
+    # the bound address are always safe: a link to them leads back to this hub.
+    trusted_hosts: tuple[str, ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        public = urlsplit(self.public_url).hostname if self.public_url else None
+        hosts = ((url_host(public),) if public else ()) + _bound_hosts(self.host)
+        object.__setattr__(self, "trusted_hosts", tuple(dict.fromkeys(hosts + self.allowed_hosts)))
 
     @property
     def entra_configured(self) -> bool:
         return bool(self.entra_client_id and self.entra_client_secret
                     and self.entra_app_template_id)
-
-    @property
-    def trusted_hosts(self) -> tuple[str, ...]:
-        """The hosts requests may name; others are refused, so no forged Host reaches a
-        link the hub hands out. The public URL's host and the bound address are always
-        safe: a link to them leads back to this hub."""
-        public = urlsplit(self.public_url).hostname if self.public_url else None
-        hosts = ((url_host(public),) if public else ()) + _bound_hosts(self.host)
-        return tuple(dict.fromkeys(hosts + self.allowed_hosts))
 
     @property
     def in_process_scheduler(self) -> bool:

@@ -73,12 +73,15 @@ class _Upload:
 
 
 def upload(app: ASGIApp, path: str, chunks: Iterator[bytes], *,
-           headers: dict[str, str] | None = None, method: str = "POST") -> Answer:
-    """POST `chunks` to `app` as a streamed body (declare a length in `headers` to send
-    one), as an HTTP/1.1 server would pass it on."""
+           headers: dict[str, str] | None = None, method: str = "POST",
+           http_version: str = "1.1") -> Answer:
+    """POST `chunks` to `app` as a streamed body, as an HTTP/1.1 server would pass it on:
+    chunked, unless `headers` declare a length."""
     sent = {"host": "hub.test", **(headers or {})}
+    if "content-length" not in {k.lower() for k in sent} and http_version != "2":
+        sent["transfer-encoding"] = "chunked"  # HTTP/2 frames a body without either header
     scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
-             "http_version": "1.1", "method": method, "scheme": "https", "path": path,
+             "http_version": http_version, "method": method, "scheme": "https", "path": path,
              "raw_path": path.encode(), "root_path": "", "query_string": b"",
              "headers": [(k.lower().encode("latin-1"), v.encode("latin-1"))
                          for k, v in sent.items()],
@@ -124,6 +127,11 @@ def test_a_50_mb_sign_in_post_is_refused_after_one_chunk(app: Starlette) -> None
     assert r.pulled <= FORM_MAX_BYTES + CHUNK
     assert r.headers["connection"] == "close"  # the server stops reading the upload
     assert r.headers["TrackingID"]
+
+
+def test_an_http2_body_without_length_headers_is_guarded_too(app: Starlette) -> None:
+    r = upload(app, "/console/login", form_chunks(50 * MB), headers=FORM, http_version="2")
+    assert r.status == 413 and r.pulled <= FORM_MAX_BYTES + CHUNK
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_any_read(app: Starlette) -> None:

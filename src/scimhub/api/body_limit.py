@@ -23,6 +23,7 @@ FORM_MAX_BYTES = 64 * 1024
 FORM_MAX_FIELDS = 50
 _CLOSE = (b"connection", b"close")
 _HUGE = 10**18
+_BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 
 
 class BodyTooLarge(Exception):
@@ -124,7 +125,13 @@ class BodyLimitMiddleware:
         return next((limit for prefix, limit in self._limits if path.startswith(prefix)), None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = self.limit_for(_route_path(scope)) if scope["type"] == "http" else None
+        # Without Content-Length or Transfer-Encoding an HTTP/1.x request has no body (RFC
+        # 9112 §6.3): nothing to guard, and most requests (every GET) cost nothing here.
+        # HTTP/2 frames bodies without either header, so there the guard always stands.
+        has_body = scope["type"] == "http" and (
+            scope.get("http_version") not in ("1.0", "1.1")
+            or any(name in _BODY_HEADERS for name, _ in scope["headers"]))
+        limit = self.limit_for(_route_path(scope)) if has_body else None
         if limit is None:
             await self.app(scope, receive, send)
             return

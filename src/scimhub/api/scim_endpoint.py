@@ -3,10 +3,11 @@ path, the error envelope, and the provisioning-log record of the request."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import OperationalError
@@ -54,7 +55,8 @@ def base_url(request: Request, hub: Hub) -> str:
     return f"{scheme}://{url_host(settings.host)}:{settings.port}"
 
 
-def _trusted(host_header: str, patterns: Sequence[str]) -> bool:
+@functools.lru_cache(maxsize=256)  # few distinct Hosts get past TrustedHostMiddleware
+def _trusted(host_header: str, patterns: tuple[str, ...]) -> bool:
     """Whether the Host header names one of `patterns`, matched as TrustedHostMiddleware
     matches them (the port aside; `*.example.com` covers subdomains; `*` anything)."""
     match = _HOST_HEADER.fullmatch(host_header)
