@@ -55,13 +55,16 @@ def test_seed_story_in_the_console(world: tuple[Emulator, Hub], browser: Browser
         page.click("button[type=submit]")
         page.wait_for_url("**/console/overview")
 
-        # Set up: the console sends the admin to Entra's admin-consent page
+        # Set up: the console sends the admin to sign in to Entra and grant consent
         page.goto("/console/settings")
         page.click("form[data-setup] button")
-        page.wait_for_url(re.compile(re.escape(emu.base) + r"/.*"))
+        page.wait_for_url(re.compile(re.escape(emu.base) + r"/.*/oauth2/v2.0/authorize.*"))
+        screenshot(page, "story-entra-sign-in")
         page.fill("input[name=username]", emu.tenant["admin_login"])
         page.fill("input[name=password]", emu.tenant["admin_password"])
         page.click("button[type=submit]")
+        expect(page.locator("button[value=accept]")).to_be_visible()
+        screenshot(page, "story-entra-consent")
         page.click("button[value=accept]")
         page.wait_for_url("**/console/settings?azure=connected")
         expect(page.locator("tr[data-instance]")).to_have_count(1)
