@@ -133,11 +133,6 @@ class Settings:
     entra_shared_tenants: tuple[str, ...] = ()
 
     @property
-    def entra_configured(self) -> bool:
-        return bool(self.entra_client_id and self.entra_client_secret
-                    and self.entra_app_template_id)
-
-    @property
     def trusted_hosts(self) -> tuple[str, ...]:
         """The hosts requests may name; others are refused, so no forged Host reaches a
         link the hub hands out. The public URL's host and the bound address are always
