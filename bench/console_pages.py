@@ -28,8 +28,8 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from scimhub.api.app import create_app
 from scimhub.api.services import Hub
+from scimhub.app import create_app
 from scimhub.config import Settings
 from scimhub.store.tables import audit_events, groups, memberships, scim_requests, users
 

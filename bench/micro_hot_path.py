@@ -37,8 +37,8 @@ from typing import Any
 import orjson
 from sqlalchemy import bindparam, select
 
-from scimhub.api.app import create_app
 from scimhub.api.services import Hub
+from scimhub.app import create_app
 from scimhub.config import Settings
 from scimhub.directory.locator import Locator
 from scimhub.directory.render import document, groups_of

@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
-from scimhub.api.app import create_app
 from scimhub.api.services import Hub
+from scimhub.app import create_app
 from scimhub.config import Settings
 
 SCIM = "application/scim+json"

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from starlette.applications import Starlette
 
-from .api.app import create_app
 from .api.services import Hub
+from .app import create_app
 from .config import Settings
 from .sync.work import Retention, SyncWork
 

@@ -166,11 +166,12 @@ def token_create(org: Annotated[str, typer.Option("--org", help="Organisation id
                  as_json: JsonFlag = False) -> None:
     """Create a bearer token for an organisation (the secret is shown once)."""
     from .directory.errors import OrgNotFound
+    from .directory.tokens import TokenKind
 
     with _opened(_settings(data_dir, database_url)) as hub:
         try:
             secret, info = hub.tokens.create(
-                org, name=name, kind="admin" if admin else "scim",
+                org, name=name, kind=TokenKind.ADMIN if admin else TokenKind.SCIM,
                 expires_in=timedelta(days=expires_days) if expires_days else None)
         except OrgNotFound:
             console.print(f"[red]no organisation with id {org}[/red]")
@@ -296,6 +297,7 @@ def doctor(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
     from . import diagnose
     from .api.services import Hub
     from .diagnose.evidence import Evidence
+    from .diagnose.render import render_report
     from .directory.errors import OrgNotFound
 
     settings = _settings(data_dir, database_url)
@@ -321,7 +323,7 @@ def doctor(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
     if as_json:
         print(json.dumps(report.as_json()))
     else:
-        console.print(report)
+        console.print(render_report(report))
     raise typer.Exit(0 if report.healthy else 1)
 
 
@@ -354,27 +356,31 @@ def sync(org: Annotated[str, typer.Option("--org", help="Organization id.")],
     """Pull users and groups from Entra ID now (Graph delta queries), with progress."""
     from dataclasses import asdict
 
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
 
+    from .directory.instances import Mode
     from .integrations.entra.errors import IntegrationError
 
     with _opened(_settings(data_dir, database_url)) as hub:
         try:
-            targets = [i for i in hub.instances.list(org) if i.mode == "pull"
+            targets = [i for i in hub.instances.list(org) if i.mode == Mode.PULL
                        and (instance is None or i.id == instance)]
             if not targets:
                 console.print("[red]no pull-sync instance found for this organization[/red]")
                 raise typer.Exit(1)
-            results = {}
+            results: dict[str, dict[str, object]] = {}
             for target in targets:
                 with Progress(SpinnerColumn(), TextColumn("{task.description}"),
                               TextColumn("{task.completed:,} objects"), console=console,
                               disable=as_json) as bar:
                     tasks = {kind: bar.add_task(f"{target.name}: {kind}", total=None)
                              for kind in ("users", "groups")}
-                    counts = hub.pull.run(org, target.id,
-                                          lambda kind, n, t=tasks: bar.advance(t[kind], n))
-                results[target.id] = asdict(counts)
+
+                    def advance(kind: str, n: int, bar: Progress = bar,
+                                tasks: dict[str, TaskID] = tasks) -> None:
+                        bar.advance(tasks[kind], n)
+
+                    results[target.id] = asdict(hub.pull.run(org, target.id, advance))
         except IntegrationError as err:
             console.print(f"[red]{err.status} {err.code}: {err.description}[/red]")
             raise typer.Exit(1) from None

@@ -142,11 +142,6 @@ class Settings:
         object.__setattr__(self, "trusted_hosts", tuple(dict.fromkeys(hosts + self.allowed_hosts)))
 
     @property
-    def entra_configured(self) -> bool:
-        return bool(self.entra_client_id and self.entra_client_secret
-                    and self.entra_app_template_id)
-
-    @property
     def in_process_scheduler(self) -> bool:
         if self.scheduler == "auto":
             return not self.effective_database_url.startswith("postgresql")

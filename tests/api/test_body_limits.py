@@ -24,7 +24,6 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message
 
-from scimhub.api.app import create_app
 from scimhub.api.body_limit import (
     FORM_MAX_BYTES,
     INTEGRATION_MAX_BYTES,
@@ -33,7 +32,9 @@ from scimhub.api.body_limit import (
     read_limited,
 )
 from scimhub.api.services import Hub
+from scimhub.app import create_app
 from scimhub.config import Settings
+from scimhub.directory.tokens import TokenKind
 from tests.conftest import OrgClient
 
 CHUNK = 64 * 1024
@@ -154,14 +155,14 @@ def test_a_small_sign_in_form_still_reaches_the_handler(app: Starlette) -> None:
 def integration(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, str],
                                                                      list[Any]]:
     org = hub.orgs.create(f"body limits {uuid.uuid4().hex[:6]}")
-    secret, _ = hub.tokens.create(org.id, kind="admin")
+    secret, _ = hub.tokens.create(org.id, kind=TokenKind.ADMIN)
     calls: list[Any] = []
 
     def allow_sync(*args: Any, **kwargs: Any) -> dict[str, Any]:
         calls.append(args)
         return {}
 
-    monkeypatch.setattr(hub.entra, "allow_sync", allow_sync)
+    monkeypatch.setattr(hub.entra.control, "allow_sync", allow_sync)
     return (f"/extIntegration/azureAD/{org.id}/v1/allowSync",
             {"authorization": f"Bearer {secret}", "content-type": "application/json"}, calls)
 

@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from scimhub.api.app import create_app
 from scimhub.api.scim_endpoint import base_url
 from scimhub.api.services import Hub
+from scimhub.app import create_app
 from scimhub.config import ConfigError, Settings
 from tests.api.test_users import new_user
 from tests.conftest import OrgClient

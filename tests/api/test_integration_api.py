@@ -8,12 +8,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from scimhub.api.services import Hub
+from scimhub.directory.tokens import TokenKind
 
 
 @pytest.fixture
 def admin(hub: Hub, app_client: TestClient) -> tuple[TestClient, str, dict[str, str]]:
     org = hub.orgs.create("integration api")
-    secret, _ = hub.tokens.create(org.id, kind="admin")
+    secret, _ = hub.tokens.create(org.id, kind=TokenKind.ADMIN)
     return app_client, f"/extIntegration/azureAD/{org.id}/v1", {
         "Authorization": f"Bearer {secret}"}
 
@@ -59,7 +60,7 @@ def test_an_unexpected_failure_is_an_envelope_not_a_bare_500(
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(hub.entra, "status", broken)
+    monkeypatch.setattr(hub.entra.status, "org", broken)
     r = client.get(f"{base}/status", headers=auth)
     assert r.status_code == 500 and envelope(r.json()) == ("500", "701099")
     assert r.headers["TrackingID"] in r.json()["error"]["message"][0]["description"]

@@ -10,6 +10,8 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from scimhub import __version__
+from scimhub.api.integration import error_body
+from scimhub.integrations.entra.errors import Unauthorized
 
 from .conftest import ConsoleSite, screenshot
 
@@ -21,12 +23,10 @@ SEED_MESSAGE = ("Azure AD integration error. The request was unauthorized. Pleas
 
 def unauthorized(route: Route) -> None:
     """What the hub answers once Entra refused its credentials (the integration app's
-    service principal was deleted): the seed's 401 body with the console's tracking id."""
+    service principal was deleted): the seed's 401 body, with the words for the toast,
+    and the console's tracking id."""
     tid = route.request.headers["trackingid"]
-    body = {"error": {"key": "401", "message": [{
-        "code": "701018",
-        "description": "Request unauthorized. client-request-id: "
-                       "9afc732a-2dcf-44e0-8bd8-49db92e483b7"}]}, "trackingId": tid}
+    body = error_body(Unauthorized("9afc732a-2dcf-44e0-8bd8-49db92e483b7"), tid)
     route.fulfill(status=401, content_type="application/json", body=json.dumps(body),
                   headers={"TrackingID": tid})
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from scimhub.api.app import create_app
 from scimhub.api.services import Hub
+from scimhub.app import create_app
 from scimhub.config import Settings
 from tests.conftest import OrgClient
 

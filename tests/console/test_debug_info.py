@@ -6,7 +6,7 @@ import re
 from importlib import resources
 
 from scimhub import __version__
-from scimhub.console.auth import COOKIE
+from scimhub.api.auth import SESSION_COOKIE
 
 from .conftest import Admins, Console
 
@@ -28,11 +28,11 @@ def test_every_page_names_the_admin_and_org(signed_in: Console, admins: Admins) 
 
 def test_no_secret_reaches_the_debug_data(signed_in: Console) -> None:
     html = signed_in.http.get("/console/settings").text
-    secrets = [signed_in.csrf(), signed_in.http.cookies[COOKIE]]
+    secrets = [signed_in.csrf(), signed_in.http.cookies[SESSION_COOKIE]]
     attributes = " ".join(body_attributes(html).values())
     for secret in secrets:
         assert secret not in attributes
-    assert signed_in.http.cookies[COOKIE] not in html
+    assert signed_in.http.cookies[SESSION_COOKIE] not in html
 
 
 def test_the_debug_block_is_built_from_identifiers_only() -> None:

@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from scimhub.api.auth import SESSION_COOKIE
 from scimhub.api.services import Hub
 from scimhub.config import Settings
-from scimhub.console.auth import COOKIE
 from scimhub.store.engine import utcnow
 from scimhub.store.tables import sessions
 
@@ -28,7 +28,7 @@ def test_sign_in_sets_a_session_cookie_and_is_audited(console: Console, admins: 
     assert r.status_code == 303
     assert r.headers["location"] == "/console/overview"
     cookie = r.headers["set-cookie"]
-    assert cookie.startswith(f"{COOKIE}=")
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
     for attribute in ("HttpOnly", "Secure", "Path=/", "SameSite=lax"):
         assert attribute.lower() in cookie.lower()
     page = console.http.get("/console/overview")
@@ -40,7 +40,7 @@ def test_sign_in_sets_a_session_cookie_and_is_audited(console: Console, admins: 
 def test_only_the_hash_of_the_cookie_is_stored(console: Console, admins: Admins,
                                                hub: Hub) -> None:
     console.sign_in(admins.admin_email)
-    value = console.http.cookies[COOKIE]
+    value = console.http.cookies[SESSION_COOKIE]
     with hub.db.read() as conn:
         stored = conn.execute(select(sessions.c.id_hash)).scalars().all()
     assert value not in stored
@@ -52,7 +52,7 @@ def test_wrong_password_and_unknown_email_are_refused(console: Console, admins: 
     r = console.sign_in(admins.admin_email, "not the password at all")
     assert r.status_code == 401
     assert "email or password is not right" in r.text
-    assert COOKIE not in console.http.cookies
+    assert SESSION_COOKIE not in console.http.cookies
     assert console.sign_in("nobody@example.com").status_code == 401
     assert "signin.failed" in actions(hub, admins.org.org_id)
 
@@ -97,7 +97,7 @@ def test_login_form_needs_its_csrf_token(console: Console, admins: Admins) -> No
         "email": admins.admin_email, "password": "correct horse battery staple",
         "csrf_token": "forged"})
     assert r.status_code == 403
-    assert COOKIE not in console.http.cookies
+    assert SESSION_COOKIE not in console.http.cookies
 
 
 def test_pages_redirect_to_sign_in_and_back(console: Console, admins: Admins) -> None:
@@ -123,7 +123,7 @@ def test_next_cannot_leave_the_console(console: Console, admins: Admins) -> None
 
 
 def test_sign_out_ends_the_session(signed_in: Console, admins: Admins, hub: Hub) -> None:
-    value = signed_in.http.cookies[COOKIE]
+    value = signed_in.http.cookies[SESSION_COOKIE]
     r = signed_in.http.post("/console/logout", data={"csrf_token": signed_in.csrf()},
                             follow_redirects=False)
     assert r.status_code == 303
@@ -140,7 +140,7 @@ def test_sign_out_needs_the_csrf_token(signed_in: Console) -> None:
 
 
 def test_an_expired_session_is_signed_out(signed_in: Console, hub: Hub) -> None:
-    value = signed_in.http.cookies[COOKIE]
+    value = signed_in.http.cookies[SESSION_COOKIE]
     info = hub.sessions.lookup(value)
     assert info is not None
     assert timedelta(hours=7) < info.expires_at - utcnow() <= timedelta(hours=8)
@@ -181,7 +181,7 @@ def twins(hub: Hub, admins: Admins, signed_in: Console, password_a: str) -> Twin
 
 
 def signed_in_org(hub: Hub, console: Console) -> str:
-    session = hub.sessions.lookup(console.http.cookies.get(COOKIE, ""))
+    session = hub.sessions.lookup(console.http.cookies.get(SESSION_COOKIE, ""))
     assert session is not None, "not signed in"
     return session.org_id
 
@@ -220,7 +220,7 @@ def test_the_same_password_in_two_orgs_asks_for_the_organization(
     assert asked.status_code == 401
     assert ORG_NEEDED in asked.text and 'name="org"' in asked.text
     assert accounts.org_a not in asked.text and accounts.org_b not in asked.text
-    assert COOKIE not in browser.http.cookies
+    assert SESSION_COOKIE not in browser.http.cookies
     for org_id in (accounts.org_a, accounts.org_b):
         assert "signin.org_needed" not in actions(hub, org_id)
         browser = make_console()

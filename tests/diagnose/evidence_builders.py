@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scimhub.diagnose.evidence import Evidence, GraphProblem, InstanceEvidence
-from scimhub.directory.instances import Instance, IntegrationFailure
+from scimhub.directory.instances import Dialect, Instance, IntegrationFailure, Mode
 from scimhub.directory.request_log import RequestEntry
 from scimhub.directory.tokens import TokenInfo
 
@@ -20,8 +20,8 @@ LOGIN = "https://login.example"
 
 def instance(**kw: Any) -> Instance:
     base = Instance("inst-1", "org-1", TENANT, "contoso.onmicrosoft.com",
-                    "scimhub Identity - contoso.onmicrosoft.com", "push", "prov-app", "prov-sp",
-                    "job-1", "scimhubIdentity", "assigned",
+                    "scimhub Identity - contoso.onmicrosoft.com", Mode.PUSH, Dialect.DEFAULT,
+                    "prov-app", "prov-sp", "job-1", "scimhubIdentity", "assigned",
                     [{"source": "userPrincipalName", "target": "userName"}], True, "tok-1",
                     "https://hub.example", None, None, None, None, NOW - timedelta(days=3),
                     NOW - timedelta(days=3))

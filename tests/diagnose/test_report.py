@@ -12,6 +12,7 @@ from rich.console import Console
 from scimhub.diagnose import FIXES, report_from
 from scimhub.diagnose.catalogue import MODES, mode_for_failure, mode_for_scim_answer
 from scimhub.diagnose.evidence import InstanceEvidence
+from scimhub.diagnose.render import render_report
 from scimhub.diagnose.scope import SourceUser, _reason
 from tests.diagnose.evidence_builders import (
     evidence,
@@ -87,7 +88,7 @@ def test_terminal_rendering() -> None:
     console = Console(record=True, width=200)
     report = _seed_story_report()
     report.explanation = report.findings[0]
-    console.print(report)
+    console.print(render_report(report))
     out = console.export_text()
     assert "1 problem(s) found" in out
     assert "ATLAS_497d70df-8811-4b6b-9b6a-ef4f438b57f6_136" in out

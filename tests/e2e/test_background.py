@@ -103,5 +103,5 @@ def test_job_token_is_renewed_before_it_expires(world: tuple[Emulator, Hub, Serv
             f"after.renewal@{emu.tenant['domain']}", "--display-name", "After Renewal")
     total = len(json.loads(emu.cli("users", "list", "--tenant", emu.tenant["id"])))
     assert wait_for(lambda: hub.scim_count("Users") == total, timeout=60)
-    status = services.entra.status(hub.org_id)["instances"][0]
+    status = services.entra.status.org(hub.org_id)["instances"][0]
     assert status["jobStatus"] == "Active"  # not quarantined

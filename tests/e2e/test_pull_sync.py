@@ -12,6 +12,8 @@ import pytest
 
 from scimhub.api.services import Hub as Services
 from scimhub.config import Settings
+from scimhub.directory.imports import Imports
+from scimhub.directory.links import Links
 from scimhub.integrations.entra.errors import IntegrationError
 from scimhub.integrations.entra.pull import PullSync
 from tests.e2e.conftest import scimhub
@@ -102,8 +104,9 @@ def test_pull_resumes_after_a_failure_without_duplicates(world: tuple[Emulator, 
     connect(hub, emu, mode="pull", scope="all")
     services = Services.open(Settings.from_env(hub.env))
     try:
-        pull = PullSync(services.db, services.entra, services.instances, services.users,
-                        services.groups, page_size=10)
+        pull = PullSync(services.entra.connection, instances=services.instances,
+                        users=services.users, groups=services.groups, links=Links(services.db),
+                        imports=Imports(services.db), page_size=10)
         instance = services.instances.list(hub.org_id)[0]
         pages = []
 

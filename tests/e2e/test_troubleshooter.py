@@ -22,6 +22,7 @@ from scimhub.diagnose import Report, diagnose, repair
 from scimhub.directory.instances import Instance
 from scimhub.directory.locator import Locator
 from scimhub.directory.search import Query
+from scimhub.directory.tokens import TokenKind
 from scimhub.emulator import faults
 from scimhub.emulator.apps import grant_consent
 from scimhub.emulator.db import open_engine
@@ -65,7 +66,7 @@ def world(shared: tuple[Emulator, Hub]) -> Iterator[tuple[Emulator, Hub]]:
     emu, hub = shared
     with services(hub) as s:
         org = s.orgs.create(f"Org {uuid.uuid4().hex[:6]}")
-        token, _ = s.tokens.create(org.id, kind="admin", name="test")
+        token, _ = s.tokens.create(org.id, kind=TokenKind.ADMIN, name="test")
     try:
         yield emu, replace(hub, org_id=org.id, admin_token=token)
     finally:  # whatever a test broke in the shared tenant, mend it for the next one
@@ -197,8 +198,8 @@ def test_provisioning_app_then_job_deleted_are_recreated(world: tuple[Emulator, 
     assert after.provisioning_app_id != before.provisioning_app_id
 
     with services(hub) as s:  # someone deletes just the job, through Graph
-        jobs.delete_job(s.entra.graph(after.tenant_id), str(after.provisioning_sp_id),
-                        str(after.job_id))
+        jobs.delete_job(s.entra.connection.graph(after.tenant_id),
+                        jobs.JobRef(str(after.provisioning_sp_id), str(after.job_id)))
     missing = only(diagnosis(hub), "provisioning_job_deleted")
     assert missing.fix == "restore"
     with hub.api() as api:  # the console's button: the diagnosis API

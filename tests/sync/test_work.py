@@ -87,15 +87,15 @@ def test_work_for_a_vanished_instance_is_skipped(hub: Hub, org: OrgClient) -> No
 def test_expiry_check_warns_while_the_client_secret_nears_its_end(
         hub: Hub, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     work = background_work(hub)
-    settings = work.entra.settings
+    settings = work.reader.settings
     assert work.check_expiry().client_secret_days_left is None  # not configured
     now = utcnow()
-    monkeypatch.setattr(work.entra, "settings",
+    monkeypatch.setattr(work.reader, "settings",
                         replace(settings, client_secret_expires=now + timedelta(days=60)))
     with caplog.at_level(logging.WARNING, "scimhub.sync"):
         assert work.check_expiry(now).client_secret_days_left == 60
         assert "client secret" not in caplog.text
-        monkeypatch.setattr(work.entra, "settings",
+        monkeypatch.setattr(work.reader, "settings",
                             replace(settings, client_secret_expires=now + timedelta(days=12)))
         assert work.check_expiry(now).client_secret_days_left == 12
     assert "the hub's client secret (SCIMHUB_ENTRA_CLIENT_SECRET) expires" in caplog.text

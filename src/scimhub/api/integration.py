@@ -1,18 +1,18 @@
 """The integration API the console calls: `/extIntegration/azureAD/{orgId}/v1/...`.
 
 Errors use the envelope the seed shows, status = key:
-`{"error": {"key": "401", "message": [{"code": "701018", "description": "..."}]},
-  "trackingId": "..."}`. Upstream details (AADSTS code, correlation ids) are recorded for
-the troubleshooter, never sent to the browser beyond the description.
+`{"error": {"key": "401", "message": [{"code": "701018", "description": "...",
+  "title": "..."}]}, "trackingId": "..."}`; `title` is what the console tells the admin.
+Upstream details (AADSTS code, correlation ids) are recorded for the troubleshooter, never
+sent to the browser beyond the description.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import orjson
@@ -22,15 +22,22 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ..diagnose import FIXES, apply_fix, diagnose, explain_tracking_id
+from ..directory.actor import Actor
+from ..directory.instances import Mode
+from ..integrations.entra.audit_actions import AuditAction, record
 from ..integrations.entra.errors import (
+    BadRequest,
+    Forbidden,
     IntegrationError,
-    bad_request,
-    forbidden,
-    internal_error,
-    not_signed_in,
-    payload_too_large,
+    InternalError,
+    NotSignedIn,
+    PayloadTooLarge,
 )
-from ..integrations.entra.service import Actor, SetupOptions
+from ..integrations.entra.failures import recording_failures
+from ..integrations.entra.lookup import saved_instance
+from ..integrations.entra.setup import SetupOptions
+from .auth import SESSION_COOKIE, Refusal, Refused, authenticate
+from .auth import Principal as Admin
 from .body_limit import INTEGRATION_MAX_BYTES, BodyTooLarge, read_limited
 from .responses import JsonResponse
 from .scim_endpoint import base_url
@@ -38,75 +45,62 @@ from .services import Hub
 from .tracking import tracking_id
 
 log = logging.getLogger("scimhub.integration")
-SESSION_COOKIE = "scimhub_session"
 # Where Entra returns the admin after the setup sign-in: the redirect URI the hub's
 # integration app registers.
 CONSENT_CALLBACK = "/extIntegration/azureAD/consent/callback"
-_SAFE = ("GET", "HEAD", "OPTIONS")
 
 
-@dataclass(frozen=True, slots=True)
-class Admin:
-    org_id: str
-    name: str  # for the audit trail
-    read_only: bool
-    session_hash: str | None  # set when signed in through the console
+def error_body(err: IntegrationError, tid: str) -> dict[str, Any]:
+    return {"error": {"key": str(err.status), "message": [
+        {"code": err.code, "description": err.description, "title": err.title}]},
+        "trackingId": tid}
 
 
 def error_response(err: IntegrationError, tid: str) -> JsonResponse:
-    body = {"error": {"key": str(err.status),
-                      "message": [{"code": err.code, "description": err.description}]},
-            "trackingId": tid}
-    return JsonResponse(body, status_code=err.status, headers=err.headers)
+    return JsonResponse(error_body(err, tid), status_code=err.status, headers=err.headers)
 
 
 def _authenticate(request: Request, hub: Hub, org_id: str) -> Admin:
-    """An admin token (scripts) or a console session with its CSRF token (browsers)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() == "bearer" and secret:
-        token = hub.tokens.authenticate(secret.strip(), kind="admin")
-        if token is None or token.org_id != org_id:
-            raise not_signed_in()
-        return Admin(org_id, f"token:{token.name}", False, None)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    session = hub.sessions.lookup(cookie) if cookie else None
-    if session is None or session.org_id != org_id:
-        raise not_signed_in()
-    if request.method not in _SAFE:
-        sent = request.headers.get("x-csrf-token", "")
-        if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
-            raise forbidden("The request did not carry this session's CSRF token.")
-    assert cookie is not None
-    return Admin(org_id, session.email, session.role != "admin",
-                 hashlib.sha256(cookie.encode()).hexdigest())
+    """An admin token (scripts) or a console session with its CSRF token, from the hub's
+    own origin (browsers)."""
+    try:
+        return authenticate(request, tokens=hub.tokens, sessions=hub.sessions, org_id=org_id,
+                            public_url=hub.settings.public_url)
+    except Refused as refused:
+        match refused.reason:
+            case Refusal.SIGNED_OUT:
+                raise NotSignedIn() from None
+            case Refusal.FORGED:
+                raise Forbidden("The request did not carry this session's CSRF token, or "
+                                "came from another site.") from None
 
 
 Handler = Callable[[Request, Hub, Admin, Actor], Any]
 
 
 def endpoint(handler: Handler, *, writes: bool) -> Callable[[Request], Awaitable[Response]]:
-    """Authenticate, run the (blocking) handler in a thread, render errors and record
-    upstream failures with the tracking id the admin sees."""
+    """Authenticate, run the (blocking) handler in a thread, render errors; upstream
+    failures are recorded with the tracking id the admin sees."""
 
     async def run(request: Request) -> Response:
         hub: Hub = request.app.state.hub
         org_id = request.path_params["org_id"]
         tid = tracking_id(request.scope)
-        instance_id = request.path_params.get("instance_id")
+
+        def call(admin: Admin) -> Any:
+            with recording_failures(hub.instances, org_id, request.path_params.get("instance_id"),
+                                    tracking_id=tid,
+                                    operation=request.url.path.rsplit("/v1/", 1)[-1][:64]):
+                return handler(request, hub, admin, Actor(admin.name, tid))
+
         try:
             admin = _authenticate(request, hub, org_id)
             if writes and admin.read_only:
-                raise forbidden()
+                raise Forbidden()
             body = await _json(request) if request.method in ("POST", "PUT") else None
             request.state.body = body
-            result = await run_in_threadpool(handler, request, hub, admin, Actor(admin.name, tid))
+            result = await run_in_threadpool(call, admin)
         except IntegrationError as err:
-            if err.upstream.code or err.client_request_id:
-                await run_in_threadpool(
-                    hub.instances.record_failure, org_id, instance_id, tracking_id=tid,
-                    operation=request.url.path.rsplit("/v1/", 1)[-1][:64],
-                    **err.failure_fields())
             log.info("integration error %s %s tracking id %s upstream %s", err.status, err.code,
                      tid, err.upstream.code)
             return error_response(err, tid)
@@ -114,7 +108,7 @@ def endpoint(handler: Handler, *, writes: bool) -> Callable[[Request], Awaitable
             # A bug, not the caller's fault: the envelope and tracking id still, and the
             # traceback only in the log.
             log.exception("integration API failure, tracking id %s", tid)
-            return error_response(internal_error(tid), tid)
+            return error_response(InternalError(tid), tid)
         if result is None:
             return Response(status_code=204)
         return JsonResponse({**result, "trackingId": tid})
@@ -126,13 +120,13 @@ async def _json(request: Request) -> Any:
     try:
         raw = await read_limited(request, INTEGRATION_MAX_BYTES)
     except BodyTooLarge as exc:
-        raise payload_too_large(exc.limit) from None
+        raise PayloadTooLarge(exc.limit) from None
     if not raw:
         return {}
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise bad_request("The request body is not valid JSON.") from None
+        raise BadRequest("The request body is not valid JSON.") from None
 
 
 def _callback_uri(request: Request, hub: Hub) -> str:
@@ -142,77 +136,77 @@ def _callback_uri(request: Request, hub: Hub) -> str:
 def _flag(body: Any, name: str) -> bool:
     value = body.get(name) if isinstance(body, dict) else None
     if not isinstance(value, bool):
-        raise bad_request(f"'{name}' must be true or false")
+        raise BadRequest(f"'{name}' must be true or false")
     return value
 
 
 # -- handlers (run in a worker thread) ----------------------------------------------------
 
 def status(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
-    return hub.entra.status(admin.org_id)
+    return hub.entra.status.org(admin.org_id)
 
 
 def setup(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     body = request.state.body or {}
     tenant = body.get("tenant", "common") if isinstance(body, dict) else "common"
-    url = hub.entra.begin_setup(admin.org_id, actor, redirect_uri=_callback_uri(request, hub),
+    url = hub.entra.setup.begin(admin.org_id, actor, redirect_uri=_callback_uri(request, hub),
                                 tenant=str(tenant), session_hash=admin.session_hash,
                                 options=SetupOptions.parse(body))
     return {"consentUrl": url}
 
 
 def allow_sync(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
-    return hub.entra.allow_sync(admin.org_id, _flag(request.state.body, "enabled"), actor,
-                                hub_url=base_url(request, hub))
+    return hub.entra.control.allow_sync(admin.org_id, _flag(request.state.body, "enabled"),
+                                        actor, hub_url=base_url(request, hub))
 
 
 def auto_sync(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
-    return hub.entra.set_auto_sync(admin.org_id, request.path_params["instance_id"],
-                                   _flag(request.state.body, "enabled"), actor)
+    return hub.entra.control.set_auto_sync(admin.org_id, request.path_params["instance_id"],
+                                           _flag(request.state.body, "enabled"), actor)
 
 
 def sync_now(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     """Push instances: restart Entra's job. Pull instances: run a delta round now."""
     iid = request.path_params["instance_id"]
-    instance = hub.entra.instance(admin.org_id, iid)
-    if instance.mode == "pull":
+    instance = saved_instance(hub.instances, admin.org_id, iid)
+    if instance.mode == Mode.PULL:
         counts = hub.pull.run(admin.org_id, iid)
-        hub.audit.record(admin.org_id, actor.name, "Azure AD pull sync", target=instance.name,
-                         detail=asdict(counts), tracking_id=actor.tracking_id)
-        return {**hub.entra.instance_status(hub.entra.instance(admin.org_id, iid)),
+        record(hub.audit, admin.org_id, actor, AuditAction.PULL_SYNC, target=instance.name,
+               detail=asdict(counts))
+        return {**hub.entra.status.instance(saved_instance(hub.instances, admin.org_id, iid)),
                 "pull": asdict(counts)}
-    return hub.entra.sync_now(admin.org_id, iid, actor)
+    return hub.entra.control.sync_now(admin.org_id, iid, actor)
 
 
 def on_demand(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     body = request.state.body or {}
-    return hub.entra.provision_on_demand(admin.org_id, request.path_params["instance_id"],
-                                         body.get("userId") if isinstance(body, dict) else None,
-                                         actor)
+    return hub.entra.control.provision_on_demand(
+        admin.org_id, request.path_params["instance_id"],
+        body.get("userId") if isinstance(body, dict) else None, actor)
 
 
 def scope(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     iid = request.path_params["instance_id"]
     if request.method == "GET":
-        return {"scope": hub.entra.instance(admin.org_id, iid).scope}
+        return {"scope": saved_instance(hub.instances, admin.org_id, iid).scope}
     body = request.state.body or {}
-    doc = hub.entra.set_scope(admin.org_id, iid, body.get("scope") if isinstance(body, dict)
-                              else None, actor, hub_url=base_url(request, hub))
+    doc = hub.entra.control.set_scope(admin.org_id, iid, body.get("scope") if isinstance(
+        body, dict) else None, actor, hub_url=base_url(request, hub))
     return {"scope": doc["scope"]}
 
 
 def mapping_list(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     iid = request.path_params["instance_id"]
     if request.method == "GET":
-        return {"mappings": hub.entra.instance(admin.org_id, iid).mappings}
+        return {"mappings": saved_instance(hub.instances, admin.org_id, iid).mappings}
     body = request.state.body or {}
-    doc = hub.entra.set_mappings(admin.org_id, iid, body.get("mappings") if isinstance(
+    doc = hub.entra.control.set_mappings(admin.org_id, iid, body.get("mappings") if isinstance(
         body, dict) else None, actor)
     return {"mappings": doc["mappings"]}
 
 
 def disconnect(request: Request, hub: Hub, admin: Admin, actor: Actor) -> None:
-    hub.entra.disconnect(admin.org_id, request.path_params["instance_id"], actor)
+    hub.entra.control.disconnect(admin.org_id, request.path_params["instance_id"], actor)
 
 
 def diagnosis(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
@@ -228,9 +222,9 @@ def diagnosis_fix(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dic
     body = request.state.body if isinstance(request.state.body, dict) else {}
     fix, instance_id = body.get("fix"), body.get("instanceId")
     if fix not in FIXES:
-        raise bad_request(f"fix must be one of {', '.join(FIXES)}")
+        raise BadRequest(f"fix must be one of {', '.join(FIXES)}")
     if instance_id is not None and not isinstance(instance_id, str):
-        raise bad_request("instanceId must be a string")
+        raise BadRequest("instanceId must be a string")
     result = apply_fix(hub, admin.org_id, fix, actor=actor, hub_url=base_url(request, hub),
                        instance_id=instance_id)
     return {"result": {"fix": result.fix, "instanceId": result.instance_id, "ok": result.ok,
@@ -248,7 +242,7 @@ async def consent_callback(request: Request) -> Response:
     query = dict(request.query_params)
     try:
         await run_in_threadpool(
-            lambda: hub.entra.finish_setup(query, hub_url=base_url(request, hub),
+            lambda: hub.entra.setup.finish(query, hub_url=base_url(request, hub),
                                            session_hash=session_hash, tracking_id=tid))
     except IntegrationError as err:
         log.info("consent callback failed %s %s tracking id %s", err.status, err.code, tid)

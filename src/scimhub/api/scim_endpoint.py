@@ -20,6 +20,7 @@ from ..directory.request_log import RequestEntry
 from ..directory.tokens import TokenInfo
 from ..scim.errors import NotFound, ScimError, Unauthorized
 from ..store.engine import event_time
+from .auth import bearer_secret
 from .responses import ScimResponse
 from .services import Hub
 from .tracking import tracking_id
@@ -68,12 +69,11 @@ def _trusted(host_header: str, patterns: tuple[str, ...]) -> bool:
 
 
 def _authenticate(request: Request, hub: Hub, org_id: str) -> TokenInfo:
-    header = request.headers.get("authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    secret = bearer_secret(request)
+    if not secret:
         raise Unauthorized("a bearer token is required",
                            headers={"WWW-Authenticate": 'Bearer realm="scimhub"'})
-    token = hub.tokens.authenticate(secret.strip())
+    token = hub.tokens.authenticate(secret)
     if token is None:
         raise Unauthorized("the bearer token is invalid, expired or revoked",
                            headers={"WWW-Authenticate": 'Bearer realm="scimhub", '

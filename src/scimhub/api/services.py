@@ -9,7 +9,10 @@ from ..config import Settings
 from ..directory.admins import Admins
 from ..directory.audit import Audit
 from ..directory.groups import Groups
+from ..directory.health import Health
+from ..directory.imports import Imports
 from ..directory.instances import Instances
+from ..directory.links import Links
 from ..directory.orgs import Orgs
 from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
@@ -37,6 +40,7 @@ class Hub:
     instances: Instances
     entra: EntraIntegration
     pull: PullSync
+    health: Health
     offload: Offload
 
     @classmethod
@@ -48,13 +52,15 @@ class Hub:
         migrate.upgrade(db)
         orgs, audit, instances = Orgs(db), Audit(db), Instances(db)
         tokens = Tokens(db, cache_seconds=settings.token_cache_seconds)
-        entra = EntraIntegration(settings, orgs=orgs, tokens=tokens, instances=instances,
-                                 audit=audit)
+        entra = EntraIntegration.open(settings, orgs=orgs, tokens=tokens, instances=instances,
+                                      audit=audit)
         users, groups = Users(db, max_values=settings.max_multi_values), Groups(db)
+        pull = PullSync(entra.connection, instances=instances, users=users, groups=groups,
+                        links=Links(db), imports=Imports(db), page_size=settings.pull_page_size)
         return cls(settings, db, orgs, tokens, users, groups, RequestLog(db), audit,
-                   Admins(db), Sessions(db), instances, entra,
-                   PullSync(db, entra, instances, users, groups,
-                            page_size=settings.pull_page_size),
+                   Admins(db), Sessions(db), instances, entra, pull,
+                   Health(db, in_process=settings.in_process_scheduler,
+                          worker_stalled_seconds=settings.worker_stalled_seconds),
                    Offload(settings.offload_threads))
 
     def close(self) -> None:

@@ -1,5 +1,6 @@
-"""Who is asking: the session behind the `scimhub_session` cookie, and the checks every
-console route shares (signed in, genuine request, role allows a change)."""
+"""The checks every console route shares (signed in, genuine request, role allows a
+change), over the session layer of `api.auth`, and what a failed check shows: the sign-in
+page, or an error page."""
 
 from __future__ import annotations
 
@@ -12,15 +13,15 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ..api.auth import SAFE_METHODS, Principal, genuine, signed_in
 from ..api.scim_endpoint import base_url
 from ..api.services import Hub
 from ..directory.locator import Locator
 from ..directory.sessions import SessionInfo
 from . import debug_info
-from .csrf import request_is_genuine
+from .csrf import submitted_token
 from .render import page
 
-COOKIE = "scimhub_session"
 LOGIN_PATH = "/console/login"
 
 
@@ -34,6 +35,11 @@ class ConsoleContext:
     def org_id(self) -> str:
         return self.session.org_id
 
+    @property
+    def principal(self) -> Principal:
+        """Who the page acts for, as the audit trail records it."""
+        return Principal.of_session(self.session)
+
     def page_context(self, nav: str, **extra: Any) -> dict[str, Any]:
         """What base.html needs on every page, plus the page's own values."""
         return {"session": self.session, "active": nav,
@@ -43,10 +49,6 @@ class ConsoleContext:
 
 Handler = Callable[[Request, ConsoleContext], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def current_session(request: Request, hub: Hub) -> SessionInfo | None:
-    return hub.sessions.lookup(request.cookies.get(COOKIE, ""))
 
 
 def error_page(request: Request, status: int, title: str, message: str,
@@ -64,7 +66,7 @@ def console_page(*, changes: bool = False) -> Callable[[Handler], Endpoint]:
         @wraps(handler)
         async def endpoint(request: Request) -> Response:
             hub: Hub = request.app.state.hub
-            session = current_session(request, hub)
+            session = signed_in(request, hub.sessions)
             if session is None:
                 if request.method in ("GET", "HEAD"):
                     target = request.url.path + (f"?{request.url.query}" if request.url.query
@@ -73,12 +75,12 @@ def console_page(*, changes: bool = False) -> Callable[[Handler], Endpoint]:
                 return error_page(request, 401, "Signed out",
                                   "Your session has ended. Sign in again.")
             ctx = ConsoleContext(hub, session, Locator(base_url(request, hub), session.org_id))
-            if not await request_is_genuine(request, session.csrf_token,
-                                            hub.settings.public_url):
+            sent = None if request.method in SAFE_METHODS else await submitted_token(request)
+            if not genuine(request, session, sent, hub.settings.public_url):
                 return error_page(request, 403, "Request refused",
                                   "This form has expired or came from another site. "
                                   "Reload the page and try again.", ctx)
-            if changes and session.read_only:
+            if changes and ctx.principal.read_only:
                 return error_page(request, 403, "Read-only access",
                                   "You have read-only access. Ask a full administrator to "
                                   "make this change.", ctx)

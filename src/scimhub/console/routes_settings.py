@@ -16,8 +16,8 @@ from ..api.scim_endpoint import base_url
 from ..api.tracking import tracking_id
 from ..diagnose import diagnose, explain_tracking_id
 from ..diagnose.remedies import apply_fix
-from ..directory.admins import MIN_PASSWORD_LENGTH, ROLES, AdminError
-from ..integrations.entra.service import Actor
+from ..directory.actor import Actor
+from ..directory.admins import MIN_PASSWORD_LENGTH, AdminError, Role
 from .auth import ConsoleContext, console_page
 from .render import page
 
@@ -30,7 +30,7 @@ def _settings_page(request: Request, ctx: ConsoleContext, *, error: str = "",
                    status: int = 200) -> Response:
     return page(request, "settings.html", ctx.page_context(
         "settings", api_base=integration_base(ctx.org_id), admins=ctx.hub.admins.list(ctx.org_id),
-        roles=ROLES, min_password=MIN_PASSWORD_LENGTH, error=error,
+        roles=list(Role), min_password=MIN_PASSWORD_LENGTH, error=error,
         created=request.query_params.get("created", "")), status=status)
 
 
@@ -47,7 +47,7 @@ async def create_admin(request: Request, ctx: ConsoleContext) -> Response:
             ctx.hub.admins.create, ctx.org_id, str(form.get("email", "")),
             str(form.get("password", "")), str(form.get("role", "")),
             str(form.get("display_name", "")) or None,
-            actor=ctx.session.email, tracking_id=tracking_id(request.scope))
+            actor=ctx.principal.name, tracking_id=tracking_id(request.scope))
     except AdminError as exc:
         return _settings_page(request, ctx, error=str(exc), status=400)
     return RedirectResponse("/console/settings?created=1#admins", 303)
@@ -74,7 +74,7 @@ async def fix(request: Request, ctx: ConsoleContext) -> Response:
     form = await read_form(request)
     result = await run_in_threadpool(
         lambda: apply_fix(ctx.hub, ctx.org_id, str(form.get("fix", "")),
-                          actor=Actor(ctx.session.email, tracking_id(request.scope)),
+                          actor=Actor(ctx.principal.name, tracking_id(request.scope)),
                           hub_url=base_url(request, ctx.hub),
                           instance_id=str(form.get("instance_id", "")) or None))
     outcome = "fixed" if result.ok else "failed"

@@ -15,13 +15,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from ..api.auth import SESSION_COOKIE, signed_in, tokens_match
 from ..api.body_limit import read_form
 from ..api.services import Hub
 from ..api.tracking import tracking_id
 from ..directory.admins import AdminInfo, normalize_email
 from ..directory.sessions import LoginAttempt
-from .auth import COOKIE, LOGIN_PATH, ConsoleContext, console_page, current_session
-from .csrf import FIELD, LOGIN_COOKIE, login_token, tokens_match
+from .auth import LOGIN_PATH, ConsoleContext, console_page
+from .csrf import FIELD, LOGIN_COOKIE, login_token
 from .render import page
 
 HOME = "/console/overview"
@@ -62,13 +63,14 @@ def _record_in_orgs(hub: Hub, orgs: Sequence[str], email: str, action: str,
     """Record the event in each org holding an account with the email (each owns its
     account, and learns nothing of the others), or the hub's trail when none does."""
     detail = {"client": request.client.host if request.client else None}
-    for org_id in orgs or [None]:
+    targets: Sequence[str | None] = orgs or [None]
+    for org_id in targets:
         hub.audit.record(org_id, email[:256], action, tracking_id=tracking_id(request.scope),
                          detail=detail)
 
 
 async def login_page(request: Request) -> Response:
-    if current_session(request, request.app.state.hub) is not None:
+    if signed_in(request, request.app.state.hub.sessions) is not None:
         return RedirectResponse(_safe_next(request.query_params.get("next")), 303)
     return _login_form(request, org=_org_field(request.query_params.get("org")))
 
@@ -119,7 +121,7 @@ def _signed_in(request: Request, hub: Hub, admin: AdminInfo, attempt: LoginAttem
     hub.audit.record(admin.org_id, admin.email, "signin", target=admin.id,
                      tracking_id=tracking_id(request.scope))
     response = RedirectResponse(_safe_next(target), 303)
-    response.set_cookie(COOKIE, cookie, path="/", httponly=True, samesite="lax",
+    response.set_cookie(SESSION_COOKIE, cookie, path="/", httponly=True, samesite="lax",
                         secure=request.url.scheme == "https",
                         max_age=int(hub.sessions.lifetime.total_seconds()))
     response.delete_cookie(LOGIN_COOKIE, path=LOGIN_PATH)
@@ -128,11 +130,11 @@ def _signed_in(request: Request, hub: Hub, admin: AdminInfo, attempt: LoginAttem
 
 @console_page()
 async def logout(request: Request, ctx: ConsoleContext) -> Response:
-    ctx.hub.sessions.end(request.cookies.get(COOKIE, ""))
-    ctx.hub.audit.record(ctx.org_id, ctx.session.email, "signout", target=ctx.session.admin_id,
+    ctx.hub.sessions.end(request.cookies.get(SESSION_COOKIE, ""))
+    ctx.hub.audit.record(ctx.org_id, ctx.principal.name, "signout", target=ctx.session.admin_id,
                          tracking_id=tracking_id(request.scope))
     response = RedirectResponse(f"{LOGIN_PATH}?signed_out=1", 303)
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response
 
 

@@ -5,7 +5,6 @@ integration API, which is the only part that talks to Entra)."""
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -13,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..api.services import Hub
-from ..sync.status import background_status
+from ..directory.health import InProcess
 from .auth import ConsoleContext, console_page
 from .render import page
 from .routes_settings import integration_base
@@ -29,16 +28,13 @@ class Component:
 
 
 def _database(hub: Hub) -> Component:
-    started = time.perf_counter()
     try:
-        with hub.db.read() as conn:
-            conn.exec_driver_sql("SELECT 1")
+        check = hub.health.database()
     except Exception as exc:  # the page must still render to say the database is down
         log.warning("database check failed: %s", exc)
         return Component("Database", False, f"unreachable: {type(exc).__name__}")
-    elapsed = (time.perf_counter() - started) * 1000
     return Component("Database", True,
-                     f"{hub.db.engine.dialect.name}, answered in {elapsed:.1f} ms")
+                     f"{check.dialect}, answered in {check.elapsed_ms:.1f} ms")
 
 
 def _request_log(hub: Hub) -> Component:
@@ -54,28 +50,29 @@ def _request_log(hub: Hub) -> Component:
 
 
 def _background(hub: Hub, org_id: str) -> Component:
-    s = hub.settings
-    if s.in_process_scheduler:
+    try:
+        bg = hub.health.background(org_id)
+    except Exception as exc:
+        log.warning("background status failed: %s", exc)
+        return Component("Background sync", False, f"unknown: {type(exc).__name__}")
+    if isinstance(bg, InProcess):
+        s = hub.settings
         every = (f"pull sync every {s.pull_interval_seconds} s, "
                  if s.pull_interval_seconds else "")
         return Component("Background sync", True, f"in the API process: {every}status "
                          f"checks every {s.status_interval_seconds} s, token renewal and "
                          "clean-up hourly")
-    try:
-        bg = background_status(hub.db, s, org_id)
-    except Exception as exc:
-        log.warning("background status failed: %s", exc)
-        return Component("Background sync", False, f"unknown: {type(exc).__name__}")
-    queue = (f"this organization's jobs: {bg.waiting} waiting, {bg.running} running, "
-             f"{bg.failed_last_day} failed in the last day")
+    q = bg.queue
+    queue = (f"this organization's jobs: {q.waiting} waiting, {q.running} running, "
+             f"{q.failed_last_day} failed in the last day")
     if not bg.healthy:
-        seen = f"last heartbeat {bg.last_heartbeat:%Y-%m-%d %H:%M:%S} UTC" \
-            if bg.last_heartbeat else "none has ever run"
+        seen = f"last heartbeat {q.last_heartbeat:%Y-%m-%d %H:%M:%S} UTC" \
+            if q.last_heartbeat else "none has ever run"
         return Component("Background sync", False, "no scimhub worker is running "
                          f"({seen}): scheduled pulls, status checks and token renewal wait; "
                          + queue)
-    return Component("Background sync", True, f"{bg.workers_alive} scimhub worker"
-                     f"{'s' if bg.workers_alive != 1 else ''} alive; " + queue)
+    return Component("Background sync", True, f"{q.workers_alive} scimhub worker"
+                     f"{'s' if q.workers_alive != 1 else ''} alive; " + queue)
 
 
 @console_page()

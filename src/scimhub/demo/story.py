@@ -20,16 +20,16 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from ..api.app import create_app
 from ..api.integration import CONSENT_CALLBACK
 from ..api.services import Hub
+from ..app import create_app
 from ..config import Settings
 from ..diagnose import explain_tracking_id
+from ..diagnose.render import render_report
+from ..directory.admins import Role
+from ..directory.tokens import TokenKind
 from .entra_admin import answer_consent
 from .processes import EmulatorProcess, ThreadedServer, free_port, start_emulator
-
-SEED_MESSAGE = ("Azure AD integration error. The request was unauthorized. Please sign out "
-                "and try again. TrackingID: {}")
 
 
 class StoryFailed(RuntimeError):
@@ -149,7 +149,7 @@ def _start(story: Story, stack: ExitStack, root: Path) -> World:
     org = orgs[0] if orgs else hub.orgs.create("Demo org")
     email = "admin@demo.scimhub.local"
     password = _admin_password(hub, org.id, email, root / "admin-password.txt")
-    token, _ = hub.tokens.create(org.id, name="demo", kind="admin")
+    token, _ = hub.tokens.create(org.id, name="demo", kind=TokenKind.ADMIN)
     story.check(True, f"scimhub at {url} — organization {org.id}")
     return World(emu, hub, url, org.id, email, password, token)
 
@@ -160,7 +160,7 @@ def _admin_password(hub: Hub, org_id: str, email: str, kept: Path) -> str:
     if kept.exists() and any(a.email == email for a in hub.admins.list(org_id)):
         return kept.read_text().strip()
     password = secrets.token_urlsafe(12)
-    hub.admins.create(org_id, email, password, "admin", display_name="Demo Admin")
+    hub.admins.create(org_id, email, password, Role.ADMIN, display_name="Demo Admin")
     kept.touch(mode=0o600)
     kept.write_text(password)
     return password
@@ -200,7 +200,9 @@ def _tell(story: Story, w: World) -> None:
         story.check(failed.status_code == 401 and
                     failed.json()["error"]["message"][0]["code"] == "701018",
                     "the integration API answered 401 / 701018")
-        story.out.print(Panel(SEED_MESSAGE.format(tid), title="scimhub Error",
+        # The toast the console shows: the hub's words for the error, and the tracking id.
+        said = failed.json()["error"]["message"][0]
+        story.out.print(Panel(f"{said['title']} TrackingID: {tid}", title="scimhub Error",
                               border_style="red"))
         story.out.print(f"Error body: {failed.text}")
 
@@ -227,7 +229,7 @@ def _tell(story: Story, w: World) -> None:
 def _diagnose(story: Story, w: World, tracking_id: str) -> None:
     story.step(f"The troubleshooter: scimhub doctor --tracking-id {tracking_id}")
     report = explain_tracking_id(w.hub, w.org_id, tracking_id)
-    story.out.print(report)
+    story.out.print(render_report(report))
     story.check(any(f.id == "integration_app_deleted" for f in report.findings),
                 "diagnosis: the integration app's service principal was deleted")
 

@@ -7,11 +7,12 @@ Entry points for the CLI, the API and the console: `diagnose`, `explain_tracking
 
 from __future__ import annotations
 
-from ..integrations.entra.service import Actor
+from ..directory.actor import Actor
+from .catalogue import FIXES
 from .classify import classify
 from .evidence import Evidence, Services, gather
 from .explain import explain
-from .remedies import FIXES, FixResult, apply_all, apply_fix
+from .remedies import FixResult, apply_all, apply_fix
 from .report import Report
 
 __all__ = ["FIXES", "FixResult", "Report", "Services", "apply_fix", "diagnose",

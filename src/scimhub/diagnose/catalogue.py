@@ -8,6 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The automatic fixes (`remedies` runs them), by id: what each does, as the report says it.
+FIXES: dict[str, str] = {
+    "allow_sync": "Allow Azure AD sync: restore every saved instance",
+    "restore": "Recreate the provisioning app or job from the saved configuration",
+    "rotate_scim_token": "Rotate the hub's SCIM token, give it to the job, restart the job",
+    "restart_job": "Restart the provisioning job (new initial cycle, quarantine lifted)",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Mode:
@@ -17,7 +25,7 @@ class Mode:
     detection: str
     evidence: tuple[str, ...]
     remediation: tuple[str, ...]
-    fix: str | None = None  # remedies.FIXES key
+    fix: str | None = None  # a FIXES key
 
 
 _CONSENT_THEN_ALLOW = (

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..directory.instances import Mode
 from ..integrations.entra.settings import SECRET_WARNING
 from . import _format as fmt
 from .catalogue import BY_ID, mode_for_failure, mode_for_scim_answer
@@ -79,7 +80,7 @@ def _instance(ev: Evidence, ie: InstanceEvidence, checks: list[Check]) -> list[F
         checks.append(Check(f"Graph access to {inst.tenant_domain or inst.tenant_id}", False,
                             ie.probe_error.upstream_code or ie.probe_error.code))
         return [_refused(ev, ie)]
-    if inst.mode != "push" or not ev.configured:
+    if inst.mode != Mode.PUSH or not ev.configured:
         return []
     checks.append(Check(f"Graph access to {inst.tenant_domain or inst.tenant_id}", True,
                         "token and Graph calls work"))
@@ -288,7 +289,7 @@ def _recorded(ev: Evidence, found: list[Finding]) -> list[Finding]:
     """Failures the console met that no live check explains: recent throttling or
     outages (only information once Graph answers again), and, when no tenant could be
     probed, the refusals themselves."""
-    probed = any(ie.probe_error is None and ie.instance.mode == "push" for ie in ev.instances)
+    probed = any(ie.probe_error is None and ie.instance.mode == Mode.PUSH for ie in ev.instances)
     known = {f.id for f in found}
     groups: dict[str, list[Any]] = defaultdict(list)
     for f in ev.failures:
@@ -328,7 +329,7 @@ def _requests(ev: Evidence, found: list[Finding]) -> list[Finding]:
         if mode in ("duplicate_user_name", "invalid_attribute_values") and graph_read:
             continue
         groups[mode].append(e)
-    push = [ie.instance.id for ie in ev.instances if ie.instance.mode == "push"]
+    push = [ie.instance.id for ie in ev.instances if ie.instance.mode == Mode.PUSH]
     out = []
     for mode, entries in groups.items():
         fix = BY_ID[mode].fix if len(push) == 1 else None

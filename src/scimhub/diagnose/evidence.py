@@ -8,35 +8,34 @@ never an exception out of the doctor."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
-import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..directory.audit import Audit
 from ..directory.groups import Groups
-from ..directory.instances import Instance, Instances, IntegrationFailure
+from ..directory.instances import Instance, Instances, IntegrationFailure, Mode
 from ..directory.orgs import Orgs
 from ..directory.request_log import RequestEntry, RequestLog
 from ..directory.tokens import TokenInfo, Tokens
 from ..directory.users import Users
-from ..integrations.entra import jobs
-from ..integrations.entra.errors import IntegrationError
-from ..integrations.entra.graph import GraphClient
+from ..integrations.entra.audit_actions import AuditAction
+from ..integrations.entra.errors import IntegrationError, NotFound
+from ..integrations.entra.jobs import JobRef
+from ..integrations.entra.reader import TenantProbe
 from ..integrations.entra.service import EntraIntegration
 from .scope import ScopeEvidence, gather_scope
 
 T = TypeVar("T")
 # Hub audit actions after which earlier failures are history, not current problems.
 RECOVERY_ACTIONS = frozenset({
-    "Allow Azure AD sync enabled", "Azure AD configuration restored",
-    "Provisioning app recreated from saved configuration",
-    "Provisioning job recreated from saved configuration", "Azure AD admin consent granted",
-    "Azure AD instance connected", "Azure AD sync now", "Azure AD SCIM token renewed",
+    AuditAction.ALLOW_SYNC_ENABLED, AuditAction.CONFIGURATION_RESTORED,
+    AuditAction.APP_RECREATED, AuditAction.JOB_RECREATED, AuditAction.CONSENT_GRANTED,
+    AuditAction.INSTANCE_CONNECTED, AuditAction.SYNC_NOW, AuditAction.SCIM_TOKEN_RENEWED,
 })
 # Request-log failures older than this are not "current" even without a recovery.
 REQUEST_WINDOW = timedelta(hours=24)
@@ -45,16 +44,25 @@ GRAPH_MAX_WAIT = 2.0
 
 
 class Services(Protocol):
-    """What the doctor reads; `api.services.Hub` provides it (diagnose may not import api)."""
+    """What the doctor reads; `api.services.Hub` provides it (diagnose may not import api).
+    Read-only members, so a frozen container satisfies it."""
 
-    entra: EntraIntegration
-    instances: Instances
-    requests: RequestLog
-    tokens: Tokens
-    audit: Audit
-    users: Users
-    groups: Groups
-    orgs: Orgs
+    @property
+    def entra(self) -> EntraIntegration: ...
+    @property
+    def instances(self) -> Instances: ...
+    @property
+    def requests(self) -> RequestLog: ...
+    @property
+    def tokens(self) -> Tokens: ...
+    @property
+    def audit(self) -> Audit: ...
+    @property
+    def users(self) -> Users: ...
+    @property
+    def groups(self) -> Groups: ...
+    @property
+    def orgs(self) -> Orgs: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +119,9 @@ class Evidence:
 
 def gather(services: Services, org_id: str, *, with_scope: bool = True) -> Evidence:
     """Everything the classifier needs about one organisation."""
-    settings = services.entra.settings
-    evidence = Evidence(org_id, datetime.now(UTC), settings.configured, settings.login_url,
-                        settings.client_id, settings.client_secret_expires)
+    identity = services.entra.reader.public_identity()
+    evidence = Evidence(org_id, datetime.now(UTC), identity.configured, identity.login_url,
+                        identity.client_id, identity.client_secret_expires)
     try:
         services.orgs.get(org_id)  # raises OrgNotFound: a wrong --org is the caller's error
         evidence.since = _last_recovery(services.audit, org_id)
@@ -127,7 +135,7 @@ def gather(services: Services, org_id: str, *, with_scope: bool = True) -> Evide
         return evidence
     for instance in instances:
         found = InstanceEvidence(instance, scim_token=tokens.get(instance.scim_token_id or ""))
-        if evidence.configured and instance.mode == "push":
+        if evidence.configured and instance.mode == Mode.PUSH:
             _gather_graph(services, found, with_scope=with_scope)
         evidence.instances.append(found)
     return evidence
@@ -148,36 +156,35 @@ def _gather_requests(log: RequestLog, evidence: Evidence) -> None:
 
 def _gather_graph(services: Services, found: InstanceEvidence, *, with_scope: bool) -> None:
     instance = found.instance
-    graph = services.entra.graph(instance.tenant_id, str(uuid.uuid4()), max_wait=GRAPH_MAX_WAIT)
+    probe = services.entra.reader.tenant(instance.tenant_id, max_wait=GRAPH_MAX_WAIT)
     # The first call also gets the token: its failure (AADSTS...) explains everything else.
-    sp, problem = _guard("find provisioning app", lambda: jobs.find_service_principal(
-        graph, instance.provisioning_app_id) if instance.provisioning_app_id else None)
+    app_id = instance.provisioning_app_id
+    sp, problem = _guard("find provisioning app",
+                         lambda: probe.service_principal(app_id) if app_id else None)
     if problem is not None:
-        found.probe_error = _tenant_checked(services.entra, instance.tenant_id, problem)
+        found.probe_error = _tenant_checked(probe, problem)
         return
-    found.provisioning_sp_found = sp is not None if instance.provisioning_app_id else None
+    found.provisioning_sp_found = sp is not None if app_id else None
     if sp is not None and instance.job_id:
-        job, problem = _guard("read provisioning job",
-                              lambda: jobs.get_job(graph, sp["id"], str(instance.job_id)))
-        found.job = job
-        found.job_missing = problem is not None and problem.code == "701040"
-        if problem is not None and not found.job_missing:
-            found.probe_error = problem
+        try:
+            found.job = probe.job(JobRef(str(sp["id"]), instance.job_id))
+        except NotFound:
+            found.job_missing = True
+        except IntegrationError as err:
+            found.probe_error = GraphProblem.of("read provisioning job", err)
             return
-    _gather_logs(graph, found)
+    _gather_logs(probe, found)
     if with_scope and found.job and (found.job.get("status") or {}).get("lastExecution"):
         found.scope, problem = _guard("compare users", lambda: gather_scope(
-            graph, services.users, services.groups, instance, sp_id=sp["id"] if sp else None,
+            probe, services.users, services.groups, instance, sp_id=sp["id"] if sp else None,
             skipped=found.provisioning_skipped))
         if problem is not None:
             found.log_problems.append(problem)
 
 
-def _gather_logs(graph: GraphClient, found: InstanceEvidence) -> None:
-    audits, problem = _guard("read directoryAudits", lambda: graph.get(
-        "/auditLogs/directoryAudits",
-        **{"$filter": "activityDisplayName eq 'Remove service principal'", "$top": "10"}))
-    found.removed_sps = list((audits or {}).get("value", []))
+def _gather_logs(probe: TenantProbe, found: InstanceEvidence) -> None:
+    removed, problem = _guard("read directoryAudits", probe.removed_service_principals)
+    found.removed_sps = removed or []
     if problem is not None:
         found.log_problems.append(problem)
     job_id = found.instance.job_id
@@ -186,33 +193,24 @@ def _gather_logs(graph: GraphClient, found: InstanceEvidence) -> None:
     began = ((found.job.get("status") or {}).get("lastExecution") or {}).get("timeBegan")
     for status, into in (("failure", found.provisioning_failures),
                          ("skipped", found.provisioning_skipped)):
-        flt = f"jobId eq '{job_id}' and provisioningStatusInfo/status eq '{status}'"
-        if status == "failure" and began:  # only what still fails: the last cycle onwards
-            flt += f" and activityDateTime ge {began}"
-        page, problem = _guard(f"read provisioning log ({status})", lambda f=flt: graph.get(
-            "/auditLogs/provisioning", **{"$filter": f, "$top": "200"}))
-        into.extend((page or {}).get("value", []))
+        since = began if status == "failure" else None  # only what still fails
+        entries, problem = _guard(f"read provisioning log ({status})",
+                                  partial(probe.provisioning_log, job_id, status, since))
+        into.extend(entries or [])
         if problem is not None:
             found.log_problems.append(problem)
 
 
-def _tenant_checked(entra: EntraIntegration, tenant_id: str, problem: GraphProblem
-                    ) -> GraphProblem:
-    """MSAL reports an unknown tenant as unreadable metadata (no AADSTS code): ask the
-    tenant's OpenID configuration, which answers AADSTS90002 when the tenant is gone."""
+def _tenant_checked(probe: TenantProbe, problem: GraphProblem) -> GraphProblem:
+    """MSAL reports an unknown tenant as unreadable metadata (no AADSTS code): the tenant's
+    OpenID configuration tells whether the tenant is gone."""
     if problem.upstream_code or problem.status != 503:
         return problem
-    try:
-        answer = entra.http.get(f"{entra.settings.login_url}/{tenant_id}/v2.0/"
-                                ".well-known/openid-configuration")
-        codes = answer.json().get("error_codes") or [] if answer.status_code >= 400 else []
-    except (httpx.HTTPError, ValueError):
+    missing = probe.tenant_missing()
+    if missing is None:
         return problem
-    if 90002 not in codes:
-        return problem
-    return GraphProblem(problem.operation, 401, problem.code, "AADSTS90002",
-                        str(answer.json().get("error_description", "")).split("\r\n")[0],
-                        answer.json().get("correlation_id"), problem.client_request_id)
+    return GraphProblem(problem.operation, 401, problem.code, missing.code, missing.message,
+                        missing.correlation_id, problem.client_request_id)
 
 
 def _guard(operation: str, call: Callable[[], T]) -> tuple[T | None, GraphProblem | None]:

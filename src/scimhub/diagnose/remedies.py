@@ -6,17 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..integrations.entra.errors import IntegrationError, not_found
-from ..integrations.entra.service import Actor
+from ..directory.actor import Actor
+from ..integrations.entra.errors import IntegrationError
+from ..integrations.entra.lookup import saved_instance
+from .catalogue import FIXES
 from .evidence import Services
 from .report import Report
-
-FIXES: dict[str, str] = {
-    "allow_sync": "Allow Azure AD sync: restore every saved instance",
-    "restore": "Recreate the provisioning app or job from the saved configuration",
-    "rotate_scim_token": "Rotate the hub's SCIM token, give it to the job, restart the job",
-    "restart_job": "Restart the provisioning job (new initial cycle, quarantine lifted)",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +30,14 @@ def apply_fix(services: Services, org_id: str, fix: str, *, actor: Actor, hub_ur
     if fix != "allow_sync" and instance_id is None:
         return FixResult(fix, None, False, "This fix needs the instance it applies to.")
     run: dict[str, Callable[[], object]] = {
-        "allow_sync": lambda: services.entra.allow_sync(org_id, True, actor, hub_url=hub_url),
-        "restore": lambda: _restore(services, org_id, str(instance_id), actor, hub_url),
-        "rotate_scim_token": lambda: services.entra.renew_scim_token(
+        "allow_sync": lambda: services.entra.control.allow_sync(org_id, True, actor,
+                                                                hub_url=hub_url),
+        "restore": lambda: services.entra.provisioning.restore(
+            saved_instance(services.instances, org_id, str(instance_id)), actor,
+            hub_url=hub_url),
+        "rotate_scim_token": lambda: services.entra.provisioning.renew_scim_token(
             org_id, str(instance_id), actor, hub_url=hub_url),
-        "restart_job": lambda: services.entra.sync_now(org_id, str(instance_id), actor),
+        "restart_job": lambda: services.entra.control.sync_now(org_id, str(instance_id), actor),
     }
     try:
         run[fix]()
@@ -47,14 +45,6 @@ def apply_fix(services: Services, org_id: str, fix: str, *, actor: Actor, hub_ur
         upstream = f" ({err.upstream.code})" if err.upstream.code else ""
         return FixResult(fix, instance_id, False, f"{err.description}{upstream}")
     return FixResult(fix, instance_id, True, FIXES[fix])
-
-
-def _restore(services: Services, org_id: str, instance_id: str, actor: Actor,
-             hub_url: str) -> None:
-    instance = services.instances.get(org_id, instance_id)
-    if instance is None:
-        raise not_found(f"Instance {instance_id}")
-    services.entra.restore(instance, actor, hub_url=hub_url)
 
 
 def apply_all(services: Services, report: Report, *, actor: Actor, hub_url: str

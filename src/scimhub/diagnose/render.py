@@ -8,7 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .remedies import FIXES
+from .catalogue import FIXES
 from .report import Finding, Report
 
 _STYLE = {"error": "red", "warning": "yellow", "info": "blue"}

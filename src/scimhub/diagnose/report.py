@@ -28,7 +28,7 @@ class Finding:
     explanation: str
     evidence: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
-    fix: str | None = None  # id of an automatic fix (remedies.FIXES), if one applies now
+    fix: str | None = None  # id of an automatic fix (catalogue.FIXES), if one applies now
     instance_id: str | None = None
     tracking_ids: list[str] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
@@ -64,9 +64,3 @@ class Report:
         doc["generated"] = self.generated.isoformat()
         doc["healthy"] = self.healthy
         return doc
-
-    def __rich__(self) -> Any:
-        # Lets `console.print(report)` work (the demo prints one); the layout lives in render.
-        from .render import render_report
-
-        return render_report(self)

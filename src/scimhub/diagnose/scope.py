@@ -9,8 +9,8 @@ members tell direct from nested entitlement without a Graph call the real servic
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from ..directory.groups import Groups
@@ -19,7 +19,7 @@ from ..directory.locator import Locator
 from ..directory.search import Query
 from ..directory.users import Users
 from ..integrations.entra.errors import IntegrationError
-from ..integrations.entra.graph import GraphClient
+from ..integrations.entra.reader import TenantProbe
 from ..scim.filter import parse_filter
 
 MAX_USERS = 5000  # a diagnosis, not a sync: beyond this the comparison says it is partial
@@ -45,14 +45,14 @@ class ScopeEvidence:
     not_provisioned: list[tuple[SourceUser, str]] = field(default_factory=list)
 
 
-def gather_scope(graph: GraphClient, users: Users, groups: Groups, instance: Instance, *,
+def gather_scope(probe: TenantProbe, users: Users, groups: Groups, instance: Instance, *,
                  sp_id: str | None, skipped: list[dict[str, Any]]) -> ScopeEvidence:
     evidence = ScopeEvidence(instance.scope)
     source = next((m["source"] for m in instance.mappings if m["target"] == "userName"),
                   "userPrincipalName")
     entra_users: list[tuple[SourceUser, str]] = []
-    for value in _collection(graph, "/users", MAX_USERS, **{
-            "$select": f"id,userPrincipalName,accountEnabled,{source}", "$top": "999"}):
+    for value in islice(probe.users(f"id,userPrincipalName,accountEnabled,{source}"),
+                        MAX_USERS):
         user = SourceUser(str(value["id"]), str(value.get("userPrincipalName") or ""),
                           value.get("accountEnabled") is not False)
         entra_users.append((user, str(value.get(source) or "")))
@@ -64,7 +64,7 @@ def gather_scope(graph: GraphClient, users: Users, groups: Groups, instance: Ins
         return evidence
     skipped_ids = {str((e.get("sourceIdentity") or {}).get("id")) for e in skipped}
     direct, nested = (set(), set()) if instance.scope == "all" else _entitled(
-        graph, groups, instance.org_id, sp_id)
+        probe, groups, instance.org_id, sp_id)
     for user in missing:
         evidence.not_provisioned.append((user, _reason(user, instance.scope, skipped_ids,
                                                        direct, nested)))
@@ -96,26 +96,25 @@ def _hub_users(users: Users, org_id: str, names: list[str]) -> dict[str, bool]:
     return found
 
 
-def _entitled(graph: GraphClient, groups: Groups, org_id: str, sp_id: str | None
+def _entitled(probe: TenantProbe, groups: Groups, org_id: str, sp_id: str | None
               ) -> tuple[set[str], set[str]]:
     """Ids of users entitled directly (assigned, or direct members of an assigned group)
     and of users reachable only through nested groups."""
     direct: set[str] = set()
     if sp_id:
         try:  # real Graph lists direct assignments; a Graph without it just tells us less
-            for a in _collection(graph, f"/servicePrincipals/{sp_id}/appRoleAssignedTo",
-                                 MAX_USERS):
+            for a in islice(probe.assigned_to(sp_id), MAX_USERS):
                 if a.get("principalType") == "User":
                     direct.add(str(a.get("principalId")))
         except IntegrationError:
             pass
-    assigned = _assigned_groups(graph, groups, org_id)
+    assigned = _assigned_groups(probe, groups, org_id)
     nested: set[str] = set()
     level, seen = assigned, set(assigned)
     for depth in range(NESTING_DEPTH + 1):
         children: list[str] = []
         for group_id in level:
-            for member in _collection(graph, f"/groups/{group_id}/members", MAX_USERS):
+            for member in islice(probe.members(group_id), MAX_USERS):
                 if member.get("@odata.type") == "#microsoft.graph.group":
                     if member["id"] not in seen:
                         seen.add(member["id"])
@@ -126,11 +125,10 @@ def _entitled(graph: GraphClient, groups: Groups, org_id: str, sp_id: str | None
     return direct, nested - direct
 
 
-def _assigned_groups(graph: GraphClient, groups: Groups, org_id: str) -> list[str]:
+def _assigned_groups(probe: TenantProbe, groups: Groups, org_id: str) -> list[str]:
     """Graph ids of the Entra groups the hub received (by display name)."""
     by_name = {str(g.get("displayName") or "").lower(): str(g["id"])
-               for g in _collection(graph, "/groups", MAX_GROUPS,
-                                    **{"$select": "id,displayName", "$top": "999"})}
+               for g in islice(probe.groups(), MAX_GROUPS)}
     names = [n for n in by_name if n]
     held: list[str] = []
     for start in range(0, len(names), _BATCH):
@@ -141,18 +139,6 @@ def _assigned_groups(graph: GraphClient, groups: Groups, org_id: str) -> list[st
         held += [by_name[str(d["displayName"]).lower()] for d in docs
                  if str(d["displayName"]).lower() in by_name]
     return held
-
-
-def _collection(graph: GraphClient, path: str, cap: int, **params: str
-                ) -> Iterator[dict[str, Any]]:
-    count = 0
-    for page in graph.pages(path, **params):
-        values: Iterable[dict[str, Any]] = page.get("value", [])
-        for value in values:
-            yield value
-            count += 1
-            if count >= cap:
-                return
 
 
 def _quote(value: str) -> str:

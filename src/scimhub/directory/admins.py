@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -26,7 +27,18 @@ from ..store.tables import admins
 from .audit import Audit
 from .orgs import Orgs
 
-ROLES = ("admin", "readonly")
+
+class Role(StrEnum):
+    """What a console administrator may do; the value is what `admins.role` stores."""
+
+    ADMIN = "admin"  # everything
+    READONLY = "readonly"  # sees everything, changes nothing
+
+    @property
+    def read_only(self) -> bool:
+        return self is not Role.ADMIN
+
+
 MIN_PASSWORD_LENGTH = 12
 # A sign-in checks its password against at most this many accounts holding the email (each
 # check costs an argon2 hash); an account beyond them signs in with its org named.
@@ -48,7 +60,7 @@ class AdminInfo:
     org_id: str
     email: str
     display_name: str
-    role: str
+    role: Role
     created: datetime
     last_login: datetime | None
 
@@ -73,7 +85,7 @@ class PasswordCheck:
 
 
 def _info(r: Any) -> AdminInfo:
-    return AdminInfo(r.id, r.org_id, r.email, r.display_name, r.role, as_utc(r.created),
+    return AdminInfo(r.id, r.org_id, r.email, r.display_name, Role(r.role), as_utc(r.created),
                      as_utc(r.last_login) if r.last_login else None)
 
 
@@ -100,15 +112,18 @@ class Admins:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create(self, org_id: str, email: str, password: str, role: str,
+    def create(self, org_id: str, email: str, password: str, role: Role | str,
                display_name: str | None = None, *, actor: str = "cli",
                tracking_id: str | None = None) -> AdminInfo:
-        """Create an account (raises AdminError, or OrgNotFound for an unknown org)."""
+        """Create an account (raises AdminError, or OrgNotFound for an unknown org). `role`
+        may be the value a form or the CLI sent: it is checked here, where it is stored."""
         email = email.strip()
         if "@" not in email or len(email) > 320:
             raise AdminError(f"'{email}' is not an email address")
-        if role not in ROLES:
-            raise AdminError(f"role must be one of {', '.join(ROLES)}")
+        try:
+            role = Role(role)
+        except ValueError:
+            raise AdminError(f"role must be one of {', '.join(Role)}") from None
         if len(password) < MIN_PASSWORD_LENGTH:
             raise AdminError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
         Orgs(self.db).get(org_id)

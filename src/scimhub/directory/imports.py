@@ -46,7 +46,18 @@ def _columns(rt: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
             "external_id": doc.get("externalId"), "data": doc}
 
 
-def import_page(db: Database, rt: ResourceType, org_id: str, items: list[ImportItem]
+class Imports:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def users(self, org_id: str, items: list[ImportItem]) -> ImportResult:
+        return _import_page(self.db, USER, org_id, items)
+
+    def groups(self, org_id: str, items: list[ImportItem]) -> ImportResult:
+        return _import_page(self.db, GROUP, org_id, items)
+
+
+def _import_page(db: Database, rt: ResourceType, org_id: str, items: list[ImportItem]
                 ) -> ImportResult:
     table: Table = users if rt is USER else groups
     key_column = table.c.user_name_ci if rt is USER else table.c.display_name_ci
@@ -100,11 +111,3 @@ def import_page(db: Database, rt: ResourceType, org_id: str, items: list[ImportI
             conn.execute(stmt, updates)
     result.created, result.updated = len(inserts), len(updates)
     return result
-
-
-def users_page(db: Database, org_id: str, items: list[ImportItem]) -> ImportResult:
-    return import_page(db, USER, org_id, items)
-
-
-def groups_page(db: Database, org_id: str, items: list[ImportItem]) -> ImportResult:
-    return import_page(db, GROUP, org_id, items)

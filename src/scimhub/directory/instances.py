@@ -4,11 +4,13 @@ integration failures the troubleshooter explains."""
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import uuid
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -20,6 +22,25 @@ from ..store.tables import consent_states, entra_instances, integration_errors
 CONSENT_STATE_TTL = timedelta(minutes=15)
 
 
+class Mode(StrEnum):
+    """How an instance's users reach the hub (the stored value)."""
+
+    PUSH = "push"  # Entra's provisioning job sends them over SCIM
+    PULL = "pull"  # the hub reads Graph delta queries itself
+
+
+# Which Entra users an instance provisions: those assigned to the app, or everyone.
+SCOPES = ("assigned", "all")
+
+
+class Dialect(StrEnum):
+    """The SCIM dialect Entra's job is asked to speak; the non-default one is selected by
+    its name as a flag on the job's tenant URL (BaseAddress)."""
+
+    DEFAULT = "default"
+    AAD_OPT_SCIM_062020 = "aadOptscim062020"
+
+
 @dataclass(frozen=True, slots=True)
 class Instance:
     id: str
@@ -27,7 +48,8 @@ class Instance:
     tenant_id: str
     tenant_domain: str | None
     name: str
-    mode: str
+    mode: Mode
+    dialect: Dialect
     provisioning_app_id: str | None
     provisioning_sp_id: str | None
     job_id: str | None
@@ -75,9 +97,9 @@ class IntegrationFailure:
 
 
 def _instance(r: Any) -> Instance:
-    return Instance(r.id, r.org_id, r.tenant_id, r.tenant_domain, r.name, r.mode,
-                    r.provisioning_app_id, r.provisioning_sp_id, r.job_id, r.template_id,
-                    r.scope, list(r.mappings), r.auto_sync, r.scim_token_id,
+    return Instance(r.id, r.org_id, r.tenant_id, r.tenant_domain, r.name, Mode(r.mode),
+                    Dialect(r.dialect), r.provisioning_app_id, r.provisioning_sp_id, r.job_id,
+                    r.template_id, r.scope, list(r.mappings), r.auto_sync, r.scim_token_id,
                     r.hub_url, r.users_delta_link, r.groups_delta_link, r.last_status, r.last_pull,
                     as_utc(r.created), as_utc(r.updated))
 
@@ -120,7 +142,7 @@ class Instances:
             return set(conn.execute(select(t.c.org_id).where(
                 t.c.tenant_id == tenant_id)).scalars())
 
-    def all_in_mode(self, mode: str) -> list[Instance]:
+    def all_in_mode(self, mode: Mode) -> builtins.list[Instance]:
         t = entra_instances
         with self.db.read() as conn:
             rows = conn.execute(select(t).where(t.c.mode == mode)).all()
@@ -210,7 +232,7 @@ class Instances:
 
     def failures(self, org_id: str, *, tracking_id: str | None = None,
                  since: datetime | None = None, limit: int = 50
-                 ) -> tuple[list[IntegrationFailure], int]:
+                 ) -> tuple[builtins.list[IntegrationFailure], int]:
         t = integration_errors
         where = [t.c.org_id == org_id]
         if tracking_id:

@@ -17,11 +17,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 
 from ..store.engine import Database, as_utc, utcnow
 from ..store.tables import admins, login_failures, sessions
-from .admins import AdminInfo
+from .admins import AdminInfo, Role
 
 DEFAULT_LIFETIME = timedelta(hours=8)
 DEFAULT_MAX_FAILURES = 5
@@ -35,13 +35,14 @@ class SessionInfo:
     org_id: str
     email: str
     display_name: str
-    role: str
+    role: Role
     csrf_token: str
     expires_at: datetime
+    id_hash: str  # the cookie's SHA-256: the session's key, never the cookie itself
 
     @property
     def read_only(self) -> bool:
-        return self.role != "admin"
+        return self.role.read_only
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +73,13 @@ class Sessions:
         cookie = secrets.token_urlsafe(32)
         now = utcnow()
         info = SessionInfo(admin.id, admin.org_id, admin.email, admin.display_name, admin.role,
-                           secrets.token_urlsafe(32), now + self.lifetime)
+                           secrets.token_urlsafe(32), now + self.lifetime, _hash(cookie))
         with self.db.write() as conn:
             # Expired sessions are swept here, where sessions are made, so the table stays
             # the size of the signed-in population without a separate job.
             conn.execute(delete(sessions).where(sessions.c.expires_at <= now))
             conn.execute(sessions.insert().values(
-                id_hash=_hash(cookie), admin_id=admin.id, org_id=admin.org_id,
+                id_hash=info.id_hash, admin_id=admin.id, org_id=admin.org_id,
                 csrf_token=info.csrf_token, created=now, expires_at=info.expires_at))
         return cookie, info
 
@@ -87,16 +88,17 @@ class Sessions:
         if not cookie_value:
             return None
         s, a = sessions, admins
+        id_hash = _hash(cookie_value)
         with self.db.read() as conn:
             row = conn.execute(
                 select(s.c.admin_id, s.c.org_id, s.c.csrf_token, s.c.expires_at, a.c.email,
                        a.c.display_name, a.c.role)
                 .join(a, a.c.id == s.c.admin_id)
-                .where(s.c.id_hash == _hash(cookie_value))).first()
+                .where(s.c.id_hash == id_hash)).first()
         if row is None or as_utc(row.expires_at) <= utcnow():
             return None
-        return SessionInfo(row.admin_id, row.org_id, row.email, row.display_name, row.role,
-                           row.csrf_token, as_utc(row.expires_at))
+        return SessionInfo(row.admin_id, row.org_id, row.email, row.display_name,
+                           Role(row.role), row.csrf_token, as_utc(row.expires_at), id_hash)
 
     def end(self, cookie_value: str) -> None:
         with self.db.write() as conn:
@@ -127,7 +129,9 @@ class Sessions:
             conn.execute(delete(login_failures).where(login_failures.c.time < now - self.window))
             for key in limits:
                 result = conn.execute(login_failures.insert().values(key=key, time=now))
-                ids.append(int(result.inserted_primary_key[0]))
+                row_id = result.inserted_primary_key
+                assert row_id is not None  # a single-row INSERT always has its key
+                ids.append(int(row_id[0]))
         # Counted after the insert committed, so concurrent attempts see each other.
         allowed = True
         with self.db.read() as conn:
@@ -142,7 +146,7 @@ class Sessions:
         """Forget this attempt and, given `account_key`, its earlier failures: the owner is
         back. Without it only this attempt goes: a key several accounts share (an email held
         in several orgs) must not be cleared by signing in to one of them."""
-        forget = login_failures.c.id.in_(attempt.row_ids)
+        forget: ColumnElement[bool] = login_failures.c.id.in_(attempt.row_ids)
         if account_key is not None:
             forget = forget | (login_failures.c.key == account_key[:400])
         with self.db.write() as conn:

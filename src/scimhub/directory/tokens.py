@@ -13,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -23,7 +24,13 @@ from .errors import OrgNotFound
 from .orgs import Orgs
 
 TOKEN_PREFIX = "scimhub_"
-KINDS = ("scim", "admin")  # a SCIM client's token, or one for the admin/integration API
+
+
+class TokenKind(StrEnum):
+    """What a token opens; the value is what `tokens.kind` stores."""
+
+    SCIM = "scim"  # a SCIM client's (Entra's provisioning job)
+    ADMIN = "admin"  # scripts calling the integration API as a full administrator
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +38,7 @@ class TokenInfo:
     id: str
     org_id: str
     name: str
-    kind: str
+    kind: TokenKind
     prefix: str
     created: datetime
     expires_at: datetime | None
@@ -46,7 +53,7 @@ def _hash(secret: str) -> str:
 
 
 def _info(r: Any) -> TokenInfo:
-    return TokenInfo(r.id, r.org_id, r.name, r.kind, r.prefix, as_utc(r.created),
+    return TokenInfo(r.id, r.org_id, r.name, TokenKind(r.kind), r.prefix, as_utc(r.created),
                      as_utc(r.expires_at) if r.expires_at else None,
                      as_utc(r.revoked_at) if r.revoked_at else None)
 
@@ -59,10 +66,9 @@ class Tokens:
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, TokenInfo | None]] = {}
 
-    def create(self, org_id: str, *, name: str = "SCIM client", kind: str = "scim",
+    def create(self, org_id: str, *, name: str = "SCIM client",
+               kind: TokenKind = TokenKind.SCIM,
                expires_in: timedelta | None = None) -> tuple[str, TokenInfo]:
-        if kind not in KINDS:
-            raise ValueError(f"token kind must be one of {', '.join(KINDS)}")
         Orgs(self.db).get(org_id)  # raises OrgNotFound
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
@@ -98,7 +104,7 @@ class Tokens:
         self._cache.clear()
         return next(t for t in self.list(org_id) if t.id == token_id)
 
-    def authenticate(self, secret: str, kind: str = "scim") -> TokenInfo | None:
+    def authenticate(self, secret: str, kind: TokenKind = TokenKind.SCIM) -> TokenInfo | None:
         """The usable token of this kind with this secret, or None."""
         digest = _hash(secret)
         now_mono = time.monotonic()

@@ -117,5 +117,14 @@ class Database:
             with conn.begin():
                 yield conn
 
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def ping(self) -> None:
+        """One round trip; raises when the database cannot answer."""
+        with self.read_one() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
     def dispose(self) -> None:
         self.engine.dispose()

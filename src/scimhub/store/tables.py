@@ -194,6 +194,8 @@ entra_instances = Table(
     Column("tenant_domain", String(256)),
     Column("name", String(256), nullable=False),
     Column("mode", String(8), nullable=False),  # "push" (Entra's job) | "pull" (Graph delta)
+    # the SCIM dialect Entra's job is told to speak: "default" | "aadOptscim062020"
+    Column("dialect", String(32), nullable=False, server_default="default"),
     Column("provisioning_app_id", String(36)),  # appId of the instantiated "Identity" app
     Column("provisioning_sp_id", String(36)),  # its service principal's object id
     Column("job_id", String(128)),

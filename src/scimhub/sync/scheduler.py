@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from ..directory.instances import Mode
 from .work import SyncWork
 
 log = logging.getLogger("scimhub.sync")
@@ -35,7 +36,7 @@ async def every(interval: float, name: str, step: Callable[[], Any]) -> None:
 
 
 def _pull_all(work: SyncWork) -> None:
-    for instance in work.instances_in_mode("pull"):
+    for instance in work.instances_in_mode(Mode.PULL):
         try:
             work.pull(instance.org_id, instance.id)
         except Exception:  # recorded by work.pull; the other instances still sync

@@ -24,6 +24,7 @@ from procrastinate.manager import JobManager
 from sqlalchemy.engine import make_url
 
 from ..config import ConfigError
+from ..directory.instances import Mode
 from .work import SyncWork
 
 log = logging.getLogger("scimhub.sync")
@@ -118,7 +119,7 @@ def worker_app(database_url: str, work: SyncWork, schedule: Schedule) -> procras
         @app.periodic(cron=pull_cron)
         @app.task(name="scimhub.dispatch_pulls", queueing_lock="dispatch_pulls")
         async def dispatch_pulls(timestamp: int) -> int:
-            instances = await asyncio.to_thread(work.instances_in_mode, "pull")
+            instances = await asyncio.to_thread(work.instances_in_mode, Mode.PULL)
             deferred = [await _defer_once(pull_round_job(app, i.org_id, i.id))
                         for i in instances]
             return sum(deferred)

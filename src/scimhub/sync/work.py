@@ -10,17 +10,21 @@ and the console show what went wrong while nobody was looking.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..directory.instances import Instance, Instances
+from ..directory.actor import Actor
+from ..directory.instances import Instance, Instances, Mode
 from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
 from ..directory.tokens import Tokens
-from ..integrations.entra.errors import ALREADY_RUNNING, IntegrationError
+from ..integrations.entra.errors import AlreadyRunning, IntegrationError
+from ..integrations.entra.failures import recording_failures
 from ..integrations.entra.pull import PullSync
-from ..integrations.entra.service import Actor, EntraIntegration
+from ..integrations.entra.service import EntraIntegration
 from ..integrations.entra.settings import SECRET_WARNING
 from ..store.engine import utcnow
 from ..tracking_ids import new_tracking_id
@@ -55,18 +59,20 @@ class SyncWork:
                  tracking_prefix: str, retention: Retention) -> None:
         self.instances = instances
         self.pull_sync = pull
-        self.entra = entra
+        self.reader = entra.reader
+        self.status = entra.status
+        self.provisioning = entra.provisioning
         self.tokens = tokens
         self.sessions = sessions
         self.requests = requests
         self.tracking_prefix = tracking_prefix
         self.retention = retention
 
-    def instances_in_mode(self, mode: str) -> list[Instance]:
+    def instances_in_mode(self, mode: Mode) -> list[Instance]:
         return self.instances.all_in_mode(mode)
 
     def all_instances(self) -> list[Instance]:
-        return self.instances.all_in_mode("push") + self.instances.all_in_mode("pull")
+        return [i for mode in Mode for i in self.instances.all_in_mode(mode)]
 
     # -- the work -------------------------------------------------------------------------
 
@@ -74,15 +80,13 @@ class SyncWork:
         """One pull round; None when another process is running this instance's round.
         A failure is recorded, then raised, so the task queue marks the job failed."""
         instance = self.instances.get(org_id, instance_id)
-        if instance is None or instance.mode != "pull":
+        if instance is None or instance.mode != Mode.PULL:
             return None  # disconnected or switched since the round was scheduled
-        try:
-            return asdict(self.pull_sync.run(org_id, instance_id))
-        except IntegrationError as err:
-            if err.code == ALREADY_RUNNING:
+        with self._recorded(instance, "scheduled pull"):
+            try:
+                return asdict(self.pull_sync.run(org_id, instance_id))
+            except AlreadyRunning:
                 return None
-            self._record(instance, "scheduled pull", err)
-            raise
 
     def check(self, org_id: str, instance_id: str) -> bool:
         """Ask Entra about the instance: a push job's status (saved for the console), for
@@ -92,12 +96,12 @@ class SyncWork:
         if instance is None:
             return False
         try:
-            if instance.mode == "push":
-                self.entra.instance_status(instance)
-            else:
-                self.entra.graph(instance.tenant_id).get("/organization?$select=id")
-        except IntegrationError as err:
-            self._record(instance, "scheduled status check", err)
+            with self._recorded(instance, "scheduled status check"):
+                if instance.mode == Mode.PUSH:
+                    self.status.instance(instance)
+                else:
+                    self.reader.tenant(instance.tenant_id).check()
+        except IntegrationError:
             return False
         return True
 
@@ -106,7 +110,7 @@ class SyncWork:
         troubleshooter says it too) while the hub's own client secret nears its expiry."""
         now = now or utcnow()
         renewed = self.renew_tokens(now)
-        expires = self.entra.settings.client_secret_expires
+        expires = self.reader.public_identity().client_secret_expires
         if expires is None:
             return Expiry(renewed, None)
         left = expires - now
@@ -122,7 +126,7 @@ class SyncWork:
         the renewed instances' ids."""
         now = now or utcnow()
         renewed = []
-        for instance in self.instances_in_mode("push"):
+        for instance in self.instances_in_mode(Mode.PUSH):
             if not instance.scim_token_id:
                 continue
             token = self.tokens.get(instance.org_id, instance.scim_token_id)
@@ -135,10 +139,11 @@ class SyncWork:
                 continue
             tracking_id = self.tracking_id()
             try:
-                self.entra.renew_scim_token(instance.org_id, instance.id,
-                                            Actor(ACTOR, tracking_id), hub_url=instance.hub_url)
-            except IntegrationError as err:
-                self._record(instance, "scheduled token renewal", err, tracking_id)
+                with self._recorded(instance, "scheduled token renewal", tracking_id):
+                    self.provisioning.renew_scim_token(
+                        instance.org_id, instance.id, Actor(ACTOR, tracking_id),
+                        hub_url=instance.hub_url)
+            except IntegrationError:
                 continue
             log.info("renewed the SCIM token of %s (it expired %s)", instance.name, expires)
             renewed.append(instance.id)
@@ -157,10 +162,17 @@ class SyncWork:
     def tracking_id(self) -> str:
         return new_tracking_id(self.tracking_prefix)
 
-    def _record(self, instance: Instance, operation: str, err: IntegrationError,
-                tracking_id: str | None = None) -> None:
+    @contextmanager
+    def _recorded(self, instance: Instance, operation: str, tracking_id: str | None = None
+                  ) -> Iterator[None]:
+        """Record and log any integration failure inside: nobody is watching this work."""
         tracking_id = tracking_id or self.tracking_id()
-        log.warning("%s of %s failed: %s (tracking id %s)", operation, instance.name, err,
-                    tracking_id)
-        self.instances.record_failure(instance.org_id, instance.id, tracking_id=tracking_id,
-                                      operation=operation, **err.failure_fields())
+        try:
+            with recording_failures(self.instances, instance.org_id, instance.id,
+                                    tracking_id=tracking_id, operation=operation,
+                                    every_failure=True):
+                yield
+        except IntegrationError as err:
+            log.warning("%s of %s failed: %s (tracking id %s)", operation, instance.name, err,
+                        tracking_id)
+            raise

@@ -48,42 +48,25 @@
     }
   }
 
-  function errorCode(body) {
+  function errorMessage(body) {
     const messages = body && body.error && body.error.message;
-    return Array.isArray(messages) && messages[0] ? String(messages[0].code || "") : "";
+    return Array.isArray(messages) && messages[0] ? messages[0] : {};
   }
 
   function errorDescription(body) {
-    const messages = body && body.error && body.error.message;
-    if (Array.isArray(messages) && messages[0] && messages[0].description) {
-      return String(messages[0].description);
-    }
+    const description = errorMessage(body).description;
+    if (description) return String(description);
     return body && body.detail ? String(body.detail) : "";
   }
 
-  // The toast's words for each integration error code (see docs/console.md).
-  function messageFor(status, body, trackingId, retryAfter) {
-    const code = errorCode(body);
+  // The toast's words: the hub's error envelope carries them (`title`, listed with the
+  // codes in docs/integration.md); an answer without one (no answer at all, a proxy's
+  // error page) gets a generic sentence.
+  function messageFor(status, body, trackingId) {
     const tid = `TrackingID: ${trackingId}`;
+    const title = errorMessage(body).title;
+    if (title) return `${title} ${tid}`;
     const prefix = "Azure AD integration error.";
-    switch (code) {
-      case "701018":
-        return `${prefix} The request was unauthorized. Please sign out and try again. ${tid}`;
-      case "701029":
-        return `${prefix} Microsoft Graph is busy. Try again in ${retryAfter || 30} seconds. ${tid}`;
-      case "701030":
-        return `${prefix} Microsoft Entra ID is unavailable right now. Try again in a few minutes. ${tid}`;
-      case "701040":
-        return `${prefix} The instance or its provisioning job was not found; it may have been deleted. Reload the page. ${tid}`;
-      case "701050":
-        return `${prefix} The request was not valid: ${errorDescription(body) || "check the values you entered"}. ${tid}`;
-      case "701060":
-        return `You have read-only access. Ask a full administrator to make this change. ${tid}`;
-      case "701061":
-        return `Your session has ended. Sign in again. ${tid}`;
-      default:
-        break;
-    }
     if (status === 0) return `Could not reach scimhub. Check your connection and try again. ${tid}`;
     if (status === 404) return `${prefix} The integration API did not find what was asked for. ${tid}`;
     if (status >= 500) return `${prefix} scimhub could not complete the request (HTTP ${status}). ${tid}`;
@@ -191,7 +174,7 @@
       statusText: response.statusText || STATUS_TEXT[response.status] || "",
       url, trackingId, body: parsed,
     };
-    failure.message = messageFor(response.status, parsed, trackingId, response.headers.get("Retry-After"));
+    failure.message = messageFor(response.status, parsed, trackingId);
     if (!options.quiet) showToast(failure);
     throw new ApiError(failure);
   }

@@ -1,7 +1,7 @@
 """App-only tokens for Microsoft Graph from Entra, with MSAL (client credentials).
 
 MSAL keeps a token cache per application object; one object per tenant reuses tokens
-until they expire. A refused token request becomes `IntegrationError` 401/701018 carrying
+until they expire. A refused token request becomes `Unauthorized` (401/701018) carrying
 the AADSTS code, which is what tells a deleted service principal (700016) from an expired
 secret (7000222).
 """
@@ -14,10 +14,11 @@ from typing import Any
 import msal
 import requests
 
-from .errors import Upstream, unauthorized, unavailable
+from .errors import Unauthorized, Unavailable, Upstream
 from .settings import EntraSettings
 
-# AADSTS codes that mean "Entra is fine, it just refuses these credentials".
+# AADSTS codes that mean Entra is throttling the tenant's token requests (90055): transient,
+# unlike a refusal of the credentials.
 _THROTTLED = {90055}
 
 
@@ -50,7 +51,7 @@ class CredentialSource:
             # ValueError: MSAL could not read the authority's metadata (tenant unknown or
             # the server is not answering like Entra).
             self.forget(tenant_id)
-            raise unavailable(client_request_id, Upstream(message=type(exc).__name__)) from None
+            raise Unavailable(client_request_id, Upstream(message=type(exc).__name__)) from None
         if "access_token" in result:
             return str(result["access_token"])
         self.forget(tenant_id)
@@ -60,8 +61,8 @@ class CredentialSource:
             message=(result.get("error_description") or "").split("\r\n")[0],
             correlation_id=result.get("correlation_id"))
         if codes and codes[0] in _THROTTLED:
-            raise unavailable(client_request_id, upstream)
-        raise unauthorized(client_request_id, upstream)
+            raise Unavailable(client_request_id, upstream)
+        raise Unauthorized(client_request_id, upstream)
 
     def close(self) -> None:
         """Close the kept-alive connections to Entra's login endpoint."""

@@ -1,15 +1,23 @@
-"""Integration failures as values. Each names what the caller should do next (sign in
-again, retry later, recreate) and carries what the troubleshooter needs: Entra's own error
-code and correlation ids, which never reach the browser beyond the description.
+"""Integration failures as types. Each class carries its HTTP status and code (the codes are
+listed with their meaning in docs/integration.md), the sentence the console shows the
+admin (`title`), and what the troubleshooter needs: Entra's own error code and correlation
+ids, which never reach the browser beyond the description.
 
-The codes (701018 for refused credentials, 701029 throttled, 701030 unavailable, ...) are
-listed with their meaning in docs/integration.md.
+The classes are grouped by what the caller should do next, as a sync engine would: `Retry`
+(transient), `Recreate` (what was named is gone: restore it from the saved copy),
+`Reconsent` (Entra refuses the hub: an admin must consent again) and `Stop` (the request
+cannot succeed as it is). Only the Graph and MSAL client layer (`graph.py`,
+`credentials.py`, `signin.py`, `jobs.py`) raises them for what Entra answered; callers
+catch the class they can handle.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+# How the console's toasts about the integration begin (the seed's wording).
+_PREFIX = "Azure AD integration error."
 
 
 @dataclass(frozen=True)
@@ -21,17 +29,33 @@ class Upstream:
     correlation_id: str | None = None
 
 
-@dataclass
 class IntegrationError(Exception):
-    status: int
-    code: str
-    description: str
-    upstream: Upstream = field(default_factory=Upstream)
-    client_request_id: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    status: ClassVar[int]
+    code: ClassVar[str]
+
+    def __init__(self, description: str, *, upstream: Upstream | None = None,
+                 client_request_id: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.upstream = upstream or Upstream()
+        self.client_request_id = client_request_id
+        self.headers = headers or {}
 
     def __str__(self) -> str:
         return f"{self.status}/{self.code}: {self.description}"
+
+    @property
+    def title(self) -> str:
+        """What the admin is told (the console adds the tracking id)."""
+        if self.status >= 500:
+            return f"{_PREFIX} scimhub could not complete the request (HTTP {self.status})."
+        return f"{_PREFIX} The request failed (HTTP {self.status}): {self.description}."
+
+    @property
+    def from_upstream(self) -> bool:
+        """Entra or Graph answered this (rather than the hub refusing the request)."""
+        return bool(self.upstream.code or self.client_request_id)
 
     def failure_fields(self) -> dict[str, Any]:
         """What the troubleshooter keeps of this error (`Instances.record_failure`)."""
@@ -41,79 +65,183 @@ class IntegrationError(Exception):
                 "client_request_id": self.client_request_id}
 
 
-def unauthorized(client_request_id: str, upstream: Upstream | None = None) -> IntegrationError:
-    return IntegrationError(401, "701018",
-                            f"Request unauthorized. client-request-id: {client_request_id}",
-                            upstream or Upstream(), client_request_id)
+# -- what to do next --------------------------------------------------------------------
+
+class Retry(IntegrationError):
+    """Transient: the same call may succeed later."""
 
 
-def throttled(retry_after: int, client_request_id: str,
-              upstream: Upstream | None = None) -> IntegrationError:
-    return IntegrationError(429, "701029", "Microsoft Graph is throttling requests; retry "
-                            f"after {retry_after} s. client-request-id: {client_request_id}",
-                            upstream or Upstream(), client_request_id,
-                            {"Retry-After": str(retry_after)})
+class Recreate(IntegrationError):
+    """What the call named is gone; "Allow Azure AD sync" recreates it from the saved copy."""
 
 
-def unavailable(client_request_id: str, upstream: Upstream | None = None) -> IntegrationError:
-    return IntegrationError(503, "701030", "Microsoft Entra ID is unavailable. "
-                            f"client-request-id: {client_request_id}",
-                            upstream or Upstream(), client_request_id)
+class Reconsent(IntegrationError):
+    """Entra refuses the hub's credentials or the setup sign-in: an admin must sign in and
+    consent again."""
 
 
-def unexpected(client_request_id: str, upstream: Upstream | None = None) -> IntegrationError:
-    return IntegrationError(502, "701031", "Unexpected answer from Microsoft Graph. "
-                            f"client-request-id: {client_request_id}",
-                            upstream or Upstream(), client_request_id)
+class Stop(IntegrationError):
+    """The request cannot succeed as it is: a person has to change it, or the hub's
+    configuration."""
 
 
-def not_found(what: str, upstream: Upstream | None = None) -> IntegrationError:
-    return IntegrationError(404, "701040", f"{what} not found.", upstream or Upstream())
+# -- the failures -------------------------------------------------------------------------
+
+class Unauthorized(Reconsent):
+    status, code = 401, "701018"
+
+    def __init__(self, client_request_id: str, upstream: Upstream | None = None) -> None:
+        super().__init__(f"Request unauthorized. client-request-id: {client_request_id}",
+                         upstream=upstream, client_request_id=client_request_id)
+
+    @property
+    def title(self) -> str:
+        return f"{_PREFIX} The request was unauthorized. Please sign out and try again."
 
 
-def bad_request(description: str) -> IntegrationError:
-    return IntegrationError(400, "701050", description)
+class NotProven(Reconsent):
+    """The setup sign-in did not prove which tenant the admin belongs to."""
+
+    status, code = 401, "701062"
+
+    def __init__(self, reason: str, upstream: Upstream | None = None) -> None:
+        super().__init__(f"The Entra sign-in did not prove the tenant: {reason} Start the "
+                         "setup again.", upstream=upstream)
 
 
-def conflict(description: str) -> IntegrationError:
-    return IntegrationError(409, "701051", description)
+class Throttled(Retry):
+    status, code = 429, "701029"
+
+    def __init__(self, retry_after: int, client_request_id: str,
+                 upstream: Upstream | None = None) -> None:
+        super().__init__("Microsoft Graph is throttling requests; retry after "
+                         f"{retry_after} s. client-request-id: {client_request_id}",
+                         upstream=upstream, client_request_id=client_request_id,
+                         headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+    @property
+    def title(self) -> str:
+        return f"{_PREFIX} Microsoft Graph is busy. Try again in {self.retry_after} seconds."
 
 
-def payload_too_large(limit: int) -> IntegrationError:
-    return IntegrationError(413, "701054", f"The request body exceeds the maximum of {limit} "
-                            "bytes.")
+class Unavailable(Retry):
+    status, code = 503, "701030"
+
+    def __init__(self, client_request_id: str, upstream: Upstream | None = None) -> None:
+        super().__init__(f"Microsoft Entra ID is unavailable. client-request-id: "
+                         f"{client_request_id}", upstream=upstream,
+                         client_request_id=client_request_id)
+
+    @property
+    def title(self) -> str:
+        return (f"{_PREFIX} Microsoft Entra ID is unavailable right now. Try again in a few "
+                "minutes.")
 
 
-def tenant_taken() -> IntegrationError:
-    return IntegrationError(409, "701053", "This Entra tenant is already connected to another "
-                            "organization on this hub. Ask the hub's operator to allow sharing "
-                            "it (SCIMHUB_ENTRA_SHARED_TENANTS) if both should receive its "
-                            "users.")
+class AlreadyRunning(Retry):
+    """A sync round for the instance is running in another process."""
+
+    status, code = 409, "701052"
+
+    def __init__(self) -> None:
+        super().__init__("A sync round for this instance is already running; try again when "
+                         "it has finished.")
 
 
-ALREADY_RUNNING = "701052"
+class NotFound(Recreate):
+    status, code = 404, "701040"
+
+    def __init__(self, what: str, upstream: Upstream | None = None) -> None:
+        super().__init__(f"{what} not found.", upstream=upstream)
+
+    @property
+    def title(self) -> str:
+        return (f"{_PREFIX} The instance or its provisioning job was not found; it may have "
+                "been deleted. Reload the page.")
 
 
-def already_running() -> IntegrationError:
-    return IntegrationError(409, ALREADY_RUNNING, "A sync round for this instance is already "
-                            "running; try again when it has finished.")
+class UnexpectedAnswer(Stop):
+    """Graph answered something the hub cannot read."""
+
+    status, code = 502, "701031"
+
+    def __init__(self, client_request_id: str, upstream: Upstream | None = None) -> None:
+        super().__init__(f"Unexpected answer from Microsoft Graph. client-request-id: "
+                         f"{client_request_id}", upstream=upstream,
+                         client_request_id=client_request_id)
 
 
-def forbidden(description: str = "Read-only administrators cannot change the integration."
-              ) -> IntegrationError:
-    return IntegrationError(403, "701060", description)
+class BadRequest(Stop):
+    status, code = 400, "701050"
+
+    def __init__(self, description: str, *, upstream: Upstream | None = None,
+                 client_request_id: str | None = None) -> None:
+        super().__init__(description, upstream=upstream, client_request_id=client_request_id)
+
+    @property
+    def title(self) -> str:
+        return f"{_PREFIX} The request was not valid: {self.description}."
 
 
-def not_signed_in() -> IntegrationError:
-    return IntegrationError(401, "701061", "Sign in as an administrator of this organization.")
+class Conflict(Stop):
+    status, code = 409, "701051"
 
 
-def not_configured() -> IntegrationError:
-    return IntegrationError(412, "701070", "The Azure AD integration is not configured on "
-                            "this hub (SCIMHUB_ENTRA_CLIENT_ID, _CLIENT_SECRET, "
-                            "_APP_TEMPLATE_ID).")
+class TenantTaken(Stop):
+    """The tenant feeds another organisation of this hub (one tenant, one organisation)."""
+
+    status, code = 409, "701053"
+
+    def __init__(self) -> None:
+        super().__init__("This Entra tenant is already connected to another organization on "
+                         "this hub. Ask the hub's operator to allow sharing it "
+                         "(SCIMHUB_ENTRA_SHARED_TENANTS) if both should receive its users.")
 
 
-def internal_error(tracking_id: str) -> IntegrationError:
-    return IntegrationError(500, "701099", "The hub failed unexpectedly; quote the tracking id "
-                            f"{tracking_id} when reporting it.")
+class PayloadTooLarge(Stop):
+    status, code = 413, "701054"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The request body exceeds the maximum of {limit} bytes.")
+
+
+class Forbidden(Stop):
+    status, code = 403, "701060"
+
+    def __init__(self, description: str = "Read-only administrators cannot change the "
+                 "integration.") -> None:
+        super().__init__(description)
+
+    @property
+    def title(self) -> str:
+        return "You have read-only access. Ask a full administrator to make this change."
+
+
+class NotSignedIn(Stop):
+    status, code = 401, "701061"
+
+    def __init__(self) -> None:
+        super().__init__("Sign in as an administrator of this organization.")
+
+    @property
+    def title(self) -> str:
+        return "Your session has ended. Sign in again."
+
+
+class NotConfigured(Stop):
+    status, code = 412, "701070"
+
+    def __init__(self) -> None:
+        super().__init__("The Azure AD integration is not configured on this hub "
+                         "(SCIMHUB_ENTRA_CLIENT_ID, _CLIENT_SECRET, _APP_TEMPLATE_ID).")
+
+
+class InternalError(Stop):
+    """A bug in the hub: the traceback is logged with the tracking id."""
+
+    status, code = 500, "701099"
+
+    def __init__(self, tracking_id: str) -> None:
+        super().__init__("The hub failed unexpectedly; quote the tracking id "
+                         f"{tracking_id} when reporting it.")

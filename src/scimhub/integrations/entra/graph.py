@@ -1,6 +1,6 @@
 """A small Microsoft Graph client: bearer tokens from `CredentialSource`, retries on
 throttling (honouring `Retry-After`) and on 5xx, and Graph's errors turned into
-`IntegrationError`s. It is the only place that reads Graph status codes."""
+the integration's error types. It is the only place that reads Graph status codes."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import httpx
 
 from .credentials import CredentialSource
 from .errors import (
-    IntegrationError,
+    BadRequest,
+    NotFound,
+    Throttled,
+    Unauthorized,
+    Unavailable,
+    UnexpectedAnswer,
     Upstream,
-    not_found,
-    throttled,
-    unauthorized,
-    unavailable,
-    unexpected,
 )
 
 _RETRIES = 3
@@ -77,7 +77,7 @@ class GraphClient:
                 if attempt < _RETRIES:
                     self.sleep(0.2 * attempt)
                     continue
-                raise unavailable(self.client_request_id,
+                raise Unavailable(self.client_request_id,
                                   Upstream(message=type(exc).__name__)) from None
             status = response.status_code
             if status < 300:
@@ -89,24 +89,24 @@ class GraphClient:
                 refreshed = True
                 continue
             if status in (401, 403):
-                raise unauthorized(self.client_request_id, upstream)
+                raise Unauthorized(self.client_request_id, upstream)
             if status == 404:
-                raise not_found(path.split("?")[0], upstream)
+                raise NotFound(path.split("?")[0], upstream)
             if status == 429:
                 wait = _retry_after(response)
                 if attempt < _RETRIES and wait <= self.max_wait:
                     self.sleep(wait)
                     continue
-                raise throttled(max(1, int(wait)), self.client_request_id, upstream)
+                raise Throttled(max(1, int(wait)), self.client_request_id, upstream)
             if status >= 500:
                 if attempt < _RETRIES:
                     self.sleep(0.5 * attempt)
                     continue
-                raise unavailable(self.client_request_id, upstream)
+                raise Unavailable(self.client_request_id, upstream)
             if status == 400:
-                raise IntegrationError(400, "701050", upstream.message or "Bad request to Graph.",
-                                       upstream, self.client_request_id)
-            raise unexpected(self.client_request_id, upstream)
+                raise BadRequest(upstream.message or "Bad request to Graph.", upstream=upstream,
+                                 client_request_id=self.client_request_id)
+            raise UnexpectedAnswer(self.client_request_id, upstream)
 
 
 def _retry_after(response: httpx.Response) -> float:

@@ -3,14 +3,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from .errors import IntegrationError, unexpected
+from ...directory.instances import Instance, Mode
+from .errors import UnexpectedAnswer
 from .graph import GraphClient
 
 # What "Sync now" resets: like the portal's "Restart provisioning", a new initial cycle
 # that keeps what is already in the target (no ForceDeletes).
 RESTART_SCOPE = "Watermark, Escrows, QuarantineState"
+
+
+@dataclass(frozen=True, slots=True)
+class JobRef:
+    """A synchronization job: the provisioning app's service principal and the job's id."""
+
+    sp_id: str
+    job_id: str
+
+    @property
+    def path(self) -> str:
+        return f"/servicePrincipals/{self.sp_id}/synchronization/jobs/{self.job_id}"
+
+
+def job_of(instance: Instance) -> JobRef | None:
+    """The job a push instance steers; None for pull instances and unfinished setups."""
+    if instance.mode == Mode.PUSH and instance.provisioning_sp_id and instance.job_id:
+        return JobRef(instance.provisioning_sp_id, instance.job_id)
+    return None
 
 
 def find_service_principal(graph: GraphClient, app_id: str) -> dict[str, Any] | None:
@@ -25,34 +46,34 @@ def instantiate(graph: GraphClient, template_id: str, name: str) -> tuple[str, s
     try:
         return str(made["application"]["appId"]), str(made["servicePrincipal"]["id"])
     except (KeyError, TypeError):
-        raise unexpected(graph.client_request_id) from None
+        raise UnexpectedAnswer(graph.client_request_id) from None
 
 
 def sync_template_id(graph: GraphClient, sp_id: str) -> str:
     templates = graph.get(f"/servicePrincipals/{sp_id}/synchronization/templates")
     values = templates.get("value", []) if isinstance(templates, dict) else []
     if not values:
-        raise unexpected(graph.client_request_id)
+        raise UnexpectedAnswer(graph.client_request_id)
     return str(values[0]["id"])
 
 
-def create_job(graph: GraphClient, sp_id: str, template_id: str) -> dict[str, Any]:
+def create_job(graph: GraphClient, sp_id: str, template_id: str) -> JobRef:
     job = graph.post(f"/servicePrincipals/{sp_id}/synchronization/jobs",
                      {"templateId": template_id})
     if not isinstance(job, dict) or "id" not in job:
-        raise unexpected(graph.client_request_id)
-    return job
+        raise UnexpectedAnswer(graph.client_request_id)
+    return JobRef(sp_id, str(job["id"]))
 
 
-def get_job(graph: GraphClient, sp_id: str, job_id: str) -> dict[str, Any]:
-    job = graph.get(f"/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}")
-    if not isinstance(job, dict):
-        raise unexpected(graph.client_request_id)
-    return job
+def get_job(graph: GraphClient, job: JobRef) -> dict[str, Any]:
+    found = graph.get(job.path)
+    if not isinstance(found, dict):
+        raise UnexpectedAnswer(graph.client_request_id)
+    return found
 
 
-def delete_job(graph: GraphClient, sp_id: str, job_id: str) -> None:
-    graph.delete(f"/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}")
+def delete_job(graph: GraphClient, job: JobRef) -> None:
+    graph.delete(job.path)
 
 
 def put_secrets(graph: GraphClient, sp_id: str, *, base_address: str, secret_token: str,
@@ -64,26 +85,26 @@ def put_secrets(graph: GraphClient, sp_id: str, *, base_address: str, secret_tok
     ]})
 
 
-def get_schema(graph: GraphClient, sp_id: str, job_id: str) -> dict[str, Any]:
-    schema = graph.get(f"/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/schema")
+def get_schema(graph: GraphClient, job: JobRef) -> dict[str, Any]:
+    schema = graph.get(f"{job.path}/schema")
     if not isinstance(schema, dict):
-        raise unexpected(graph.client_request_id)
+        raise UnexpectedAnswer(graph.client_request_id)
     return schema
 
 
-def put_schema(graph: GraphClient, sp_id: str, job_id: str, schema: dict[str, Any]) -> None:
-    graph.put(f"/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/schema", schema)
+def put_schema(graph: GraphClient, job: JobRef, schema: dict[str, Any]) -> None:
+    graph.put(f"{job.path}/schema", schema)
 
 
-def job_action(graph: GraphClient, sp_id: str, job_id: str, action: str,
+def job_action(graph: GraphClient, job: JobRef, action: str,
                body: dict[str, Any] | None = None) -> Any:
     """start | pause | restart | validateCredentials | provisionOnDemand"""
-    return graph.post(f"/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/{action}", body)
+    return graph.post(f"{job.path}/{action}", body)
 
 
-def restart(graph: GraphClient, sp_id: str, job_id: str) -> None:
-    job_action(graph, sp_id, job_id, "restart", {"criteria": {"resetScope": RESTART_SCOPE}})
-
-
-def is_not_found(error: IntegrationError) -> bool:
-    return error.code == "701040"
+def restart(graph: GraphClient, job: JobRef, *, start: bool) -> None:
+    """A new initial cycle (it also lifts a quarantine); `start` resumes the schedule too,
+    for a job whose auto sync is on."""
+    job_action(graph, job, "restart", {"criteria": {"resetScope": RESTART_SCOPE}})
+    if start:
+        job_action(graph, job, "start")

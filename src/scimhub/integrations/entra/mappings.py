@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .errors import bad_request
+from .errors import BadRequest
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -30,18 +30,18 @@ MATCHING_TARGET = "userName"
 def validate(mappings: Any) -> list[dict[str, str]]:
     """Mappings an admin sent: a list of {source, target} strings, userName mapped once."""
     if not isinstance(mappings, list) or not mappings:
-        raise bad_request("mappings must be a non-empty list of {source, target}")
+        raise BadRequest("mappings must be a non-empty list of {source, target}")
     clean = []
     for m in mappings:
         if not (isinstance(m, dict) and isinstance(m.get("source"), str)
                 and isinstance(m.get("target"), str) and m["source"] and m["target"]):
-            raise bad_request("each mapping needs a 'source' and a 'target' string")
+            raise BadRequest("each mapping needs a 'source' and a 'target' string")
         clean.append({"source": m["source"], "target": m["target"]})
     targets = [m["target"] for m in clean]
     if targets.count(MATCHING_TARGET) != 1:
-        raise bad_request("exactly one mapping must target userName (the matching attribute)")
+        raise BadRequest("exactly one mapping must target userName (the matching attribute)")
     if len(set(targets)) != len(targets):
-        raise bad_request("each target attribute may be mapped only once")
+        raise BadRequest("each target attribute may be mapped only once")
     return clean
 
 
@@ -65,7 +65,7 @@ def into_schema(schema: dict[str, Any], mappings: list[dict[str, str]]) -> dict[
     updated = copy.deepcopy(schema)
     mapping = _user_mapping(updated)
     if mapping is None:
-        raise bad_request("the provisioning job's schema has no user mapping")
+        raise BadRequest("the provisioning job's schema has no user mapping")
     mapping["attributeMappings"] = [{
         "defaultValue": None,
         "exportMissingReferences": False,

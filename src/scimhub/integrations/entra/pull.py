@@ -18,18 +18,19 @@ from typing import Any
 import orjson
 
 from ...directory.groups import Groups
-from ...directory.imports import ImportItem, groups_page, users_page
-from ...directory.instances import Instance, Instances
+from ...directory.imports import ImportItem, Imports
+from ...directory.instances import Instance, Instances, Mode
 from ...directory.links import Link, Links
+from ...directory.locator import Locator
 from ...directory.users import Users
 from ...scim.errors import NotFound, ScimError
 from ...scim.filter import parse_path
 from ...scim.patch import PatchOp, apply_patch
 from ...scim.schemas import USER, USER_URN
-from ...store.engine import Database, utcnow
-from .errors import already_running, conflict
+from ...store.engine import utcnow
+from .connection import EntraConnection
+from .errors import AlreadyRunning, Conflict
 from .graph import GraphClient
-from .service import EntraIntegration
 
 # Graph user properties the default mappings read; `manager` needs $expand and is not
 # pulled (push covers it).
@@ -69,15 +70,16 @@ def user_document(item: dict[str, Any], mappings: list[dict[str, str]]) -> dict[
 
 
 class PullSync:
-    def __init__(self, db: Database, integration: EntraIntegration, instances: Instances,
-                 users: Users, groups: Groups, *, page_size: int = PAGE_SIZE) -> None:
-        self.db = db
-        self.page_size = page_size
-        self.integration = integration
+    def __init__(self, connection: EntraConnection, *, instances: Instances, users: Users,
+                 groups: Groups, links: Links, imports: Imports,
+                 page_size: int = PAGE_SIZE) -> None:
+        self.connection = connection
         self.instances = instances
         self.users = users
         self.groups = groups
-        self.links = Links(db)
+        self.links = links
+        self.imports = imports
+        self.page_size = page_size
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -87,7 +89,7 @@ class PullSync:
         another process (several API processes on PostgreSQL) is told it is running."""
         with self._lock_for(instance_id), self.instances.round_lock(instance_id) as mine:
             if not mine:
-                raise already_running()
+                raise AlreadyRunning()
             return self._run(org_id, instance_id, progress)
 
     def _lock_for(self, instance_id: str) -> threading.Lock:
@@ -96,11 +98,11 @@ class PullSync:
 
     def _run(self, org_id: str, instance_id: str, progress: Progress | None) -> PullCounts:
         instance = self.instances.get(org_id, instance_id)
-        if instance is None or instance.mode != "pull":
-            raise conflict("This instance does not use pull sync.")
+        if instance is None or instance.mode != Mode.PULL:
+            raise Conflict("This instance does not use pull sync.")
         started = time.monotonic()
         counts = PullCounts()
-        graph = self.integration.graph(instance.tenant_id, max_wait=300)
+        graph = self.connection.graph(instance.tenant_id, max_wait=300)
         instance = self._round(graph, instance, "users", counts, progress)
         instance = self._round(graph, instance, "groups", counts, progress)
         counts.seconds = round(time.monotonic() - started, 3)
@@ -164,7 +166,7 @@ class PullSync:
             batch.append(ImportItem(oid, link.resource_id if link else None, doc))
             digests[oid] = digest
         if batch:
-            result = users_page(self.db, org_id, batch)
+            result = self.imports.users(org_id, batch)
             counts.users_created += result.created
             counts.users_updated += result.updated
             counts.skipped += len(result.errors)
@@ -182,8 +184,6 @@ class PullSync:
                 self.users.delete(org_id, link.resource_id)
                 counts.users_deleted += 1
             else:
-                from ...directory.locator import Locator
-
                 self.users.patch(org_id, link.resource_id, {
                     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                     "Operations": [{"op": "replace", "path": "active", "value": False}]},
@@ -222,7 +222,7 @@ class PullSync:
                 digests[oid] = digest
         ids = {oid: link.resource_id for oid, link in known.items()}
         if batch:
-            result = groups_page(self.db, org_id, batch)
+            result = self.imports.groups(org_id, batch)
             counts.groups_created += result.created
             counts.groups_updated += result.updated
             counts.skipped += len(result.errors)

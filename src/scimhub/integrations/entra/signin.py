@@ -21,7 +21,7 @@ import jwt
 import msal
 import requests
 
-from .errors import IntegrationError, Upstream, bad_request, unavailable
+from .errors import BadRequest, NotProven, Unavailable, Upstream
 from .settings import EntraSettings
 from .tenants import CONSUMER_TENANT, is_tenant_id
 
@@ -43,11 +43,6 @@ class TenantProof:
     tenant_id: str
     object_id: str
     user: str  # preferred_username, for the audit trail
-
-
-def not_proven(reason: str, upstream: Upstream | None = None) -> IntegrationError:
-    return IntegrationError(401, "701062", f"The Entra sign-in did not prove the tenant: "
-                            f"{reason} Start the setup again.", upstream or Upstream())
 
 
 class SetupSignIn:
@@ -81,7 +76,7 @@ class SetupSignIn:
                     [self.settings.graph_scope], redirect_uri=redirect_uri, state=state,
                     prompt="consent")
         except (requests.RequestException, ValueError) as exc:
-            raise unavailable(str(uuid.uuid4()), Upstream(message=type(exc).__name__)) from None
+            raise Unavailable(str(uuid.uuid4()), Upstream(message=type(exc).__name__)) from None
         return str(flow["auth_uri"]), {"authority": authority, "msal": flow}
 
     def finish(self, flow: dict[str, Any], query: dict[str, str]) -> TenantProof:
@@ -91,12 +86,12 @@ class SetupSignIn:
             result = self._app(flow["authority"]).acquire_token_by_auth_code_flow(
                 msal_flow, query)
         except ValueError as exc:  # state mismatch, nonce mismatch, malformed answer
-            raise not_proven(f"{exc}.") from None
+            raise NotProven(f"{exc}.") from None
         except requests.RequestException as exc:
-            raise unavailable(str(uuid.uuid4()), Upstream(message=type(exc).__name__)) from None
+            raise Unavailable(str(uuid.uuid4()), Upstream(message=type(exc).__name__)) from None
         if "id_token" not in result:
             codes = result.get("error_codes") or []
-            raise not_proven("Entra refused the sign-in.", Upstream(
+            raise NotProven("Entra refused the sign-in.", Upstream(
                 code=f"AADSTS{codes[0]}" if codes else result.get("error"),
                 message=(result.get("error_description") or "").split("\r\n")[0],
                 correlation_id=result.get("correlation_id")))
@@ -111,7 +106,7 @@ class SetupSignIn:
             unverified = jwt.decode(token, options={"verify_signature": False})
             tenant_id = str(unverified.get("tid", ""))
             if not is_tenant_id(tenant_id) or tenant_id.lower() == CONSUMER_TENANT:
-                raise not_proven("the ID token names no organization's tenant.")
+                raise NotProven("the ID token names no organization's tenant.")
             issuer = f"{self.settings.login_url}/{tenant_id}/v2.0"
             key = self._signing_key(tenant_id, jwt.get_unverified_header(token).get("kid"))
             claims: dict[str, Any] = jwt.decode(
@@ -119,12 +114,12 @@ class SetupSignIn:
                 issuer=issuer, leeway=_LEEWAY_SECONDS,
                 options={"require": ["exp", "iat", "iss", "aud", "tid", "nonce"]})
         except jwt.PyJWTError as exc:
-            raise not_proven(f"its ID token is not valid ({exc}).") from None
+            raise NotProven(f"its ID token is not valid ({exc}).") from None
         # MSAL sends the SHA-256 of its nonce in the authorize request.
         if claims["nonce"] != hashlib.sha256(nonce.encode("ascii")).hexdigest():
-            raise not_proven("the ID token was issued for another sign-in.")
+            raise NotProven("the ID token was issued for another sign-in.")
         if not CONSENT_ROLES & set(claims.get("wids") or []):
-            raise bad_request("Sign in as an administrator of the Entra tenant (Global, "
+            raise BadRequest("Sign in as an administrator of the Entra tenant (Global, "
                               "Privileged Role, Application or Cloud Application "
                               "Administrator) to connect it.")
         return claims
@@ -137,8 +132,8 @@ class SetupSignIn:
             config = self._http.get(f"{root}/v2.0/.well-known/openid-configuration",
                                     timeout=15).json()
             if config.get("issuer") != f"{root}/v2.0":
-                raise not_proven("the tenant's discovery document names another issuer.")
+                raise NotProven("the tenant's discovery document names another issuer.")
             keys = self._http.get(str(config["jwks_uri"]), timeout=15).json()
             return jwt.PyJWKSet.from_dict(keys)[str(kid)].key
         except (requests.RequestException, ValueError, KeyError, jwt.PyJWKError):
-            raise not_proven("the tenant's signing keys could not be read.") from None
+            raise NotProven("the tenant's signing keys could not be read.") from None

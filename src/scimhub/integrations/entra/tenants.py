@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from .errors import bad_request
+from .errors import BadRequest
 
 # The authority for a sign-in whose tenant is not known yet: work or school accounts of
 # any tenant, never personal Microsoft accounts (which `common` would also admit).
@@ -34,7 +34,7 @@ def is_domain(value: str) -> bool:
 def require_tenant_id(value: str) -> str:
     """A tenant id about to go into a Graph or login URL."""
     if not is_tenant_id(value):
-        raise bad_request("A tenant id must be a GUID.")
+        raise BadRequest("A tenant id must be a GUID.")
     return value.lower()
 
 
@@ -47,5 +47,5 @@ def sign_in_authority(hint: str) -> str:
         return ANY_ORGANIZATION
     if is_tenant_id(value) or is_domain(value):
         return value.lower()
-    raise bad_request("tenant must be a tenant id (GUID), a verified domain such as "
+    raise BadRequest("tenant must be a tenant id (GUID), a verified domain such as "
                       "contoso.onmicrosoft.com, or empty for any organization")

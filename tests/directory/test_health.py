@@ -5,20 +5,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 from sqlalchemy import text
 
 from scimhub.api.services import Hub
-from scimhub.sync.status import background_status
+from scimhub.directory.health import Health, InProcess, Workers
 from scimhub.sync.tasks import PULL_ROUND
 from tests.conftest import OrgClient
 
 
+def _health(hub: Hub, *, in_process: bool) -> Health:
+    return Health(hub.db, in_process=in_process,
+                  worker_stalled_seconds=hub.settings.worker_stalled_seconds)
+
+
 def test_in_process_on_sqlite(hub: Hub, org: OrgClient) -> None:
-    settings = replace(hub.settings, scheduler="inprocess")
-    assert background_status(hub.db, settings, org.org_id).mode == "inprocess"
+    assert isinstance(_health(hub, in_process=True).background(org.org_id), InProcess)
+
+
+def test_the_database_answers(hub: Hub) -> None:
+    check = hub.health.database()
+    assert check.dialect == ("sqlite" if hub.db.is_sqlite else "postgresql")
+    assert check.elapsed_ms >= 0
 
 
 @pytest.fixture
@@ -33,9 +42,10 @@ def queue(hub: Hub) -> Iterator[Hub]:
 
 def test_workers_by_heartbeat_and_this_orgs_jobs(queue: Hub, org: OrgClient,
                                                   other_org: OrgClient) -> None:
-    settings = replace(queue.settings, scheduler="worker")
-    nobody = background_status(queue.db, settings, org.org_id)
-    assert (nobody.mode, nobody.healthy, nobody.workers_alive) == ("worker", False, 0)
+    health = _health(queue, in_process=False)
+    nobody = health.background(org.org_id)
+    assert isinstance(nobody, Workers)
+    assert (nobody.healthy, nobody.queue.workers_alive) == (False, 0)
 
     with queue.db.write() as conn:
         conn.execute(text("SELECT procrastinate_register_worker_v1()"))  # a live worker
@@ -49,6 +59,7 @@ def test_workers_by_heartbeat_and_this_orgs_jobs(queue: Hub, org: OrgClient,
                 "VALUES ('default', :t, CAST(:a AS jsonb), CAST(:s AS procrastinate_job_status))"),
                 {"t": PULL_ROUND, "a": json.dumps({"org_id": org_id, "instance_id": "i"}),
                  "s": status})
-    seen = background_status(queue.db, settings, org.org_id)
-    assert seen.healthy and seen.workers_alive == 1 and seen.last_heartbeat is not None
-    assert (seen.waiting, seen.running, seen.failed_last_day) == (1, 1, 0)
+    seen = health.background(org.org_id)
+    assert isinstance(seen, Workers)
+    assert seen.healthy and seen.queue.workers_alive == 1 and seen.queue.last_heartbeat is not None
+    assert (seen.queue.waiting, seen.queue.running, seen.queue.failed_last_day) == (1, 1, 0)
