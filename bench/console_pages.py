@@ -38,21 +38,52 @@ CHUNK = 5_000
 PASSWORD = "benchmark password 1"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-FAMILIES = ["Smith", "Jones", "Garcia", "Miller", "Davis", "Lopez", "Wilson", "Moore",
-            "Taylor", "Thomas", "Martin", "Lee", "Walker", "Hall", "Young", "King"]
+FAMILIES = [
+    "Smith",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Lopez",
+    "Wilson",
+    "Moore",
+    "Taylor",
+    "Thomas",
+    "Martin",
+    "Lee",
+    "Walker",
+    "Hall",
+    "Young",
+    "King",
+]
 
 
 def _user_row(org_id: str, i: int, now: datetime) -> dict[str, Any]:
     family = FAMILIES[i % len(FAMILIES)]
     user_name = f"user{i:06d}@contoso.example"
-    doc = {"schemas": [USER_SCHEMA], "userName": user_name, "externalId": f"ext-{i:06d}",
-           "displayName": f"Person {i} {family}", "active": i % 10 != 0,
-           "name": {"givenName": f"Person{i}", "familyName": family},
-           "emails": [{"value": user_name, "type": "work", "primary": True}]}
-    return {"id": str(uuid.uuid4()), "org_id": org_id, "user_name": user_name,
-            "user_name_ci": user_name, "external_id": doc["externalId"],
-            "display_name": doc["displayName"], "active": doc["active"], "data": doc,
-            "password_hash": None, "created": now, "last_modified": now, "version": 1}
+    doc = {
+        "schemas": [USER_SCHEMA],
+        "userName": user_name,
+        "externalId": f"ext-{i:06d}",
+        "displayName": f"Person {i} {family}",
+        "active": i % 10 != 0,
+        "name": {"givenName": f"Person{i}", "familyName": family},
+        "emails": [{"value": user_name, "type": "work", "primary": True}],
+    }
+    return {
+        "id": str(uuid.uuid4()),
+        "org_id": org_id,
+        "user_name": user_name,
+        "user_name_ci": user_name,
+        "external_id": doc["externalId"],
+        "display_name": doc["displayName"],
+        "active": doc["active"],
+        "data": doc,
+        "password_hash": None,
+        "created": now,
+        "last_modified": now,
+        "version": 1,
+    }
 
 
 def seed(hub: Hub, org_id: str, n_users: int) -> dict[str, str]:
@@ -65,26 +96,63 @@ def seed(hub: Hub, org_id: str, n_users: int) -> dict[str, str]:
             conn.execute(users.insert(), rows)
     group_id = str(uuid.uuid4())
     with hub.db.write() as conn:
-        conn.execute(groups.insert().values(
-            id=group_id, org_id=org_id, display_name="All staff", display_name_ci="all staff",
-            external_id=None, data={"schemas": [GROUP_SCHEMA], "displayName": "All staff"},
-            created=now, last_modified=now, version=1))
-        conn.execute(memberships.insert(), [
-            {"group_id": group_id, "member_id": uid, "org_id": org_id, "member_type": "User"}
-            for uid in ids[:5_000]])
+        conn.execute(
+            groups.insert().values(
+                id=group_id,
+                org_id=org_id,
+                display_name="All staff",
+                display_name_ci="all staff",
+                external_id=None,
+                data={"schemas": [GROUP_SCHEMA], "displayName": "All staff"},
+                created=now,
+                last_modified=now,
+                version=1,
+            )
+        )
+        conn.execute(
+            memberships.insert(),
+            [
+                {"group_id": group_id, "member_id": uid, "org_id": org_id, "member_type": "User"}
+                for uid in ids[:5_000]
+            ],
+        )
     for start in range(0, n_users, CHUNK):
         with hub.db.write() as conn:
-            conn.execute(scim_requests.insert(), [{
-                "org_id": org_id, "time": now - timedelta(seconds=n_users - i),
-                "method": "PATCH" if i % 3 else "POST", "path": f"/identity/scim/{org_id}/v2/Users",
-                "resource_type": "User", "status": 409 if i % 50 == 0 else 200,
-                "scim_type": "uniqueness" if i % 50 == 0 else None, "duration_ms": 3,
-                "tracking_id": f"SCIMHUB_{uuid.uuid4()}_0", "client": "Azure AD",
-                "token_id": None} for i in range(start, min(n_users, start + CHUNK))])
+            conn.execute(
+                scim_requests.insert(),
+                [
+                    {
+                        "org_id": org_id,
+                        "time": now - timedelta(seconds=n_users - i),
+                        "method": "PATCH" if i % 3 else "POST",
+                        "path": f"/identity/scim/{org_id}/v2/Users",
+                        "resource_type": "User",
+                        "status": 409 if i % 50 == 0 else 200,
+                        "scim_type": "uniqueness" if i % 50 == 0 else None,
+                        "duration_ms": 3,
+                        "tracking_id": f"SCIMHUB_{uuid.uuid4()}_0",
+                        "client": "Azure AD",
+                        "token_id": None,
+                    }
+                    for i in range(start, min(n_users, start + CHUNK))
+                ],
+            )
     with hub.db.write() as conn:
-        conn.execute(audit_events.insert(), [{
-            "org_id": org_id, "time": now, "actor": "bench", "action": "bench.event",
-            "target": None, "detail": {}, "tracking_id": None} for _ in range(1_000)])
+        conn.execute(
+            audit_events.insert(),
+            [
+                {
+                    "org_id": org_id,
+                    "time": now,
+                    "actor": "bench",
+                    "action": "bench.event",
+                    "target": None,
+                    "detail": {},
+                    "tracking_id": None,
+                }
+                for _ in range(1_000)
+            ],
+        )
     return {"user": ids[n_users // 2], "group": group_id}
 
 
@@ -116,8 +184,10 @@ def main() -> int:
         org = hub.orgs.create("Bench")
         started = time.perf_counter()
         ids = seed(hub, org.id, args.users)
-        print(f"seeded {args.users:,} users, 5,000 members, {args.users:,} log rows in "
-              f"{time.perf_counter() - started:.1f} s ({hub.db.engine.dialect.name})")
+        print(
+            f"seeded {args.users:,} users, 5,000 members, {args.users:,} log rows in "
+            f"{time.perf_counter() - started:.1f} s ({hub.db.engine.dialect.name})"
+        )
         hub.admins.create(org.id, "bench@example.com", PASSWORD, "admin")
         last_page = -(-args.users // 50)
         pages = {
@@ -142,9 +212,14 @@ def main() -> int:
             form = client.get("/console/login").text
             token = re.search(r'name="csrf_token" value="([^"]+)"', form)
             assert token
-            client.post("/console/login", data={"email": "bench@example.com",
-                                                "password": PASSWORD,
-                                                "csrf_token": token.group(1)})
+            client.post(
+                "/console/login",
+                data={
+                    "email": "bench@example.com",
+                    "password": PASSWORD,
+                    "csrf_token": token.group(1),
+                },
+            )
             timings = time_pages(client, pages, args.runs)
         hub.close()
 
@@ -154,10 +229,13 @@ def main() -> int:
     for label, samples in timings.items():
         p95 = statistics.quantiles(samples, n=20)[-1]
         worst = max(worst, p95)
-        print(f"{label:<{width}}  {statistics.median(samples):8.1f}  {p95:8.1f}  "
-              f"{max(samples):8.1f}")
-    print(f"\nworst p95 {worst:.1f} ms; budget {BUDGET_MS:.0f} ms: "
-          f"{'OK' if worst <= BUDGET_MS else 'OVER'}")
+        print(
+            f"{label:<{width}}  {statistics.median(samples):8.1f}  {p95:8.1f}  {max(samples):8.1f}"
+        )
+    print(
+        f"\nworst p95 {worst:.1f} ms; budget {BUDGET_MS:.0f} ms: "
+        f"{'OK' if worst <= BUDGET_MS else 'OVER'}"
+    )
     return 0 if worst <= BUDGET_MS else 1
 
 

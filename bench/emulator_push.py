@@ -33,7 +33,7 @@ from scimhub.emulator.provisioning.scheduler import Scheduler
 from scimhub.emulator.schema import sync_jobs
 
 # A trivial SCIM target: a raw ASGI app (no framework) answering what the service sends.
-TARGET = r'''
+TARGET = r"""
 import itertools, orjson
 ids = itertools.count()
 served = itertools.count()
@@ -61,7 +61,7 @@ async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/scim+json")]})
     await send({"type": "http.response.body", "body": out})
-'''
+"""
 
 
 def free_port() -> int:
@@ -93,27 +93,37 @@ async def bench_push(users: int, groups: int, concurrency: int, target_url: str)
             tid = create_tenant(conn, "Push", "push.onmicrosoft.com")
             seed.generate(conn, tid, users_count=users, groups_count=groups)
             tenant = find_tenant(conn, tid)
-            _, sp = instantiate_template(conn, tid, PROVISIONING_TEMPLATE_ID, "scimhub Identity",
-                                         None)
+            _, sp = instantiate_template(
+                conn, tid, PROVISIONING_TEMPLATE_ID, "scimhub Identity", None
+            )
             job = jobs.create_job(conn, sp, SYNC_TEMPLATE_ID)
-            jobs.put_secrets(conn, sp, [{"key": "BaseAddress", "value": target_url},
-                                        {"key": "SecretToken", "value": "t"},
-                                        {"key": "SyncAll", "value": "true"}],
-                             audit.admin_initiator(tenant))
+            jobs.put_secrets(
+                conn,
+                sp,
+                [
+                    {"key": "BaseAddress", "value": target_url},
+                    {"key": "SecretToken", "value": "t"},
+                    {"key": "SyncAll", "value": "true"},
+                ],
+                audit.admin_initiator(tenant),
+            )
             jobs.start(conn, job, audit.admin_initiator(tenant))
         scheduler = Scheduler(emu)
         t0 = time.perf_counter()
         await scheduler.run(job.id)
         elapsed = time.perf_counter() - t0
         with emu.engine.connect() as conn:
-            status = conn.execute(select(sync_jobs.c.status).where(
-                sync_jobs.c.id == job.id)).scalar_one()
+            status = conn.execute(
+                select(sync_jobs.c.status).where(sync_jobs.c.id == job.id)
+            ).scalar_one()
         last = status["lastExecution"]
         requests = served(target_url)
-        print(f"initial cycle: {users} users, {groups} groups in {elapsed:.1f}s "
-              f"-> {users / elapsed:,.0f} users/s, ~{requests / elapsed:,.0f} SCIM requests/s "
-              f"(exported {last['countExported']}, escrowed {last['countEscrowed']}, "
-              f"concurrency {concurrency})")
+        print(
+            f"initial cycle: {users} users, {groups} groups in {elapsed:.1f}s "
+            f"-> {users / elapsed:,.0f} users/s, ~{requests / elapsed:,.0f} SCIM requests/s "
+            f"(exported {last['countExported']}, escrowed {last['countEscrowed']}, "
+            f"concurrency {concurrency})"
+        )
 
 
 def main() -> None:
@@ -123,8 +133,10 @@ def main() -> None:
     parser.add_argument("--seed-users", type=int, default=100000)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}"
+    )
     if args.seed_users:
         seconds = bench_seed(args.seed_users)
         print(f"seeding {args.seed_users} users + {args.seed_users // 100} groups: {seconds:.1f}s")
@@ -132,9 +144,24 @@ def main() -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(TARGET)
     target = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(f.name).parent),
-         f"{Path(f.name).stem}:app", "--port", str(port), "--log-level", "warning",
-         "--no-access-log", "--http", "httptools", "--loop", "uvloop"])
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(Path(f.name).parent),
+            f"{Path(f.name).stem}:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--http",
+            "httptools",
+            "--loop",
+            "uvloop",
+        ]
+    )
     try:
         for _ in range(100):
             try:
@@ -144,8 +171,11 @@ def main() -> None:
                 time.sleep(0.1)
         # uvloop, as under uvicorn where the provisioning service normally runs
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(bench_push(args.users, args.groups, args.concurrency,
-                                  f"http://127.0.0.1:{port}/scim/v2"))
+            runner.run(
+                bench_push(
+                    args.users, args.groups, args.concurrency, f"http://127.0.0.1:{port}/scim/v2"
+                )
+            )
     finally:
         target.terminate()
         target.wait()

@@ -60,19 +60,36 @@ CPROFILE_WRAPPER = textwrap.dedent("""
 
 # Self time is charged to the leaf Python frame: time inside a C extension shows up in the
 # Python function that called it, so these functions are named apart.
-DRIVER = ("DefaultDialect.do_execute", "DefaultDialect.do_commit", "DefaultDialect.do_rollback",
-          "DefaultDialect.do_begin", "CursorResult", "_raw_row_iterator")
+DRIVER = (
+    "DefaultDialect.do_execute",
+    "DefaultDialect.do_commit",
+    "DefaultDialect.do_rollback",
+    "DefaultDialect.do_begin",
+    "CursorResult",
+    "_raw_row_iterator",
+)
 LAYERS = [
-    ("scimhub.api", "scimhub/api/"), ("scimhub.directory", "scimhub/directory/"),
-    ("scimhub.scim", "scimhub/scim/"), ("scimhub.store", "scimhub/store/"),
-    ("sqlalchemy", "sqlalchemy/"), ("starlette", "starlette/"), ("uvicorn", "uvicorn/"),
-    ("asyncio", "asyncio/"), ("uvloop", "uvloop"),
+    ("scimhub.api", "scimhub/api/"),
+    ("scimhub.directory", "scimhub/directory/"),
+    ("scimhub.scim", "scimhub/scim/"),
+    ("scimhub.store", "scimhub/store/"),
+    ("sqlalchemy", "sqlalchemy/"),
+    ("starlette", "starlette/"),
+    ("uvicorn", "uvicorn/"),
+    ("asyncio", "asyncio/"),
+    ("uvloop", "uvloop"),
 ]
 
 
 def layer_of(fn: str) -> str:
-    if fn.startswith(("DefaultDialect.do_execute", "DefaultDialect.do_commit",
-                      "DefaultDialect.do_begin", "DefaultDialect.do_rollback")):
+    if fn.startswith(
+        (
+            "DefaultDialect.do_execute",
+            "DefaultDialect.do_commit",
+            "DefaultDialect.do_begin",
+            "DefaultDialect.do_rollback",
+        )
+    ):
         return "sqlite3 driver (SQLite C: execute/commit)"
     if fn.startswith("_sqlite_on_begin"):
         return "sqlite3 driver (SQLite C: execute/commit)"
@@ -114,26 +131,48 @@ def summarise_pyspy(path: Path, top: int, rps: float) -> str:
     def us(n: int) -> str:
         return f"{per_req * n / total:6.0f} us" if per_req else ""
 
-    out = [f"{total} samples of the server's busy time; at {rps:.0f} req/s one request costs "
-           f"~{per_req:.0f} us of server time in all (if the server core was saturated)", "",
-           "self time by layer:"]
+    out = [
+        f"{total} samples of the server's busy time; at {rps:.0f} req/s one request costs "
+        f"~{per_req:.0f} us of server time in all (if the server core was saturated)",
+        "",
+        "self time by layer:",
+    ]
     out += [f"  {100 * n / total:5.1f}% {us(n)}  {name}" for name, n in layers.most_common(14)]
     out += ["", f"top {top} functions by self time:"]
-    out += [f"  {100 * n / total:5.1f}% {us(n)}  {name}"
-            for name, n in self_t.most_common(top)]
+    out += [f"  {100 * n / total:5.1f}% {us(n)}  {name}" for name, n in self_t.most_common(top)]
     out += ["", f"scimhub functions by inclusive time (top {top}):"]
-    out += [f"  {100 * n / total:5.1f}% {us(n)}  {name}" for name, n in incl.most_common()
-            if "scimhub/" in name and "cli.py" not in name and "(scimhub)" not in name][:top + 3]
+    out += [
+        f"  {100 * n / total:5.1f}% {us(n)}  {name}"
+        for name, n in incl.most_common()
+        if "scimhub/" in name and "cli.py" not in name and "(scimhub)" not in name
+    ][: top + 3]
     out += ["", "selected library functions by inclusive time:"]
-    for needle in ("Connection.execute (", "Connection._execute_clauseelement",
-                   "ClauseElement._compile_w_cache", "HasCacheKey._generate_cache_key",
-                   "DefaultDialect.do_execute", "DefaultDialect.do_commit",
-                   "Engine.connect", "Connection.begin", "Connection.close",
-                   "_ConnectionFairy._checkout", "_ConnectionFairy._checkin",
-                   "select (sqlalchemy", "Select.where", "expect (sqlalchemy",
-                   "Request.query_params", "Request.headers", "RequestResponseCycle.send",
-                   "HttpToolsProtocol.data_received", "Response.__init__", "Route.matches",
-                   "Mount.matches", "uuid4", "format_datetime", "deepcopy"):
+    for needle in (
+        "Connection.execute (",
+        "Connection._execute_clauseelement",
+        "ClauseElement._compile_w_cache",
+        "HasCacheKey._generate_cache_key",
+        "DefaultDialect.do_execute",
+        "DefaultDialect.do_commit",
+        "Engine.connect",
+        "Connection.begin",
+        "Connection.close",
+        "_ConnectionFairy._checkout",
+        "_ConnectionFairy._checkin",
+        "select (sqlalchemy",
+        "Select.where",
+        "expect (sqlalchemy",
+        "Request.query_params",
+        "Request.headers",
+        "RequestResponseCycle.send",
+        "HttpToolsProtocol.data_received",
+        "Response.__init__",
+        "Route.matches",
+        "Mount.matches",
+        "uuid4",
+        "format_datetime",
+        "deepcopy",
+    ):
         hits = [(f, n) for f, n in incl.items() if needle in f]
         for f, n in sorted(hits, key=lambda x: -x[1])[:2]:
             out.append(f"  {100 * n / total:5.1f}% {us(n)}  {f}")
@@ -142,6 +181,7 @@ def summarise_pyspy(path: Path, top: int, rps: float) -> str:
 
 def summarise_cprofile(path: Path, top: int) -> str:
     import io
+
     buf = io.StringIO()
     stats = pstats.Stats(str(path), stream=buf)
     stats.strip_dirs()
@@ -171,36 +211,68 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
 
     server, target = st.start_scimhub(tmp, args.server_cpu, wrap=wrap)
     try:
-        bargs = st.parse_args(["--users", str(args.users), "--groups", str(args.groups),
-                               "--pool", "10", "--concurrency", str(args.concurrency)])
+        bargs = st.parse_args(
+            [
+                "--users",
+                str(args.users),
+                "--groups",
+                str(args.groups),
+                "--pool",
+                "10",
+                "--concurrency",
+                str(args.concurrency),
+            ]
+        )
         print(f"loading {args.users} users ...", flush=True)
         data = await st.load(target, bargs)
         rng = random.Random(5)
         n = len(data.user_ids)
         gets = [data.user_ids[rng.randrange(n)] for _ in range(100_000)]
-        names = [quote(f'userName eq "{data.user_names[rng.randrange(n)]}"', safe="")
-                 for _ in range(100_000)]
+        names = [
+            quote(f'userName eq "{data.user_names[rng.randrange(n)]}"', safe="")
+            for _ in range(100_000)
+        ]
         phases = {
             "get": lambda i: target.raw("GET", f"/Users/{gets[i % len(gets)]}"),
             "search": lambda i: target.raw("GET", f"/Users?filter={names[i % len(names)]}"),
         }
         for k, (name, make) in enumerate(phases.items(), start=1):
-            await st.run_phase(target, "warm", make, duration=1.0, max_count=10**9,
-                               concurrency=args.concurrency)
+            await st.run_phase(
+                target, "warm", make, duration=1.0, max_count=10**9, concurrency=args.concurrency
+            )
             spy = None
             if mode == "pyspy":
                 raw = out_dir / f"pyspy-{name}.txt"
                 spy = subprocess.Popen(
-                    [pyspy, "record", "--pid", str(server.proc.pid), "--duration",
-                     str(int(args.duration)), "--rate", "250", "--format",
-                     "raw", "-o", str(raw)], stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE, preexec_fn=lambda: os.sched_setaffinity(
-                        0, {args.client_cpu}))
+                    [
+                        pyspy,
+                        "record",
+                        "--pid",
+                        str(server.proc.pid),
+                        "--duration",
+                        str(int(args.duration)),
+                        "--rate",
+                        "250",
+                        "--format",
+                        "raw",
+                        "-o",
+                        str(raw),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    preexec_fn=lambda: os.sched_setaffinity(0, {args.client_cpu}),
+                )
                 time.sleep(0.5)
             else:
                 server.proc.send_signal(signal.SIGUSR1)
-            r = await st.run_phase(target, name, make, duration=args.duration,
-                                   max_count=10**9, concurrency=args.concurrency)
+            r = await st.run_phase(
+                target,
+                name,
+                make,
+                duration=args.duration,
+                max_count=10**9,
+                concurrency=args.concurrency,
+            )
             st._progress(target, r)
             if spy is not None:
                 _, err = spy.communicate(timeout=60)

@@ -39,22 +39,25 @@ OPS = ("get", "search", "post", "patch_big", "patch_small")
 def export(rev: str, into: Path) -> Path:
     """The source tree of `rev`, for PYTHONPATH."""
     archive = into / "baseline.tar"
-    subprocess.run(["git", "archive", "--format=tar", "-o", str(archive), rev, "src"],
-                   cwd=st.ROOT, check=True)
+    subprocess.run(
+        ["git", "archive", "--format=tar", "-o", str(archive), rev, "src"], cwd=st.ROOT, check=True
+    )
     with tarfile.open(archive) as tar:
         tar.extractall(into / "baseline", filter="data")
     return into / "baseline" / "src"
 
 
-async def measure(args: argparse.Namespace, tmp: Path, cpu: int | None
-                  ) -> dict[str, dict[str, st.PhaseResult]]:
+async def measure(
+    args: argparse.Namespace, tmp: Path, cpu: int | None
+) -> dict[str, dict[str, st.PhaseResult]]:
     base_src = export(args.baseline, tmp)
     servers = []
     try:
         head_server, head = st.start_scimhub(tmp, cpu, name="scimhub")
         servers.append(head_server)
-        base_server, base = st.start_scimhub(tmp, cpu, name=f"scimhub@{args.baseline}",
-                                             env={"PYTHONPATH": str(base_src)})
+        base_server, base = st.start_scimhub(
+            tmp, cpu, name=f"scimhub@{args.baseline}", env={"PYTHONPATH": str(base_src)}
+        )
         servers.append(base_server)
         loaded = {}
         for target in (head, base):
@@ -64,17 +67,28 @@ async def measure(args: argparse.Namespace, tmp: Path, cpu: int | None
         for target in (head, base):
             ops = st.plan(target, loaded[target.name], args, 0)
             for key in ("get", "search"):
-                await st.run_phase(target, "warm", ops[key].make, duration=args.warmup / 2,
-                                   max_count=10**9, concurrency=args.concurrency)
+                await st.run_phase(
+                    target,
+                    "warm",
+                    ops[key].make,
+                    duration=args.warmup / 2,
+                    max_count=10**9,
+                    concurrency=args.concurrency,
+                )
         parts: dict[str, dict[str, list[st.PhaseResult]]] = {head.name: {}, base.name: {}}
         for rnd in range(args.rounds):
             plans = {t.name: st.plan(t, loaded[t.name], args, rnd) for t in (head, base)}
             for key in OPS:
                 for target in (head, base) if rnd % 2 == 0 else (base, head):
                     op = plans[target.name][key]
-                    r = await st.run_phase(target, key, op.make,
-                                           duration=args.duration / args.rounds,
-                                           max_count=op.max_count, concurrency=op.concurrency)
+                    r = await st.run_phase(
+                        target,
+                        key,
+                        op.make,
+                        duration=args.duration / args.rounds,
+                        max_count=op.max_count,
+                        concurrency=op.concurrency,
+                    )
                     parts[target.name].setdefault(key, []).append(r)
                     st._progress(target, r, f"round {rnd + 1}/{args.rounds}")
         return {name: {k: st.merge(v, k) for k, v in res.items()} for name, res in parts.items()}
@@ -83,31 +97,40 @@ async def measure(args: argparse.Namespace, tmp: Path, cpu: int | None
             server.stop()
 
 
-def report(results: dict[str, dict[str, st.PhaseResult]], args: argparse.Namespace
-           ) -> tuple[str, bool]:
+def report(
+    results: dict[str, dict[str, st.PhaseResult]], args: argparse.Namespace
+) -> tuple[str, bool]:
     head, base = results["scimhub"], results[f"scimhub@{args.baseline}"]
     info = st.machine_info()
     busy = any(r.cpu_other > 15 for side in results.values() for r in side.values())
-    lines = [args.section, "",
-             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, `{' '.join(sys.argv)}`. Working tree "
-             f"`{info['rev']}` against `{args.baseline}`; both one uvicorn "
-             f"process pinned to one core, the load generator on the other; "
-             f"{args.users} users, {args.duration:g} s per operation in {args.rounds} "
-             f"alternating rounds. Machine: {info['cpu']}, {info['cores']} cores, "
-             f"{info['python']}.", "",
-             "| operation | baseline req/s | now req/s | now / baseline | "
-             "baseline req/CPU-s | now req/CPU-s | now / baseline (CPU) |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        args.section,
+        "",
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, `{' '.join(sys.argv)}`. Working tree "
+        f"`{info['rev']}` against `{args.baseline}`; both one uvicorn "
+        f"process pinned to one core, the load generator on the other; "
+        f"{args.users} users, {args.duration:g} s per operation in {args.rounds} "
+        f"alternating rounds. Machine: {info['cpu']}, {info['cores']} cores, "
+        f"{info['python']}.",
+        "",
+        "| operation | baseline req/s | now req/s | now / baseline | "
+        "baseline req/CPU-s | now req/CPU-s | now / baseline (CPU) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     ok = True
     for key, label in st.OPERATIONS:
         b, h = base[key], head[key]
         ok = ok and not (b.errors or h.errors)
-        lines.append(f"| {label} | {b.rps:,.0f} | {h.rps:,.0f} | {h.rps / b.rps:.2f} | "
-                     f"{b.per_core:,.0f} | {h.per_core:,.0f} | "
-                     f"{h.per_core / b.per_core:.2f} |")
+        lines.append(
+            f"| {label} | {b.rps:,.0f} | {h.rps:,.0f} | {h.rps / b.rps:.2f} | "
+            f"{b.per_core:,.0f} | {h.per_core:,.0f} | "
+            f"{h.per_core / b.per_core:.2f} |"
+        )
     if busy:
-        lines += ["", "Other processes used more than 15% of a core during some phases: "
-                  "compare req/CPU-s."]
+        lines += [
+            "",
+            "Other processes used more than 15% of a core during some phases: compare req/CPU-s.",
+        ]
     if not ok:
         lines += ["", "**INVALID: some requests failed.**"]
     lines.append("")

@@ -166,7 +166,7 @@ class _Conn(asyncio.Protocol):
         if isinstance(length, int):
             if len(buf) - start < length:
                 return
-            body = bytes(buf[start:start + length])
+            body = bytes(buf[start : start + length])
             rest = start + length
         elif length == "chunked":
             chunks = []
@@ -178,7 +178,7 @@ class _Conn(asyncio.Protocol):
                 size = int(bytes(buf[pos:eol]).split(b";")[0], 16)
                 pos = eol + 2
                 if size == 0:
-                    if buf[pos:pos + 2] == b"\r\n":
+                    if buf[pos : pos + 2] == b"\r\n":
                         rest = pos + 2
                     else:
                         tend = buf.find(b"\r\n\r\n", pos)
@@ -188,7 +188,7 @@ class _Conn(asyncio.Protocol):
                     break
                 if len(buf) < pos + size + 2:
                     return
-                chunks.append(bytes(buf[pos:pos + size]))
+                chunks.append(bytes(buf[pos : pos + size]))
                 pos += size + 2
             body = b"".join(chunks)
         else:
@@ -259,8 +259,12 @@ class Target:
     pid: int = 0  # the server process, for CPU accounting
 
     def raw(self, method: str, path: str, body: bytes | None = None) -> bytes:
-        lines = [f"{method} {self.base}{path} HTTP/1.1", f"Host: {self.host}:{self.port}",
-                 "User-Agent: scimhub-bench", "Accept: application/scim+json"]
+        lines = [
+            f"{method} {self.base}{path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            "User-Agent: scimhub-bench",
+            "Accept: application/scim+json",
+        ]
         if self.token:
             lines.append(f"Authorization: Bearer {self.token}")
         if body is not None:
@@ -349,11 +353,18 @@ class PhaseResult:
         return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))] * 1000.0
 
 
-async def run_phase(target: Target, name: str, make: Callable[[int], bytes], *,
-                    duration: float, max_count: int, concurrency: int,
-                    on_ok: Callable[[int, bytes], None] | None = None,
-                    on_latency: Callable[[int, float], None] | None = None,
-                    quiet: bool = False) -> PhaseResult:
+async def run_phase(
+    target: Target,
+    name: str,
+    make: Callable[[int], bytes],
+    *,
+    duration: float,
+    max_count: int,
+    concurrency: int,
+    on_ok: Callable[[int, bytes], None] | None = None,
+    on_latency: Callable[[int, float], None] | None = None,
+    quiet: bool = False,
+) -> PhaseResult:
     """Send make(0), make(1), ... from `concurrency` connections until duration or count."""
     result = PhaseResult(name)
     counter = 0
@@ -428,6 +439,7 @@ def _pin(cpu: int | None) -> Callable[[], None] | None:
 
     def pre() -> None:
         os.sched_setaffinity(0, {cpu})
+
     return pre
 
 
@@ -460,17 +472,31 @@ HELLO_APP = textwrap.dedent("""
 
 
 class Server:
-    def __init__(self, name: str, argv: list[str], cpu: int | None, *,
-                 env: dict[str, str] | None = None, log: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        cpu: int | None,
+        *,
+        env: dict[str, str] | None = None,
+        log: Path,
+    ) -> None:
         self.name = name
         self.log_path = log
         self.log = open(log, "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, preexec_fn=_pin(cpu),
-                                     env={**os.environ, **(env or {})}, cwd=ROOT)
+        self.proc = subprocess.Popen(
+            argv,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_pin(cpu),
+            env={**os.environ, **(env or {})},
+            cwd=ROOT,
+        )
 
-    def wait_ready(self, url: str, headers: dict[str, str] | None = None,
-                   timeout: float = 60.0) -> None:
+    def wait_ready(
+        self, url: str, headers: dict[str, str] | None = None, timeout: float = 60.0
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -483,8 +509,9 @@ class Server:
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.1)
-        raise SystemExit(f"{self.name} not ready after {timeout}s:\n"
-                         f"{self.log_path.read_text()[-3000:]}")
+        raise SystemExit(
+            f"{self.name} not ready after {timeout}s:\n{self.log_path.read_text()[-3000:]}"
+        )
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -498,54 +525,82 @@ class Server:
 
 
 def _run_json(argv: list[str], env: dict[str, str] | None = None) -> dict:
-    out = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=ROOT,
-                         env={**os.environ, **(env or {})}).stdout
+    out = subprocess.run(
+        argv,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def start_scimhub(tmp: Path, cpu: int | None, *,
-                  wrap: Callable[[list[str]], list[str]] | None = None,
-                  name: str = "scimhub", env: dict[str, str] | None = None
-                  ) -> tuple[Server, Target]:
+def start_scimhub(
+    tmp: Path,
+    cpu: int | None,
+    *,
+    wrap: Callable[[list[str]], list[str]] | None = None,
+    name: str = "scimhub",
+    env: dict[str, str] | None = None,
+) -> tuple[Server, Target]:
     """`wrap` may turn the `scimhub serve` command line into another (the profiler's);
     `env` may point PYTHONPATH at another checkout (bench/regression.py's baseline)."""
     data = tmp / f"{name}-data"
     cli = str(BIN / "scimhub")
-    org = _run_json([cli, "org", "create", "--name", "bench", "--json", "--data-dir", str(data)],
-                    env)
-    tok = _run_json([cli, "token", "create", "--org", org["id"], "--json",
-                     "--data-dir", str(data)], env)
+    org = _run_json(
+        [cli, "org", "create", "--name", "bench", "--json", "--data-dir", str(data)], env
+    )
+    tok = _run_json(
+        [cli, "token", "create", "--org", org["id"], "--json", "--data-dir", str(data)], env
+    )
     # Group PATCH answers 204, as Entra's gallery expects (an organisation setting).
-    subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         from pathlib import Path
         from scimhub.api.services import Hub
         from scimhub.config import Settings
         hub = Hub.open(Settings(data_dir=Path({str(data)!r})))
         hub.orgs.update_setting({org["id"]!r}, "group_patch_status", 204)
         hub.close()
-    """)], check=True, cwd=ROOT, env={**os.environ, **(env or {})})
+    """),
+        ],
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
     port = free_port()
     argv = [cli, "serve", "--data-dir", str(data), "--port", str(port)]
     server = Server(name, wrap(argv) if wrap else argv, cpu, env=env, log=tmp / f"{name}.log")
     server.wait_ready(f"http://127.0.0.1:{port}/healthz")
-    return server, Target(name, "127.0.0.1", port, f"/identity/scim/{org['id']}/v2",
-                          tok["token"], server.proc.pid)
+    return server, Target(
+        name, "127.0.0.1", port, f"/identity/scim/{org['id']}/v2", tok["token"], server.proc.pid
+    )
 
 
 def start_scim2_server(tmp: Path, cpu: int | None) -> tuple[Server, Target]:
     port = free_port()
     token = "bench-" + os.urandom(8).hex()
-    server = Server("scim2-server", [sys.executable, "-c", SCIM2_LAUNCHER, "--port", str(port),
-                                     "--bearer-token", token], cpu, log=tmp / "scim2.log")
-    server.wait_ready(f"http://127.0.0.1:{port}/v2/ServiceProviderConfig",
-                      {"Authorization": f"Bearer {token}"})
+    server = Server(
+        "scim2-server",
+        [sys.executable, "-c", SCIM2_LAUNCHER, "--port", str(port), "--bearer-token", token],
+        cpu,
+        log=tmp / "scim2.log",
+    )
+    server.wait_ready(
+        f"http://127.0.0.1:{port}/v2/ServiceProviderConfig", {"Authorization": f"Bearer {token}"}
+    )
     return server, Target("scim2-server", "127.0.0.1", port, "/v2", token, server.proc.pid)
 
 
 def start_hello(tmp: Path, cpu: int | None) -> tuple[Server, Target]:
     port = free_port()
-    server = Server("hello", [sys.executable, "-c", HELLO_APP, str(port)], cpu,
-                    log=tmp / "hello.log")
+    server = Server(
+        "hello", [sys.executable, "-c", HELLO_APP, str(port)], cpu, log=tmp / "hello.log"
+    )
     server.wait_ready(f"http://127.0.0.1:{port}/hello")
     return server, Target("hello", "127.0.0.1", port, "", "", server.proc.pid)
 
@@ -556,20 +611,26 @@ def start_hello(tmp: Path, cpu: int | None) -> tuple[Server, Target]:
 
 
 def user_body(user_name: str, n: int) -> bytes:
-    return _dumps({
-        "schemas": [USER_SCHEMA],
-        "userName": user_name,
-        "externalId": f"ext-{user_name}",
-        "name": {"givenName": f"Given{n}", "familyName": f"Family{n}"},
-        "displayName": f"Given{n} Family{n}",
-        "emails": [{"value": user_name, "type": "work", "primary": True}],
-        "active": True,
-    })
+    return _dumps(
+        {
+            "schemas": [USER_SCHEMA],
+            "userName": user_name,
+            "externalId": f"ext-{user_name}",
+            "name": {"givenName": f"Given{n}", "familyName": f"Family{n}"},
+            "displayName": f"Given{n} Family{n}",
+            "emails": [{"value": user_name, "type": "work", "primary": True}],
+            "active": True,
+        }
+    )
 
 
 def add_members_body(ids: list[str]) -> bytes:
-    return _dumps({"schemas": [PATCH_SCHEMA], "Operations": [
-        {"op": "add", "path": "members", "value": [{"value": i} for i in ids]}]})
+    return _dumps(
+        {
+            "schemas": [PATCH_SCHEMA],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": i} for i in ids]}],
+        }
+    )
 
 
 @dataclass
@@ -596,9 +657,15 @@ async def load(target: Target, args: argparse.Namespace) -> Loaded:
         def ok(i: int, body: bytes) -> None:
             ids[i] = _loads(body)["id"]
 
-        r = await run_phase(target, f"load {prefix}", lambda i: target.raw(
-            "POST", "/Users", user_body(names[i], i)), duration=forever, max_count=n,
-            concurrency=conc, on_ok=ok)
+        r = await run_phase(
+            target,
+            f"load {prefix}",
+            lambda i: target.raw("POST", "/Users", user_body(names[i], i)),
+            duration=forever,
+            max_count=n,
+            concurrency=conc,
+            on_ok=ok,
+        )
         if r.errors:
             raise SystemExit(f"{target.name}: loading users failed")
         return ids
@@ -611,8 +678,8 @@ async def load(target: Target, args: argparse.Namespace) -> Loaded:
     rng = random.Random(7)
     group_ids: list[str] = [""] * (args.groups + 2)
     specs: list[tuple[str, list[str]]] = [
-        (f"group-{g:04d}", rng.sample(user_ids, min(10, len(user_ids))))
-        for g in range(args.groups)]
+        (f"group-{g:04d}", rng.sample(user_ids, min(10, len(user_ids)))) for g in range(args.groups)
+    ]
     # The big group is created with its first 10,000 members in the POST (scimhub's default
     # body limit is 1 MiB), then the rest, if any, are added 5,000 per PATCH.
     first = user_ids[:10_000]
@@ -622,24 +689,44 @@ async def load(target: Target, args: argparse.Namespace) -> Loaded:
     def ok_group(i: int, body: bytes) -> None:
         group_ids[i] = _loads(body)["id"]
 
-    r = await run_phase(target, "load groups", lambda i: target.raw(
-        "POST", "/Groups?excludedAttributes=members", _dumps({
-        "schemas": [GROUP_SCHEMA], "displayName": specs[i][0],
-        "members": [{"value": m} for m in specs[i][1]]})), duration=forever,
-        max_count=len(specs), concurrency=conc, on_ok=ok_group)
+    r = await run_phase(
+        target,
+        "load groups",
+        lambda i: target.raw(
+            "POST",
+            "/Groups?excludedAttributes=members",
+            _dumps(
+                {
+                    "schemas": [GROUP_SCHEMA],
+                    "displayName": specs[i][0],
+                    "members": [{"value": m} for m in specs[i][1]],
+                }
+            ),
+        ),
+        duration=forever,
+        max_count=len(specs),
+        concurrency=conc,
+        on_ok=ok_group,
+    )
     if r.errors:
         raise SystemExit(f"{target.name}: loading groups failed")
     big, small = group_ids[-2], group_ids[-1]
-    rest = user_ids[len(first):]
-    chunks = [rest[i:i + 5000] for i in range(0, len(rest), 5000)]
+    rest = user_ids[len(first) :]
+    chunks = [rest[i : i + 5000] for i in range(0, len(rest), 5000)]
     if chunks:
-        r = await run_phase(target, "load big group", lambda i: target.raw(
-            "PATCH", f"/Groups/{big}?excludedAttributes=members", add_members_body(chunks[i])),
-            duration=forever, max_count=len(chunks), concurrency=1)
+        r = await run_phase(
+            target,
+            "load big group",
+            lambda i: target.raw(
+                "PATCH", f"/Groups/{big}?excludedAttributes=members", add_members_body(chunks[i])
+            ),
+            duration=forever,
+            max_count=len(chunks),
+            concurrency=1,
+        )
         if r.errors:
             raise SystemExit(f"{target.name}: filling the big group failed")
-    return Loaded(user_ids, user_names, pool_ids, probe_ids, big, small,
-                  time.perf_counter() - t0)
+    return Loaded(user_ids, user_names, pool_ids, probe_ids, big, small, time.perf_counter() - t0)
 
 
 OPERATIONS = [
@@ -653,8 +740,15 @@ OPERATIONS = [
 
 async def fetch_json(target: Target, path: str) -> dict:
     got: list[bytes] = []
-    r = await run_phase(target, "check", lambda i: target.raw("GET", path), duration=60,
-                        max_count=1, concurrency=1, on_ok=lambda i, body: got.append(body))
+    r = await run_phase(
+        target,
+        "check",
+        lambda i: target.raw("GET", path),
+        duration=60,
+        max_count=1,
+        concurrency=1,
+        on_ok=lambda i, body: got.append(body),
+    )
     if r.errors or not got:
         raise SystemExit(f"{target.name}: GET {path} failed: {r.error_samples}")
     return _loads(got[0])
@@ -694,8 +788,9 @@ def plan(target: Target, data: Loaded, args: argparse.Namespace, rnd: int) -> di
     n = len(data.user_ids)
     ids, names = data.user_ids, data.user_names
     get_order = [ids[rng.randrange(n)] for _ in range(100_000)]
-    search_order = [quote(f'userName eq "{names[rng.randrange(n)]}"', safe="")
-                    for _ in range(100_000)]
+    search_order = [
+        quote(f'userName eq "{names[rng.randrange(n)]}"', safe="") for _ in range(100_000)
+    ]
     run_tag = f"{os.urandom(3).hex()}-{rnd}"
     conc = args.concurrency
     rounds = args.rounds
@@ -710,23 +805,27 @@ def plan(target: Target, data: Loaded, args: argparse.Namespace, rnd: int) -> di
         return target.raw("POST", "/Users", user_body(f"new-{run_tag}-{i}@bench.example", i))
 
     per = len(data.pool_ids) // rounds
-    pool = data.pool_ids[rnd * per:(rnd + 1) * per]
+    pool = data.pool_ids[rnd * per : (rnd + 1) * per]
 
     def patch(group: str) -> Callable[[int], bytes]:
-        return lambda i: target.raw("PATCH", f"/Groups/{group}?excludedAttributes=members",
-                                    add_members_body([pool[i]]))
+        return lambda i: target.raw(
+            "PATCH", f"/Groups/{group}?excludedAttributes=members", add_members_body([pool[i]])
+        )
 
     # Unloaded latency, the fair test of "costs what it changes": one connection, the two
     # groups interleaved (so any disturbance hits both alike), a fresh member each time.
     pper = len(data.probe_ids) // rounds
-    probe = data.probe_ids[rnd * pper:(rnd + 1) * pper]
+    probe = data.probe_ids[rnd * pper : (rnd + 1) * pper]
     groups = (data.big_group, data.small_group)
     data.probe_lat.setdefault(0, [])
     data.probe_lat.setdefault(1, [])
 
     def probe_req(i: int) -> bytes:
-        return target.raw("PATCH", f"/Groups/{groups[i % 2]}?excludedAttributes=members",
-                          add_members_body([probe[i // 2]]))
+        return target.raw(
+            "PATCH",
+            f"/Groups/{groups[i % 2]}?excludedAttributes=members",
+            add_members_body([probe[i // 2]]),
+        )
 
     return {
         "get": Op(get, 10**9, conc),
@@ -734,8 +833,9 @@ def plan(target: Target, data: Loaded, args: argparse.Namespace, rnd: int) -> di
         "post": Op(post, 10**9, conc),
         "patch_big": Op(patch(data.big_group), len(pool), args.patch_concurrency),
         "patch_small": Op(patch(data.small_group), len(pool), args.patch_concurrency),
-        "probe": Op(probe_req, 2 * len(probe), 1,
-                    lambda i, seconds: data.probe_lat[i % 2].append(seconds)),
+        "probe": Op(
+            probe_req, 2 * len(probe), 1, lambda i, seconds: data.probe_lat[i % 2].append(seconds)
+        ),
     }
 
 
@@ -756,11 +856,14 @@ def merge(parts: list[PhaseResult], name: str) -> PhaseResult:
 
 
 def _progress(target: Target, r: PhaseResult, note: str = "") -> None:
-    print(f"  {note} {target.name:12s} {r.name:12s} {r.rps:7.0f} req/s  n={r.count:<6d} "
-          f"p50={r.pct(50):7.2f} ms  p99={r.pct(99):7.2f} ms  err={r.errors}  "
-          f"conns={r.connects:<5d} cpu: server {r.cpu_server:3.0f}% client "
-          f"{r.cpu_client:3.0f}% other {r.cpu_other:3.0f}% steal {r.cpu_steal:2.0f}%"
-          + ("  << other load" if r.cpu_other > 15 else ""), flush=True)
+    print(
+        f"  {note} {target.name:12s} {r.name:12s} {r.rps:7.0f} req/s  n={r.count:<6d} "
+        f"p50={r.pct(50):7.2f} ms  p99={r.pct(99):7.2f} ms  err={r.errors}  "
+        f"conns={r.connects:<5d} cpu: server {r.cpu_server:3.0f}% client "
+        f"{r.cpu_client:3.0f}% other {r.cpu_other:3.0f}% steal {r.cpu_steal:2.0f}%"
+        + ("  << other load" if r.cpu_other > 15 else ""),
+        flush=True,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -781,19 +884,27 @@ def machine_info() -> dict[str, str]:
     for mod in ("starlette", "uvicorn", "sqlalchemy", "uvloop", "httptools", "orjson"):
         try:
             from importlib.metadata import version
+
             versions[mod] = version(mod)
         except Exception:
             versions[mod] = "absent"
     try:
         from importlib.metadata import version
+
         scim2 = version("scim2-server")
     except Exception:
         scim2 = "?"
     try:
-        rev = subprocess.run(["git", "describe", "--always"], cwd=ROOT,
-                             capture_output=True, text=True, timeout=10).stdout.strip()
-        if subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=10).stdout.strip():
+        rev = subprocess.run(
+            ["git", "describe", "--always"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        if subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip():
             rev += " + uncommitted changes in src/"
     except (OSError, subprocess.SubprocessError):
         rev = ""
@@ -816,9 +927,15 @@ def ratio(a: float, b: float) -> float:
     return a / b if b else float("inf")
 
 
-def build_report(res: dict[str, dict[str, PhaseResult]], hello: PhaseResult,
-                 loads: dict[str, float], args: argparse.Namespace, info: dict[str, str],
-                 pinned: bool, invalid: list[str]) -> tuple[str, str, bool]:
+def build_report(
+    res: dict[str, dict[str, PhaseResult]],
+    hello: PhaseResult,
+    loads: dict[str, float],
+    args: argparse.Namespace,
+    info: dict[str, str],
+    pinned: bool,
+    invalid: list[str],
+) -> tuple[str, str, bool]:
     hub, ref = res["scimhub"], res["scim2-server"]
     targets = {"get": 2.0, "search": 2.0, "post": 1.0}
     measured = [r for phases in [*res.values(), {"hello": hello}] for r in phases.values()]
@@ -826,18 +943,36 @@ def build_report(res: dict[str, dict[str, PhaseResult]], hello: PhaseResult,
     # On a busy machine the servers do not get their whole core (a one-thread server loses
     # more of it than a thread-per-connection one), so the targets are judged per CPU-second.
     normalised = busy > 15
-    head = ("operation", "scimhub req/s", "scim2-server req/s", "ratio",
-            "scimhub req/CPU-s", "scim2-server req/CPU-s", "ratio/CPU", "target", "met")
+    head = (
+        "operation",
+        "scimhub req/s",
+        "scim2-server req/s",
+        "ratio",
+        "scimhub req/CPU-s",
+        "scim2-server req/CPU-s",
+        "ratio/CPU",
+        "target",
+        "met",
+    )
     rows = []
     for key, label in OPERATIONS:
         r = ratio(hub[key].rps, ref[key].rps)
         rn = ratio(hub[key].per_core, ref[key].per_core)
         tgt = targets.get(key)
         judged = rn if normalised else r
-        rows.append((label, fmt_rps(hub[key].rps), fmt_rps(ref[key].rps), f"{r:.2f}x",
-                     fmt_rps(hub[key].per_core), fmt_rps(ref[key].per_core), f"{rn:.2f}x",
-                     f">= {tgt:g}x" if tgt else "-",
-                     ("yes" if judged >= tgt else "NO") if tgt else "-"))
+        rows.append(
+            (
+                label,
+                fmt_rps(hub[key].rps),
+                fmt_rps(ref[key].rps),
+                f"{r:.2f}x",
+                fmt_rps(hub[key].per_core),
+                fmt_rps(ref[key].per_core),
+                f"{rn:.2f}x",
+                f">= {tgt:g}x" if tgt else "-",
+                ("yes" if judged >= tgt else "NO") if tgt else "-",
+            )
+        )
     hb50, hs50 = hub["patch_big"].pct(50), hub["patch_small"].pct(50)
     hb99, hs99 = hub["patch_big"].pct(99), hub["patch_small"].pct(99)
     rb50, rs50 = ref["patch_big"].pct(50), ref["patch_small"].pct(50)
@@ -851,34 +986,79 @@ def build_report(res: dict[str, dict[str, PhaseResult]], hello: PhaseResult,
     get_best = hub["get"].per_core if normalised else hub["get"].rps
     get_ok = get_best >= 4500
     all_ok = all(r[-1] != "NO" for r in rows) and patch_ok and not invalid
-    basis = ("judged per CPU-second of the server (other processes used up to "
-             f"{busy:.0f}% of a core during the run)" if normalised else
-             "judged on raw req/s (the machine was quiet)")
-    cmd = (f".venv/bin/python bench/scim_throughput.py --users {args.users} --groups "
-           f"{args.groups} --duration {args.duration:g}")
+    basis = (
+        "judged per CPU-second of the server (other processes used up to "
+        f"{busy:.0f}% of a core during the run)"
+        if normalised
+        else "judged on raw req/s (the machine was quiet)"
+    )
+    cmd = (
+        f".venv/bin/python bench/scim_throughput.py --users {args.users} --groups "
+        f"{args.groups} --duration {args.duration:g}"
+    )
     defaults = parse_args([])
-    for opt in ("pool", "probe", "probe_seconds", "concurrency", "patch_concurrency", "warmup",
-                "rounds", "wait_quiet"):
+    for opt in (
+        "pool",
+        "probe",
+        "probe_seconds",
+        "concurrency",
+        "patch_concurrency",
+        "warmup",
+        "rounds",
+        "wait_quiet",
+    ):
         if getattr(args, opt) != getattr(defaults, opt):
             cmd += f" --{opt.replace('_', '-')} {getattr(args, opt):g}"
-    noisy = [f"{srv} {r.name} ({r.cpu_other:.0f}%)" for srv, phases in
-             [*res.items(), ("hello", {"hello": hello})] for r in phases.values()
-             if r.cpu_other > 15]
-    detail = [(srv, r.name, fmt_rps(r.rps), fmt_rps(r.per_core), str(r.count),
-               f"{r.pct(50):.2f}", f"{r.pct(99):.2f}", f"{r.cpu_server:.0f}",
-               f"{r.cpu_client:.0f}", f"{r.cpu_other:.0f}", f"{r.cpu_steal:.0f}")
-              for srv, phases in [*res.items(), ("hello", {"hello": hello})]
-              for r in phases.values()]
-    dhead = ("server", "phase", "req/s", "req/CPU-s", "n", "p50 ms", "p99 ms", "server cpu%",
-             "client cpu%", "other cpu%", "steal%")
+    noisy = [
+        f"{srv} {r.name} ({r.cpu_other:.0f}%)"
+        for srv, phases in [*res.items(), ("hello", {"hello": hello})]
+        for r in phases.values()
+        if r.cpu_other > 15
+    ]
+    detail = [
+        (
+            srv,
+            r.name,
+            fmt_rps(r.rps),
+            fmt_rps(r.per_core),
+            str(r.count),
+            f"{r.pct(50):.2f}",
+            f"{r.pct(99):.2f}",
+            f"{r.cpu_server:.0f}",
+            f"{r.cpu_client:.0f}",
+            f"{r.cpu_other:.0f}",
+            f"{r.cpu_steal:.0f}",
+        )
+        for srv, phases in [*res.items(), ("hello", {"hello": hello})]
+        for r in phases.values()
+    ]
+    dhead = (
+        "server",
+        "phase",
+        "req/s",
+        "req/CPU-s",
+        "n",
+        "p50 ms",
+        "p99 ms",
+        "server cpu%",
+        "client cpu%",
+        "other cpu%",
+        "steal%",
+    )
 
     def table(header: tuple[str, ...], body: list[tuple[str, ...]]) -> list[str]:
         w = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-        return ["  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(r))
-                for r in [header, *body]]
+        return [
+            "  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(r))
+            for r in [header, *body]
+        ]
 
-    lines = ["", "=" * 100, "SCIM throughput (issue 2)" + ("   ** INVALID: ERRORS **" if invalid
-                                                           else ""), "=" * 100]
+    lines = [
+        "",
+        "=" * 100,
+        "SCIM throughput (issue 2)" + ("   ** INVALID: ERRORS **" if invalid else ""),
+        "=" * 100,
+    ]
     lines += table(head, rows)
     lines += [
         "",
@@ -916,7 +1096,8 @@ def build_report(res: dict[str, dict[str, PhaseResult]], hello: PhaseResult,
         f"scimhub at {info['rev']}",
         f"libs: {info['libs']}; scim2-server {info['scim2_server']}",
         f"pinning: servers on CPU {args.server_cpu}, load generator on CPU {args.client_cpu}"
-        if pinned else "pinning: NOT pinned (fewer than 2 CPUs)",
+        if pinned
+        else "pinning: NOT pinned (fewer than 2 CPUs)",
         f"load generator: one asyncio process, {args.concurrency} connections "
         f"({args.patch_concurrency} for PATCH); {args.duration:g} s per phase; load phase: "
         f"scimhub {loads['scimhub']:.1f} s, scim2-server {loads['scim2-server']:.1f} s "
@@ -931,58 +1112,78 @@ def build_report(res: dict[str, dict[str, PhaseResult]], hello: PhaseResult,
     def mdrow(cells: tuple[str, ...]) -> str:
         return "| " + " | ".join(c.replace("|", "/") for c in cells) + " |"
 
-    md = [RESULTS_SECTION, "",
-          f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with",
-          "", "```sh", cmd, "```", "",
-          f"scimhub at `{info['rev']}`. "
-          f"Machine: {info['cpu']}, {info['cores']} cores, {info['python']}, {info['os']}; "
-          f"{info['libs']}; scim2-server {info['scim2_server']}. "
-          + (f"Each server is one process pinned to CPU {args.server_cpu}; the load generator "
-             f"(one asyncio process, {args.concurrency} connections, {args.patch_concurrency} "
-             f"for the PATCHes, keep-alive where the server allows it: scim2-server's wsgiref "
-             f"answers HTTP/1.0 and closes each connection) runs on CPU {args.client_cpu}."
-             if pinned else "Not pinned (fewer than 2 CPUs)."),
-          f"Data: {args.users:,} users, {args.groups} groups of 10 members, one group of "
-          f"{args.users:,} members, one of 10, {args.pool:,} spare users for the PATCHes. "
-          f"{args.duration:g} s per operation (PATCH phases end earlier when the spare users "
-          f"run out)." + (" **INVALID: errors during the run.**" if invalid else ""),
-          "",
-          mdrow(head), "|---|---:|---:|---:|---:|---:|---:|---:|:-:|"]
+    md = [
+        RESULTS_SECTION,
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with",
+        "",
+        "```sh",
+        cmd,
+        "```",
+        "",
+        f"scimhub at `{info['rev']}`. "
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['python']}, {info['os']}; "
+        f"{info['libs']}; scim2-server {info['scim2_server']}. "
+        + (
+            f"Each server is one process pinned to CPU {args.server_cpu}; the load generator "
+            f"(one asyncio process, {args.concurrency} connections, {args.patch_concurrency} "
+            f"for the PATCHes, keep-alive where the server allows it: scim2-server's wsgiref "
+            f"answers HTTP/1.0 and closes each connection) runs on CPU {args.client_cpu}."
+            if pinned
+            else "Not pinned (fewer than 2 CPUs)."
+        ),
+        f"Data: {args.users:,} users, {args.groups} groups of 10 members, one group of "
+        f"{args.users:,} members, one of 10, {args.pool:,} spare users for the PATCHes. "
+        f"{args.duration:g} s per operation (PATCH phases end earlier when the spare users "
+        f"run out)." + (" **INVALID: errors during the run.**" if invalid else ""),
+        "",
+        mdrow(head),
+        "|---|---:|---:|---:|---:|---:|---:|---:|:-:|",
+    ]
     md += [mdrow(r) for r in rows]
-    md += ["", f"Targets {basis}. *req/CPU-s* is req/s divided by the share of its core the "
-               "server process actually used: what it would serve with the core to itself.",
-           "", f"Framework ceiling, hello-world Starlette + uvicorn (same settings, same "
-               f"pinning): **{fmt_rps(hello.rps)} req/s** ({fmt_rps(hello.per_core)} "
-               f"req/CPU-s). scimhub GET by id reaches "
-               f"{hub['get'].per_core / hello.per_core:.0%} of it per CPU-second; the stretch "
-               f"goal of 4,500 GET/s is {'met' if get_ok else 'not met'} "
-               f"({fmt_rps(get_best)}).",
-           "",
-           "PATCH add one member, latency in ms. *Unloaded*: one connection, PATCHes to the "
-           "two groups interleaved (the target is judged here); *loaded*: the PATCH phases "
-           f"above, {args.patch_concurrency} connections, one group at a time.",
-           "",
-           "| PATCH add one member | scimhub unloaded p50 / p99 | scimhub loaded p50 / p99 | "
-           "scim2-server unloaded p50 / p99 | scim2-server loaded p50 / p99 |",
-           "|---|---:|---:|---:|---:|",
-           f"| group of {args.users:,} members | {pb50:.2f} / {pb99:.2f} | {hb50:.2f} / "
-           f"{hb99:.2f} | {qb50:.2f} / {qb99:.2f} | {rb50:.2f} / {rb99:.2f} |",
-           f"| group of 10 members | {ps50:.2f} / {ps99:.2f} | {hs50:.2f} / {hs99:.2f} | "
-           f"{qs50:.2f} / {qs99:.2f} | {rs50:.2f} / {rs99:.2f} |",
-           f"| ratio (target <= 2x, unloaded p50) | **{ratio(pb50, ps50):.2f}x** "
-           f"({'met' if patch_ok else 'NOT met'}) / {ratio(pb99, ps99):.2f}x | "
-           f"{ratio(hb50, hs50):.2f}x / {ratio(hb99, hs99):.2f}x | "
-           f"{ratio(qb50, qs50):.2f}x / {ratio(qb99, qs99):.2f}x | "
-           f"{ratio(rb50, rs50):.2f}x / {ratio(rb99, rs99):.2f}x |",
-           "",
-           "Every phase (CPU in % of one core during the phase; \"other\" is every process "
-           "but the server and the load generator, which should be near 0):",
-           "",
-           mdrow(dhead), "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    md += [
+        "",
+        f"Targets {basis}. *req/CPU-s* is req/s divided by the share of its core the "
+        "server process actually used: what it would serve with the core to itself.",
+        "",
+        f"Framework ceiling, hello-world Starlette + uvicorn (same settings, same "
+        f"pinning): **{fmt_rps(hello.rps)} req/s** ({fmt_rps(hello.per_core)} "
+        f"req/CPU-s). scimhub GET by id reaches "
+        f"{hub['get'].per_core / hello.per_core:.0%} of it per CPU-second; the stretch "
+        f"goal of 4,500 GET/s is {'met' if get_ok else 'not met'} "
+        f"({fmt_rps(get_best)}).",
+        "",
+        "PATCH add one member, latency in ms. *Unloaded*: one connection, PATCHes to the "
+        "two groups interleaved (the target is judged here); *loaded*: the PATCH phases "
+        f"above, {args.patch_concurrency} connections, one group at a time.",
+        "",
+        "| PATCH add one member | scimhub unloaded p50 / p99 | scimhub loaded p50 / p99 | "
+        "scim2-server unloaded p50 / p99 | scim2-server loaded p50 / p99 |",
+        "|---|---:|---:|---:|---:|",
+        f"| group of {args.users:,} members | {pb50:.2f} / {pb99:.2f} | {hb50:.2f} / "
+        f"{hb99:.2f} | {qb50:.2f} / {qb99:.2f} | {rb50:.2f} / {rb99:.2f} |",
+        f"| group of 10 members | {ps50:.2f} / {ps99:.2f} | {hs50:.2f} / {hs99:.2f} | "
+        f"{qs50:.2f} / {qs99:.2f} | {rs50:.2f} / {rs99:.2f} |",
+        f"| ratio (target <= 2x, unloaded p50) | **{ratio(pb50, ps50):.2f}x** "
+        f"({'met' if patch_ok else 'NOT met'}) / {ratio(pb99, ps99):.2f}x | "
+        f"{ratio(hb50, hs50):.2f}x / {ratio(hb99, hs99):.2f}x | "
+        f"{ratio(qb50, qs50):.2f}x / {ratio(qb99, qs99):.2f}x | "
+        f"{ratio(rb50, rs50):.2f}x / {ratio(rb99, rs99):.2f}x |",
+        "",
+        'Every phase (CPU in % of one core during the phase; "other" is every process '
+        "but the server and the load generator, which should be near 0):",
+        "",
+        mdrow(dhead),
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     md += [mdrow(r) for r in detail]
     if noisy:
-        md += ["", "**Other processes were busy during** " + ", ".join(noisy)
-               + "; raw req/s there are low, see req/CPU-s."]
+        md += [
+            "",
+            "**Other processes were busy during** "
+            + ", ".join(noisy)
+            + "; raw req/s there are low, see req/CPU-s.",
+        ]
     md.append("")
     return text, "\n".join(md), all_ok
 
@@ -995,7 +1196,7 @@ def write_results(md: str, section: str = RESULTS_SECTION) -> Path:
     if section in old:
         before, _, after = old.partition(section)
         nxt = after.find("\n## ")
-        tail = after[nxt + 1:] if nxt >= 0 else ""
+        tail = after[nxt + 1 :] if nxt >= 0 else ""
         new = before + md + ("\n" + tail if tail else "")
     else:
         new = old.rstrip("\n") + "\n\n" + md
@@ -1007,32 +1208,58 @@ def write_results(md: str, section: str = RESULTS_SECTION) -> Path:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--users", type=int, default=10_000, help="users loaded (default 10000)")
     p.add_argument("--groups", type=int, default=100, help="groups of 10 members (default 100)")
-    p.add_argument("--duration", type=float, default=10.0,
-                   help="seconds per measured operation (default 10)")
-    p.add_argument("--probe", type=int, default=300,
-                   help="spare users for the unloaded, interleaved PATCH latency probe "
-                        "(default 300)")
-    p.add_argument("--probe-seconds", type=float, default=5.0,
-                   help="duration of the PATCH latency probe (default 5)")
-    p.add_argument("--pool", type=int, default=1500,
-                   help="spare users the PATCH phases add, one per request; bounds the PATCH "
-                        "phases (default 1500)")
+    p.add_argument(
+        "--duration", type=float, default=10.0, help="seconds per measured operation (default 10)"
+    )
+    p.add_argument(
+        "--probe",
+        type=int,
+        default=300,
+        help="spare users for the unloaded, interleaved PATCH latency probe (default 300)",
+    )
+    p.add_argument(
+        "--probe-seconds",
+        type=float,
+        default=5.0,
+        help="duration of the PATCH latency probe (default 5)",
+    )
+    p.add_argument(
+        "--pool",
+        type=int,
+        default=1500,
+        help="spare users the PATCH phases add, one per request; bounds the PATCH "
+        "phases (default 1500)",
+    )
     p.add_argument("--concurrency", type=int, default=16, help="connections (default 16)")
-    p.add_argument("--patch-concurrency", type=int, default=2,
-                   help="connections of the PATCH phases (default 2): a PATCH on scim2-server's "
-                        "10,000-member group takes ~2 s, and in-flight requests finish after "
-                        "the phase's deadline")
-    p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
-                   help="before starting, wait up to SECONDS for the machine to be idle "
-                        "(other processes using < 10%% of a core); default 0")
+    p.add_argument(
+        "--patch-concurrency",
+        type=int,
+        default=2,
+        help="connections of the PATCH phases (default 2): a PATCH on scim2-server's "
+        "10,000-member group takes ~2 s, and in-flight requests finish after "
+        "the phase's deadline",
+    )
+    p.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before starting, wait up to SECONDS for the machine to be idle "
+        "(other processes using < 10%% of a core); default 0",
+    )
     p.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds (default 1)")
-    p.add_argument("--rounds", type=int, default=2,
-                   help="split each operation's --duration into this many rounds, "
-                        "alternating between the servers (default 2)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="split each operation's --duration into this many rounds, "
+        "alternating between the servers (default 2)",
+    )
     p.add_argument("--server-cpu", type=int, default=0)
     p.add_argument("--client-cpu", type=int, default=1)
     p.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
@@ -1040,8 +1267,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-async def amain(args: argparse.Namespace, tmp: Path, server_cpu: int | None
-                ) -> tuple[dict[str, dict[str, PhaseResult]], PhaseResult, dict[str, float]]:
+async def amain(
+    args: argparse.Namespace, tmp: Path, server_cpu: int | None
+) -> tuple[dict[str, dict[str, PhaseResult]], PhaseResult, dict[str, float]]:
     """All three servers stay up (an idle one costs nothing) and the measured phases
     alternate between them, operation by operation and in --rounds rounds, so a change in
     background load over the run hits every side alike instead of whichever ran last."""
@@ -1055,26 +1283,38 @@ async def amain(args: argparse.Namespace, tmp: Path, server_cpu: int | None
         servers.append(hello_server)
         loaded: dict[str, Loaded] = {}
         for target in (hub, ref):
-            print(f"[{target.name}] pid {target.pid}, port {target.port}: loading "
-                  f"{args.users} users, {args.pool + args.probe} spare users, "
-                  f"{args.groups + 2} groups ...", flush=True)
+            print(
+                f"[{target.name}] pid {target.pid}, port {target.port}: loading "
+                f"{args.users} users, {args.pool + args.probe} spare users, "
+                f"{args.groups + 2} groups ...",
+                flush=True,
+            )
             loaded[target.name] = data = await load(target, args)
             await check_loaded(target, data, args)
             print(f"[{target.name}] loaded in {data.seconds:.1f} s (checked)", flush=True)
         print(f"[hello] pid {hello.pid}, port {hello.port}", flush=True)
 
-        hello_make = (lambda req: (lambda i: req))(hello.raw("GET", "/hello"))
+        hello_make = (lambda req: lambda i: req)(hello.raw("GET", "/hello"))
         # Warm-up, not measured: the read requests, briefly, on every server.
         warm = [(hello, hello_make)]
         for target in (hub, ref):
             ops = plan(target, loaded[target.name], args, 0)
             warm += [(target, ops["get"].make), (target, ops["search"].make)]
         for target, make in warm:
-            await run_phase(target, "warm", make, duration=args.warmup / 2, max_count=10**9,
-                            concurrency=args.concurrency)
+            await run_phase(
+                target,
+                "warm",
+                make,
+                duration=args.warmup / 2,
+                max_count=10**9,
+                concurrency=args.concurrency,
+            )
 
-        parts: dict[str, dict[str, list[PhaseResult]]] = {hub.name: {}, ref.name: {},
-                                                          hello.name: {}}
+        parts: dict[str, dict[str, list[PhaseResult]]] = {
+            hub.name: {},
+            ref.name: {},
+            hello.name: {},
+        }
         dur = args.duration / args.rounds
         for rnd in range(args.rounds):
             plans = {t.name: plan(t, loaded[t.name], args, rnd) for t in (hub, ref)}
@@ -1082,15 +1322,25 @@ async def amain(args: argparse.Namespace, tmp: Path, server_cpu: int | None
                 for target in (hub, ref):
                     op = plans[target.name][key]
                     r = await run_phase(
-                        target, key, op.make,
+                        target,
+                        key,
+                        op.make,
                         duration=args.probe_seconds / args.rounds if key == "probe" else dur,
-                        max_count=op.max_count, concurrency=op.concurrency,
-                        on_latency=op.on_latency)
+                        max_count=op.max_count,
+                        concurrency=op.concurrency,
+                        on_latency=op.on_latency,
+                    )
                     parts[target.name].setdefault(key, []).append(r)
                     _progress(target, r, f"round {rnd + 1}/{args.rounds}")
                 if key == "get":
-                    r = await run_phase(hello, "hello", hello_make, duration=dur,
-                                        max_count=10**9, concurrency=args.concurrency)
+                    r = await run_phase(
+                        hello,
+                        "hello",
+                        hello_make,
+                        duration=dur,
+                        max_count=10**9,
+                        concurrency=args.concurrency,
+                    )
                     parts[hello.name].setdefault("hello", []).append(r)
                     _progress(hello, r, f"round {rnd + 1}/{args.rounds}")
 
@@ -1101,23 +1351,32 @@ async def amain(args: argparse.Namespace, tmp: Path, server_cpu: int | None
             lat = loaded[target.name].probe_lat
             for key, side in (("probe_big", 0), ("probe_small", 1)):
                 res[key] = PhaseResult(
-                    key, count=len(lat[side]), errors=probe.errors, elapsed=probe.elapsed,
-                    latencies=lat[side], error_samples=probe.error_samples,
-                    connects=probe.connects, cpu_server=probe.cpu_server,
-                    cpu_client=probe.cpu_client, cpu_other=probe.cpu_other,
-                    cpu_steal=probe.cpu_steal)
+                    key,
+                    count=len(lat[side]),
+                    errors=probe.errors,
+                    elapsed=probe.elapsed,
+                    latencies=lat[side],
+                    error_samples=probe.error_samples,
+                    connects=probe.connects,
+                    cpu_server=probe.cpu_server,
+                    cpu_client=probe.cpu_client,
+                    cpu_other=probe.cpu_other,
+                    cpu_steal=probe.cpu_steal,
+                )
             results[target.name] = res
             # Every successful PATCH added one member: the groups must show it.
             data = loaded[target.name]
-            for gid, base_n, keys in ((data.big_group, len(data.user_ids),
-                                       ("patch_big", "probe_big")),
-                                      (data.small_group, 10, ("patch_small", "probe_small"))):
+            for gid, base_n, keys in (
+                (data.big_group, len(data.user_ids), ("patch_big", "probe_big")),
+                (data.small_group, 10, ("patch_small", "probe_small")),
+            ):
                 want = base_n + sum(res[k].count for k in keys)
                 got = await member_count(target, gid)
                 if got != want:
                     res[keys[0]].errors += 1
                     res[keys[0]].error_samples.append(
-                        f"group has {got} members after the PATCHes, expected {want}")
+                        f"group has {got} members after the PATCHes, expected {want}"
+                    )
         hello_result = merge(parts[hello.name]["hello"], "hello")
         loads = {name: d.seconds for name, d in loaded.items()}
         return results, hello_result, loads
@@ -1133,25 +1392,31 @@ def wait_quiet(limit: float) -> None:
         with CpuWatch(None) as w:
             time.sleep(2.0)
         if w.other < 10 or time.monotonic() >= deadline:
-            print(f"other processes use {w.other:.0f}% of a core"
-                  + ("" if w.other < 10 else "; starting anyway"), flush=True)
+            print(
+                f"other processes use {w.other:.0f}% of a core"
+                + ("" if w.other < 10 else "; starting anyway"),
+                flush=True,
+            )
             return
-        print(f"waiting for a quiet machine: other processes use {w.other:.0f}% of a core",
-              flush=True)
+        print(
+            f"waiting for a quiet machine: other processes use {w.other:.0f}% of a core", flush=True
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
     cpus = os.sched_getaffinity(0)
-    pinned = args.server_cpu in cpus and args.client_cpu in cpus and \
-        args.server_cpu != args.client_cpu
+    pinned = (
+        args.server_cpu in cpus and args.client_cpu in cpus and args.server_cpu != args.client_cpu
+    )
     if pinned:
         os.sched_setaffinity(0, {args.client_cpu})
     else:
         print("warning: fewer than 2 usable CPUs; not pinning", file=sys.stderr)
     try:
         import uvloop  # the load generator's own loop: faster than asyncio's default
+
         runner: Callable = uvloop.run
     except ImportError:
         runner = asyncio.run
@@ -1165,8 +1430,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    invalid = [f"  {server} {r.name}: {r.errors} errors; e.g. {r.error_samples[:2]}"
-               for server, phases in results.items() for r in phases.values() if r.errors]
+    invalid = [
+        f"  {server} {r.name}: {r.errors} errors; e.g. {r.error_samples[:2]}"
+        for server, phases in results.items()
+        for r in phases.values()
+        if r.errors
+    ]
     if hello.errors:
         invalid.append(f"  hello: {hello.errors} errors; e.g. {hello.error_samples[:2]}")
     info = machine_info()
@@ -1176,8 +1445,10 @@ def main(argv: list[str] | None = None) -> int:
     print(md)
     if not args.no_write:
         print(f"wrote {write_results(md)}")
-    print(f"total time {time.monotonic() - started:.0f} s; targets "
-          f"{'all met' if ok else 'NOT all met'}")
+    print(
+        f"total time {time.monotonic() - started:.0f} s; targets "
+        f"{'all met' if ok else 'NOT all met'}"
+    )
     return 1 if invalid else 0
 
 

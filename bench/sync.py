@@ -33,8 +33,13 @@ from scimhub.emulator.schema import users as entra_users
 
 
 def cli(*args: str, env: dict[str, str]) -> dict:
-    out = subprocess.run([sys.executable, "-m", "scimhub", *args], env=env, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "scimhub", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -46,20 +51,35 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def connect(hub_url: str, org: str, token: str, emu, mode: str) -> httpx.Client:
-    api = httpx.Client(base_url=f"{hub_url}/extIntegration/azureAD/{org}/v1", trust_env=False,
-                       headers={"Authorization": f"Bearer {token}"}, timeout=3600)
-    url = api.post("/setup", json={"tenant": "common", "scope": "all", "mode": mode}
-                   ).raise_for_status().json()["consentUrl"]
-    landed = httpx.get(answer_consent(emu, url), headers={"Accept": "application/json"},
-                       trust_env=False, timeout=3600)
+    api = httpx.Client(
+        base_url=f"{hub_url}/extIntegration/azureAD/{org}/v1",
+        trust_env=False,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=3600,
+    )
+    url = (
+        api.post("/setup", json={"tenant": "common", "scope": "all", "mode": mode})
+        .raise_for_status()
+        .json()["consentUrl"]
+    )
+    landed = httpx.get(
+        answer_consent(emu, url),
+        headers={"Accept": "application/json"},
+        trust_env=False,
+        timeout=3600,
+    )
     landed.raise_for_status()
     return api
 
 
 def count(hub_url: str, org: str, scim_token: str, resource: str) -> int:
-    r = httpx.get(f"{hub_url}/identity/scim/{org}/v2/{resource}", params={"count": "0"},
-                  headers={"Authorization": f"Bearer {scim_token}"}, trust_env=False,
-                  timeout=60)
+    r = httpx.get(
+        f"{hub_url}/identity/scim/{org}/v2/{resource}",
+        params={"count": "0"},
+        headers={"Authorization": f"Bearer {scim_token}"},
+        trust_env=False,
+        timeout=60,
+    )
     return int(r.json()["totalResults"])
 
 
@@ -71,23 +91,37 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="scimhub-bench-sync-"))
     t0 = time.monotonic()
-    emu = start_emulator(root / "emu", users=args.users, groups=args.groups,
-                         cycle_seconds=5, log=root / "emu.log")
-    print(f"emulator seeded with {args.users} users / {args.groups} groups in "
-          f"{time.monotonic() - t0:.1f}s", flush=True)
+    emu = start_emulator(
+        root / "emu", users=args.users, groups=args.groups, cycle_seconds=5, log=root / "emu.log"
+    )
+    print(
+        f"emulator seeded with {args.users} users / {args.groups} groups in "
+        f"{time.monotonic() - t0:.1f}s",
+        flush=True,
+    )
     port = free_port()
     hub_url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, **emu.hub_env(), "SCIMHUB_DATA_DIR": str(root / "hub"),
-           "SCIMHUB_PUBLIC_URL": hub_url}
-    hub = subprocess.Popen([sys.executable, "-m", "scimhub", "serve", "--port", str(port),
-                            "--log-level", "warning"], env=env)
+    env = {
+        **os.environ,
+        **emu.hub_env(),
+        "SCIMHUB_DATA_DIR": str(root / "hub"),
+        "SCIMHUB_PUBLIC_URL": hub_url,
+    }
+    hub = subprocess.Popen(
+        [sys.executable, "-m", "scimhub", "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+    )
     try:
         pull_org = cli("org", "create", "--name", "pull", "--json", env=env)["id"]
         push_org = cli("org", "create", "--name", "push", "--json", env=env)["id"]
-        admin = {o: cli("token", "create", "--org", o, "--admin", "--json", env=env)["token"]
-                 for o in (pull_org, push_org)}
-        scim = {o: cli("token", "create", "--org", o, "--json", env=env)["token"]
-                for o in (pull_org, push_org)}
+        admin = {
+            o: cli("token", "create", "--org", o, "--admin", "--json", env=env)["token"]
+            for o in (pull_org, push_org)
+        }
+        scim = {
+            o: cli("token", "create", "--org", o, "--json", env=env)["token"]
+            for o in (pull_org, push_org)
+        }
         for _ in range(100):
             try:
                 httpx.get(f"{hub_url}/healthz", trust_env=False)
@@ -105,15 +139,20 @@ def main() -> None:
         engine = open_engine(emu.data_dir)
         tenant_id = emu.tenant["id"]
         with engine.begin() as conn:
-            ids = [r.id for r in conn.execute(select(entra_users.c.id).where(
-                entra_users.c.tenant_id == tenant_id).limit(100))]
+            ids = [
+                r.id
+                for r in conn.execute(
+                    select(entra_users.c.id).where(entra_users.c.tenant_id == tenant_id).limit(100)
+                )
+            ]
             for i, uid in enumerate(ids):
                 update_user(conn, tenant_id, uid, {"jobTitle": f"Changed {i}"})
         t = time.monotonic()
         second = api.post(f"/instances/{instance}/syncNow").raise_for_status().json()["pull"]
         pull_incremental = time.monotonic() - t
-        print(f"incremental pull of {len(ids)} changes: {pull_incremental:.2f}s {second}",
-              flush=True)
+        print(
+            f"incremental pull of {len(ids)} changes: {pull_incremental:.2f}s {second}", flush=True
+        )
 
         expected_users = count(hub_url, pull_org, scim[pull_org], "Users")
         expected_groups = count(hub_url, pull_org, scim[pull_org], "Groups")
@@ -131,13 +170,19 @@ def main() -> None:
         rss = peak_rss_mb(hub.pid)
         objects = expected_users + expected_groups
         print(f"push initial: {push_initial:.1f}s for {users} users, {groups} groups")
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}")
-        print(f"pull objects/s: {objects / pull_initial:,.0f}; push objects/s: "
-              f"{objects / push_initial:,.0f}; Entra's published figure for 10k-100k objects "
-              "is 1,170-2,340 minutes")
-        print(f"pull_initial_s={pull_initial:.1f} pull_incremental_s={pull_incremental:.2f} "
-              f"push_initial_s={push_initial:.1f} peak_rss_mb={rss:.0f}")
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}"
+        )
+        print(
+            f"pull objects/s: {objects / pull_initial:,.0f}; push objects/s: "
+            f"{objects / push_initial:,.0f}; Entra's published figure for 10k-100k objects "
+            "is 1,170-2,340 minutes"
+        )
+        print(
+            f"pull_initial_s={pull_initial:.1f} pull_incremental_s={pull_incremental:.2f} "
+            f"push_initial_s={push_initial:.1f} peak_rss_mb={rss:.0f}"
+        )
     finally:
         hub.terminate()
         hub.wait(10)

@@ -82,11 +82,24 @@ class OrgClient:
     def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}", "Content-Type": SCIM, **(extra or {})}
 
-    def request(self, method: str, path: str, *, json: Any = None,
-                headers: dict[str, str] | None = None, params: dict[str, str] | None = None,
-                content: bytes | None = None) -> httpx.Response:
-        return self.http.request(method, self.base + path, json=json, content=content,
-                                 headers=self._headers(headers), params=params)
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        return self.http.request(
+            method,
+            self.base + path,
+            json=json,
+            content=content,
+            headers=self._headers(headers),
+            params=params,
+        )
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return self.request("GET", path, **kw)

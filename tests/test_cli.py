@@ -23,14 +23,27 @@ def run(*args: str, data_dir: Path) -> str:
 def test_org_and_token_lifecycle(tmp_path: Path) -> None:
     org = json.loads(run("org", "create", "--name", "Acme", "--json", data_dir=tmp_path))
     assert json.loads(run("org", "list", "--json", data_dir=tmp_path))[0]["id"] == org["id"]
-    made = json.loads(run("token", "create", "--org", org["id"], "--name", "Entra",
-                          "--expires-days", "30", "--json", data_dir=tmp_path))
+    made = json.loads(
+        run(
+            "token",
+            "create",
+            "--org",
+            org["id"],
+            "--name",
+            "Entra",
+            "--expires-days",
+            "30",
+            "--json",
+            data_dir=tmp_path,
+        )
+    )
     assert made["token"].startswith("scimhub_") and made["expires_at"]
     listed = json.loads(run("token", "list", "--org", org["id"], "--json", data_dir=tmp_path))
     assert [t["id"] for t in listed] == [made["id"]]
     assert made["token"] not in json.dumps(listed)  # never shown again
-    revoked = json.loads(run("token", "revoke", "--org", org["id"], made["id"], "--json",
-                             data_dir=tmp_path))
+    revoked = json.loads(
+        run("token", "revoke", "--org", org["id"], made["id"], "--json", data_dir=tmp_path)
+    )
     assert revoked["revoked_at"]
     from scimhub.api.services import Hub
     from scimhub.config import Settings
@@ -44,11 +57,15 @@ def test_org_and_token_lifecycle(tmp_path: Path) -> None:
 
 def test_errors_are_clear(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCIMHUB_")}
-    missing = runner.invoke(app, ["token", "create", "--org", "nope", "--data-dir",
-                                  str(tmp_path)], env=env)
+    missing = runner.invoke(
+        app, ["token", "create", "--org", "nope", "--data-dir", str(tmp_path)], env=env
+    )
     assert missing.exit_code == 1 and "no organisation" in missing.output
-    bad = runner.invoke(app, ["org", "list", "--data-dir", str(tmp_path)],
-                        env={**env, "SCIMHUB_MAX_PAGE_SIZE": "lots"})
+    bad = runner.invoke(
+        app,
+        ["org", "list", "--data-dir", str(tmp_path)],
+        env={**env, "SCIMHUB_MAX_PAGE_SIZE": "lots"},
+    )
     assert bad.exit_code == 2 and "SCIMHUB_MAX_PAGE_SIZE" in bad.output
 
 
@@ -59,6 +76,5 @@ def test_worker_and_serve_refuse_what_cannot_work(tmp_path: Path) -> None:
     pg = {**env, "SCIMHUB_DATABASE_URL": "postgresql://127.0.0.1:1/none"}
     odd = runner.invoke(app, ["worker"], env={**pg, "SCIMHUB_PULL_INTERVAL_SECONDS": "700"})
     assert odd.exit_code == 2 and "SCIMHUB_PULL_INTERVAL_SECONDS=700" in odd.output
-    several = runner.invoke(app, ["serve", "--workers", "2", "--data-dir", str(tmp_path)],
-                            env=env)
+    several = runner.invoke(app, ["serve", "--workers", "2", "--data-dir", str(tmp_path)], env=env)
     assert several.exit_code == 2 and "postgresql" in several.output

@@ -32,8 +32,9 @@ _FLUSH_SECONDS = 1.0
 BackgroundJob = Callable[[Hub], Coroutine[Any, Any, None]]
 
 
-def create_app(settings: Settings, *, hub: Hub | None = None,
-               background: Sequence[BackgroundJob] = ()) -> Starlette:
+def create_app(
+    settings: Settings, *, hub: Hub | None = None, background: Sequence[BackgroundJob] = ()
+) -> Starlette:
     """`hub`: services the caller owns (tests, the demo); without it the app opens its own
     and closes it when it stops. `background`: long-running jobs the wiring adds (the sync
     scheduler), started with the app and cancelled when it stops."""
@@ -42,8 +43,10 @@ def create_app(settings: Settings, *, hub: Hub | None = None,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(_flush_forever(the_hub)),
-                 *(asyncio.create_task(job(the_hub)) for job in background)]
+        tasks = [
+            asyncio.create_task(_flush_forever(the_hub)),
+            *(asyncio.create_task(job(the_hub)) for job in background),
+        ]
         try:
             yield
         finally:
@@ -60,8 +63,9 @@ def create_app(settings: Settings, *, hub: Hub | None = None,
     )
     app.state.hub = the_hub
     # Inside the tracking middleware, so a refused Host (400) still carries a TrackingID.
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts,
-                       www_redirect=False)
+    app.add_middleware(
+        TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False
+    )
     app.add_middleware(BodyLimitMiddleware, limits=hub_limits(settings.max_payload_bytes))
     app.add_middleware(TrackingMiddleware, prefix=settings.tracking_prefix)
     return app

@@ -17,11 +17,19 @@ from .sync.work import Retention, SyncWork
 def background_work(hub: Hub) -> SyncWork:
     """The hub's background work, for the in-process scheduler and `scimhub worker`."""
     s = hub.settings
-    return SyncWork(instances=hub.instances, pull=hub.pull, entra=hub.entra, tokens=hub.tokens,
-                    sessions=hub.sessions, requests=hub.requests,
-                    tracking_prefix=s.tracking_prefix,
-                    retention=Retention(request_log=timedelta(days=s.request_log_days),
-                                        token_renewal=timedelta(days=s.token_renew_days)))
+    return SyncWork(
+        instances=hub.instances,
+        pull=hub.pull,
+        entra=hub.entra,
+        tokens=hub.tokens,
+        sessions=hub.sessions,
+        requests=hub.requests,
+        tracking_prefix=s.tracking_prefix,
+        retention=Retention(
+            request_log=timedelta(days=s.request_log_days),
+            token_renewal=timedelta(days=s.token_renew_days),
+        ),
+    )
 
 
 def app_from_env() -> Starlette:
@@ -30,7 +38,11 @@ def app_from_env() -> Starlette:
     if settings.in_process_scheduler:
         from .sync.scheduler import run_forever
 
-        background.append(lambda hub: run_forever(
-            background_work(hub), pull_interval=settings.pull_interval_seconds,
-            status_interval=settings.status_interval_seconds))
+        background.append(
+            lambda hub: run_forever(
+                background_work(hub),
+                pull_interval=settings.pull_interval_seconds,
+                status_interval=settings.status_interval_seconds,
+            )
+        )
     return create_app(settings, background=background)

@@ -20,8 +20,11 @@ from .emulator.cli import app as emulator_app
 if TYPE_CHECKING:
     from .api.services import Hub
 
-app = typer.Typer(help="scimhub: SCIM 2.0 identity hub with Microsoft Entra ID integration.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+app = typer.Typer(
+    help="scimhub: SCIM 2.0 identity hub with Microsoft Entra ID integration.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 org_app = typer.Typer(help="Manage organisations.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage SCIM bearer tokens.", no_args_is_help=True)
 admin_app = typer.Typer(help="Manage console administrators.", no_args_is_help=True)
@@ -30,15 +33,20 @@ app.add_typer(token_app, name="token")
 app.add_typer(admin_app, name="admin")
 console = Console()
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory "
-                                              "(SCIMHUB_DATA_DIR; default ./data).")]
-DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL "
-                                                 "(SCIMHUB_DATABASE_URL; default SQLite).")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (SCIMHUB_DATA_DIR; default ./data)."),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="SQLAlchemy URL (SCIMHUB_DATABASE_URL; default SQLite)."),
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def _settings(data_dir: Path | None = None, database_url: str | None = None,
-              **overrides: object) -> Settings:
+def _settings(
+    data_dir: Path | None = None, database_url: str | None = None, **overrides: object
+) -> Settings:
     try:
         return Settings.from_env(data_dir=data_dir, database_url=database_url, **overrides)
     except ConfigError as exc:
@@ -59,14 +67,18 @@ def _opened(settings: Settings) -> Iterator[Hub]:
 
 
 @app.command()
-def serve(host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
-          port: Annotated[int | None, typer.Option(help="Port.")] = None,
-          data_dir: DataDir = None, database_url: DatabaseUrl = None,
-          public_url: Annotated[str | None, typer.Option(help="Base URL clients use.")] = None,
-          workers: Annotated[int, typer.Option(
-              help="API processes (several need PostgreSQL: SQLite has one writer).", min=1)]
-          = 1,
-          log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info") -> None:
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    public_url: Annotated[str | None, typer.Option(help="Base URL clients use.")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(help="API processes (several need PostgreSQL: SQLite has one writer).", min=1),
+    ] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
     """Run the HTTP service: SCIM, the integration API, the console."""
     import os
 
@@ -77,26 +89,42 @@ def serve(host: Annotated[str | None, typer.Option(help="Bind address.")] = None
         console.print("[red]--workers > 1 needs SCIMHUB_DATABASE_URL=postgresql://...[/red]")
         raise typer.Exit(2)
     # Every process reads its settings from the environment (scimhub.asgi), flags included.
-    for name, value in (("SCIMHUB_DATA_DIR", str(settings.data_dir)),
-                        ("SCIMHUB_DATABASE_URL", settings.database_url),
-                        ("SCIMHUB_PUBLIC_URL", settings.public_url),
-                        ("SCIMHUB_HOST", settings.host), ("SCIMHUB_PORT", str(settings.port))):
+    for name, value in (
+        ("SCIMHUB_DATA_DIR", str(settings.data_dir)),
+        ("SCIMHUB_DATABASE_URL", settings.database_url),
+        ("SCIMHUB_PUBLIC_URL", settings.public_url),
+        ("SCIMHUB_HOST", settings.host),
+        ("SCIMHUB_PORT", str(settings.port)),
+    ):
         if value:
             os.environ[name] = value
     from .api.services import Hub
 
     Hub.open(settings).close()  # migrations once, before the workers start
-    console.print(f"scimhub listening on http://{settings.host}:{settings.port}"
-                  + (f" ({workers} processes)" if workers > 1 else ""))
-    uvicorn.run("scimhub.asgi:app_from_env", factory=True, host=settings.host,
-                port=settings.port, workers=workers, log_level=log_level, access_log=False)
+    console.print(
+        f"scimhub listening on http://{settings.host}:{settings.port}"
+        + (f" ({workers} processes)" if workers > 1 else "")
+    )
+    uvicorn.run(
+        "scimhub.asgi:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+    )
 
 
 @app.command()
-def worker(database_url: DatabaseUrl = None,
-           concurrency: Annotated[int | None, typer.Option(
-               help="Jobs run at once (SCIMHUB_WORKER_CONCURRENCY; default 4).", min=1)] = None,
-           log_level: Annotated[str, typer.Option(help="Log level.")] = "info") -> None:
+def worker(
+    database_url: DatabaseUrl = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="Jobs run at once (SCIMHUB_WORKER_CONCURRENCY; default 4).", min=1),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+) -> None:
     """Run background sync work from the PostgreSQL task queue (procrastinate): scheduled
     pull rounds, status checks, token renewal, clean-up. Run as many as you like."""
     import logging
@@ -106,26 +134,36 @@ def worker(database_url: DatabaseUrl = None,
     from .sync import worker as sync_worker
 
     settings = _settings(None, database_url, worker_concurrency=concurrency)
-    logging.basicConfig(level=log_level.upper(),
-                        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"
+    )
     try:
         tasks.conninfo(settings.effective_database_url)
-        schedule = tasks.Schedule(settings.pull_interval_seconds,
-                                  settings.status_interval_seconds,
-                                  settings.worker_stalled_seconds)
+        schedule = tasks.Schedule(
+            settings.pull_interval_seconds,
+            settings.status_interval_seconds,
+            settings.worker_stalled_seconds,
+        )
     except ConfigError as exc:
         console.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
     with _opened(settings) as hub:  # applies migrations, the queue's schema included
-        sync_worker.run(settings.database_url, background_work(hub), schedule,
-                        concurrency=settings.worker_concurrency,
-                        heartbeat_seconds=settings.worker_heartbeat_seconds)
+        sync_worker.run(
+            settings.database_url,
+            background_work(hub),
+            schedule,
+            concurrency=settings.worker_concurrency,
+            heartbeat_seconds=settings.worker_heartbeat_seconds,
+        )
 
 
 @org_app.command("create")
-def org_create(name: Annotated[str, typer.Option(help="Organisation name.")],
-               data_dir: DataDir = None, database_url: DatabaseUrl = None,
-               as_json: JsonFlag = False) -> None:
+def org_create(
+    name: Annotated[str, typer.Option(help="Organisation name.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Create an organisation."""
     with _opened(_settings(data_dir, database_url)) as hub:
         try:
@@ -140,14 +178,18 @@ def org_create(name: Annotated[str, typer.Option(help="Organisation name.")],
 
 
 @org_app.command("list")
-def org_list(data_dir: DataDir = None, database_url: DatabaseUrl = None,
-             as_json: JsonFlag = False) -> None:
+def org_list(
+    data_dir: DataDir = None, database_url: DatabaseUrl = None, as_json: JsonFlag = False
+) -> None:
     """List organisations."""
     with _opened(_settings(data_dir, database_url)) as hub:
         orgs = hub.orgs.list()
     if as_json:
-        print(json.dumps([{"id": o.id, "name": o.name, "created": o.created.isoformat()}
-                          for o in orgs]))
+        print(
+            json.dumps(
+                [{"id": o.id, "name": o.name, "created": o.created.isoformat()} for o in orgs]
+            )
+        )
         return
     table = Table("id", "name", "created")
     for o in orgs:
@@ -156,14 +198,19 @@ def org_list(data_dir: DataDir = None, database_url: DatabaseUrl = None,
 
 
 @token_app.command("create")
-def token_create(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
-                 name: Annotated[str, typer.Option(help="What the token is for.")] = "SCIM client",
-                 admin: Annotated[bool, typer.Option(
-                     "--admin", help="A token for the admin/integration API, not SCIM.")] = False,
-                 expires_days: Annotated[int | None, typer.Option(
-                     help="Expire after this many days (default: never).", min=1)] = None,
-                 data_dir: DataDir = None, database_url: DatabaseUrl = None,
-                 as_json: JsonFlag = False) -> None:
+def token_create(
+    org: Annotated[str, typer.Option("--org", help="Organisation id.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "SCIM client",
+    admin: Annotated[
+        bool, typer.Option("--admin", help="A token for the admin/integration API, not SCIM.")
+    ] = False,
+    expires_days: Annotated[
+        int | None, typer.Option(help="Expire after this many days (default: never).", min=1)
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Create a bearer token for an organisation (the secret is shown once)."""
     from .directory.errors import OrgNotFound
     from .directory.tokens import TokenKind
@@ -171,30 +218,52 @@ def token_create(org: Annotated[str, typer.Option("--org", help="Organisation id
     with _opened(_settings(data_dir, database_url)) as hub:
         try:
             secret, info = hub.tokens.create(
-                org, name=name, kind=TokenKind.ADMIN if admin else TokenKind.SCIM,
-                expires_in=timedelta(days=expires_days) if expires_days else None)
+                org,
+                name=name,
+                kind=TokenKind.ADMIN if admin else TokenKind.SCIM,
+                expires_in=timedelta(days=expires_days) if expires_days else None,
+            )
         except OrgNotFound:
             console.print(f"[red]no organisation with id {org}[/red]")
             raise typer.Exit(1) from None
     if as_json:
-        print(json.dumps({"token": secret, "id": info.id, "org_id": info.org_id,
-                          "kind": info.kind,
-                          "expires_at": info.expires_at.isoformat() if info.expires_at else None}))
+        print(
+            json.dumps(
+                {
+                    "token": secret,
+                    "id": info.id,
+                    "org_id": info.org_id,
+                    "kind": info.kind,
+                    "expires_at": info.expires_at.isoformat() if info.expires_at else None,
+                }
+            )
+        )
     else:
         console.print(f"Token {info.id} for org {org} (shown once, store it now):\n{secret}")
 
 
 @token_app.command("list")
-def token_list(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
-               data_dir: DataDir = None, database_url: DatabaseUrl = None,
-               as_json: JsonFlag = False) -> None:
+def token_list(
+    org: Annotated[str, typer.Option("--org", help="Organisation id.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
     """List an organisation's tokens (never their secrets)."""
     with _opened(_settings(data_dir, database_url)) as hub:
         tokens = hub.tokens.list(org)
-    rows = [{"id": t.id, "name": t.name, "kind": t.kind, "prefix": t.prefix,
-             "created": t.created.isoformat(),
-             "expires_at": t.expires_at.isoformat() if t.expires_at else None,
-             "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None} for t in tokens]
+    rows = [
+        {
+            "id": t.id,
+            "name": t.name,
+            "kind": t.kind,
+            "prefix": t.prefix,
+            "created": t.created.isoformat(),
+            "expires_at": t.expires_at.isoformat() if t.expires_at else None,
+            "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+        }
+        for t in tokens
+    ]
     if as_json:
         print(json.dumps(rows))
         return
@@ -205,10 +274,13 @@ def token_list(org: Annotated[str, typer.Option("--org", help="Organisation id."
 
 
 @token_app.command("revoke")
-def token_revoke(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
-                 token_id: Annotated[str, typer.Argument(help="Token id (from `token list`).")],
-                 data_dir: DataDir = None, database_url: DatabaseUrl = None,
-                 as_json: JsonFlag = False) -> None:
+def token_revoke(
+    org: Annotated[str, typer.Option("--org", help="Organisation id.")],
+    token_id: Annotated[str, typer.Argument(help="Token id (from `token list`).")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Revoke a token; SCIM clients using it get 401 from then on."""
     from .directory.errors import OrgNotFound
 
@@ -219,23 +291,37 @@ def token_revoke(org: Annotated[str, typer.Option("--org", help="Organisation id
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from None
     if as_json:
-        print(json.dumps({"id": info.id, "revoked_at": info.revoked_at.isoformat()
-                          if info.revoked_at else None}))
+        print(
+            json.dumps(
+                {
+                    "id": info.id,
+                    "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
+                }
+            )
+        )
     else:
         console.print(f"Revoked token {info.id}")
 
 
 @admin_app.command("create")
-def admin_create(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
-                 email: Annotated[str, typer.Option("--email", help="Sign-in email.")],
-                 role: Annotated[str, typer.Option(
-                     help="admin (everything) or readonly (no changes).")] = "admin",
-                 name: Annotated[str | None, typer.Option(help="Display name.")] = None,
-                 password_stdin: Annotated[bool, typer.Option(
-                     "--password-stdin", help="Read the password from standard input "
-                     "(otherwise it is prompted for).")] = False,
-                 data_dir: DataDir = None, database_url: DatabaseUrl = None,
-                 as_json: JsonFlag = False) -> None:
+def admin_create(
+    org: Annotated[str, typer.Option("--org", help="Organisation id.")],
+    email: Annotated[str, typer.Option("--email", help="Sign-in email.")],
+    role: Annotated[
+        str, typer.Option(help="admin (everything) or readonly (no changes).")
+    ] = "admin",
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the password from standard input (otherwise it is prompted for).",
+        ),
+    ] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Create a console administrator (the password never goes on the command line)."""
     import sys
 
@@ -256,21 +342,41 @@ def admin_create(org: Annotated[str, typer.Option("--org", help="Organisation id
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
     if as_json:
-        print(json.dumps({"id": info.id, "org_id": info.org_id, "email": info.email,
-                          "role": info.role, "display_name": info.display_name}))
+        print(
+            json.dumps(
+                {
+                    "id": info.id,
+                    "org_id": info.org_id,
+                    "email": info.email,
+                    "role": info.role,
+                    "display_name": info.display_name,
+                }
+            )
+        )
     else:
         console.print(f"Created {info.role} {info.email} ({info.id}) in org {org}")
 
 
 @admin_app.command("list")
-def admin_list(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
-               data_dir: DataDir = None, database_url: DatabaseUrl = None,
-               as_json: JsonFlag = False) -> None:
+def admin_list(
+    org: Annotated[str, typer.Option("--org", help="Organisation id.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
     """List an organisation's console administrators."""
     with _opened(_settings(data_dir, database_url)) as hub:
         admins = hub.admins.list(org)
-    rows = [{"id": a.id, "email": a.email, "display_name": a.display_name, "role": a.role,
-             "last_login": a.last_login.isoformat() if a.last_login else None} for a in admins]
+    rows = [
+        {
+            "id": a.id,
+            "email": a.email,
+            "display_name": a.display_name,
+            "role": a.role,
+            "last_login": a.last_login.isoformat() if a.last_login else None,
+        }
+        for a in admins
+    ]
     if as_json:
         print(json.dumps(rows))
         return
@@ -281,16 +387,26 @@ def admin_list(org: Annotated[str, typer.Option("--org", help="Organisation id."
 
 
 @app.command()
-def doctor(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
-           tracking_id: Annotated[str | None, typer.Option(
-               "--tracking-id", help="Explain the request with this tracking id.")] = None,
-           fix: Annotated[bool, typer.Option(
-               "--fix", help="Apply the automatic fixes, then check again.")] = False,
-           hub_url: Annotated[str | None, typer.Option(
-               "--hub-url", help="The hub's URL Entra pushes to, for fixes that give the "
-               "job a new token (default SCIMHUB_PUBLIC_URL, else http://HOST:PORT).")] = None,
-           data_dir: DataDir = None, database_url: DatabaseUrl = None,
-           as_json: JsonFlag = False) -> None:
+def doctor(
+    org: Annotated[str, typer.Option("--org", help="Organisation id.")],
+    tracking_id: Annotated[
+        str | None, typer.Option("--tracking-id", help="Explain the request with this tracking id.")
+    ] = None,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Apply the automatic fixes, then check again.")
+    ] = False,
+    hub_url: Annotated[
+        str | None,
+        typer.Option(
+            "--hub-url",
+            help="The hub's URL Entra pushes to, for fixes that give the "
+            "job a new token (default SCIMHUB_PUBLIC_URL, else http://HOST:PORT).",
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Diagnose the Azure AD integration of an organisation; exit 1 while problems remain."""
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -308,9 +424,14 @@ def doctor(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
     else:
         try:
             if fix:
-                report = diagnose.repair(hub, org, actor_name="scimhub doctor --fix",
-                                         hub_url=hub_url or settings.public_url
-                                         or f"http://{settings.host}:{settings.port}")
+                report = diagnose.repair(
+                    hub,
+                    org,
+                    actor_name="scimhub doctor --fix",
+                    hub_url=hub_url
+                    or settings.public_url
+                    or f"http://{settings.host}:{settings.port}",
+                )
             else:
                 report = diagnose.diagnose(hub, org)
             if tracking_id:
@@ -328,31 +449,43 @@ def doctor(org: Annotated[str, typer.Option("--org", help="Organisation id.")],
 
 
 @app.command()
-def demo(data_dir: Annotated[Path | None, typer.Option(
-             "--data-dir", help="Keep the demo's data here (default: a temporary directory).")]
-         = None,
-         users: Annotated[int, typer.Option(help="Users in the emulated tenant.", min=1)] = 60,
-         groups: Annotated[int, typer.Option(help="Groups in the emulated tenant.", min=1)] = 6,
-         port: Annotated[int, typer.Option(help="Hub port (default: a free one).")] = 0,
-         cycle_seconds: Annotated[float, typer.Option(
-             help="Entra provisioning cycle interval (Entra: 2400).", min=0.5)] = 2.0,
-         script: Annotated[bool, typer.Option(
-             "--script", help="Run the story without waiting; exit 0 only if it played.")]
-         = False) -> None:
+def demo(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Keep the demo's data here (default: a temporary directory)."
+        ),
+    ] = None,
+    users: Annotated[int, typer.Option(help="Users in the emulated tenant.", min=1)] = 60,
+    groups: Annotated[int, typer.Option(help="Groups in the emulated tenant.", min=1)] = 6,
+    port: Annotated[int, typer.Option(help="Hub port (default: a free one).")] = 0,
+    cycle_seconds: Annotated[
+        float, typer.Option(help="Entra provisioning cycle interval (Entra: 2400).", min=0.5)
+    ] = 2.0,
+    script: Annotated[
+        bool,
+        typer.Option("--script", help="Run the story without waiting; exit 0 only if it played."),
+    ] = False,
+) -> None:
     """Tell the seed story end to end with a local Entra ID emulator, then keep the console
     running."""
     from .demo.story import DemoOptions, run
 
-    raise typer.Exit(run(console, DemoOptions(data_dir, users, groups, cycle_seconds, port,
-                                              script)))
+    raise typer.Exit(
+        run(console, DemoOptions(data_dir, users, groups, cycle_seconds, port, script))
+    )
 
 
 @app.command()
-def sync(org: Annotated[str, typer.Option("--org", help="Organization id.")],
-         instance: Annotated[str | None, typer.Option(
-             help="Instance id (default: every pull-sync instance of the org).")] = None,
-         data_dir: DataDir = None, database_url: DatabaseUrl = None,
-         as_json: JsonFlag = False) -> None:
+def sync(
+    org: Annotated[str, typer.Option("--org", help="Organization id.")],
+    instance: Annotated[
+        str | None, typer.Option(help="Instance id (default: every pull-sync instance of the org).")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Pull users and groups from Entra ID now (Graph delta queries), with progress."""
     from dataclasses import asdict
 
@@ -363,21 +496,31 @@ def sync(org: Annotated[str, typer.Option("--org", help="Organization id.")],
 
     with _opened(_settings(data_dir, database_url)) as hub:
         try:
-            targets = [i for i in hub.instances.list(org) if i.mode == Mode.PULL
-                       and (instance is None or i.id == instance)]
+            targets = [
+                i
+                for i in hub.instances.list(org)
+                if i.mode == Mode.PULL and (instance is None or i.id == instance)
+            ]
             if not targets:
                 console.print("[red]no pull-sync instance found for this organization[/red]")
                 raise typer.Exit(1)
             results: dict[str, dict[str, object]] = {}
             for target in targets:
-                with Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                              TextColumn("{task.completed:,} objects"), console=console,
-                              disable=as_json) as bar:
-                    tasks = {kind: bar.add_task(f"{target.name}: {kind}", total=None)
-                             for kind in ("users", "groups")}
+                with Progress(
+                    SpinnerColumn(),
+                    TextColumn("{task.description}"),
+                    TextColumn("{task.completed:,} objects"),
+                    console=console,
+                    disable=as_json,
+                ) as bar:
+                    tasks = {
+                        kind: bar.add_task(f"{target.name}: {kind}", total=None)
+                        for kind in ("users", "groups")
+                    }
 
-                    def advance(kind: str, n: int, bar: Progress = bar,
-                                tasks: dict[str, TaskID] = tasks) -> None:
+                    def advance(
+                        kind: str, n: int, bar: Progress = bar, tasks: dict[str, TaskID] = tasks
+                    ) -> None:
                         bar.advance(tasks[kind], n)
 
                     results[target.id] = asdict(hub.pull.run(org, target.id, advance))

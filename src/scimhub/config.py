@@ -75,8 +75,11 @@ def _bound_hosts(host: str) -> tuple[str, ...]:
     """The Host a client of the bound address sends: that address, and the loopback names
     when it is loopback or every address (the machine itself reaches it through them)."""
     try:
-        local = host in _ANY_ADDRESS or host == "localhost" or ipaddress.ip_address(
-            host.strip("[]")).is_loopback
+        local = (
+            host in _ANY_ADDRESS
+            or host == "localhost"
+            or ipaddress.ip_address(host.strip("[]")).is_loopback
+        )
     except ValueError:  # a host name
         local = False
     own = (url_host(host),) if host else ()
@@ -173,8 +176,7 @@ class Settings:
             pull_interval_seconds=_int(env, "SCIMHUB_PULL_INTERVAL_SECONDS", 900, minimum=0),
             pull_page_size=_int(env, "SCIMHUB_PULL_PAGE_SIZE", 999),
             scheduler=env.get("SCIMHUB_SCHEDULER", "auto"),
-            status_interval_seconds=_int(env, "SCIMHUB_STATUS_INTERVAL_SECONDS", 300,
-                                         minimum=0),
+            status_interval_seconds=_int(env, "SCIMHUB_STATUS_INTERVAL_SECONDS", 300, minimum=0),
             job_token_days=_int(env, "SCIMHUB_JOB_TOKEN_DAYS", 180, minimum=2),
             token_renew_days=_int(env, "SCIMHUB_TOKEN_RENEW_DAYS", 30),
             request_log_days=_int(env, "SCIMHUB_REQUEST_LOG_DAYS", 30),
@@ -214,11 +216,15 @@ class Settings:
         if self.token_renew_days >= self.job_token_days:
             raise ConfigError("SCIMHUB_TOKEN_RENEW_DAYS must be less than SCIMHUB_JOB_TOKEN_DAYS")
         if self.worker_stalled_seconds < 2 * self.worker_heartbeat_seconds:
-            raise ConfigError("SCIMHUB_WORKER_STALLED_SECONDS must be at least twice "
-                              "SCIMHUB_WORKER_HEARTBEAT_SECONDS")
+            raise ConfigError(
+                "SCIMHUB_WORKER_STALLED_SECONDS must be at least twice "
+                "SCIMHUB_WORKER_HEARTBEAT_SECONDS"
+            )
         for host in self.allowed_hosts:
             if not _HOST_PATTERN.fullmatch(host):
-                raise ConfigError(f"SCIMHUB_ALLOWED_HOSTS: {host!r} is not a host name, an IP "
-                                  "address, *.domain or *")
+                raise ConfigError(
+                    f"SCIMHUB_ALLOWED_HOSTS: {host!r} is not a host name, an IP "
+                    "address, *.domain or *"
+                )
         if self.default_page_size > self.max_page_size:
             raise ConfigError("default page size exceeds SCIMHUB_MAX_PAGE_SIZE")

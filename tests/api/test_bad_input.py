@@ -34,14 +34,12 @@ def test_body_over_limit_is_413(org: OrgClient, settings) -> None:  # type: igno
 
 
 def test_missing_username(org: OrgClient) -> None:
-    assert_error(org.post("/Users", {"schemas": [USER], "displayName": "x"}), 400,
-                 "invalidValue")
+    assert_error(org.post("/Users", {"schemas": [USER], "displayName": "x"}), 400, "invalidValue")
 
 
 def test_wrong_type(org: OrgClient) -> None:
     assert_error(org.post("/Users", new_user(active="maybe")), 400, "invalidValue")
-    assert_error(org.post("/Users", {**new_user(), "name": "not-an-object"}), 400,
-                 "invalidValue")
+    assert_error(org.post("/Users", {**new_user(), "name": "not-an-object"}), 400, "invalidValue")
     assert_error(org.post("/Users", {"schemas": [USER], "userName": 42}), 400, "invalidValue")
 
 
@@ -50,8 +48,9 @@ def test_unknown_attribute_is_refused_not_dropped(org: OrgClient) -> None:
 
 
 def test_tolerated_entra_habits(org: OrgClient) -> None:
-    body = new_user(roles=[], nickName=None, active="True",
-                    meta={"resourceType": "User"}, id="client-chosen")
+    body = new_user(
+        roles=[], nickName=None, active="True", meta={"resourceType": "User"}, id="client-chosen"
+    )
     body["schemas"].append("urn:example:unknown:schema")
     r = org.post("/Users", body)
     assert r.status_code == 201, r.text
@@ -64,12 +63,17 @@ def test_body_not_an_object(org: OrgClient) -> None:
     assert_error(org.post("/Users", [1, 2]), 400, "invalidSyntax")
 
 
-@pytest.mark.parametrize("body", [
-    {"Operations": "nope"},
-    {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": []},
-    {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-     "Operations": [{"op": "frobnicate", "path": "title", "value": "x"}]},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"Operations": "nope"},
+        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": []},
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "frobnicate", "path": "title", "value": "x"}],
+        },
+    ],
+)
 def test_bad_patch_documents(org: OrgClient, body: dict) -> None:  # type: ignore[type-arg]
     uid = org.post("/Users", new_user()).json()["id"]
     r = org.patch(f"/Users/{uid}", body)
@@ -78,9 +82,13 @@ def test_bad_patch_documents(org: OrgClient, body: dict) -> None:  # type: ignor
 
 def test_patch_read_only_attribute(org: OrgClient) -> None:
     uid = org.post("/Users", new_user()).json()["id"]
-    r = org.patch(f"/Users/{uid}", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                                    "Operations": [{"op": "replace", "path": "groups",
-                                                    "value": [{"value": "x"}]}]})
+    r = org.patch(
+        f"/Users/{uid}",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "groups", "value": [{"value": "x"}]}],
+        },
+    )
     assert_error(r, 400, "mutability")
 
 
@@ -99,9 +107,11 @@ def test_unknown_org(org: OrgClient) -> None:
     assert_error(stranger.get("/Users"), 404)
 
 
-def test_database_outage_is_a_503_with_retry_after(org: OrgClient, hub: Hub,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_database_outage_is_a_503_with_retry_after(
+    org: OrgClient, hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A restart or failover of the database: the client is told to retry, never a 500."""
+
     def dropped(*args: object, **kwargs: object) -> None:
         raise OperationalError("SELECT ...", {}, ConnectionError("server closed the connection"))
 

@@ -73,27 +73,44 @@ class _Upload:
         self.sent.append(message)
 
 
-def upload(app: ASGIApp, path: str, chunks: Iterator[bytes], *,
-           headers: dict[str, str] | None = None, method: str = "POST",
-           http_version: str = "1.1") -> Answer:
+def upload(
+    app: ASGIApp,
+    path: str,
+    chunks: Iterator[bytes],
+    *,
+    headers: dict[str, str] | None = None,
+    method: str = "POST",
+    http_version: str = "1.1",
+) -> Answer:
     """POST `chunks` to `app` as a streamed body, as an HTTP/1.1 server would pass it on:
     chunked, unless `headers` declare a length."""
     sent = {"host": "hub.test", **(headers or {})}
     if "content-length" not in {k.lower() for k in sent} and http_version != "2":
         sent["transfer-encoding"] = "chunked"  # HTTP/2 frames a body without either header
-    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
-             "http_version": http_version, "method": method, "scheme": "https", "path": path,
-             "raw_path": path.encode(), "root_path": "", "query_string": b"",
-             "headers": [(k.lower().encode("latin-1"), v.encode("latin-1"))
-                         for k, v in sent.items()],
-             "client": ("10.200.0.1", 40000), "server": ("hub.test", 443), "state": {}}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": http_version,
+        "method": method,
+        "scheme": "https",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in sent.items()],
+        "client": ("10.200.0.1", 40000),
+        "server": ("hub.test", 443),
+        "state": {},
+    }
     body = _Upload(chunks)
     anyio.run(app, scope, body.receive, body.send)
     start = next(m for m in body.sent if m["type"] == "http.response.start")
-    return Answer(start["status"],
-                  {k.decode("latin-1"): v.decode("latin-1") for k, v in start["headers"]},
-                  b"".join(m.get("body", b"") for m in body.sent
-                           if m["type"] == "http.response.body"), body.pulled)
+    return Answer(
+        start["status"],
+        {k.decode("latin-1"): v.decode("latin-1") for k, v in start["headers"]},
+        b"".join(m.get("body", b"") for m in body.sent if m["type"] == "http.response.body"),
+        body.pulled,
+    )
 
 
 def stream(total: int, chunk: bytes) -> Iterator[bytes]:
@@ -136,24 +153,29 @@ def test_an_http2_body_without_length_headers_is_guarded_too(app: Starlette) -> 
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_any_read(app: Starlette) -> None:
-    r = upload(app, "/console/login", form_chunks(50 * MB),
-               headers={**FORM, "content-length": str(400 * MB)})
+    r = upload(
+        app,
+        "/console/login",
+        form_chunks(50 * MB),
+        headers={**FORM, "content-length": str(400 * MB)},
+    )
     assert r.status == 413 and r.pulled == 0
     assert r.headers["connection"] == "close"
 
 
 def test_a_small_sign_in_form_still_reaches_the_handler(app: Starlette) -> None:
-    r = upload(app, "/console/login", iter([b"email=a%40b.c&password=x&csrf_token=t"]),
-               headers=FORM)
+    r = upload(
+        app, "/console/login", iter([b"email=a%40b.c&password=x&csrf_token=t"]), headers=FORM
+    )
     assert r.status == 403  # the sign-in form's own CSRF check answered: the body was read
     assert "connection" not in r.headers
 
 
 # -- the integration API ------------------------------------------------------------------
 
+
 @pytest.fixture
-def integration(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, str],
-                                                                     list[Any]]:
+def integration(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, str], list[Any]]:
     org = hub.orgs.create(f"body limits {uuid.uuid4().hex[:6]}")
     secret, _ = hub.tokens.create(org.id, kind=TokenKind.ADMIN)
     calls: list[Any] = []
@@ -163,8 +185,11 @@ def integration(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[st
         return {}
 
     monkeypatch.setattr(hub.entra.control, "allow_sync", allow_sync)
-    return (f"/extIntegration/azureAD/{org.id}/v1/allowSync",
-            {"authorization": f"Bearer {secret}", "content-type": "application/json"}, calls)
+    return (
+        f"/extIntegration/azureAD/{org.id}/v1/allowSync",
+        {"authorization": f"Bearer {secret}", "content-type": "application/json"},
+        calls,
+    )
 
 
 def _assert_413_envelope(r: Answer) -> None:
@@ -178,7 +203,8 @@ def _assert_413_envelope(r: Answer) -> None:
 
 
 def test_a_10_mb_integration_body_is_a_413_envelope_and_the_handler_never_runs(
-        app: Starlette, integration: tuple[str, dict[str, str], list[Any]]) -> None:
+    app: Starlette, integration: tuple[str, dict[str, str], list[Any]]
+) -> None:
     path, headers, calls = integration
     r = upload(app, path, json_chunks(10 * MB), headers=headers)
     _assert_413_envelope(r)
@@ -187,16 +213,17 @@ def test_a_10_mb_integration_body_is_a_413_envelope_and_the_handler_never_runs(
 
 
 def test_a_declared_integration_body_over_the_limit_is_never_read(
-        app: Starlette, integration: tuple[str, dict[str, str], list[Any]]) -> None:
+    app: Starlette, integration: tuple[str, dict[str, str], list[Any]]
+) -> None:
     path, headers, calls = integration
-    r = upload(app, path, json_chunks(10 * MB),
-               headers={**headers, "content-length": str(10 * MB)})
+    r = upload(app, path, json_chunks(10 * MB), headers={**headers, "content-length": str(10 * MB)})
     _assert_413_envelope(r)
     assert r.pulled == 0 and calls == []
 
 
 def test_an_unauthenticated_integration_call_is_401_without_reading_the_body(
-        app: Starlette, integration: tuple[str, dict[str, str], list[Any]]) -> None:
+    app: Starlette, integration: tuple[str, dict[str, str], list[Any]]
+) -> None:
     path, _, calls = integration
     r = upload(app, path, json_chunks(10 * MB), headers={"content-type": "application/json"})
     assert r.status == 401 and r.json()["error"]["message"][0]["code"] == "701061"
@@ -204,7 +231,8 @@ def test_an_unauthenticated_integration_call_is_401_without_reading_the_body(
 
 
 def test_an_integration_body_within_the_limit_is_read(
-        app: Starlette, integration: tuple[str, dict[str, str], list[Any]]) -> None:
+    app: Starlette, integration: tuple[str, dict[str, str], list[Any]]
+) -> None:
     path, headers, calls = integration
     r = upload(app, path, iter([b'{"enabled": ', b"true}"]), headers=headers)
     assert r.status == 200, r.body
@@ -212,6 +240,7 @@ def test_an_integration_body_within_the_limit_is_read(
 
 
 # -- SCIM: its own limit (SCIMHUB_MAX_PAYLOAD_BYTES), its own error shape -----------------
+
 
 def _assert_scim_413(r: Answer) -> None:
     assert r.status == 413, r.body
@@ -222,32 +251,49 @@ def _assert_scim_413(r: Answer) -> None:
 
 
 def test_a_streamed_scim_body_over_the_limit_is_a_scim_413(
-        app: Starlette, org: OrgClient, settings: Settings) -> None:
-    r = upload(app, f"{org.base}/Users", json_chunks(4 * settings.max_payload_bytes),
-               headers={"authorization": f"Bearer {org.token}",
-                        "content-type": "application/scim+json"})
+    app: Starlette, org: OrgClient, settings: Settings
+) -> None:
+    r = upload(
+        app,
+        f"{org.base}/Users",
+        json_chunks(4 * settings.max_payload_bytes),
+        headers={"authorization": f"Bearer {org.token}", "content-type": "application/scim+json"},
+    )
     _assert_scim_413(r)
     assert r.pulled <= settings.max_payload_bytes + CHUNK
 
 
 def test_a_declared_scim_body_over_the_limit_is_never_read(
-        app: Starlette, org: OrgClient, settings: Settings) -> None:
-    r = upload(app, f"{org.base}/Bulk", json_chunks(4 * settings.max_payload_bytes),
-               headers={"authorization": f"Bearer {org.token}",
-                        "content-type": "application/scim+json",
-                        "content-length": str(4 * settings.max_payload_bytes)})
+    app: Starlette, org: OrgClient, settings: Settings
+) -> None:
+    r = upload(
+        app,
+        f"{org.base}/Bulk",
+        json_chunks(4 * settings.max_payload_bytes),
+        headers={
+            "authorization": f"Bearer {org.token}",
+            "content-type": "application/scim+json",
+            "content-length": str(4 * settings.max_payload_bytes),
+        },
+    )
     _assert_scim_413(r)
     assert r.pulled == 0
 
 
-def test_scim_authenticates_before_it_reads(app: Starlette, org: OrgClient,
-                                            settings: Settings) -> None:
-    r = upload(app, f"{org.base}/Users", json_chunks(4 * settings.max_payload_bytes),
-               headers={"content-type": "application/scim+json"})
+def test_scim_authenticates_before_it_reads(
+    app: Starlette, org: OrgClient, settings: Settings
+) -> None:
+    r = upload(
+        app,
+        f"{org.base}/Users",
+        json_chunks(4 * settings.max_payload_bytes),
+        headers={"content-type": "application/scim+json"},
+    )
     assert r.status == 401 and r.pulled == 0
 
 
 # -- the middleware itself ----------------------------------------------------------------
+
 
 async def _echo(request: Request) -> Response:
     return PlainTextResponse(str(len(await request.body())))
@@ -258,28 +304,36 @@ async def _echo_limited(request: Request) -> Response:
 
 
 def _echo_app() -> Starlette:
-    return Starlette(routes=[Route("/{path:path}", _echo, methods=["POST"])], middleware=[
-        Middleware(BodyLimitMiddleware, limits={"/": 100, "/big/": 1000, "/big/small/": 10})])
+    return Starlette(
+        routes=[Route("/{path:path}", _echo, methods=["POST"])],
+        middleware=[
+            Middleware(BodyLimitMiddleware, limits={"/": 100, "/big/": 1000, "/big/small/": 10})
+        ],
+    )
 
 
-@pytest.mark.parametrize(("path", "limit"), [("/x", 100), ("/big/x", 1000),
-                                             ("/big/small/x", 10)])
+@pytest.mark.parametrize(("path", "limit"), [("/x", 100), ("/big/x", 1000), ("/big/small/x", 10)])
 def test_the_longest_prefix_sets_the_limit_and_the_limit_itself_passes(
-        path: str, limit: int) -> None:
+    path: str, limit: int
+) -> None:
     assert upload(_echo_app(), path, iter([b"a" * limit])).body == str(limit).encode()
     refused = upload(_echo_app(), path, iter([b"a" * limit, b"a"]))
     assert refused.status == 413 and b"exceeds the maximum of" in refused.body
 
 
 def test_a_reader_with_a_smaller_limit_of_its_own_keeps_it() -> None:
-    app = Starlette(routes=[Route("/", _echo_limited, methods=["POST"])],
-                    middleware=[Middleware(BodyLimitMiddleware, limits={"/": 100})])
+    app = Starlette(
+        routes=[Route("/", _echo_limited, methods=["POST"])],
+        middleware=[Middleware(BodyLimitMiddleware, limits={"/": 100})],
+    )
     assert upload(app, "/", iter([b"a" * 10])).body == b"10"
     assert upload(app, "/", iter([b"a" * 11])).status == 413
     assert upload(app, "/", iter([]), headers={"content-length": "11"}).pulled == 0
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    (b"12", 12), ("²".encode(), None), (b"-1", None), (b"1" * 5000, 10**18)])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [(b"12", 12), ("²".encode(), None), (b"-1", None), (b"1" * 5000, 10**18)],
+)
 def test_declared_length_never_raises(header: bytes, expected: int | None) -> None:
     assert declared_length({"headers": [(b"content-length", header)]}) == expected

@@ -23,8 +23,9 @@ def state(hub: Hub) -> tuple[str, str, str]:
     """A pending setup begun by the admin whose browser holds `cookie`."""
     org = hub.orgs.create("callback")
     state, cookie = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    hub.instances.new_consent_state(state, org.id, "admin@a.example", _session_hash(cookie),
-                                    {}, FLOW)
+    hub.instances.new_consent_state(
+        state, org.id, "admin@a.example", _session_hash(cookie), {}, FLOW
+    )
     return org.id, state, cookie
 
 
@@ -38,7 +39,8 @@ def _callback(client: TestClient, cookie: str | None = None, **params: str) -> d
 
 
 def test_another_browser_cannot_spend_the_admins_state(
-        hub: Hub, app_client: TestClient, state: tuple[str, str, str]) -> None:
+    hub: Hub, app_client: TestClient, state: tuple[str, str, str]
+) -> None:
     _, value, cookie = state
     for stranger in (None, "someone-elses-session"):
         refused = _callback(app_client, stranger, state=value, code="c")
@@ -48,10 +50,16 @@ def test_another_browser_cannot_spend_the_admins_state(
 
 
 def test_the_redirect_query_alone_is_not_believed(
-        hub: Hub, app_client: TestClient, state: tuple[str, str, str]) -> None:
+    hub: Hub, app_client: TestClient, state: tuple[str, str, str]
+) -> None:
     org_id, value, cookie = state
-    refused = _callback(app_client, cookie, state=value, admin_consent="True",
-                        tenant="0c7ad2c0-7fd5-4a24-8a2c-6d9b2f0a3a11")
+    refused = _callback(
+        app_client,
+        cookie,
+        state=value,
+        admin_consent="True",
+        tenant="0c7ad2c0-7fd5-4a24-8a2c-6d9b2f0a3a11",
+    )
     assert refused["code"] == "701050" and "sign-in code" in refused["description"]
     assert hub.instances.list(org_id) == []
     # and that spent the state: it cannot be tried again with a code

@@ -10,8 +10,11 @@ from tests.conftest import OrgClient
 def test_service_provider_config_matches_settings(org: OrgClient, settings: Any) -> None:
     spc = org.get("/ServiceProviderConfig").json()
     assert spc["patch"]["supported"] is True
-    assert spc["bulk"] == {"supported": True, "maxOperations": settings.max_bulk_operations,
-                           "maxPayloadSize": settings.max_payload_bytes}
+    assert spc["bulk"] == {
+        "supported": True,
+        "maxOperations": settings.max_bulk_operations,
+        "maxPayloadSize": settings.max_payload_bytes,
+    }
     assert spc["filter"] == {"supported": True, "maxResults": settings.max_page_size}
     assert spc["etag"]["supported"] is True and spc["sort"]["supported"] is True
     assert spc["changePassword"]["supported"] is False

@@ -58,16 +58,22 @@ def test_test_connection(org: OrgClient) -> None:
 def test_default_dialect_user_updates(org: OrgClient) -> None:
     boss = provision_user(org, "boss@contoso.com")
     uid = provision_user(org, "ryan@contoso.com")
-    r = org.patch(f"/Users/{uid}", ops(
-        {"op": "Replace", "path": "displayName", "value": "Ryan S."},
-        {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "rs@contoso.com"},
-        {"op": "Replace", "path": 'addresses[type eq "work"].streetAddress',
-         "value": "1 Main St"},
-        {"op": "Add", "path": 'phoneNumbers[type eq "mobile"].value', "value": "+1 555 0199"},
-        {"op": "Replace", "path": f"{ENTERPRISE}:department", "value": "Research"},
-        {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": boss},
-        {"op": "Replace", "path": "name.givenName", "value": "Rian"},
-    ))
+    r = org.patch(
+        f"/Users/{uid}",
+        ops(
+            {"op": "Replace", "path": "displayName", "value": "Ryan S."},
+            {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "rs@contoso.com"},
+            {
+                "op": "Replace",
+                "path": 'addresses[type eq "work"].streetAddress',
+                "value": "1 Main St",
+            },
+            {"op": "Add", "path": 'phoneNumbers[type eq "mobile"].value', "value": "+1 555 0199"},
+            {"op": "Replace", "path": f"{ENTERPRISE}:department", "value": "Research"},
+            {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": boss},
+            {"op": "Replace", "path": "name.givenName", "value": "Rian"},
+        ),
+    )
     assert r.status_code == 200, r.text
     doc = r.json()
     assert doc["displayName"] == "Ryan S."
@@ -87,13 +93,21 @@ def test_default_dialect_user_updates(org: OrgClient) -> None:
 def test_aadoptscim062020_user_updates(org: OrgClient) -> None:
     boss = provision_user(org, "boss@contoso.com")
     uid = provision_user(org, "ryan@contoso.com")
-    r = org.patch(f"/Users/{uid}", ops({"op": "replace", "value": {
-        "displayName": "Ryan Sanders II",
-        "name.givenName": "Ry",
-        "active": False,
-        f"{ENTERPRISE}:department": "Legal",
-        f"{ENTERPRISE}:manager": {"value": boss},
-    }}))
+    r = org.patch(
+        f"/Users/{uid}",
+        ops(
+            {
+                "op": "replace",
+                "value": {
+                    "displayName": "Ryan Sanders II",
+                    "name.givenName": "Ry",
+                    "active": False,
+                    f"{ENTERPRISE}:department": "Legal",
+                    f"{ENTERPRISE}:manager": {"value": boss},
+                },
+            }
+        ),
+    )
     assert r.status_code == 200, r.text
     doc = r.json()
     assert doc["displayName"] == "Ryan Sanders II" and doc["name"]["givenName"] == "Ry"
@@ -106,31 +120,46 @@ def test_aadoptscim062020_user_updates(org: OrgClient) -> None:
 @pytest.mark.parametrize("dialect", ["default", "aadOptscim062020"])
 def test_group_lifecycle(org: OrgClient, dialect: str) -> None:
     members = [provision_user(org, f"m{i}@contoso.com") for i in range(3)]
-    found = org.get("/Groups", params={"filter": 'displayName eq "Finance"',
-                                       "excludedAttributes": "members"})
+    found = org.get(
+        "/Groups", params={"filter": 'displayName eq "Finance"', "excludedAttributes": "members"}
+    )
     assert found.json()["totalResults"] == 0
-    created = org.post("/Groups", {"schemas": [GROUP, ENTRA_GROUP], "externalId": "g-fin",
-                                   "displayName": "Finance", "members": []})
+    created = org.post(
+        "/Groups",
+        {
+            "schemas": [GROUP, ENTRA_GROUP],
+            "externalId": "g-fin",
+            "displayName": "Finance",
+            "members": [],
+        },
+    )
     assert created.status_code == 201, created.text
     gid = created.json()["id"]
     add_op = "Add" if dialect == "default" else "add"
-    r = org.patch(f"/Groups/{gid}", ops({"op": add_op, "path": "members",
-                                         "value": [{"value": m} for m in members]}))
+    r = org.patch(
+        f"/Groups/{gid}",
+        ops({"op": add_op, "path": "members", "value": [{"value": m} for m in members]}),
+    )
     assert r.status_code in (200, 204)
     if dialect == "default":
         removal = {"op": "Remove", "path": "members", "value": [{"value": members[0]}]}
     else:
         removal = {"op": "remove", "path": f'members[value eq "{members[0]}"]'}
     assert org.patch(f"/Groups/{gid}", ops(removal)).status_code in (200, 204)
-    rename = {"op": "Replace" if dialect == "default" else "replace", "path": "displayName",
-              "value": "Finance EMEA"}
+    rename = {
+        "op": "Replace" if dialect == "default" else "replace",
+        "path": "displayName",
+        "value": "Finance EMEA",
+    }
     assert org.patch(f"/Groups/{gid}", ops(rename)).status_code in (200, 204)
     doc = org.get(f"/Groups/{gid}").json()
     assert doc["displayName"] == "Finance EMEA"
     assert {m["value"] for m in doc["members"]} == set(members[1:])
     # matched case-insensitively on the next cycle
-    again = org.get("/Groups", params={"filter": 'displayName eq "finance emea"',
-                                       "excludedAttributes": "members"}).json()
+    again = org.get(
+        "/Groups",
+        params={"filter": 'displayName eq "finance emea"', "excludedAttributes": "members"},
+    ).json()
     assert again["totalResults"] == 1 and "members" not in again["Resources"][0]
 
 

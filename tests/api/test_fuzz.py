@@ -75,10 +75,17 @@ json_values = st.recursive(
 datetime_literals = st.builds(
     lambda moment, offset: f'"{moment}{offset}"',
     st.one_of(
-        st.sampled_from(["0001-01-01T00:00:00", "0001-01-01T13:59:59.999999",
-                         "9999-12-31T23:59:59", "9999-12-31T10:00:00.5"]),
+        st.sampled_from(
+            [
+                "0001-01-01T00:00:00",
+                "0001-01-01T13:59:59.999999",
+                "9999-12-31T23:59:59",
+                "9999-12-31T10:00:00.5",
+            ]
+        ),
         st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)).map(
-            datetime.isoformat),
+            datetime.isoformat
+        ),
     ),
     st.sampled_from(["Z", "", "+00:00", "+14:00", "-14:00", "-10:00", "+05:30", "+24:00"]),
 )
@@ -196,17 +203,28 @@ def fuzz_group(fuzz_org: OrgClient) -> str:
     users = fuzz_org.get("/Users").json()["Resources"]
     found = fuzz_org.get("/Groups", params={"filter": 'displayName eq "fuzzers"'})
     gid = found.json()["Resources"][0]["id"]
-    fuzz_org.patch(f"/Groups/{gid}", {"schemas": [PATCH], "Operations": [
-        {"op": "add", "path": "members", "value": [{"value": u["id"]} for u in users]}]})
+    fuzz_org.patch(
+        f"/Groups/{gid}",
+        {
+            "schemas": [PATCH],
+            "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": u["id"]} for u in users]}
+            ],
+        },
+    )
     return str(gid)
 
 
 @FUZZ
-@given(path=st.sampled_from(["/Users", "/Groups", "/Groups/{gid}/Members"]),
-       params=st.dictionaries(st.sampled_from(["startIndex", "count", "StartIndex", "COUNT"]),
-                              paging_text, max_size=2))
-def test_random_paging_never_500(fuzz_org: OrgClient, fuzz_group: str, hub: Any, path: str,
-                                 params: dict[str, str]) -> None:
+@given(
+    path=st.sampled_from(["/Users", "/Groups", "/Groups/{gid}/Members"]),
+    params=st.dictionaries(
+        st.sampled_from(["startIndex", "count", "StartIndex", "COUNT"]), paging_text, max_size=2
+    ),
+)
+def test_random_paging_never_500(
+    fuzz_org: OrgClient, fuzz_group: str, hub: Any, path: str, params: dict[str, str]
+) -> None:
     r = fuzz_org.get(path.format(gid=fuzz_group), params=params)
     used = {k.lower(): v for k, v in params.items()}  # names are case-insensitive; last wins
     valid = all(_PAGING_INTEGER.fullmatch(v) for v in used.values())
@@ -214,44 +232,65 @@ def test_random_paging_never_500(fuzz_org: OrgClient, fuzz_group: str, hub: Any,
     if not valid:
         assert r.json()["scimType"] == "invalidValue"
         return
-    limit = (hub.settings.max_members_page_size if "Members" in path
-             else hub.settings.max_page_size)
+    limit = hub.settings.max_members_page_size if "Members" in path else hub.settings.max_page_size
     default = limit if "Members" in path else hub.settings.default_page_size
     start = _clamped(used.get("startindex"), 1, 1, MAX_START_INDEX)
     count = _clamped(used.get("count"), default, 0, limit)
     body = r.json()
     assert body["startIndex"] == start
-    assert body["itemsPerPage"] == len(body["Resources"]) == min(
-        count, max(0, body["totalResults"] - start + 1))
+    assert (
+        body["itemsPerPage"]
+        == len(body["Resources"])
+        == min(count, max(0, body["totalResults"] - start + 1))
+    )
 
 
 @FUZZ
-@given(members=st.dictionaries(
-    st.sampled_from(["startIndex", "count"]),
-    st.one_of(st.none(), st.booleans(), st.integers(), st.integers(2**64, 10**40),
-              st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=3)),
-    max_size=2),
-    resource=st.sampled_from(["/Users", "/Groups", ""]))
-def test_random_search_paging_never_500(fuzz_org: OrgClient, members: dict[str, Any],
-                                        resource: str) -> None:
+@given(
+    members=st.dictionaries(
+        st.sampled_from(["startIndex", "count"]),
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.integers(2**64, 10**40),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.text(max_size=3),
+        ),
+        max_size=2,
+    ),
+    resource=st.sampled_from(["/Users", "/Groups", ""]),
+)
+def test_random_search_paging_never_500(
+    fuzz_org: OrgClient, members: dict[str, Any], resource: str
+) -> None:
     r = fuzz_org.post(f"{resource}/.search", {"schemas": [SEARCH_REQUEST_URN], **members})
     assert r.status_code in (200, 400), (members, r.status_code, r.text)
     if r.status_code == 400:
         assert r.json()["scimType"] == "invalidValue"
 
 
-CONSOLE_LISTS = ["/console/users", "/console/groups", "/console/groups/{gid}",
-                 "/console/audit", "/console/provisioning"]
+CONSOLE_LISTS = [
+    "/console/users",
+    "/console/groups",
+    "/console/groups/{gid}",
+    "/console/audit",
+    "/console/provisioning",
+]
 
 
 @FUZZ
 @given(path=st.sampled_from(CONSOLE_LISTS), page=paging_text)
-def test_random_console_pages_never_500(signed_in: Console, admins: Any, path: str,
-                                        page: str) -> None:
+def test_random_console_pages_never_500(
+    signed_in: Console, admins: Any, path: str, page: str
+) -> None:
     """Whatever `page` says, a list page renders (an unreadable page number is page 1)."""
     found = admins.org.get("/Groups", params={"count": "1"}).json()["Resources"]
-    gid = found[0]["id"] if found else admins.org.post(
-        "/Groups", {"schemas": [GROUP], "displayName": "paged"}).json()["id"]
+    gid = (
+        found[0]["id"]
+        if found
+        else admins.org.post("/Groups", {"schemas": [GROUP], "displayName": "paged"}).json()["id"]
+    )
     r = signed_in.http.get(path.format(gid=gid), params={"page": page})
     assert r.status_code == 200, (path, page, r.status_code)
 

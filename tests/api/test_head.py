@@ -13,8 +13,10 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 def rename(attribute: str, value: str) -> dict[str, Any]:
-    return {"schemas": [PATCH_OP],
-            "Operations": [{"op": "replace", "path": attribute, "value": value}]}
+    return {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "replace", "path": attribute, "value": value}],
+    }
 
 
 def test_head_on_users_with_a_user_body_creates_nothing(org: OrgClient) -> None:
@@ -32,8 +34,10 @@ def test_head_on_groups_with_a_group_body_creates_nothing(org: OrgClient) -> Non
 def test_head_on_a_user_with_a_patch_or_put_body_changes_nothing(org: OrgClient) -> None:
     created = org.post("/Users", {"schemas": [USER], "userName": "ada@example.com"}).json()
     uid = created["id"]
-    for body in (rename("displayName", "Changed"),
-                 {"schemas": [USER], "userName": "renamed@example.com"}):
+    for body in (
+        rename("displayName", "Changed"),
+        {"schemas": [USER], "userName": "renamed@example.com"},
+    ):
         r = org.request("HEAD", f"/Users/{uid}", json=body)
         assert r.status_code == 200 and r.content == b""
         assert r.headers["ETag"] == created["meta"]["version"]
@@ -59,6 +63,5 @@ def test_head_answers_like_get_including_not_modified_and_not_found(org: OrgClie
     assert head.status_code == 200 and head.headers["ETag"] == got.headers["ETag"]
     assert head.headers["content-length"] == got.headers["content-length"]
     etag = got.headers["ETag"]
-    assert org.request("HEAD", f"/Users/{uid}",
-                       headers={"If-None-Match": etag}).status_code == 304
+    assert org.request("HEAD", f"/Users/{uid}", headers={"If-None-Match": etag}).status_code == 304
     assert org.request("HEAD", "/Users/no-such-id").status_code == 404

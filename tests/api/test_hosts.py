@@ -28,15 +28,24 @@ EVIL = "evil.example"
 @contextmanager
 def _client(hub: Hub, settings: Settings, base: str = "https://hub.test") -> Iterator[TestClient]:
     """An app on the shared database whose hub sees `settings` (base_url reads the hub's)."""
-    with TestClient(create_app(settings, hub=replace(hub, settings=settings)),
-                    base_url=base) as client:
+    with TestClient(
+        create_app(settings, hub=replace(hub, settings=settings)), base_url=base
+    ) as client:
         yield client
 
 
 def _request(host: str | None, scheme: str = "https") -> Request:
     headers = [(b"host", host.encode())] if host is not None else []
-    return Request({"type": "http", "method": "GET", "path": "/", "scheme": scheme,
-                    "headers": headers, "server": ("10.9.9.9", 443)})
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "scheme": scheme,
+            "headers": headers,
+            "server": ("10.9.9.9", 443),
+        }
+    )
 
 
 def test_an_unknown_host_is_refused_before_any_handler(org: OrgClient) -> None:
@@ -50,44 +59,52 @@ def test_an_unknown_host_is_refused_before_any_handler(org: OrgClient) -> None:
         assert org.http.get(path, headers={"Host": f"{EVIL}:443"}).status_code == 400, path
 
 
-@pytest.mark.parametrize("host", ["hub.test.evil.example", "evil.example@hub.test", "",
-                                  "hub.test:bad", "[::1"])
-def test_hosts_that_only_resemble_an_allowed_one_are_refused(org: OrgClient,
-                                                             host: str) -> None:
+@pytest.mark.parametrize(
+    "host", ["hub.test.evil.example", "evil.example@hub.test", "", "hub.test:bad", "[::1"]
+)
+def test_hosts_that_only_resemble_an_allowed_one_are_refused(org: OrgClient, host: str) -> None:
     assert org.get("/Users", headers={"Host": host}).status_code == 400
 
 
-def test_the_default_trusts_the_bound_loopback_address(hub: Hub, settings: Settings,
-                                                       org: OrgClient) -> None:
+def test_the_default_trusts_the_bound_loopback_address(
+    hub: Hub, settings: Settings, org: OrgClient
+) -> None:
     bound = replace(settings, allowed_hosts=())
     with _client(hub, bound, base="http://127.0.0.1:8123") as client:
         auth = {"Authorization": f"Bearer {org.token}"}
         for n, host in enumerate(("127.0.0.1:8123", "localhost:8123", "[::1]:8123")):
-            r = client.post(f"{org.base}/Users", json=new_user(f"u{n}@example.com"),
-                            headers={**auth, "Host": host})
+            r = client.post(
+                f"{org.base}/Users",
+                json=new_user(f"u{n}@example.com"),
+                headers={**auth, "Host": host},
+            )
             assert r.status_code == 201, r.text
             assert r.headers["Location"].startswith(f"http://{host}{org.base}/Users/")
         for host in (EVIL, "hub.test"):
-            assert client.get(f"{org.base}/Users", headers={**auth, "Host": host}
-                              ).status_code == 400
+            assert (
+                client.get(f"{org.base}/Users", headers={**auth, "Host": host}).status_code == 400
+            )
 
 
-def test_the_public_url_names_every_link_whatever_the_host(hub: Hub, settings: Settings,
-                                                           org: OrgClient) -> None:
+def test_the_public_url_names_every_link_whatever_the_host(
+    hub: Hub, settings: Settings, org: OrgClient
+) -> None:
     public = replace(settings, public_url="https://scim.example.com")
     with _client(hub, public) as client:
         auth = {"Authorization": f"Bearer {org.token}"}
         for host in ("hub.test", "localhost", "scim.example.com"):
-            r = client.post(f"{org.base}/Users", json=new_user(f"p-{host}@example.com"),
-                            headers={**auth, "Host": host})
+            r = client.post(
+                f"{org.base}/Users",
+                json=new_user(f"p-{host}@example.com"),
+                headers={**auth, "Host": host},
+            )
             assert r.status_code == 201, (host, r.text)
             location = f"https://scim.example.com{org.base}/Users/{r.json()['id']}"
             assert (r.headers["Location"], r.json()["meta"]["location"]) == (location, location)
         assert client.get(f"{org.base}/Users", headers={**auth, "Host": EVIL}).status_code == 400
 
 
-def test_a_wildcard_allows_subdomains_only(hub: Hub, settings: Settings,
-                                           org: OrgClient) -> None:
+def test_a_wildcard_allows_subdomains_only(hub: Hub, settings: Settings, org: OrgClient) -> None:
     wild = replace(settings, allowed_hosts=("*.example.com",))
     with _client(hub, wild, base="https://scim.eu.example.com") as client:
         auth = {"Authorization": f"Bearer {org.token}"}
@@ -95,14 +112,19 @@ def test_a_wildcard_allows_subdomains_only(hub: Hub, settings: Settings,
         assert r.status_code == 201, r.text
         assert r.json()["meta"]["location"].startswith(f"https://scim.eu.example.com{org.base}")
         for host in ("example.com", "evil-example.com", "example.com.evil.example"):
-            assert client.get(f"{org.base}/Users", headers={**auth, "Host": host}
-                              ).status_code == 400, host
+            assert (
+                client.get(f"{org.base}/Users", headers={**auth, "Host": host}).status_code == 400
+            ), host
 
 
 def test_base_url_never_follows_an_untrusted_host(hub: Hub, settings: Settings) -> None:
     """Checked on its own too, so a route outside the middleware could not leak a link."""
-    plain = replace(hub, settings=replace(settings, host="hub.internal", port=8443,
-                                          allowed_hosts=("*.example.com",)))
+    plain = replace(
+        hub,
+        settings=replace(
+            settings, host="hub.internal", port=8443, allowed_hosts=("*.example.com",)
+        ),
+    )
     assert base_url(_request("a.example.com:8443"), plain) == "https://a.example.com:8443"
     assert base_url(_request("hub.internal"), plain) == "https://hub.internal"
     for forged in (EVIL, "a.example.com.evil.example", "a.example.com@evil.example", None):
@@ -116,36 +138,49 @@ def test_base_url_never_follows_an_untrusted_host(hub: Hub, settings: Settings) 
 def test_trusted_hosts_by_default_and_configured() -> None:
     assert Settings().trusted_hosts == ("127.0.0.1", "localhost", "[::1]")
     assert Settings(host="hub.internal").trusted_hosts == ("hub.internal",)
-    assert Settings(host="0.0.0.0", public_url="https://Hub.Example.com:8443").trusted_hosts \
-        == ("hub.example.com", "0.0.0.0", "localhost", "127.0.0.1", "[::1]")
+    assert Settings(host="0.0.0.0", public_url="https://Hub.Example.com:8443").trusted_hosts == (
+        "hub.example.com",
+        "0.0.0.0",
+        "localhost",
+        "127.0.0.1",
+        "[::1]",
+    )
     env = {"SCIMHUB_HOST": "10.0.0.5", "SCIMHUB_ALLOWED_HOSTS": " A.example.com, *.b.test ,"}
     assert Settings.from_env(env).trusted_hosts == ("10.0.0.5", "a.example.com", "*.b.test")
 
 
-@pytest.mark.parametrize("value", ["hub.test:8000", "https://hub.test", "a.*.test", "*hub",
-                                   "hub test"])
+@pytest.mark.parametrize(
+    "value", ["hub.test:8000", "https://hub.test", "a.*.test", "*hub", "hub test"]
+)
 def test_allowed_hosts_must_be_host_patterns(value: str) -> None:
     with pytest.raises(ConfigError, match="SCIMHUB_ALLOWED_HOSTS"):
         Settings.from_env({"SCIMHUB_ALLOWED_HOSTS": value})
 
 
 def test_serve_hands_its_bind_address_to_the_app_processes(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """uvicorn's processes build their settings from the environment: without the bound
     host there, `serve --host hub.internal` would refuse the very name it listens on."""
     import uvicorn
 
     from scimhub.cli import app
 
-    for name in ("SCIMHUB_HOST", "SCIMHUB_PORT", "SCIMHUB_DATA_DIR", "SCIMHUB_PUBLIC_URL",
-                 "SCIMHUB_DATABASE_URL"):
+    for name in (
+        "SCIMHUB_HOST",
+        "SCIMHUB_PORT",
+        "SCIMHUB_DATA_DIR",
+        "SCIMHUB_PUBLIC_URL",
+        "SCIMHUB_DATABASE_URL",
+    ):
         # setenv first records the variable's state, so the value `serve` exports is
         # undone after the test (a bare delenv of an unset variable records nothing).
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
-    done = CliRunner().invoke(app, ["serve", "--host", "hub.internal", "--port", "8443",
-                                    "--data-dir", str(tmp_path)])
+    done = CliRunner().invoke(
+        app, ["serve", "--host", "hub.internal", "--port", "8443", "--data-dir", str(tmp_path)]
+    )
     assert done.exit_code == 0, done.output
     assert (os.environ["SCIMHUB_HOST"], os.environ["SCIMHUB_PORT"]) == ("hub.internal", "8443")
     assert "hub.internal" in Settings.from_env().trusted_hosts

@@ -15,8 +15,7 @@ from scimhub.directory.tokens import TokenKind
 def admin(hub: Hub, app_client: TestClient) -> tuple[TestClient, str, dict[str, str]]:
     org = hub.orgs.create("integration api")
     secret, _ = hub.tokens.create(org.id, kind=TokenKind.ADMIN)
-    return app_client, f"/extIntegration/azureAD/{org.id}/v1", {
-        "Authorization": f"Bearer {secret}"}
+    return app_client, f"/extIntegration/azureAD/{org.id}/v1", {"Authorization": f"Bearer {secret}"}
 
 
 def envelope(body: dict[str, Any]) -> tuple[str, str]:
@@ -43,8 +42,11 @@ def test_not_signed_in_and_unconfigured(admin: tuple[TestClient, str, dict[str, 
 
 def test_bad_bodies_are_400(admin: tuple[TestClient, str, dict[str, str]]) -> None:
     client, base, auth = admin
-    r = client.post(f"{base}/allowSync", headers={**auth, "Content-Type": "application/json"},
-                    content=b"{not json")
+    r = client.post(
+        f"{base}/allowSync",
+        headers={**auth, "Content-Type": "application/json"},
+        content=b"{not json",
+    )
     assert r.status_code == 400 and envelope(r.json()) == ("400", "701050")
     r = client.post(f"{base}/allowSync", headers=auth, json={"enabled": "yes"})
     assert r.status_code == 400
@@ -53,8 +55,8 @@ def test_bad_bodies_are_400(admin: tuple[TestClient, str, dict[str, str]]) -> No
 
 
 def test_an_unexpected_failure_is_an_envelope_not_a_bare_500(
-        admin: tuple[TestClient, str, dict[str, str]], hub: Hub,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    admin: tuple[TestClient, str, dict[str, str]], hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client, base, auth = admin
 
     def broken(*_: Any, **__: Any) -> Any:

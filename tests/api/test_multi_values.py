@@ -29,38 +29,74 @@ def assert_too_many(r: Any, attribute: str, count: int) -> None:
 
 
 def test_post_with_too_many_emails_is_refused_and_creates_nothing(org: OrgClient) -> None:
-    r = org.post("/Users", {"schemas": [USER], "userName": "many@example.com",
-                            "emails": emails(LIMIT + 1)})
+    r = org.post(
+        "/Users", {"schemas": [USER], "userName": "many@example.com", "emails": emails(LIMIT + 1)}
+    )
     assert_too_many(r, "emails", LIMIT + 1)
     assert r.json()["detail"].endswith(f"TrackingID: {r.headers['TrackingID']}")
     assert org.get("/Users").json()["totalResults"] == 0
 
 
 def test_the_limit_itself_is_accepted(org: OrgClient) -> None:
-    r = org.post("/Users", {"schemas": [USER], "userName": "full@example.com",
-                            "emails": emails(LIMIT)})
+    r = org.post(
+        "/Users", {"schemas": [USER], "userName": "full@example.com", "emails": emails(LIMIT)}
+    )
     assert r.status_code == 201, r.text
     assert len(r.json()["emails"]) == LIMIT
 
 
 def test_put_and_patch_past_the_limit_change_nothing(org: OrgClient) -> None:
-    created = org.post("/Users", {"schemas": [USER], "userName": "p@example.com",
-                                  "emails": emails(LIMIT)}).json()
+    created = org.post(
+        "/Users", {"schemas": [USER], "userName": "p@example.com", "emails": emails(LIMIT)}
+    ).json()
     uid = created["id"]
-    assert_too_many(org.put(f"/Users/{uid}", {"schemas": [USER], "userName": "p@example.com",
-                                              "phoneNumbers": emails(LIMIT + 5)}),
-                    "phoneNumbers", LIMIT + 5)
-    assert_too_many(org.patch(f"/Users/{uid}", {"schemas": [PATCH_OP], "Operations": [
-        {"op": "add", "path": "emails", "value": emails(1, start=LIMIT)}]}), "emails", LIMIT + 1)
+    assert_too_many(
+        org.put(
+            f"/Users/{uid}",
+            {"schemas": [USER], "userName": "p@example.com", "phoneNumbers": emails(LIMIT + 5)},
+        ),
+        "phoneNumbers",
+        LIMIT + 5,
+    )
+    assert_too_many(
+        org.patch(
+            f"/Users/{uid}",
+            {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "add", "path": "emails", "value": emails(1, start=LIMIT)}],
+            },
+        ),
+        "emails",
+        LIMIT + 1,
+    )
     assert org.get(f"/Users/{uid}").json()["meta"]["version"] == created["meta"]["version"]
 
 
 def test_a_bulk_operation_past_the_limit_fails_alone(org: OrgClient) -> None:
-    r = org.post("/Bulk", {"schemas": [BULK], "Operations": [
-        {"method": "POST", "path": "/Users", "bulkId": "many",
-         "data": {"schemas": [USER], "userName": "m@example.com", "roles": emails(LIMIT + 1)}},
-        {"method": "POST", "path": "/Users", "bulkId": "fine",
-         "data": {"schemas": [USER], "userName": "f@example.com"}}]})
+    r = org.post(
+        "/Bulk",
+        {
+            "schemas": [BULK],
+            "Operations": [
+                {
+                    "method": "POST",
+                    "path": "/Users",
+                    "bulkId": "many",
+                    "data": {
+                        "schemas": [USER],
+                        "userName": "m@example.com",
+                        "roles": emails(LIMIT + 1),
+                    },
+                },
+                {
+                    "method": "POST",
+                    "path": "/Users",
+                    "bulkId": "fine",
+                    "data": {"schemas": [USER], "userName": "f@example.com"},
+                },
+            ],
+        },
+    )
     assert r.status_code == 200, r.text
     first, second = r.json()["Operations"]
     assert first["status"] == "400" and first["response"]["scimType"] == "invalidValue"
@@ -72,10 +108,17 @@ def test_group_members_past_the_limit_are_allowed(org: OrgClient, hub: Hub) -> N
     """Members are rows: a change costs what it changes, and the payload and Bulk limits
     bound a request. The values bound is for what a resource's document holds."""
     loc = Locator("https://hub.test", org.org_id)
-    ids = [hub.users.create(org.org_id, {"userName": f"m{i}@example.com"}, loc)["id"]
-           for i in range(LIMIT + 1)]
+    ids = [
+        hub.users.create(org.org_id, {"userName": f"m{i}@example.com"}, loc)["id"]
+        for i in range(LIMIT + 1)
+    ]
     gid = org.post("/Groups", {"schemas": [GROUP], "displayName": "Big"}).json()["id"]
-    r = org.patch(f"/Groups/{gid}", {"schemas": [PATCH_OP], "Operations": [
-        {"op": "add", "path": "members", "value": [{"value": i} for i in ids]}]})
+    r = org.patch(
+        f"/Groups/{gid}",
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": i} for i in ids]}],
+        },
+    )
     assert r.status_code == 200, r.text
     assert len(r.json()["members"]) == LIMIT + 1

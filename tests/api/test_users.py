@@ -12,9 +12,13 @@ ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 def new_user(name: str = "bjensen@example.com", **extra: Any) -> dict[str, Any]:
-    return {"schemas": [USER], "userName": name, "name": {"givenName": "Barbara",
-            "familyName": "Jensen"}, "emails": [{"value": name, "type": "work",
-                                                  "primary": True}], **extra}
+    return {
+        "schemas": [USER],
+        "userName": name,
+        "name": {"givenName": "Barbara", "familyName": "Jensen"},
+        "emails": [{"value": name, "type": "work", "primary": True}],
+        **extra,
+    }
 
 
 def test_create_returns_201_with_meta_location_and_etag(org: OrgClient) -> None:
@@ -69,9 +73,13 @@ def test_username_unique_only_within_org(org: OrgClient, other_org: OrgClient) -
 def test_patch_rename_to_taken_username_conflicts(org: OrgClient) -> None:
     org.post("/Users", new_user("a@example.com"))
     uid = org.post("/Users", new_user("b@example.com")).json()["id"]
-    r = org.patch(f"/Users/{uid}", {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "replace", "path": "userName", "value": "A@example.com"}]})
+    r = org.patch(
+        f"/Users/{uid}",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "userName", "value": "A@example.com"}],
+        },
+    )
     assert r.status_code == 409 and r.json()["scimType"] == "uniqueness"
     assert org.get(f"/Users/{uid}").json()["userName"] == "b@example.com"
 
@@ -159,8 +167,10 @@ def test_tokens_are_stored_hashed(org: OrgClient, hub: Any) -> None:
     from scimhub.store.tables import tokens
 
     with hub.db.read() as conn:
-        stored = [r.token_hash for r in conn.execute(
-            select(tokens.c.token_hash).where(tokens.c.org_id == org.org_id))]
+        stored = [
+            r.token_hash
+            for r in conn.execute(select(tokens.c.token_hash).where(tokens.c.org_id == org.org_id))
+        ]
     assert stored and org.token not in stored
     assert all(len(h) == 64 for h in stored)
 

@@ -20,15 +20,23 @@ from tests.e2e.conftest import LiveHub, live_hub
 __all__ = ["live_hub"]  # the fixture, imported to be shared with the e2e tests
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 PASSWORD = "correct horse battery staple"
 
 if not CHROMIUM.exists():
-    pytest.skip("browser tests need Debian's Chromium at /usr/bin/chromium",
-                allow_module_level=True)
+    pytest.skip(
+        "browser tests need Debian's Chromium at /usr/bin/chromium", allow_module_level=True
+    )
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
 
@@ -45,10 +53,28 @@ class ConsoleSite:
 
 
 def _create_admin(hub: LiveHub, email: str, role: str) -> None:
-    subprocess.run([sys.executable, "-m", "scimhub", "admin", "create", "--org", hub.org_id,
-                    "--email", email, "--role", role, "--password-stdin"], env=hub.env,
-                   input=PASSWORD + "\n", text=True, check=True, capture_output=True,
-                   timeout=60)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scimhub",
+            "admin",
+            "create",
+            "--org",
+            hub.org_id,
+            "--email",
+            email,
+            "--role",
+            role,
+            "--password-stdin",
+        ],
+        env=hub.env,
+        input=PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,12 @@ pytestmark = pytest.mark.browser
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-PEOPLE = [("ann.archer", "Ann", "Archer"), ("bob.baker", "Bob", "Baker"),
-          ("carla.cole", "Carla", "Cole"), ("dev.dunn", "Dev", "Dunn")]
+PEOPLE = [
+    ("ann.archer", "Ann", "Archer"),
+    ("bob.baker", "Bob", "Baker"),
+    ("carla.cole", "Carla", "Cole"),
+    ("dev.dunn", "Dev", "Dunn"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -25,16 +29,29 @@ def directory(site: ConsoleSite) -> dict[str, str]:
     ids = {}
     with site.hub.client() as scim:
         for login, given, family in PEOPLE:
-            r = scim.post("/Users", json={
-                "schemas": [USER], "userName": f"{login}@contoso.example",
-                "externalId": f"{given.lower()}-0001", "displayName": f"{given} {family}",
-                "name": {"givenName": given, "familyName": family},
-                "emails": [{"value": f"{login}@contoso.example", "type": "work",
-                            "primary": True}]})
+            r = scim.post(
+                "/Users",
+                json={
+                    "schemas": [USER],
+                    "userName": f"{login}@contoso.example",
+                    "externalId": f"{given.lower()}-0001",
+                    "displayName": f"{given} {family}",
+                    "name": {"givenName": given, "familyName": family},
+                    "emails": [
+                        {"value": f"{login}@contoso.example", "type": "work", "primary": True}
+                    ],
+                },
+            )
             assert r.status_code == 201, r.text
             ids[login] = r.json()["id"]
-        r = scim.post("/Groups", json={"schemas": [GROUP], "displayName": "Sales EMEA",
-                                       "members": [{"value": v} for v in ids.values()]})
+        r = scim.post(
+            "/Groups",
+            json={
+                "schemas": [GROUP],
+                "displayName": "Sales EMEA",
+                "members": [{"value": v} for v in ids.values()],
+            },
+        )
         assert r.status_code == 201, r.text
         ids["group"] = r.json()["id"]
         assert scim.get("/Users/does-not-exist").status_code == 404  # a failure to log
@@ -79,17 +96,34 @@ def test_sign_out(admin_page: Page) -> None:
 
 
 INSTANCE = {
-    "id": "inst-1", "name": "scimhub Identity - Contoso",
+    "id": "inst-1",
+    "name": "scimhub Identity - Contoso",
     "tenantId": "7d0c8a52-0000-4000-8000-000000000001",
-    "tenantDomain": "contoso.example", "mode": "push", "jobStatus": "Active", "autoSync": True,
-    "scope": "assigned", "mappings": [{"source": "userPrincipalName", "target": "userName"}],
-    "lastExecution": {"state": "Succeeded", "timeBegan": "2024-05-21T22:40:00Z",
-                      "timeEnded": "2024-05-21T22:41:00Z", "countExported": 4,
-                      "countImported": 4, "error": None},
-    "lastSuccessfulExecution": None, "quarantine": None, "counts": {"users": 4, "groups": 1},
+    "tenantDomain": "contoso.example",
+    "mode": "push",
+    "jobStatus": "Active",
+    "autoSync": True,
+    "scope": "assigned",
+    "mappings": [{"source": "userPrincipalName", "target": "userName"}],
+    "lastExecution": {
+        "state": "Succeeded",
+        "timeBegan": "2024-05-21T22:40:00Z",
+        "timeEnded": "2024-05-21T22:41:00Z",
+        "countExported": 4,
+        "countImported": 4,
+        "error": None,
+    },
+    "lastSuccessfulExecution": None,
+    "quarantine": None,
+    "counts": {"users": 4, "groups": 1},
 }
-STATUS = {"allowSync": True, "configured": True, "consentUrl": None, "instances": [INSTANCE],
-          "trackingId": "x"}
+STATUS = {
+    "allowSync": True,
+    "configured": True,
+    "consentUrl": None,
+    "instances": [INSTANCE],
+    "trackingId": "x",
+}
 
 
 def fake_integration(page: Page, calls: list[dict[str, str | None]]) -> None:
@@ -97,13 +131,22 @@ def fake_integration(page: Page, calls: list[dict[str, str | None]]) -> None:
 
     def answer(route: Route) -> None:
         request = route.request
-        calls.append({"method": request.method, "url": request.url,
-                      "tracking": request.headers.get("trackingid"),
-                      "csrf": request.headers.get("x-csrf-token"),
-                      "body": request.post_data})
+        calls.append(
+            {
+                "method": request.method,
+                "url": request.url,
+                "tracking": request.headers.get("trackingid"),
+                "csrf": request.headers.get("x-csrf-token"),
+                "body": request.post_data,
+            }
+        )
         doc = STATUS if request.url.endswith("/status") else INSTANCE
-        route.fulfill(status=200, content_type="application/json", body=json.dumps(doc),
-                      headers={"TrackingID": request.headers.get("trackingid", "")})
+        route.fulfill(
+            status=200,
+            content_type="application/json",
+            body=json.dumps(doc),
+            headers={"TrackingID": request.headers.get("trackingid", "")},
+        )
 
     page.route("**/extIntegration/azureAD/*/v1/**", answer)
 
@@ -133,8 +176,9 @@ def test_settings_card_drives_the_integration_api(admin_page: Page) -> None:
     assert [int(t.rsplit("_", 1)[1]) for t in ids] == list(range(1, len(ids) + 1))
 
 
-def test_read_only_admins_see_the_controls_disabled(context: BrowserContext,
-                                                    site: ConsoleSite) -> None:
+def test_read_only_admins_see_the_controls_disabled(
+    context: BrowserContext, site: ConsoleSite
+) -> None:
     page = context.new_page()
     calls: list[dict[str, str | None]] = []
     fake_integration(page, calls)

@@ -21,18 +21,40 @@ from tests.e2e.entra import INTEGRATION_APP_ID, Emulator, Hub, run_emulator, run
 
 pytestmark = pytest.mark.browser
 
-SEED_MESSAGE = ("Azure AD integration error. The request was unauthorized. Please sign out "
-                "and try again. TrackingID: {}")
+SEED_MESSAGE = (
+    "Azure AD integration error. The request was unauthorized. Please sign out "
+    "and try again. TrackingID: {}"
+)
 
 
 @pytest.fixture
 def world(tmp_path: Path, settings: Settings) -> Iterator[tuple[Emulator, Hub]]:
-    with run_emulator(tmp_path / "emu", users=15, groups=2) as emu, \
-            run_hub(tmp_path / "hub", emu, settings.database_url) as hub:
-        subprocess.run([sys.executable, "-m", "scimhub", "admin", "create", "--org",
-                        hub.org_id, "--email", "story@example.com", "--role", "admin",
-                        "--password-stdin"], env=hub.env, input=PASSWORD + "\n", text=True,
-                       check=True, capture_output=True, timeout=60)
+    with (
+        run_emulator(tmp_path / "emu", users=15, groups=2) as emu,
+        run_hub(tmp_path / "hub", emu, settings.database_url) as hub,
+    ):
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "scimhub",
+                "admin",
+                "create",
+                "--org",
+                hub.org_id,
+                "--email",
+                "story@example.com",
+                "--role",
+                "admin",
+                "--password-stdin",
+            ],
+            env=hub.env,
+            input=PASSWORD + "\n",
+            text=True,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         yield emu, hub
 
 
@@ -43,8 +65,9 @@ def badge(page: Page) -> str:
 def test_seed_story_in_the_console(world: tuple[Emulator, Hub], browser: Browser) -> None:
     emu, hub = world
     # the emulator's certificate is self-signed; the hub's pages are plain http on loopback
-    ctx = browser.new_context(base_url=hub.url, ignore_https_errors=True,
-                              viewport={"width": 1360, "height": 860})
+    ctx = browser.new_context(
+        base_url=hub.url, ignore_https_errors=True, viewport={"width": 1360, "height": 860}
+    )
     ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=hub.url)
     ctx.set_default_timeout(20_000)
     page = ctx.new_page()
@@ -103,7 +126,7 @@ def test_seed_story_in_the_console(world: tuple[Emulator, Hub], browser: Browser
         toast.locator("text=Copy Debug Info").click()
         text = page.evaluate("navigator.clipboard.readText()")
         assert f"Tracking ID: {tid}" in text and "Status: 401" in text
-        error = json.loads(text[text.index("Error: ") + 7:text.index("\nMessage: ")])
+        error = json.loads(text[text.index("Error: ") + 7 : text.index("\nMessage: ")])
         assert error["error"]["message"][0]["code"] == "701018"
         assert error["trackingId"] == tid
         assert "AADSTS" not in text and hub.admin_token not in text

@@ -17,8 +17,10 @@ from .conftest import ConsoleSite, screenshot
 
 pytestmark = pytest.mark.browser
 
-SEED_MESSAGE = ("Azure AD integration error. The request was unauthorized. Please sign out "
-                "and try again. TrackingID: {}")
+SEED_MESSAGE = (
+    "Azure AD integration error. The request was unauthorized. Please sign out "
+    "and try again. TrackingID: {}"
+)
 
 
 def unauthorized(route: Route) -> None:
@@ -27,8 +29,12 @@ def unauthorized(route: Route) -> None:
     and the console's tracking id."""
     tid = route.request.headers["trackingid"]
     body = error_body(Unauthorized("9afc732a-2dcf-44e0-8bd8-49db92e483b7"), tid)
-    route.fulfill(status=401, content_type="application/json", body=json.dumps(body),
-                  headers={"TrackingID": tid})
+    route.fulfill(
+        status=401,
+        content_type="application/json",
+        body=json.dumps(body),
+        headers={"TrackingID": tid},
+    )
 
 
 def test_401_toast_and_debug_info(admin_page: Page, site: ConsoleSite) -> None:
@@ -42,7 +48,8 @@ def test_401_toast_and_debug_info(admin_page: Page, site: ConsoleSite) -> None:
     expect(toast.locator(".toast-head strong")).to_have_text("scimhub Error")
     expect(toast.locator(".toast-message")).to_have_text(SEED_MESSAGE.format(tid))
     expect(toast.locator("a", has_text="Check for Open Incidents")).to_have_attribute(
-        "href", "/console/status")
+        "href", "/console/status"
+    )
     screenshot(page, "toast")
 
     toast.locator("text=Copy Debug Info").click()
@@ -56,14 +63,19 @@ def test_401_toast_and_debug_info(admin_page: Page, site: ConsoleSite) -> None:
     assert lines[3] == f"View Org ID: {site.hub.org_id}"
     assert lines[4] == f"Logged-in User ID: {body.get_attribute('data-admin-id')}"
     assert lines[5] == f"Logged-in User Org ID: {site.hub.org_id}"
-    assert re.fullmatch(r"Logged-in User Clock UTC: \w{3}, \d{2} \w{3} \d{4} "
-                        r"\d{2}:\d{2}:\d{2} GMT", lines[6])
-    assert lines[7:11] == ["Customer Type: Enterprise", "Status: 401",
-                           "Status Text: Unauthorized",
-                           f"URL: {site.url}/extIntegration/azureAD/{site.hub.org_id}"
-                           "/v1/status"]
+    assert re.fullmatch(
+        r"Logged-in User Clock UTC: \w{3}, \d{2} \w{3} \d{4} "
+        r"\d{2}:\d{2}:\d{2} GMT",
+        lines[6],
+    )
+    assert lines[7:11] == [
+        "Customer Type: Enterprise",
+        "Status: 401",
+        "Status Text: Unauthorized",
+        f"URL: {site.url}/extIntegration/azureAD/{site.hub.org_id}/v1/status",
+    ]
     assert lines[11] == f"Tracking ID: {tid}"
-    error = text[text.index("Error: ") + 7:text.index("\nMessage: ")]
+    error = text[text.index("Error: ") + 7 : text.index("\nMessage: ")]
     assert json.loads(error)["error"]["message"][0]["code"] == "701018"
     assert lines[-1] == f"Message: {SEED_MESSAGE.format(tid)}"
     csrf = page.get_attribute("meta[name=csrf-token]", "content") or "?"

@@ -29,16 +29,18 @@ class Console:
 
     http: TestClient
 
-    def sign_in(self, email: str, password: str = PASSWORD,
-                org: str | None = None) -> httpx.Response:
+    def sign_in(
+        self, email: str, password: str = PASSWORD, org: str | None = None
+    ) -> httpx.Response:
         """Fill in the form; with `org`, the organization field too (as `?org=` shows it)."""
         form = self.http.get("/console/login", params={"org": org} if org else None)
         assert 'action="/console/login"' in form.text, "already signed in"
         token = _LOGIN_TOKEN.search(form.text)
         assert token, form.text
         data = {"email": email, "password": password, "csrf_token": token.group(1)}
-        return self.http.post("/console/login", follow_redirects=False,
-                              data={**data, "org": org} if org else data)
+        return self.http.post(
+            "/console/login", follow_redirects=False, data={**data, "org": org} if org else data
+        )
 
     def csrf(self) -> str:
         page = self.http.get("/console/overview")
@@ -57,10 +59,10 @@ class Admins:
 @pytest.fixture
 def admins(hub: Hub, org: OrgClient) -> Admins:
     tag = uuid.uuid4().hex[:8]
-    full = hub.admins.create(org.org_id, f"admin-{tag}@example.com", PASSWORD, "admin",
-                             "Ada Admin")
-    readonly = hub.admins.create(org.org_id, f"viewer-{tag}@example.com", PASSWORD,
-                                 "readonly", "Vic Viewer")
+    full = hub.admins.create(org.org_id, f"admin-{tag}@example.com", PASSWORD, "admin", "Ada Admin")
+    readonly = hub.admins.create(
+        org.org_id, f"viewer-{tag}@example.com", PASSWORD, "readonly", "Vic Viewer"
+    )
     return Admins(org, full.email, readonly.email)
 
 
@@ -70,8 +72,12 @@ def make_console(settings: Settings, hub: Hub) -> Iterator[Callable[[], Console]
 
     def make() -> Console:
         address = f"10.{len(clients)}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
-        client = TestClient(create_app(settings, hub=hub), base_url="https://hub.test",
-                            follow_redirects=True, client=(address, 40000))
+        client = TestClient(
+            create_app(settings, hub=hub),
+            base_url="https://hub.test",
+            follow_redirects=True,
+            client=(address, 40000),
+        )
         clients.append(client)
         return Console(client)
 

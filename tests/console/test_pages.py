@@ -14,22 +14,38 @@ from .conftest import Admins, Console
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-PAGES = ["/console/overview", "/console/users", "/console/groups", "/console/settings",
-         "/console/troubleshooting", "/console/audit", "/console/provisioning",
-         "/console/status"]
+PAGES = [
+    "/console/overview",
+    "/console/users",
+    "/console/groups",
+    "/console/settings",
+    "/console/troubleshooting",
+    "/console/audit",
+    "/console/provisioning",
+    "/console/status",
+]
 
 
 def add_user(org: OrgClient, name: str, family: str = "Smith") -> str:
-    r = org.post("/Users", {"schemas": [USER], "userName": name, "externalId": f"ext-{name}",
-                            "name": {"givenName": name.split("@")[0], "familyName": family},
-                            "displayName": f"{name.split('@')[0].title()} {family}"})
+    r = org.post(
+        "/Users",
+        {
+            "schemas": [USER],
+            "userName": name,
+            "externalId": f"ext-{name}",
+            "name": {"givenName": name.split("@")[0], "familyName": family},
+            "displayName": f"{name.split('@')[0].title()} {family}",
+        },
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
 
 def add_group(org: OrgClient, name: str, members: list[str]) -> str:
-    r = org.post("/Groups", {"schemas": [GROUP], "displayName": name,
-                             "members": [{"value": m} for m in members]})
+    r = org.post(
+        "/Groups",
+        {"schemas": [GROUP], "displayName": name, "members": [{"value": m} for m in members]},
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
@@ -38,16 +54,22 @@ def add_group(org: OrgClient, name: str, members: list[str]) -> str:
 def test_every_page_renders_with_the_navigation(signed_in: Console, path: str) -> None:
     r = signed_in.http.get(path)
     assert r.status_code == 200, r.text
-    for label in ("Overview", "Users", "Groups", "Organization Settings", "Troubleshooting",
-                  "Audit log", "Provisioning log"):
+    for label in (
+        "Overview",
+        "Users",
+        "Groups",
+        "Organization Settings",
+        "Troubleshooting",
+        "Audit log",
+        "Provisioning log",
+    ):
         assert f">{label}</a>" in r.text
     assert "script-src 'self'" in r.headers["content-security-policy"]
     assert r.headers["cache-control"] == "no-store"
     assert "<script>" not in r.text  # no inline script: the policy would block it
 
 
-def test_users_are_searched_and_paged_in_the_directory(signed_in: Console,
-                                                       admins: Admins) -> None:
+def test_users_are_searched_and_paged_in_the_directory(signed_in: Console, admins: Admins) -> None:
     org = admins.org
     for i in range(55):
         add_user(org, f"user{i:02d}@example.com", family="Zed" if i == 7 else "Smith")
@@ -82,8 +104,9 @@ def test_user_and_group_detail(signed_in: Console, admins: Admins) -> None:
     assert "Team Blue" in groups.text
 
 
-def test_another_orgs_data_is_not_reachable(signed_in: Console, admins: Admins,
-                                            other_org: OrgClient) -> None:
+def test_another_orgs_data_is_not_reachable(
+    signed_in: Console, admins: Admins, other_org: OrgClient
+) -> None:
     theirs = add_user(other_org, "secret-person@other.example")
     their_group = add_group(other_org, "Their Group", [theirs])
     assert signed_in.http.get(f"/console/users/{theirs}").status_code == 404

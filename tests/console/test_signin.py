@@ -22,8 +22,9 @@ def actions(hub: Hub, org_id: str) -> list[str]:
     return [e.action for e in hub.audit.events(org_id, limit=50)[0]]
 
 
-def test_sign_in_sets_a_session_cookie_and_is_audited(console: Console, admins: Admins,
-                                                      hub: Hub) -> None:
+def test_sign_in_sets_a_session_cookie_and_is_audited(
+    console: Console, admins: Admins, hub: Hub
+) -> None:
     r = console.sign_in(admins.admin_email)
     assert r.status_code == 303
     assert r.headers["location"] == "/console/overview"
@@ -37,8 +38,7 @@ def test_sign_in_sets_a_session_cookie_and_is_audited(console: Console, admins: 
     assert "signin" in actions(hub, admins.org.org_id)
 
 
-def test_only_the_hash_of_the_cookie_is_stored(console: Console, admins: Admins,
-                                               hub: Hub) -> None:
+def test_only_the_hash_of_the_cookie_is_stored(console: Console, admins: Admins, hub: Hub) -> None:
     console.sign_in(admins.admin_email)
     value = console.http.cookies[SESSION_COOKIE]
     with hub.db.read() as conn:
@@ -47,8 +47,9 @@ def test_only_the_hash_of_the_cookie_is_stored(console: Console, admins: Admins,
     assert hub.sessions.lookup(value) is not None
 
 
-def test_wrong_password_and_unknown_email_are_refused(console: Console, admins: Admins,
-                                                      hub: Hub) -> None:
+def test_wrong_password_and_unknown_email_are_refused(
+    console: Console, admins: Admins, hub: Hub
+) -> None:
     r = console.sign_in(admins.admin_email, "not the password at all")
     assert r.status_code == 401
     assert "email or password is not right" in r.text
@@ -57,8 +58,9 @@ def test_wrong_password_and_unknown_email_are_refused(console: Console, admins: 
     assert "signin.failed" in actions(hub, admins.org.org_id)
 
 
-def test_sign_in_is_rate_limited_after_five_failures(console: Console, admins: Admins,
-                                                     hub: Hub) -> None:
+def test_sign_in_is_rate_limited_after_five_failures(
+    console: Console, admins: Admins, hub: Hub
+) -> None:
     for _ in range(5):
         assert console.sign_in(admins.admin_email, "wrong password!!").status_code == 401
     blocked = console.sign_in(admins.admin_email)  # even the right password now waits
@@ -67,8 +69,9 @@ def test_sign_in_is_rate_limited_after_five_failures(console: Console, admins: A
     assert "signin.blocked" in actions(hub, admins.org.org_id)
 
 
-def test_a_success_clears_the_account_failures(make_console: Callable[[], Console],
-                                               admins: Admins) -> None:
+def test_a_success_clears_the_account_failures(
+    make_console: Callable[[], Console], admins: Admins
+) -> None:
     console = make_console()
     for _ in range(4):
         console.sign_in(admins.admin_email, "wrong password!!")
@@ -78,14 +81,14 @@ def test_a_success_clears_the_account_failures(make_console: Callable[[], Consol
         assert later.sign_in(admins.admin_email, "wrong password!!").status_code == 401
 
 
-def test_the_limit_holds_across_processes(settings: Settings, admins: Admins,
-                                          hub: Hub) -> None:
+def test_the_limit_holds_across_processes(settings: Settings, admins: Admins, hub: Hub) -> None:
     """Two hubs on one database stand for two API processes: each sees the other's tries."""
     other = Hub.open(settings)
     try:
         key = f"account:{admins.admin_email}"
-        allowed = [(hub if i % 2 else other).sessions.begin_attempt(key, None).allowed
-                   for i in range(7)]
+        allowed = [
+            (hub if i % 2 else other).sessions.begin_attempt(key, None).allowed for i in range(7)
+        ]
     finally:
         other.close()
     assert allowed == [True] * 5 + [False] * 2
@@ -93,9 +96,15 @@ def test_the_limit_holds_across_processes(settings: Settings, admins: Admins,
 
 def test_login_form_needs_its_csrf_token(console: Console, admins: Admins) -> None:
     console.http.get("/console/login")
-    r = console.http.post("/console/login", follow_redirects=False, data={
-        "email": admins.admin_email, "password": "correct horse battery staple",
-        "csrf_token": "forged"})
+    r = console.http.post(
+        "/console/login",
+        follow_redirects=False,
+        data={
+            "email": admins.admin_email,
+            "password": "correct horse battery staple",
+            "csrf_token": "forged",
+        },
+    )
     assert r.status_code == 403
     assert SESSION_COOKIE not in console.http.cookies
 
@@ -107,25 +116,40 @@ def test_pages_redirect_to_sign_in_and_back(console: Console, admins: Admins) ->
     form = console.http.get(r.headers["location"])
     assert 'name="next" value="/console/users?q=ann"' in form.text
     token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
-    done = console.http.post("/console/login", follow_redirects=False, data={
-        "email": admins.admin_email, "password": "correct horse battery staple",
-        "csrf_token": token, "next": "/console/users?q=ann"})
+    done = console.http.post(
+        "/console/login",
+        follow_redirects=False,
+        data={
+            "email": admins.admin_email,
+            "password": "correct horse battery staple",
+            "csrf_token": token,
+            "next": "/console/users?q=ann",
+        },
+    )
     assert done.headers["location"] == "/console/users?q=ann"
 
 
 def test_next_cannot_leave_the_console(console: Console, admins: Admins) -> None:
     form = console.http.get("/console/login?next=//evil.example/x")
     token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
-    r = console.http.post("/console/login", follow_redirects=False, data={
-        "email": admins.admin_email, "password": "correct horse battery staple",
-        "csrf_token": token, "next": "https://evil.example/"})
+    r = console.http.post(
+        "/console/login",
+        follow_redirects=False,
+        data={
+            "email": admins.admin_email,
+            "password": "correct horse battery staple",
+            "csrf_token": token,
+            "next": "https://evil.example/",
+        },
+    )
     assert r.headers["location"] == "/console/overview"
 
 
 def test_sign_out_ends_the_session(signed_in: Console, admins: Admins, hub: Hub) -> None:
     value = signed_in.http.cookies[SESSION_COOKIE]
-    r = signed_in.http.post("/console/logout", data={"csrf_token": signed_in.csrf()},
-                            follow_redirects=False)
+    r = signed_in.http.post(
+        "/console/logout", data={"csrf_token": signed_in.csrf()}, follow_redirects=False
+    )
     assert r.status_code == 303
     assert r.headers["location"] == "/console/login?signed_out=1"
     assert hub.sessions.lookup(value) is None
@@ -145,8 +169,11 @@ def test_an_expired_session_is_signed_out(signed_in: Console, hub: Hub) -> None:
     assert info is not None
     assert timedelta(hours=7) < info.expires_at - utcnow() <= timedelta(hours=8)
     with hub.db.write() as conn:
-        conn.execute(update(sessions).where(sessions.c.admin_id == info.admin_id)
-                     .values(expires_at=utcnow() - timedelta(seconds=1)))
+        conn.execute(
+            update(sessions)
+            .where(sessions.c.admin_id == info.admin_id)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
     assert hub.sessions.lookup(value) is None
     r = signed_in.http.get("/console/overview", follow_redirects=False)
     assert r.status_code == 303
@@ -172,9 +199,17 @@ def twins(hub: Hub, admins: Admins, signed_in: Console, password_a: str) -> Twin
     org_b = hub.orgs.create("Org B").id
     email = f"bob-{uuid.uuid4().hex[:8]}@b.example"
     hub.admins.create(org_b, email, PASSWORD, "admin", "Bob of B")
-    created = signed_in.http.post("/console/settings/admins", follow_redirects=False, data={
-        "csrf_token": signed_in.csrf(), "email": email, "password": password_a,
-        "role": "readonly", "display_name": "Bob of A"})
+    created = signed_in.http.post(
+        "/console/settings/admins",
+        follow_redirects=False,
+        data={
+            "csrf_token": signed_in.csrf(),
+            "email": email,
+            "password": password_a,
+            "role": "readonly",
+            "display_name": "Bob of A",
+        },
+    )
     assert created.status_code == 303
     assert created.headers["location"] == "/console/settings?created=1#admins"
     return TwinAccounts(email, admins.org.org_id, org_b)
@@ -187,22 +222,30 @@ def signed_in_org(hub: Hub, console: Console) -> str:
 
 
 def test_an_org_adds_an_email_another_org_has_and_sees_nothing_of_it(
-        hub: Hub, admins: Admins, signed_in: Console) -> None:
+    hub: Hub, admins: Admins, signed_in: Console
+) -> None:
     accounts = twins(hub, admins, signed_in, OTHER_PASSWORD)
     settings = signed_in.http.get("/console/settings?created=1").text
     assert "Administrator created." in settings
     assert settings.count(accounts.email) == 1 and "Bob of A" in settings
     assert "Bob of B" not in settings and accounts.org_b not in settings
-    again = signed_in.http.post("/console/settings/admins", data={
-        "csrf_token": signed_in.csrf(), "email": accounts.email.upper(),
-        "password": OTHER_PASSWORD, "role": "admin"})
+    again = signed_in.http.post(
+        "/console/settings/admins",
+        data={
+            "csrf_token": signed_in.csrf(),
+            "email": accounts.email.upper(),
+            "password": OTHER_PASSWORD,
+            "role": "admin",
+        },
+    )
     assert again.status_code == 400
     assert "already exists in this organization" in again.text
     assert "Bob of B" not in again.text and accounts.org_b not in again.text
 
 
-def test_each_account_signs_in_to_its_own_org(hub: Hub, admins: Admins, signed_in: Console,
-                                             make_console: Callable[[], Console]) -> None:
+def test_each_account_signs_in_to_its_own_org(
+    hub: Hub, admins: Admins, signed_in: Console, make_console: Callable[[], Console]
+) -> None:
     accounts = twins(hub, admins, signed_in, OTHER_PASSWORD)
     for password, org_id in ((OTHER_PASSWORD, accounts.org_a), (PASSWORD, accounts.org_b)):
         browser = make_console()
@@ -212,8 +255,8 @@ def test_each_account_signs_in_to_its_own_org(hub: Hub, admins: Admins, signed_i
 
 
 def test_the_same_password_in_two_orgs_asks_for_the_organization(
-        hub: Hub, admins: Admins, signed_in: Console,
-        make_console: Callable[[], Console]) -> None:
+    hub: Hub, admins: Admins, signed_in: Console, make_console: Callable[[], Console]
+) -> None:
     accounts = twins(hub, admins, signed_in, PASSWORD)
     browser = make_console()
     asked = browser.sign_in(accounts.email)
@@ -228,8 +271,9 @@ def test_the_same_password_in_two_orgs_asks_for_the_organization(
         assert signed_in_org(hub, browser) == org_id
 
 
-def test_a_wrong_password_reveals_nothing(hub: Hub, admins: Admins, signed_in: Console,
-                                          make_console: Callable[[], Console]) -> None:
+def test_a_wrong_password_reveals_nothing(
+    hub: Hub, admins: Admins, signed_in: Console, make_console: Callable[[], Console]
+) -> None:
     accounts = twins(hub, admins, signed_in, OTHER_PASSWORD)
     browser = make_console()
     twin = browser.sign_in(accounts.email, "not the password at all")
@@ -251,18 +295,18 @@ def test_a_wrong_password_reveals_nothing(hub: Hub, admins: Admins, signed_in: C
 
 
 def test_signing_in_to_one_org_does_not_reset_the_guesses_at_another(
-        hub: Hub, admins: Admins, signed_in: Console,
-        make_console: Callable[[], Console]) -> None:
+    hub: Hub, admins: Admins, signed_in: Console, make_console: Callable[[], Console]
+) -> None:
     """Org A's bob knows his own password: his sign-ins must not buy guesses at B's bob."""
     accounts = twins(hub, admins, signed_in, OTHER_PASSWORD)
     attacker = make_console()
     for _ in range(4):
         assert attacker.sign_in(accounts.email, "wrong password!!").status_code == 401
-    assert attacker.sign_in(accounts.email, OTHER_PASSWORD,
-                            org=accounts.org_a).status_code == 303
+    assert attacker.sign_in(accounts.email, OTHER_PASSWORD, org=accounts.org_a).status_code == 303
     guesser = make_console()
-    assert guesser.sign_in(accounts.email, "wrong password!!",
-                           org=accounts.org_b).status_code == 401
+    assert (
+        guesser.sign_in(accounts.email, "wrong password!!", org=accounts.org_b).status_code == 401
+    )
     blocked = guesser.sign_in(accounts.email, PASSWORD, org=accounts.org_b)
     assert blocked.status_code == 429
     assert "signin.blocked" in actions(hub, accounts.org_b)

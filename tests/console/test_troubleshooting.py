@@ -28,17 +28,21 @@ def test_a_tracking_id_is_explained(signed_in: Console, admins: Admins) -> None:
     assert "404" in r.text
 
 
-def test_fixes_need_the_token_and_a_full_admin(signed_in: Console,
-                                               signed_in_readonly: Console,
-                                               hub: Hub) -> None:
+def test_fixes_need_the_token_and_a_full_admin(
+    signed_in: Console, signed_in_readonly: Console, hub: Hub
+) -> None:
     refused = signed_in.http.post("/console/troubleshooting/fix", data={"fix": "allow_sync"})
     assert refused.status_code == 403
-    read_only = signed_in_readonly.http.post("/console/troubleshooting/fix", data={
-        "fix": "allow_sync", "csrf_token": signed_in_readonly.csrf()})
+    read_only = signed_in_readonly.http.post(
+        "/console/troubleshooting/fix",
+        data={"fix": "allow_sync", "csrf_token": signed_in_readonly.csrf()},
+    )
     assert read_only.status_code == 403
-    unknown = signed_in.http.post("/console/troubleshooting/fix", follow_redirects=False,
-                                  data={"fix": "reboot_the_cloud",
-                                        "csrf_token": signed_in.csrf()})
+    unknown = signed_in.http.post(
+        "/console/troubleshooting/fix",
+        follow_redirects=False,
+        data={"fix": "reboot_the_cloud", "csrf_token": signed_in.csrf()},
+    )
     assert unknown.status_code == 303
     shown = signed_in.http.get(unknown.headers["location"])
     assert "Unknown fix" in html.unescape(shown.text)

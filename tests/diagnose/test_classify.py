@@ -43,17 +43,23 @@ def problems(ev: Evidence) -> set[str]:
 def test_healthy_instance_has_no_findings_and_says_what_was_checked() -> None:
     found, checks = classify(evidence(healthy_instance()))
     assert found == []
-    assert [c.name for c in checks if c.ok] == ["Hub database",
-                                                "Graph access to contoso.onmicrosoft.com",
-                                                "Provisioning job"]
+    assert [c.name for c in checks if c.ok] == [
+        "Hub database",
+        "Graph access to contoso.onmicrosoft.com",
+        "Provisioning job",
+    ]
 
 
 def test_sp_deleted_now_refused_gives_consent_url_tracking_ids_and_pushes() -> None:
-    ev = evidence(InstanceEvidence(instance(), probe_error=problem("AADSTS700016")),
-                  failures=[failure(ago=timedelta(minutes=10))],
-                  requests_ok=[request(200, ago=timedelta(minutes=2)),
-                               request(201, ago=timedelta(minutes=3)),
-                               request(200, ago=timedelta(hours=2))])
+    ev = evidence(
+        InstanceEvidence(instance(), probe_error=problem("AADSTS700016")),
+        failures=[failure(ago=timedelta(minutes=10))],
+        requests_ok=[
+            request(200, ago=timedelta(minutes=2)),
+            request(201, ago=timedelta(minutes=3)),
+            request(200, ago=timedelta(hours=2)),
+        ],
+    )
     f = findings(ev)["integration_app_deleted"]
     assert f.severity == "error" and f.fix is None  # consent first: no one-click fix yet
     assert f.tracking_ids == ["ATLAS_497d70df-8811-4b6b-9b6a-ef4f438b57f6_136"]
@@ -65,8 +71,9 @@ def test_sp_deleted_now_refused_gives_consent_url_tracking_ids_and_pushes() -> N
 
 
 def test_sp_deleted_no_pushes_says_so() -> None:
-    ev = evidence(InstanceEvidence(instance(), probe_error=problem("AADSTS700016")),
-                  failures=[failure()])
+    ev = evidence(
+        InstanceEvidence(instance(), probe_error=problem("AADSTS700016")), failures=[failure()]
+    )
     f = findings(ev)["integration_app_deleted"]
     assert f.details["pushesMeanwhile"] == 0
     assert any(line.startswith("No SCIM requests from Entra") for line in f.evidence)
@@ -76,22 +83,37 @@ def test_after_consent_audit_record_and_allow_sync_fix() -> None:
     integration = removed_sp("old-integration-sp", "scimhub Identity Integration")
     provisioning = removed_sp("prov-sp", "scimhub Identity - contoso")
     later = removed_sp("other", "Something deleted later", ago=timedelta(minutes=1))
-    ev = evidence(healthy_instance(removed_sps=[later, provisioning, integration]),
-                  failures=[failure(ago=timedelta(minutes=10))])
+    ev = evidence(
+        healthy_instance(removed_sps=[later, provisioning, integration]),
+        failures=[failure(ago=timedelta(minutes=10))],
+    )
     f = findings(ev)["integration_app_deleted"]
     assert f.severity == "warning" and f.fix == "allow_sync"
-    assert f.details["audit"] == [{
-        "activity": "Remove service principal", "time": integration["activityDateTime"],
-        "initiatedBy": "admin@contoso.onmicrosoft.com",
-        "target": "scimhub Identity Integration", "targetId": "old-integration-sp",
-        "result": "success", "service": "Core Directory"}]
+    assert f.details["audit"] == [
+        {
+            "activity": "Remove service principal",
+            "time": integration["activityDateTime"],
+            "initiatedBy": "admin@contoso.onmicrosoft.com",
+            "target": "scimhub Identity Integration",
+            "targetId": "old-integration-sp",
+            "result": "success",
+            "service": "Core Directory",
+        }
+    ]
     assert any("by admin@contoso.onmicrosoft.com" in line for line in f.evidence)
 
 
-@pytest.mark.parametrize(("code", "mode"), [
-    ("AADSTS65001", "consent_missing"), ("AADSTS7000215", "client_secret_invalid"),
-    ("AADSTS7000222", "client_secret_expired"), ("AADSTS7000112", "integration_app_disabled"),
-    ("AADSTS90002", "tenant_not_found"), ("AADSTS700011", "integration_app_deleted")])
+@pytest.mark.parametrize(
+    ("code", "mode"),
+    [
+        ("AADSTS65001", "consent_missing"),
+        ("AADSTS7000215", "client_secret_invalid"),
+        ("AADSTS7000222", "client_secret_expired"),
+        ("AADSTS7000112", "integration_app_disabled"),
+        ("AADSTS90002", "tenant_not_found"),
+        ("AADSTS700011", "integration_app_deleted"),
+    ],
+)
 def test_refused_credentials_by_aadsts_code(code: str, mode: str) -> None:
     ev = evidence(InstanceEvidence(instance(), probe_error=problem(code)))
     assert problems(ev) == {mode}
@@ -105,8 +127,11 @@ def test_unreachable_entra_without_code_is_an_outage() -> None:
 
 def test_provisioning_app_deleted_with_its_audit_record() -> None:
     record = removed_sp("prov-sp", "scimhub Identity - contoso")
-    ev = evidence(InstanceEvidence(instance(), provisioning_sp_found=False,
-                                   removed_sps=[removed_sp("x", "other"), record]))
+    ev = evidence(
+        InstanceEvidence(
+            instance(), provisioning_sp_found=False, removed_sps=[removed_sp("x", "other"), record]
+        )
+    )
     f = findings(ev)["provisioning_app_deleted"]
     assert f.fix == "restore" and f.details["audit"][0]["targetId"] == "prov-sp"
 
@@ -116,20 +141,33 @@ def test_provisioning_job_deleted() -> None:
     assert findings(ev)["provisioning_job_deleted"].fix == "restore"
 
 
-def _quarantined(reason: str, error_code: str, message: str = "HTTP 401 from the target"
-                 ) -> InstanceEvidence:
+def _quarantined(
+    reason: str, error_code: str, message: str = "HTTP 401 from the target"
+) -> InstanceEvidence:
     return InstanceEvidence(
-        instance(), provisioning_sp_found=True, scim_token=token(),
-        job=job("Quarantine", quarantine={
-            "reason": reason, "currentBegan": "2026-05-21T22:00:00Z",
-            "nextAttempt": "2026-05-22T04:00:00Z", "seriesCount": 1,
-            "error": {"code": error_code, "message": message}}))
+        instance(),
+        provisioning_sp_found=True,
+        scim_token=token(),
+        job=job(
+            "Quarantine",
+            quarantine={
+                "reason": reason,
+                "currentBegan": "2026-05-21T22:00:00Z",
+                "nextAttempt": "2026-05-22T04:00:00Z",
+                "seriesCount": 1,
+                "error": {"code": error_code, "message": message},
+            },
+        ),
+    )
 
 
 def test_quarantine_for_401_is_the_token_with_rotate_fix() -> None:
-    ev = evidence(_quarantined("EncounteredQuarantineException",
-                               "SystemForCrossDomainIdentityManagementUnauthorized"),
-                  requests_failed=[request(401, tracking_id="T401")])
+    ev = evidence(
+        _quarantined(
+            "EncounteredQuarantineException", "SystemForCrossDomainIdentityManagementUnauthorized"
+        ),
+        requests_failed=[request(401, tracking_id="T401")],
+    )
     f = findings(ev)["scim_token_rejected"]
     assert f.fix == "rotate_scim_token" and f.tracking_ids == ["T401"]
     assert f.details["quarantine"]["nextAttempt"] == "2026-05-22T04:00:00Z"
@@ -154,12 +192,20 @@ def test_revoked_or_expired_token_before_any_quarantine() -> None:
 
 
 def test_object_failures_grouped_by_cause_with_the_objects() -> None:
-    ie = healthy_instance(provisioning_failures=[
-        provisioning_entry("ann.b@contoso", CONFLICT), provisioning_entry("ann.c@contoso",
-                                                                          CONFLICT),
-        provisioning_entry("bob@contoso", BAD)])
-    ev = evidence(ie, requests_failed=[request(409, scim_type="uniqueness", tracking_id="T409"),
-                                       request(400, scim_type="invalidValue", tracking_id="T400")])
+    ie = healthy_instance(
+        provisioning_failures=[
+            provisioning_entry("ann.b@contoso", CONFLICT),
+            provisioning_entry("ann.c@contoso", CONFLICT),
+            provisioning_entry("bob@contoso", BAD),
+        ]
+    )
+    ev = evidence(
+        ie,
+        requests_failed=[
+            request(409, scim_type="uniqueness", tracking_id="T409"),
+            request(400, scim_type="invalidValue", tracking_id="T400"),
+        ],
+    )
     found = findings(ev)
     assert found["duplicate_user_name"].details["objects"] == ["ann.b@contoso", "ann.c@contoso"]
     assert found["duplicate_user_name"].tracking_ids == ["T409"]
@@ -169,23 +215,35 @@ def test_object_failures_grouped_by_cause_with_the_objects() -> None:
 
 def test_request_log_conflicts_count_only_when_entra_logs_are_unreadable() -> None:
     conflicts = [request(409, scim_type="uniqueness")]
-    assert "duplicate_user_name" not in findings(evidence(healthy_instance(),
-                                                          requests_failed=conflicts))
+    assert "duplicate_user_name" not in findings(
+        evidence(healthy_instance(), requests_failed=conflicts)
+    )
     assert "duplicate_user_name" in findings(evidence(requests_failed=conflicts))
 
 
 def _scope(*users: tuple[str, bool, str], scope: str = "assigned") -> InstanceEvidence:
-    return healthy_instance(scope=ScopeEvidence(scope, checked=20, not_provisioned=[
-        (SourceUser(upn, upn, enabled), reason) for upn, enabled, reason in users]))
+    return healthy_instance(
+        scope=ScopeEvidence(
+            scope,
+            checked=20,
+            not_provisioned=[
+                (SourceUser(upn, upn, enabled), reason) for upn, enabled, reason in users
+            ],
+        )
+    )
 
 
 def test_scope_users_grouped_by_reason() -> None:
-    ev = evidence(_scope(("nested@x", True, "nested"), ("lone@x", True, "unassigned"),
-                         ("off@x", False, "disabled")))
+    ev = evidence(
+        _scope(
+            ("nested@x", True, "nested"),
+            ("lone@x", True, "unassigned"),
+            ("off@x", False, "disabled"),
+        )
+    )
     f = findings(ev)["users_out_of_scope"]
     assert f.severity == "warning" and f.fix is None
-    assert f.details == {"unassigned": ["lone@x"], "nested": ["nested@x"],
-                         "disabled": ["off@x"]}
+    assert f.details == {"unassigned": ["lone@x"], "nested": ["nested@x"], "disabled": ["off@x"]}
 
 
 def test_only_disabled_users_is_information() -> None:
@@ -202,11 +260,17 @@ def test_pending_scope_change_offers_restart_unless_the_user_failed() -> None:
 
 
 def test_request_log_401s_matter_only_after_the_last_success() -> None:
-    stale = evidence(healthy_instance(), requests_failed=[request(401, ago=timedelta(
-        minutes=10))], requests_ok=[request(200, ago=timedelta(minutes=1))])
+    stale = evidence(
+        healthy_instance(),
+        requests_failed=[request(401, ago=timedelta(minutes=10))],
+        requests_ok=[request(200, ago=timedelta(minutes=1))],
+    )
     assert problems(stale) == set()
-    current = evidence(healthy_instance(), requests_failed=[request(401)],
-                       requests_ok=[request(200, ago=timedelta(minutes=10))])
+    current = evidence(
+        healthy_instance(),
+        requests_failed=[request(401)],
+        requests_ok=[request(200, ago=timedelta(minutes=10))],
+    )
     f = findings(current)["scim_token_rejected"]
     assert f.fix == "rotate_scim_token" and f.instance_id == "inst-1"
 
@@ -220,8 +284,10 @@ def test_recorded_throttling_warns_until_graph_answers_again() -> None:
     throttled = [failure(None, status=429, code="701029")]
     alone = findings(evidence(failures=throttled))["graph_throttled"]
     assert alone.severity == "warning" and alone.tracking_ids
-    assert findings(evidence(healthy_instance(), failures=throttled))[
-        "graph_throttled"].severity == "info"
+    assert (
+        findings(evidence(healthy_instance(), failures=throttled))["graph_throttled"].severity
+        == "info"
+    )
     old = [failure(None, status=503, code="701030", ago=timedelta(hours=2))]
     assert findings(evidence(failures=old)) == {}
 
@@ -245,8 +311,9 @@ def test_not_configured() -> None:
 
 
 def test_same_mode_from_two_sources_is_one_finding() -> None:
-    revoked = _quarantined("EncounteredQuarantineException",
-                           "SystemForCrossDomainIdentityManagementUnauthorized")
+    revoked = _quarantined(
+        "EncounteredQuarantineException", "SystemForCrossDomainIdentityManagementUnauthorized"
+    )
     revoked.scim_token = token(revoked_at=NOW - timedelta(minutes=5))
     found, _ = classify(evidence(revoked))
     rejected = [f for f in found if f.id == "scim_token_rejected"]
@@ -255,12 +322,17 @@ def test_same_mode_from_two_sources_is_one_finding() -> None:
     assert any("revoked" in e for e in rejected[0].evidence)
 
 
-@pytest.mark.parametrize(("days", "expected", "check_ok"), [
-    (90, set(), True), (29, {"client_secret_expiring"}, False),
-    (-1, {"client_secret_expired"}, False),
-])
-def test_client_secret_expiry_is_warned_30_days_ahead(days: int, expected: set[str],
-                                                      check_ok: bool) -> None:
+@pytest.mark.parametrize(
+    ("days", "expected", "check_ok"),
+    [
+        (90, set(), True),
+        (29, {"client_secret_expiring"}, False),
+        (-1, {"client_secret_expired"}, False),
+    ],
+)
+def test_client_secret_expiry_is_warned_30_days_ahead(
+    days: int, expected: set[str], check_ok: bool
+) -> None:
     ev = evidence(healthy_instance(), client_secret_expires=NOW + timedelta(days=days))
     found, checks = classify(ev)
     assert {f.id for f in found} == expected

@@ -63,8 +63,12 @@ def test_scope_reasons() -> None:
 
 
 def _seed_story_report():  # type: ignore[no-untyped-def]
-    return report_from(evidence(InstanceEvidence(instance(), probe_error=problem(
-        "AADSTS700016"), scim_token=token()), failures=[failure()]))
+    return report_from(
+        evidence(
+            InstanceEvidence(instance(), probe_error=problem("AADSTS700016"), scim_token=token()),
+            failures=[failure()],
+        )
+    )
 
 
 def test_report_is_json_for_the_console() -> None:
@@ -73,13 +77,25 @@ def test_report_is_json_for_the_console() -> None:
     f = doc["findings"][0]
     assert f["id"] == "integration_app_deleted" and f["severity"] == "error"
     assert f["links"][0]["label"] == "Grant admin consent"
-    assert {"title", "explanation", "evidence", "steps", "fix", "instance_id",
-            "tracking_ids", "details"} <= set(f)
+    assert {
+        "title",
+        "explanation",
+        "evidence",
+        "steps",
+        "fix",
+        "instance_id",
+        "tracking_ids",
+        "details",
+    } <= set(f)
 
 
 def test_healthy_report() -> None:
-    report = report_from(evidence(healthy_instance(), failures=[failure(
-        None, status=429, code="701029", ago=timedelta(minutes=1))]))
+    report = report_from(
+        evidence(
+            healthy_instance(),
+            failures=[failure(None, status=429, code="701029", ago=timedelta(minutes=1))],
+        )
+    )
     assert report.healthy  # resolved throttling is information only
     assert [f.severity for f in report.findings] == ["info"]
 

@@ -74,7 +74,8 @@ def test_an_unknown_email_or_org_opens_nothing(hub: Hub) -> None:
 
 
 def test_candidates_are_capped_and_a_later_account_names_its_org(
-        hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(admins_module, "MAX_CANDIDATES", 2)
     passwords = {hub.orgs.create(f"Org {i}").id: f"{PASSWORD} {i}" for i in range(3)}
     email = new_email()

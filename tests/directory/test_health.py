@@ -16,8 +16,9 @@ from tests.conftest import OrgClient
 
 
 def _health(hub: Hub, *, in_process: bool) -> Health:
-    return Health(hub.db, in_process=in_process,
-                  worker_stalled_seconds=hub.settings.worker_stalled_seconds)
+    return Health(
+        hub.db, in_process=in_process, worker_stalled_seconds=hub.settings.worker_stalled_seconds
+    )
 
 
 def test_in_process_on_sqlite(hub: Hub, org: OrgClient) -> None:
@@ -40,8 +41,9 @@ def queue(hub: Hub) -> Iterator[Hub]:
         conn.execute(text("DELETE FROM procrastinate_workers"))
 
 
-def test_workers_by_heartbeat_and_this_orgs_jobs(queue: Hub, org: OrgClient,
-                                                  other_org: OrgClient) -> None:
+def test_workers_by_heartbeat_and_this_orgs_jobs(
+    queue: Hub, org: OrgClient, other_org: OrgClient
+) -> None:
     health = _health(queue, in_process=False)
     nobody = health.background(org.org_id)
     assert isinstance(nobody, Workers)
@@ -49,16 +51,30 @@ def test_workers_by_heartbeat_and_this_orgs_jobs(queue: Hub, org: OrgClient,
 
     with queue.db.write() as conn:
         conn.execute(text("SELECT procrastinate_register_worker_v1()"))  # a live worker
-        conn.execute(text(  # and one that went silent long ago
-            "INSERT INTO procrastinate_workers (last_heartbeat) "
-            "VALUES (now() - interval '1 hour')"))
-        for org_id, status in ((org.org_id, "todo"), (org.org_id, "doing"),
-                               (other_org.org_id, "todo"), (other_org.org_id, "todo")):
-            conn.execute(text(
-                "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status) "
-                "VALUES ('default', :t, CAST(:a AS jsonb), CAST(:s AS procrastinate_job_status))"),
-                {"t": PULL_ROUND, "a": json.dumps({"org_id": org_id, "instance_id": "i"}),
-                 "s": status})
+        conn.execute(
+            text(  # and one that went silent long ago
+                "INSERT INTO procrastinate_workers (last_heartbeat) "
+                "VALUES (now() - interval '1 hour')"
+            )
+        )
+        for org_id, status in (
+            (org.org_id, "todo"),
+            (org.org_id, "doing"),
+            (other_org.org_id, "todo"),
+            (other_org.org_id, "todo"),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status) "
+                    "VALUES ('default', :t, CAST(:a AS jsonb), "
+                    "CAST(:s AS procrastinate_job_status))"
+                ),
+                {
+                    "t": PULL_ROUND,
+                    "a": json.dumps({"org_id": org_id, "instance_id": "i"}),
+                    "s": status,
+                },
+            )
     seen = health.background(org.org_id)
     assert isinstance(seen, Workers)
     assert seen.healthy and seen.queue.workers_alive == 1 and seen.queue.last_heartbeat is not None

@@ -20,8 +20,14 @@ from scimhub.demo.processes import free_port
 
 def scimhub(*args: str, env: dict[str, str]) -> str:
     """Run the `scimhub` CLI and return its standard output."""
-    done = subprocess.run([sys.executable, "-m", "scimhub", *args], env=env, check=True,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "scimhub", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return done.stdout
 
 
@@ -50,22 +56,41 @@ class LiveHub:
         return f"{self.url}/identity/scim/{self.org_id}/v2"
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.scim_base, timeout=30, trust_env=False,
-                            headers={"Authorization": f"Bearer {self.token}"})
+        return httpx.Client(
+            base_url=self.scim_base,
+            timeout=30,
+            trust_env=False,
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
 
 
 @contextmanager
-def serve(env: dict[str, str], *, org_name: str, token_kind: str = "scim", workers: int = 1
-          ) -> Iterator[tuple[str, str, str]]:
+def serve(
+    env: dict[str, str], *, org_name: str, token_kind: str = "scim", workers: int = 1
+) -> Iterator[tuple[str, str, str]]:
     """An org and a token made with the CLI, then `scimhub serve` on a free port:
     yields (url, org id, token)."""
     org_id = json.loads(scimhub("org", "create", "--name", org_name, "--json", env=env))["id"]
     kind = ["--admin"] if token_kind == "admin" else []
-    token = json.loads(scimhub("token", "create", "--org", org_id, *kind, "--json",
-                               env=env))["token"]
+    token = json.loads(scimhub("token", "create", "--org", org_id, *kind, "--json", env=env))[
+        "token"
+    ]
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "scimhub", "serve", "--port", str(port),
-                             "--workers", str(workers), "--log-level", "warning"], env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scimhub",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)

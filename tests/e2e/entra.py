@@ -29,8 +29,9 @@ Emulator = EmulatorProcess
 
 
 @contextmanager
-def run_emulator(data_dir: Path, *, users: int = 12, groups: int = 2,
-                 cycle_seconds: float = 1.0) -> Iterator[Emulator]:
+def run_emulator(
+    data_dir: Path, *, users: int = 12, groups: int = 2, cycle_seconds: float = 1.0
+) -> Iterator[Emulator]:
     emu = start_emulator(data_dir, users=users, groups=groups, cycle_seconds=cycle_seconds)
     try:
         yield emu
@@ -46,23 +47,31 @@ class Hub:
     env: dict[str, str]
 
     def api(self) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.url}/extIntegration/azureAD/{self.org_id}/v1",
-                            headers={"Authorization": f"Bearer {self.admin_token}"},
-                            trust_env=False, timeout=60)
+        return httpx.Client(
+            base_url=f"{self.url}/extIntegration/azureAD/{self.org_id}/v1",
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+            trust_env=False,
+            timeout=60,
+        )
 
     def scim_count(self, resource: str = "Users") -> int:
         """How many resources Entra pushed, read through the hub's own CLI-made token."""
-        token = json.loads(scimhub("token", "create", "--org", self.org_id, "--json",
-                                   env=self.env))["token"]
-        r = httpx.get(f"{self.url}/identity/scim/{self.org_id}/v2/{resource}",
-                      params={"count": "0"}, headers={"Authorization": f"Bearer {token}"},
-                      trust_env=False)
+        token = json.loads(
+            scimhub("token", "create", "--org", self.org_id, "--json", env=self.env)
+        )["token"]
+        r = httpx.get(
+            f"{self.url}/identity/scim/{self.org_id}/v2/{resource}",
+            params={"count": "0"},
+            headers={"Authorization": f"Bearer {token}"},
+            trust_env=False,
+        )
         return int(r.json()["totalResults"])
 
 
 @contextmanager
-def run_hub(data_dir: Path, emu: Emulator, database_url: str = "",
-            **extra_env: str) -> Iterator[Hub]:
+def run_hub(
+    data_dir: Path, emu: Emulator, database_url: str = "", **extra_env: str
+) -> Iterator[Hub]:
     env = {**os.environ, "SCIMHUB_DATA_DIR": str(data_dir), **emu.hub_env(), **extra_env}
     if database_url:
         env["SCIMHUB_DATABASE_URL"] = database_url
@@ -81,8 +90,9 @@ def connect(hub: Hub, emu: Emulator, **options: Any) -> dict[str, Any]:
         started = api.post("/setup", json={"tenant": "common", **options})
         assert started.status_code == 200, started.text
         callback = accept_consent(emu, started.json()["consentUrl"])
-    landed = httpx.get(callback, headers={"Accept": "application/json"}, trust_env=False,
-                       timeout=60)
+    landed = httpx.get(
+        callback, headers={"Accept": "application/json"}, trust_env=False, timeout=60
+    )
     assert landed.status_code == 200, landed.text
     return dict(landed.json())
 
@@ -115,16 +125,23 @@ class Worker:
 
 
 @contextmanager
-def run_workers(hub: Hub, log_dir: Path, count: int, **extra_env: str
-                ) -> Iterator[list[Worker]]:
-    env = {**hub.env, "SCIMHUB_WORKER_HEARTBEAT_SECONDS": "1",
-           "SCIMHUB_WORKER_STALLED_SECONDS": "3", **extra_env}
+def run_workers(hub: Hub, log_dir: Path, count: int, **extra_env: str) -> Iterator[list[Worker]]:
+    env = {
+        **hub.env,
+        "SCIMHUB_WORKER_HEARTBEAT_SECONDS": "1",
+        "SCIMHUB_WORKER_STALLED_SECONDS": "3",
+        **extra_env,
+    }
     workers = []
     for n in range(count):
         path = log_dir / f"worker-{n}.log"
         with path.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "scimhub", "worker"], env=env,
-                                    stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "scimhub", "worker"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         workers.append(Worker(proc, path))
     try:
         for w in workers:

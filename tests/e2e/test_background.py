@@ -31,8 +31,10 @@ from tests.e2e.entra import (
 
 @pytest.fixture
 def world(tmp_path: Path, settings: Settings) -> Iterator[tuple[Emulator, Hub, Services]]:
-    with run_emulator(tmp_path / "emu", users=6, groups=1) as emu, \
-            run_hub(tmp_path / "hub", emu, settings.database_url) as hub:
+    with (
+        run_emulator(tmp_path / "emu", users=6, groups=1) as emu,
+        run_hub(tmp_path / "hub", emu, settings.database_url) as hub,
+    ):
         services = Services.open(Settings.from_env(hub.env))
         try:
             yield emu, hub, services
@@ -41,8 +43,9 @@ def world(tmp_path: Path, settings: Settings) -> Iterator[tuple[Emulator, Hub, S
 
 
 @pytest.mark.parametrize("mode", ["push", "pull"])
-def test_status_check_records_what_entra_refuses(world: tuple[Emulator, Hub, Services],
-                                                 mode: str) -> None:
+def test_status_check_records_what_entra_refuses(
+    world: tuple[Emulator, Hub, Services], mode: str
+) -> None:
     emu, hub, services = world
     connect(hub, emu, scope="all", mode=mode)
     work = background_work(services)
@@ -60,7 +63,10 @@ def test_status_check_records_what_entra_refuses(world: tuple[Emulator, Hub, Ser
     assert total == 1
     failure = failures[0]
     assert (failure.operation, failure.status, failure.code) == (
-        "scheduled status check", 401, "701018")
+        "scheduled status check",
+        401,
+        "701018",
+    )
     assert failure.upstream_code == "AADSTS700016"
     assert failure.tracking_id.startswith("SCIMHUB_")
     # the troubleshooter finds it by that tracking id, as if an admin had seen the toast
@@ -83,8 +89,11 @@ def test_job_token_is_renewed_before_it_expires(world: tuple[Emulator, Hub, Serv
 
     # time passes: the token now expires within the renewal window
     with services.db.write() as conn:
-        conn.execute(update(tokens).where(tokens.c.id == old.id)
-                     .values(expires_at=utcnow() + timedelta(days=29)))
+        conn.execute(
+            update(tokens)
+            .where(tokens.c.id == old.id)
+            .values(expires_at=utcnow() + timedelta(days=29))
+        )
     assert work.renew_tokens() == [instance.id]
 
     renewed = services.instances.get(hub.org_id, instance.id)
@@ -99,8 +108,16 @@ def test_job_token_is_renewed_before_it_expires(world: tuple[Emulator, Hub, Serv
     assert work.renew_tokens() == []
 
     # Entra's job provisions with the new token: a new user arrives
-    emu.cli("users", "add", "--tenant", emu.tenant["id"], "--upn",
-            f"after.renewal@{emu.tenant['domain']}", "--display-name", "After Renewal")
+    emu.cli(
+        "users",
+        "add",
+        "--tenant",
+        emu.tenant["id"],
+        "--upn",
+        f"after.renewal@{emu.tenant['domain']}",
+        "--display-name",
+        "After Renewal",
+    )
     total = len(json.loads(emu.cli("users", "list", "--tenant", emu.tenant["id"])))
     assert wait_for(lambda: hub.scim_count("Users") == total, timeout=60)
     status = services.entra.status.org(hub.org_id)["instances"][0]

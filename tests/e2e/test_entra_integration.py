@@ -31,8 +31,7 @@ def world(tmp_path: Path, settings: Settings) -> Iterator[tuple[Emulator, Hub]]:
     database_url = ""
     if settings.database_url:  # a fresh database per world on PostgreSQL
         database_url = settings.database_url
-    with run_emulator(tmp_path / "emu") as emu, \
-            run_hub(tmp_path / "hub", emu, database_url) as hub:
+    with run_emulator(tmp_path / "emu") as emu, run_hub(tmp_path / "hub", emu, database_url) as hub:
         yield emu, hub
 
 
@@ -57,8 +56,7 @@ def test_setup_provisions_users_and_job_is_active(world: tuple[Emulator, Hub]) -
     assert wait_for(lambda: hub.scim_count("Groups") >= 2)
 
 
-def test_seed_story_sp_deleted_then_consent_and_allow_restores(
-        world: tuple[Emulator, Hub]) -> None:
+def test_seed_story_sp_deleted_then_consent_and_allow_restores(world: tuple[Emulator, Hub]) -> None:
     emu, hub = world
     connect(hub, emu, scope="all")
     before = wait_for(lambda: (i := only_instance(hub))["lastExecution"] and i)
@@ -104,7 +102,8 @@ def test_seed_story_sp_deleted_then_consent_and_allow_restores(
 
 
 def test_reconsent_through_setup_restores_instead_of_duplicating(
-        world: tuple[Emulator, Hub]) -> None:
+    world: tuple[Emulator, Hub],
+) -> None:
     emu, hub = world
     connect(hub, emu, scope="all")
     job_before = only_instance(hub)
@@ -122,9 +121,15 @@ def test_provisioning_app_deleted_too_is_recreated(world: tuple[Emulator, Hub]) 
     sps = emu.cli("sp", "list", "--tenant", emu.tenant["id"])
     assert "scimhub Identity" in sps
     with hub.api() as api:
-        mapped = api.put(f"/instances/{only_instance(hub)['id']}/mappings", json={"mappings": [
-            {"source": "userPrincipalName", "target": "userName"},
-            {"source": "displayName", "target": "displayName"}]})
+        mapped = api.put(
+            f"/instances/{only_instance(hub)['id']}/mappings",
+            json={
+                "mappings": [
+                    {"source": "userPrincipalName", "target": "userName"},
+                    {"source": "displayName", "target": "displayName"},
+                ]
+            },
+        )
         assert mapped.status_code == 200, mapped.text
     from scimhub.api.services import Hub as HubServices
     from scimhub.config import Settings as HubSettings
@@ -134,8 +139,9 @@ def test_provisioning_app_deleted_too_is_recreated(world: tuple[Emulator, Hub]) 
         saved = services.instances.list(hub.org_id)[0]
     finally:
         services.close()
-    emu.cli("sp", "delete", "--tenant", emu.tenant["id"], "--app-id",
-            str(saved.provisioning_app_id))
+    emu.cli(
+        "sp", "delete", "--tenant", emu.tenant["id"], "--app-id", str(saved.provisioning_app_id)
+    )
     emu.cli("sp", "delete", "--tenant", emu.tenant["id"], "--app-id", INTEGRATION_APP_ID)
     emu.cli("consent", "--tenant", emu.tenant["id"], "--client-id", INTEGRATION_APP_ID)
     with hub.api() as api:
@@ -143,8 +149,10 @@ def test_provisioning_app_deleted_too_is_recreated(world: tuple[Emulator, Hub]) 
         assert restored.status_code == 200, restored.text
         instance = restored.json()["instances"][0]
     assert instance["jobStatus"] in ("Active", "NotRun")
-    assert instance["mappings"] == [{"source": "userPrincipalName", "target": "userName"},
-                                    {"source": "displayName", "target": "displayName"}]
+    assert instance["mappings"] == [
+        {"source": "userPrincipalName", "target": "userName"},
+        {"source": "displayName", "target": "displayName"},
+    ]
     services = HubServices.open(HubSettings.from_env(hub.env))
     try:
         recreated = services.instances.list(hub.org_id)[0]
@@ -207,10 +215,12 @@ def test_admin_api_requires_admin_token(world: tuple[Emulator, Hub]) -> None:
     r = httpx.get(f"{base}/status", trust_env=False)
     assert r.status_code == 401
     assert r.json()["error"]["message"][0]["code"] == "701061"
-    scim_token = json.loads(scimhub("token", "create", "--org", hub.org_id, "--json",
-                                    env=hub.env))["token"]
-    r = httpx.get(f"{base}/status", trust_env=False,
-                  headers={"Authorization": f"Bearer {scim_token}"})
+    scim_token = json.loads(scimhub("token", "create", "--org", hub.org_id, "--json", env=hub.env))[
+        "token"
+    ]
+    r = httpx.get(
+        f"{base}/status", trust_env=False, headers={"Authorization": f"Bearer {scim_token}"}
+    )
     assert r.status_code == 401
 
 

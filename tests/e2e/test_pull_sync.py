@@ -30,8 +30,10 @@ from tests.e2e.entra import (
 
 @pytest.fixture
 def world(tmp_path: Path, settings: Settings) -> Iterator[tuple[Emulator, Hub]]:
-    with run_emulator(tmp_path / "emu", users=25, groups=3) as emu, \
-            run_hub(tmp_path / "hub", emu, settings.database_url) as hub:
+    with (
+        run_emulator(tmp_path / "emu", users=25, groups=3) as emu,
+        run_hub(tmp_path / "hub", emu, settings.database_url) as hub,
+    ):
         yield emu, hub
 
 
@@ -54,8 +56,16 @@ def test_pull_rounds(world: tuple[Emulator, Hub]) -> None:
     emu.cli("users", "update", upns[0], "--tenant", emu.tenant["id"], "--department", "Legal")
     emu.cli("users", "disable", upns[1], "--tenant", emu.tenant["id"])
     emu.cli("users", "delete", upns[2], "--hard", "--tenant", emu.tenant["id"])
-    emu.cli("users", "add", "--tenant", emu.tenant["id"], "--upn",
-            f"newcomer@{emu.tenant['domain']}", "--display-name", "New Comer")
+    emu.cli(
+        "users",
+        "add",
+        "--tenant",
+        emu.tenant["id"],
+        "--upn",
+        f"newcomer@{emu.tenant['domain']}",
+        "--display-name",
+        "New Comer",
+    )
 
     out = json.loads(scimhub("sync", "--org", hub.org_id, "--json", env=hub.env))
     second = next(iter(out.values()))
@@ -65,27 +75,38 @@ def test_pull_rounds(world: tuple[Emulator, Hub]) -> None:
     assert hub.scim_count("Users") == len(users)
     import httpx
 
-    token = json.loads(scimhub("token", "create", "--org", hub.org_id, "--json",
-                               env=hub.env))["token"]
-    scim = httpx.Client(base_url=f"{hub.url}/identity/scim/{hub.org_id}/v2", trust_env=False,
-                        headers={"Authorization": f"Bearer {token}"})
+    token = json.loads(scimhub("token", "create", "--org", hub.org_id, "--json", env=hub.env))[
+        "token"
+    ]
+    scim = httpx.Client(
+        base_url=f"{hub.url}/identity/scim/{hub.org_id}/v2",
+        trust_env=False,
+        headers={"Authorization": f"Bearer {token}"},
+    )
     disabled = scim.get("/Users", params={"filter": f'userName eq "{upns[1]}"'}).json()
     assert disabled["Resources"][0]["active"] is False
     moved = scim.get("/Users", params={"filter": f'userName eq "{upns[0]}"'}).json()
-    assert moved["Resources"][0][
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"] == "Legal"
-    assert scim.get("/Users", params={"filter": f'userName eq "{upns[2]}"'}).json()[
-        "totalResults"] == 0
+    assert (
+        moved["Resources"][0]["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"][
+            "department"
+        ]
+        == "Legal"
+    )
+    assert (
+        scim.get("/Users", params={"filter": f'userName eq "{upns[2]}"'}).json()["totalResults"]
+        == 0
+    )
     # membership changes travel as members@delta diffs (added, or @removed)
     group = next(g for g in scim.get("/Groups").json()["Resources"] if g.get("members"))
     member_ids = {m["value"] for m in group["members"]}
     leaving_id = sorted(member_ids)[0]
     leaving = scim.get(f"/Users/{leaving_id}").json()["userName"]
-    joining_id, joining = next((u["id"], u["userName"]) for u in scim.get(
-        "/Users", params={"count": "200"}).json()["Resources"]
-        if u["id"] not in member_ids and u["active"])
-    emu.cli("groups", "remove-member", group["displayName"], leaving, "--tenant",
-            emu.tenant["id"])
+    joining_id, joining = next(
+        (u["id"], u["userName"])
+        for u in scim.get("/Users", params={"count": "200"}).json()["Resources"]
+        if u["id"] not in member_ids and u["active"]
+    )
+    emu.cli("groups", "remove-member", group["displayName"], leaving, "--tenant", emu.tenant["id"])
     emu.cli("groups", "add-member", group["displayName"], joining, "--tenant", emu.tenant["id"])
     scimhub("sync", "--org", hub.org_id, "--json", env=hub.env)
     after = scim.get(f"/Groups/{group['id']}/Members", params={"count": "500"}).json()
@@ -94,8 +115,9 @@ def test_pull_rounds(world: tuple[Emulator, Hub]) -> None:
     assert after["totalResults"] == len(member_ids)
 
     # nothing changed: a third round writes nothing
-    third = next(iter(json.loads(scimhub("sync", "--org", hub.org_id, "--json",
-                                         env=hub.env)).values()))
+    third = next(
+        iter(json.loads(scimhub("sync", "--org", hub.org_id, "--json", env=hub.env)).values())
+    )
     assert third["users_created"] == third["users_updated"] == 0
 
 
@@ -104,9 +126,15 @@ def test_pull_resumes_after_a_failure_without_duplicates(world: tuple[Emulator, 
     connect(hub, emu, mode="pull", scope="all")
     services = Services.open(Settings.from_env(hub.env))
     try:
-        pull = PullSync(services.entra.connection, instances=services.instances,
-                        users=services.users, groups=services.groups, links=Links(services.db),
-                        imports=Imports(services.db), page_size=10)
+        pull = PullSync(
+            services.entra.connection,
+            instances=services.instances,
+            users=services.users,
+            groups=services.groups,
+            links=Links(services.db),
+            imports=Imports(services.db),
+            page_size=10,
+        )
         instance = services.instances.list(hub.org_id)[0]
         pages = []
 
@@ -131,9 +159,13 @@ def test_pull_resumes_after_a_failure_without_duplicates(world: tuple[Emulator, 
 
 def test_scheduled_pull(tmp_path: Path, settings: Settings) -> None:
     """On SQLite the API process schedules the rounds; on PostgreSQL a `scimhub worker`."""
-    with run_emulator(tmp_path / "emu", users=5, groups=1) as emu, \
-            run_hub(tmp_path / "hub", emu, settings.database_url,
-                    SCIMHUB_PULL_INTERVAL_SECONDS="1") as hub, ExitStack() as stack:
+    with (
+        run_emulator(tmp_path / "emu", users=5, groups=1) as emu,
+        run_hub(
+            tmp_path / "hub", emu, settings.database_url, SCIMHUB_PULL_INTERVAL_SECONDS="1"
+        ) as hub,
+        ExitStack() as stack,
+    ):
         if settings.database_url:
             stack.enter_context(run_workers(hub, tmp_path, 1))
         connect(hub, emu, mode="pull", scope="all")

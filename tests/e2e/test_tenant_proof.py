@@ -26,10 +26,11 @@ from tests.e2e.entra import (
 )
 
 
-def _world(tmp_path: Path, settings: Settings, **env: str
-           ) -> Iterator[tuple[Emulator, Hub]]:
-    with run_emulator(tmp_path / "emu") as emu, \
-            run_hub(tmp_path / "hub", emu, settings.database_url, **env) as hub:
+def _world(tmp_path: Path, settings: Settings, **env: str) -> Iterator[tuple[Emulator, Hub]]:
+    with (
+        run_emulator(tmp_path / "emu") as emu,
+        run_hub(tmp_path / "hub", emu, settings.database_url, **env) as hub,
+    ):
         yield emu, hub
 
 
@@ -41,16 +42,25 @@ def world(tmp_path: Path, settings: Settings) -> Iterator[tuple[Emulator, Hub]]:
 def _other_org(hub: Hub, name: str = "Mallory Inc") -> tuple[str, httpx.Client]:
     """A second organisation on the same hub, with its own admin (the attacker)."""
     org_id = json.loads(scimhub("org", "create", "--name", name, "--json", env=hub.env))["id"]
-    token = json.loads(scimhub("token", "create", "--org", org_id, "--admin", "--json",
-                               env=hub.env))["token"]
-    return org_id, httpx.Client(base_url=f"{hub.url}/extIntegration/azureAD/{org_id}/v1",
-                                headers={"Authorization": f"Bearer {token}"},
-                                trust_env=False, timeout=60)
+    token = json.loads(
+        scimhub("token", "create", "--org", org_id, "--admin", "--json", env=hub.env)
+    )["token"]
+    return org_id, httpx.Client(
+        base_url=f"{hub.url}/extIntegration/azureAD/{org_id}/v1",
+        headers={"Authorization": f"Bearer {token}"},
+        trust_env=False,
+        timeout=60,
+    )
 
 
 def _callback(hub: Hub, **params: str) -> httpx.Response:
-    return httpx.get(f"{hub.url}{CONSENT_CALLBACK}", params=params, trust_env=False,
-                     headers={"Accept": "application/json"}, timeout=60)
+    return httpx.get(
+        f"{hub.url}{CONSENT_CALLBACK}",
+        params=params,
+        trust_env=False,
+        headers={"Accept": "application/json"},
+        timeout=60,
+    )
 
 
 def _code(r: httpx.Response) -> str:
@@ -70,10 +80,13 @@ def test_a_forged_consent_callback_connects_nothing(world: tuple[Emulator, Hub])
     connect(hub, emu)  # the victim's organisation connects its tenant
     _, attacker = _other_org(hub)
     with attacker:
-        for forged in ({"admin_consent": "True", "tenant": emu.tenant["id"]},
-                       {"code": "made-up", "session_state": "x"}):
-            url = attacker.post("/setup", json={"tenant": "common", "mode": "pull"}
-                                ).json()["consentUrl"]
+        for forged in (
+            {"admin_consent": "True", "tenant": emu.tenant["id"]},
+            {"code": "made-up", "session_state": "x"},
+        ):
+            url = attacker.post("/setup", json={"tenant": "common", "mode": "pull"}).json()[
+                "consentUrl"
+            ]
             state = parse_qs(urlsplit(url).query)["state"][0]
             r = _callback(hub, state=state, **forged)
             assert r.status_code in (400, 401), r.text
@@ -98,8 +111,12 @@ def test_a_tenant_feeds_one_organisation(world: tuple[Emulator, Hub]) -> None:
     with api:
         url = api.post("/setup", json={"tenant": "common"}).json()["consentUrl"]
     # Even a genuine admin of the tenant cannot feed it to a second organisation.
-    r = httpx.get(accept_consent(emu, url), headers={"Accept": "application/json"},
-                  trust_env=False, timeout=60)
+    r = httpx.get(
+        accept_consent(emu, url),
+        headers={"Accept": "application/json"},
+        trust_env=False,
+        timeout=60,
+    )
     assert r.status_code == 409 and _code(r) == "701053"
     assert "another organization" in r.json()["error"]["message"][0]["description"]
     refused = "Azure AD tenant refused: connected to another organization"
@@ -107,19 +124,31 @@ def test_a_tenant_feeds_one_organisation(world: tuple[Emulator, Hub]) -> None:
 
 
 def test_the_operator_may_share_a_tenant(tmp_path: Path, settings: Settings) -> None:
-    with run_emulator(tmp_path / "emu") as emu, \
-            run_hub(tmp_path / "hub", emu, settings.database_url,
-                    SCIMHUB_ENTRA_SHARED_TENANTS=emu.tenant["id"]) as hub:
+    with (
+        run_emulator(tmp_path / "emu") as emu,
+        run_hub(
+            tmp_path / "hub",
+            emu,
+            settings.database_url,
+            SCIMHUB_ENTRA_SHARED_TENANTS=emu.tenant["id"],
+        ) as hub,
+    ):
         connect(hub, emu, mode="pull")
         _, api = _other_org(hub)
         with api:
-            url = api.post("/setup", json={"tenant": emu.tenant["id"], "mode": "pull"}
-                           ).json()["consentUrl"]
-            r = httpx.get(accept_consent(emu, url), headers={"Accept": "application/json"},
-                          trust_env=False, timeout=60)
+            url = api.post("/setup", json={"tenant": emu.tenant["id"], "mode": "pull"}).json()[
+                "consentUrl"
+            ]
+            r = httpx.get(
+                accept_consent(emu, url),
+                headers={"Accept": "application/json"},
+                trust_env=False,
+                timeout=60,
+            )
             assert r.status_code == 200, r.text
             assert [i["tenantId"] for i in api.get("/status").json()["instances"]] == [
-                emu.tenant["id"]]
+                emu.tenant["id"]
+            ]
 
 
 def test_turning_sync_off_does_not_depend_on_entra(world: tuple[Emulator, Hub]) -> None:

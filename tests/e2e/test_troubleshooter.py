@@ -44,8 +44,9 @@ DOMAIN = "contoso.onmicrosoft.com"
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory, settings: Settings
-           ) -> Iterator[tuple[Emulator, Hub]]:
+def shared(
+    tmp_path_factory: pytest.TempPathFactory, settings: Settings
+) -> Iterator[tuple[Emulator, Hub]]:
     """One emulator and one hub for the module (starting them is the slow part); each
     test gets its own organisation, and so its own provisioning app and job. They all
     connect the one emulated tenant, which the operator allows here (a tenant otherwise
@@ -55,9 +56,15 @@ def shared(tmp_path_factory: pytest.TempPathFactory, settings: Settings
     # A revoked token must fail at once in the served hub, not after its cache expires.
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SCIMHUB_TOKEN_CACHE_SECONDS", "0")
-        with run_emulator(base / "emu") as emu, \
-                run_hub(base / "hub", emu, settings.database_url,
-                        SCIMHUB_ENTRA_SHARED_TENANTS=emu.tenant["id"]) as hub:
+        with (
+            run_emulator(base / "emu") as emu,
+            run_hub(
+                base / "hub",
+                emu,
+                settings.database_url,
+                SCIMHUB_ENTRA_SHARED_TENANTS=emu.tenant["id"],
+            ) as hub,
+        ):
             yield emu, hub
 
 
@@ -75,8 +82,11 @@ def world(shared: tuple[Emulator, Hub]) -> Iterator[tuple[Emulator, Hub]]:
             faults.clear(conn)
             tenant = require_tenant(conn, emu.tenant["id"])
             grant_consent(conn, tenant, INTEGRATION_APP_ID)
-            conn.execute(update(service_principals).where(
-                service_principals.c.app_id == INTEGRATION_APP_ID).values(account_enabled=True))
+            conn.execute(
+                update(service_principals)
+                .where(service_principals.c.app_id == INTEGRATION_APP_ID)
+                .values(account_enabled=True)
+            )
         engine.dispose()
 
 
@@ -110,16 +120,24 @@ def saved(hub: Hub) -> Instance:
 
 
 def doctor(hub: Hub, *args: str) -> tuple[int, str]:
-    done = subprocess.run([sys.executable, "-m", "scimhub", "doctor", "--org", hub.org_id,
-                           *args], env={**hub.env, "COLUMNS": "200"}, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "scimhub", "doctor", "--org", hub.org_id, *args],
+        env={**hub.env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return done.returncode, done.stdout
 
 
 def has_user(hub: Hub, upn: str) -> bool:
     with services(hub) as s:
-        _, total = s.users.search(hub.org_id, Query(filter=parse_filter(
-            f'userName eq "{upn}"'), count=0), Locator("", hub.org_id), with_groups=False)
+        _, total = s.users.search(
+            hub.org_id,
+            Query(filter=parse_filter(f'userName eq "{upn}"'), count=0),
+            Locator("", hub.org_id),
+            with_groups=False,
+        )
     return total == 1
 
 
@@ -153,14 +171,20 @@ def test_integration_app_deleted_consent_then_allow_sync(world: tuple[Emulator, 
     wait_for(lambda: has_user(hub, f"late@{DOMAIN}"))
 
     # (the served hub writes its request log about once a second)
-    report = wait_for(lambda: (r := diagnosis(hub)) and only(
-        r, "integration_app_deleted").details["pushesMeanwhile"] and r)
+    report = wait_for(
+        lambda: (
+            (r := diagnosis(hub))
+            and only(r, "integration_app_deleted").details["pushesMeanwhile"]
+            and r
+        )
+    )
     deleted = only(report, "integration_app_deleted")
     assert deleted.severity == "error" and deleted.fix is None
     assert tid in deleted.tracking_ids
     assert any("AADSTS700016" in line for line in deleted.evidence)
-    assert deleted.links[0].url == (f"{emu.base}/{emu.tenant['id']}/adminconsent"
-                                    f"?client_id={INTEGRATION_APP_ID}")
+    assert deleted.links[0].url == (
+        f"{emu.base}/{emu.tenant['id']}/adminconsent?client_id={INTEGRATION_APP_ID}"
+    )
     assert not report.healthy
 
     code, out = doctor(hub, "--tracking-id", tid)
@@ -198,8 +222,10 @@ def test_provisioning_app_then_job_deleted_are_recreated(world: tuple[Emulator, 
     assert after.provisioning_app_id != before.provisioning_app_id
 
     with services(hub) as s:  # someone deletes just the job, through Graph
-        jobs.delete_job(s.entra.connection.graph(after.tenant_id),
-                        jobs.JobRef(str(after.provisioning_sp_id), str(after.job_id)))
+        jobs.delete_job(
+            s.entra.connection.graph(after.tenant_id),
+            jobs.JobRef(str(after.provisioning_sp_id), str(after.job_id)),
+        )
     missing = only(diagnosis(hub), "provisioning_job_deleted")
     assert missing.fix == "restore"
     with hub.api() as api:  # the console's button: the diagnosis API
@@ -212,25 +238,29 @@ def test_provisioning_app_then_job_deleted_are_recreated(world: tuple[Emulator, 
 def _revoke_consent(emu: Emulator) -> None:
     engine = open_engine(emu.data_dir)
     with engine.begin() as conn:
-        sp = conn.execute(select(service_principals.c.id).where(
-            service_principals.c.app_id == INTEGRATION_APP_ID,
-            service_principals.c.tenant_id == emu.tenant["id"],
-            service_principals.c.deleted_at.is_(None))).scalar_one()
+        sp = conn.execute(
+            select(service_principals.c.id).where(
+                service_principals.c.app_id == INTEGRATION_APP_ID,
+                service_principals.c.tenant_id == emu.tenant["id"],
+                service_principals.c.deleted_at.is_(None),
+            )
+        ).scalar_one()
         conn.execute(delete(grants).where(grants.c.sp_id == sp))
     engine.dispose()
 
 
-def test_refused_credentials_consent_secret_disabled_tenant(
-        world: tuple[Emulator, Hub]) -> None:
+def test_refused_credentials_consent_secret_disabled_tenant(world: tuple[Emulator, Hub]) -> None:
     emu, hub = world
     connected(hub, emu, scope="all")
     assert ids(diagnosis(hub)) == set()
 
-    wrong = only(diagnosis(hub, SCIMHUB_ENTRA_CLIENT_SECRET="not-the-secret"),
-                 "client_secret_invalid")
+    wrong = only(
+        diagnosis(hub, SCIMHUB_ENTRA_CLIENT_SECRET="not-the-secret"), "client_secret_invalid"
+    )
     assert any("AADSTS7000215" in line for line in wrong.evidence)
-    expired = json.loads(emu.cli("apps", "add-secret", "--app-id", INTEGRATION_APP_ID,
-                                 "--days", "-1"))["secretText"]
+    expired = json.loads(
+        emu.cli("apps", "add-secret", "--app-id", INTEGRATION_APP_ID, "--days", "-1")
+    )["secretText"]
     assert "client_secret_expired" in ids(diagnosis(hub, SCIMHUB_ENTRA_CLIENT_SECRET=expired))
 
     emu.cli("sp", "disable", "--app-id", INTEGRATION_APP_ID)
@@ -258,8 +288,9 @@ def test_quarantine_after_scim_token_revoked_then_rotated(world: tuple[Emulator,
     wait_for(lambda: job_code(hub) == "Quarantine")
 
     # (the hub's 401s reach its request log within about a second)
-    report = wait_for(lambda: (r := diagnosis(hub)) and only(
-        r, "scim_token_rejected").tracking_ids and r)
+    report = wait_for(
+        lambda: (r := diagnosis(hub)) and only(r, "scim_token_rejected").tracking_ids and r
+    )
     rejected = only(report, "scim_token_rejected")
     assert rejected.fix == "rotate_scim_token" and rejected.instance_id == instance.id
     quarantine = rejected.details["quarantine"]
@@ -274,8 +305,9 @@ def test_quarantine_after_scim_token_revoked_then_rotated(world: tuple[Emulator,
         listed = api.get("/diagnosis", params={"trackingId": rejected.tracking_ids[0]}).json()
         assert "scim_token_rejected" in {f["id"] for f in listed["findings"]}
         assert listed["explanation"]["id"] == "scim_token_rejected"
-        fixed = api.post("/diagnosis/fix", json={"fix": "rotate_scim_token",
-                                                 "instanceId": instance.id})
+        fixed = api.post(
+            "/diagnosis/fix", json={"fix": "rotate_scim_token", "instanceId": instance.id}
+        )
     assert fixed.status_code == 200 and fixed.json()["result"]["ok"], fixed.text
     wait_for(lambda: has_user(hub, f"blocked@{DOMAIN}"))
     assert job_code(hub) == "Active"
@@ -292,8 +324,11 @@ def test_scope_unassigned_nested_and_pending(world: tuple[Emulator, Hub]) -> Non
             add_user(conn, emu.tenant["id"], {"userPrincipalName": f"{upn}@{DOMAIN}"})
         for name in ("Sales", "Outer", "Inner"):
             add_group(conn, emu.tenant["id"], {"displayName": name})
-        for group, member in (("Sales", f"direct@{DOMAIN}"), ("Inner", f"nested@{DOMAIN}"),
-                              ("Outer", "Inner")):
+        for group, member in (
+            ("Sales", f"direct@{DOMAIN}"),
+            ("Inner", f"nested@{DOMAIN}"),
+            ("Outer", "Inner"),
+        ):
             add_member(conn, emu.tenant["id"], group, member)
     engine.dispose()
     connect(hub, emu)  # scope: assigned users and groups only
@@ -325,14 +360,28 @@ def test_duplicate_user_name_conflict(world: tuple[Emulator, Hub]) -> None:
     emu, hub = world
     emu.cli("users", "add", "--upn", f"ann@{DOMAIN}", "--mail", f"ann@{DOMAIN}")
     emu.cli("users", "add", "--upn", f"ann.b@{DOMAIN}", "--mail", f"annb@{DOMAIN}")
-    connected(hub, emu, users=14, scope="all", mappings=[
-        {"source": "mail", "target": "userName"},
-        {"source": "accountEnabled", "target": "active"}])
+    connected(
+        hub,
+        emu,
+        users=14,
+        scope="all",
+        mappings=[
+            {"source": "mail", "target": "userName"},
+            {"source": "accountEnabled", "target": "active"},
+        ],
+    )
     # Two source users now map to the same userName
     emu.cli("users", "update", f"ann.b@{DOMAIN}", "--mail", f"ann@{DOMAIN}")
-    conflict = wait_for(lambda: next((f for f in diagnosis(hub).findings
-                                      if f.id == "duplicate_user_name" and f.tracking_ids),
-                                     None))
+    conflict = wait_for(
+        lambda: next(
+            (
+                f
+                for f in diagnosis(hub).findings
+                if f.id == "duplicate_user_name" and f.tracking_ids
+            ),
+            None,
+        )
+    )
     assert conflict.details["objects"] == [f"ann.b@{DOMAIN}"]
     assert conflict.tracking_ids and any("409 uniqueness" in e for e in conflict.evidence)
     code, out = doctor(hub, "--tracking-id", conflict.tracking_ids[0])
@@ -356,7 +405,11 @@ def test_throttling_outage_and_database_down(world: tuple[Emulator, Hub]) -> Non
     emu.cli("faults", "clear")
     assert diagnosis(hub).healthy  # recent but over: shown as information only
 
-    code, out = doctor(replace(hub, env={**hub.env, "SCIMHUB_DATABASE_URL":
-                                         "postgresql://nobody@127.0.0.1:1/none"}), "--json")
+    code, out = doctor(
+        replace(
+            hub, env={**hub.env, "SCIMHUB_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+        ),
+        "--json",
+    )
     assert code == 1
     assert json.loads(out)["findings"][0]["id"] == "hub_database_unavailable"

@@ -31,8 +31,10 @@ def world(tmp_path: Path) -> Iterator[tuple[Emulator, Hub, Services]]:
         pytest.skip("workers need PostgreSQL (SCIMHUB_TEST_DATABASE_URL)")
     # a database of its own: workers serve every organisation they find
     for url in _postgres_database(server):
-        with run_emulator(tmp_path / "emu", users=400, groups=3) as emu, \
-                run_hub(tmp_path / "hub", emu, url, SCIMHUB_PULL_PAGE_SIZE="25") as hub:
+        with (
+            run_emulator(tmp_path / "emu", users=400, groups=3) as emu,
+            run_hub(tmp_path / "hub", emu, url, SCIMHUB_PULL_PAGE_SIZE="25") as hub,
+        ):
             connect(hub, emu, mode="pull", scope="all")
             services = Services.open(Settings.from_env(hub.env))
             try:
@@ -43,8 +45,11 @@ def world(tmp_path: Path) -> Iterator[tuple[Emulator, Hub, Services]]:
 
 def _user_count(services: Services, org_id: str) -> int:
     with services.db.read() as conn:
-        return int(conn.execute(select(func.count()).select_from(users)
-                                .where(users.c.org_id == org_id)).scalar_one())
+        return int(
+            conn.execute(
+                select(func.count()).select_from(users).where(users.c.org_id == org_id)
+            ).scalar_one()
+        )
 
 
 def _entra_user_names(emu: Emulator) -> set[str]:
@@ -53,7 +58,8 @@ def _entra_user_names(emu: Emulator) -> set[str]:
 
 
 def test_a_killed_workers_pull_round_is_finished_by_another(
-        world: tuple[Emulator, Hub, Services], tmp_path: Path) -> None:
+    world: tuple[Emulator, Hub, Services], tmp_path: Path
+) -> None:
     emu, hub, services = world
     instance = services.instances.list(hub.org_id)[0]
     expected = _entra_user_names(emu)
@@ -65,23 +71,28 @@ def test_a_killed_workers_pull_round_is_finished_by_another(
         victim = wait_for(lambda: next((w for w in ws if started in w.log()), None))
         survivor = next(w for w in ws if w is not victim)
         # the first page is applied (its next link saved): kill the worker mid-round
-        wait_for(lambda: (i := services.instances.get(hub.org_id, instance.id))
-                 and i.users_delta_link, interval=0.05)
+        wait_for(
+            lambda: (i := services.instances.get(hub.org_id, instance.id)) and i.users_delta_link,
+            interval=0.05,
+        )
         victim.kill()
         applied_before = _user_count(services, hub.org_id)
         assert 25 <= applied_before < len(expected)
 
         # the survivor sees the silent worker's job and runs it again, from the saved page
         wait_for(lambda: "queued again" in survivor.log(), timeout=30)
-        wait_for(lambda: queue.job_manager.get_job_status(job_id).value == "succeeded",
-                 timeout=60)
+        wait_for(lambda: queue.job_manager.get_job_status(job_id).value == "succeeded", timeout=60)
         assert started in survivor.log()
 
     with services.db.read() as conn:
-        attempts = conn.execute(text("SELECT attempts FROM procrastinate_jobs WHERE id = :i"),
-                                {"i": job_id}).scalar_one()
-        links = conn.execute(select(func.count()).select_from(entra_links)
-                             .where(entra_links.c.instance_id == instance.id)).scalar_one()
+        attempts = conn.execute(
+            text("SELECT attempts FROM procrastinate_jobs WHERE id = :i"), {"i": job_id}
+        ).scalar_one()
+        links = conn.execute(
+            select(func.count())
+            .select_from(entra_links)
+            .where(entra_links.c.instance_id == instance.id)
+        ).scalar_one()
     assert attempts == 2
     finished = services.instances.get(hub.org_id, instance.id)
     assert finished is not None and finished.last_pull is not None
@@ -95,25 +106,34 @@ def test_a_killed_workers_pull_round_is_finished_by_another(
 
 def _hub_user_names(services: Services, org_id: str) -> set[str]:
     with services.db.read() as conn:
-        return {r[0] for r in conn.execute(select(users.c.user_name_ci)
-                                           .where(users.c.org_id == org_id))}
+        return {
+            r[0] for r in conn.execute(select(users.c.user_name_ci).where(users.c.org_id == org_id))
+        }
 
 
 def test_periodic_rounds_are_deferred_once_and_never_overlap(
-        world: tuple[Emulator, Hub, Services], tmp_path: Path) -> None:
+    world: tuple[Emulator, Hub, Services], tmp_path: Path
+) -> None:
     emu, hub, services = world
     instance = services.instances.list(hub.org_id)[0]
     with run_workers(hub, tmp_path, 3, SCIMHUB_PULL_INTERVAL_SECONDS="2"):
         wait_for(lambda: _rounds(services, "succeeded") >= 4, timeout=60)
     with services.db.read() as conn:
-        ticks = conn.execute(text(
-            "SELECT args->>'timestamp', count(*) FROM procrastinate_jobs "
-            "WHERE task_name = 'scimhub.dispatch_pulls' GROUP BY 1")).all()
-        spans = conn.execute(text(
-            "SELECT j.id, min(e.at) FILTER (WHERE e.type = 'started'), "
-            "max(e.at) FILTER (WHERE e.type IN ('succeeded', 'failed')) "
-            "FROM procrastinate_jobs j JOIN procrastinate_events e ON e.job_id = j.id "
-            "WHERE j.task_name = :t GROUP BY j.id ORDER BY 2"), {"t": PULL_ROUND}).all()
+        ticks = conn.execute(
+            text(
+                "SELECT args->>'timestamp', count(*) FROM procrastinate_jobs "
+                "WHERE task_name = 'scimhub.dispatch_pulls' GROUP BY 1"
+            )
+        ).all()
+        spans = conn.execute(
+            text(
+                "SELECT j.id, min(e.at) FILTER (WHERE e.type = 'started'), "
+                "max(e.at) FILTER (WHERE e.type IN ('succeeded', 'failed')) "
+                "FROM procrastinate_jobs j JOIN procrastinate_events e ON e.job_id = j.id "
+                "WHERE j.task_name = :t GROUP BY j.id ORDER BY 2"
+            ),
+            {"t": PULL_ROUND},
+        ).all()
     assert len(ticks) >= 4 and all(n == 1 for _, n in ticks), ticks  # one job per tick
     rounds = [(start, end) for _, start, end in spans if start is not None]
     assert all(end is not None for _, end in rounds)
@@ -127,6 +147,11 @@ def test_periodic_rounds_are_deferred_once_and_never_overlap(
 
 def _rounds(services: Services, status: str) -> int:
     with services.db.read() as conn:
-        return int(conn.execute(text(
-            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = :t AND status = :s"),
-            {"t": PULL_ROUND, "s": status}).scalar_one())
+        return int(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM procrastinate_jobs WHERE task_name = :t AND status = :s"
+                ),
+                {"t": PULL_ROUND, "s": status},
+            ).scalar_one()
+        )

@@ -11,8 +11,10 @@ from scimhub.emulator.constants import DEFAULT_ADMIN_PASSWORD
 
 
 def hidden(html: str) -> dict[str, str]:
-    return {k: unescape(v) for k, v in
-            re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html)}
+    return {
+        k: unescape(v)
+        for k, v in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html)
+    }
 
 
 def action(html: str) -> str:
@@ -29,12 +31,14 @@ def is_consent(page: httpx.Response) -> bool:
     return page.status_code == 200 and "Permissions requested" in page.text
 
 
-def sign_in(c: httpx.Client, page: httpx.Response, login: str,
-            password: str = DEFAULT_ADMIN_PASSWORD) -> httpx.Response:
+def sign_in(
+    c: httpx.Client, page: httpx.Response, login: str, password: str = DEFAULT_ADMIN_PASSWORD
+) -> httpx.Response:
     """Submit the login form on `page`; the page the redirect after it lands on."""
     assert is_login(page), page.text
-    r = c.post(action(page.text), data={**hidden(page.text), "username": login,
-                                        "password": password})
+    r = c.post(
+        action(page.text), data={**hidden(page.text), "username": login, "password": password}
+    )
     assert r.status_code == 303, r.text
     return c.get(r.headers["location"])
 

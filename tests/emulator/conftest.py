@@ -42,8 +42,16 @@ class ThreadedServer:
         kwargs: dict[str, Any] = {}
         if tls is not None:
             kwargs = {"ssl_certfile": str(tls.server_cert), "ssl_keyfile": str(tls.server_key)}
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                ws="none", lifespan="on", access_log=False, **kwargs)
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            ws="none",
+            lifespan="on",
+            access_log=False,
+            **kwargs,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -75,8 +83,12 @@ class EmulatorHandle:
         return str(self.tls.ca_cert)
 
     def client(self, **kw: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.base, verify=ssl.create_default_context(cafile=self.ca),
-                            trust_env=False, **kw)
+        return httpx.Client(
+            base_url=self.base,
+            verify=ssl.create_default_context(cafile=self.ca),
+            trust_env=False,
+            **kw,
+        )
 
     def new_tenant(self, *, consent: bool = True, users: int = 3) -> dict[str, Any]:
         """A fresh customer tenant (tests share one server), with users u0..uN-1 and a
@@ -84,17 +96,35 @@ class EmulatorHandle:
         domain = f"t{uuid.uuid4().hex[:10]}.onmicrosoft.com"
         with self.emu.engine.begin() as conn:
             tid = create_tenant(conn, f"Tenant {domain[:11]}", domain)
-            ids = [add_user(conn, tid, {"userPrincipalName": f"u{i}@{domain}",
-                                        "displayName": f"User {i}", "givenName": f"Given{i}",
-                                        "surname": f"Sur{i}", "mail": f"u{i}@{domain}",
-                                        "department": "Sales"}) for i in range(users)]
+            ids = [
+                add_user(
+                    conn,
+                    tid,
+                    {
+                        "userPrincipalName": f"u{i}@{domain}",
+                        "displayName": f"User {i}",
+                        "givenName": f"Given{i}",
+                        "surname": f"Sur{i}",
+                        "mail": f"u{i}@{domain}",
+                        "department": "Sales",
+                    },
+                )
+                for i in range(users)
+            ]
             gid = add_group(conn, tid, {"displayName": "Team"})
             for uid in ids[:2]:
                 add_member(conn, tid, gid, uid)
-            sp_id = grant_consent(conn, find_tenant(conn, tid), INTEGRATION_APP_ID) \
-                if consent else None
-        return {"id": tid, "domain": domain, "users": ids, "group": gid, "sp_id": sp_id,
-                "admin": audit.admin_initiator(self.tenant_row(tid))}
+            sp_id = (
+                grant_consent(conn, find_tenant(conn, tid), INTEGRATION_APP_ID) if consent else None
+            )
+        return {
+            "id": tid,
+            "domain": domain,
+            "users": ids,
+            "group": gid,
+            "sp_id": sp_id,
+            "admin": audit.admin_initiator(self.tenant_row(tid)),
+        }
 
     def register_redirect(self, uri: str, app_id: str = INTEGRATION_APP_ID) -> None:
         with self.emu.engine.begin() as conn:
@@ -106,10 +136,15 @@ class EmulatorHandle:
 
     def token(self, tenant_id: str) -> str:
         with self.client() as c:
-            r = c.post(f"/{tenant_id}/oauth2/v2.0/token", data={
-                "client_id": INTEGRATION_APP_ID, "client_secret": self.secret,
-                "scope": "https://graph.microsoft.com/.default",
-                "grant_type": "client_credentials"})
+            r = c.post(
+                f"/{tenant_id}/oauth2/v2.0/token",
+                data={
+                    "client_id": INTEGRATION_APP_ID,
+                    "client_secret": self.secret,
+                    "scope": "https://graph.microsoft.com/.default",
+                    "grant_type": "client_credentials",
+                },
+            )
         assert r.status_code == 200, r.text
         return str(r.json()["access_token"])
 

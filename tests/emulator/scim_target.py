@@ -49,8 +49,11 @@ def _json(status: int, body: Any) -> Response:
 
 
 def _error(status: int, detail: str, scim_type: str | None = None) -> Response:
-    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status),
-            "detail": detail}
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": str(status),
+        "detail": detail,
+    }
     if scim_type:
         body["scimType"] = scim_type
     return _json(status, body)
@@ -63,8 +66,7 @@ def _apply_patch(resource: dict[str, Any], ops: list[dict[str, Any]]) -> None:
             resource.setdefault("members", []).extend(value)
         elif path == "members" and kind == "remove":
             gone = {v["value"] for v in value}
-            resource["members"] = [m for m in resource.get("members", [])
-                                   if m["value"] not in gone]
+            resource["members"] = [m for m in resource.get("members", []) if m["value"] not in gone]
         elif path and path.startswith("members[value eq"):
             gone = path.split('"')[1]
             resource["members"] = [m for m in resource.get("members", []) if m["value"] != gone]
@@ -83,9 +85,15 @@ def build_app(target: Target) -> Starlette:
         kind = request.path_params["kind"]
         oid = request.path_params.get("id")
         if target.record:
-            target.requests.append(Recorded(request.method, request.url.path,
-                                            dict(request.query_params), body,
-                                            request.headers.get("authorization")))
+            target.requests.append(
+                Recorded(
+                    request.method,
+                    request.url.path,
+                    dict(request.query_params),
+                    body,
+                    request.headers.get("authorization"),
+                )
+            )
         if target.unauthorized or request.headers.get("authorization") != f"Bearer {target.token}":
             return _error(401, "Unauthorized")
         store = target.users if kind == "Users" else target.groups
@@ -93,17 +101,24 @@ def build_app(target: Target) -> Starlette:
             found = []
             if m := _FILTER.match(request.query_params.get("filter", "")):
                 attr, value = m.groups()
-                found = [r for r in store.values()
-                         if str(r.get(attr, "")).lower() == value.lower()]
-            return _json(200, {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-                               "totalResults": len(found), "Resources": found,
-                               "startIndex": 1, "itemsPerPage": len(found)})
+                found = [r for r in store.values() if str(r.get(attr, "")).lower() == value.lower()]
+            return _json(
+                200,
+                {
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                    "totalResults": len(found),
+                    "Resources": found,
+                    "startIndex": 1,
+                    "itemsPerPage": len(found),
+                },
+            )
         if request.method == "POST":
             name = body.get("userName") or body.get("displayName")
             if name in target.fail_names:
                 return _error(target.fail_names[name], "Injected failure")
-            if kind == "Users" and any(u["userName"].lower() == name.lower()
-                                       for u in store.values()):
+            if kind == "Users" and any(
+                u["userName"].lower() == name.lower() for u in store.values()
+            ):
                 return _error(409, "userName taken", "uniqueness")
             rid = str(uuid.uuid4())
             store[rid] = {**orjson.loads(raw), "id": rid}  # a copy: PATCH must not edit the log
@@ -120,7 +135,11 @@ def build_app(target: Target) -> Starlette:
             return Response(status_code=204)
         return _error(405, "Method not allowed")
 
-    return Starlette(routes=[
-        Route("/scim/v2/{kind:str}", handle, methods=["GET", "POST"]),
-        Route("/scim/v2/{kind:str}/{id:str}", handle, methods=["GET", "PATCH", "DELETE", "PUT"]),
-    ])
+    return Starlette(
+        routes=[
+            Route("/scim/v2/{kind:str}", handle, methods=["GET", "POST"]),
+            Route(
+                "/scim/v2/{kind:str}/{id:str}", handle, methods=["GET", "PATCH", "DELETE", "PUT"]
+            ),
+        ]
+    )

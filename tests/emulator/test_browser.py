@@ -23,19 +23,28 @@ from .conftest import EmulatorHandle, ThreadedServer, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
-    pytest.skip("browser tests need Debian's Chromium at /usr/bin/chromium",
-                allow_module_level=True)
+    pytest.skip(
+        "browser tests need Debian's Chromium at /usr/bin/chromium", allow_module_level=True
+    )
 
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.browser
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
 def callback() -> Iterator[str]:
     """The app's redirect URI: plain http on loopback, another origin than the emulator."""
+
     async def landed(request: Request) -> PlainTextResponse:
         return PlainTextResponse("landed")
 
@@ -55,8 +64,10 @@ def browser() -> Iterator[Browser]:
 def _page(browser: Browser, blocked: list[str]) -> Page:
     page = browser.new_context(ignore_https_errors=True).new_page()
     page.set_default_timeout(10_000)
-    page.on("console", lambda msg: blocked.append(msg.text)
-            if "Content Security Policy" in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     return page
 
 
@@ -66,13 +77,19 @@ def _sign_in(page: Page, login: str) -> None:
     page.click("button[type=submit]")
 
 
-def test_sign_in_and_consent_land_on_the_app(emulator: EmulatorHandle, browser: Browser,
-                                             callback: str) -> None:
+def test_sign_in_and_consent_land_on_the_app(
+    emulator: EmulatorHandle, browser: Browser, callback: str
+) -> None:
     emulator.register_redirect(callback)
     t = emulator.new_tenant(consent=False)
-    params = {"client_id": INTEGRATION_APP_ID, "response_type": "code",
-              "redirect_uri": callback, "scope": "openid profile offline_access "
-              "https://graph.microsoft.com/.default", "state": "st-b", "prompt": "consent"}
+    params = {
+        "client_id": INTEGRATION_APP_ID,
+        "response_type": "code",
+        "redirect_uri": callback,
+        "scope": "openid profile offline_access https://graph.microsoft.com/.default",
+        "state": "st-b",
+        "prompt": "consent",
+    }
     url = f"{emulator.base}/organizations/oauth2/v2.0/authorize?{urlencode(params)}"
     blocked: list[str] = []
     page = _page(browser, blocked)

@@ -14,15 +14,15 @@ from scimhub.demo.entra_admin import answer_consent
 from scimhub.demo.processes import EmulatorProcess, start_emulator
 
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:response_mode='form_post' is recommended:UserWarning")
+    "ignore:response_mode='form_post' is recommended:UserWarning"
+)
 
 REDIRECT = "http://127.0.0.1:9/extIntegration/azureAD/consent/callback"
 
 
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
-    process = start_emulator(tmp_path_factory.mktemp("emu"), users=0, groups=0,
-                             cycle_seconds=3600)
+    process = start_emulator(tmp_path_factory.mktemp("emu"), users=0, groups=0, cycle_seconds=3600)
     try:
         process.register_redirect_uri(REDIRECT)
         yield process
@@ -43,12 +43,17 @@ def test_sign_in_with_consent_through_msal(emu: EmulatorProcess) -> None:
     app = msal.ConfidentialClientApplication(
         emu.info["integration_app"]["client_id"],
         client_credential=emu.info["integration_app"]["client_secret"],
-        authority=f"{emu.base}/organizations", instance_discovery=False, http_client=http)
+        authority=f"{emu.base}/organizations",
+        instance_discovery=False,
+        http_client=http,
+    )
     try:
-        flow = app.initiate_auth_code_flow(scopes=["https://graph.microsoft.com/.default"],
-                                           redirect_uri=REDIRECT, prompt="consent")
-        result = app.acquire_token_by_auth_code_flow(flow, _query(answer_consent(
-            emu, flow["auth_uri"])))
+        flow = app.initiate_auth_code_flow(
+            scopes=["https://graph.microsoft.com/.default"], redirect_uri=REDIRECT, prompt="consent"
+        )
+        result = app.acquire_token_by_auth_code_flow(
+            flow, _query(answer_consent(emu, flow["auth_uri"]))
+        )
     finally:
         http.close()
     assert result["id_token_claims"]["tid"] == emu.tenant["id"]
@@ -58,11 +63,18 @@ def test_sign_in_with_consent_through_msal(emu: EmulatorProcess) -> None:
 
 def test_admin_consent_url(emu: EmulatorProcess) -> None:
     def url(redirect_uri: str) -> str:
-        return f"{emu.base}/common/adminconsent?" + urlencode({
-            "client_id": emu.info["integration_app"]["client_id"],
-            "redirect_uri": redirect_uri, "state": "s-1"})
+        return f"{emu.base}/common/adminconsent?" + urlencode(
+            {
+                "client_id": emu.info["integration_app"]["client_id"],
+                "redirect_uri": redirect_uri,
+                "state": "s-1",
+            }
+        )
 
     assert _query(answer_consent(emu, url(REDIRECT))) == {
-        "admin_consent": "True", "tenant": emu.tenant["id"], "state": "s-1"}
+        "admin_consent": "True",
+        "tenant": emu.tenant["id"],
+        "state": "s-1",
+    }
     with pytest.raises(RuntimeError, match="AADSTS50011"):
         answer_consent(emu, url("http://127.0.0.1:10/elsewhere"))

@@ -32,22 +32,30 @@ def _error(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
 
 def test_missing_and_invalid_tokens_get_401(emulator: EmulatorHandle) -> None:
     with emulator.client() as c:
-        err = _error(c.get("/v1.0/users", headers={"client-request-id": "cr-1"}), 401,
-                     "InvalidAuthenticationToken")
+        err = _error(
+            c.get("/v1.0/users", headers={"client-request-id": "cr-1"}),
+            401,
+            "InvalidAuthenticationToken",
+        )
         assert err["innerError"]["client-request-id"] == "cr-1"
-        _error(c.get("/v1.0/users", headers={"Authorization": "Bearer garbage"}), 401,
-               "InvalidAuthenticationToken")
+        _error(
+            c.get("/v1.0/users", headers={"Authorization": "Bearer garbage"}),
+            401,
+            "InvalidAuthenticationToken",
+        )
 
 
 def test_token_of_a_deleted_service_principal_stops_working(emulator: EmulatorHandle) -> None:
     t = emulator.new_tenant()
     with emulator.graph(t["id"]) as g:
         assert g.get("/v1.0/users").status_code == 200
-        sps = g.get("/v1.0/servicePrincipals",
-                    params={"$filter": f"appId eq '{INTEGRATION_APP_ID}'"}).json()["value"]
+        sps = g.get(
+            "/v1.0/servicePrincipals", params={"$filter": f"appId eq '{INTEGRATION_APP_ID}'"}
+        ).json()["value"]
         assert [s["id"] for s in sps] == [t["sp_id"]]
         with emulator.emu.engine.begin() as conn:
             from scimhub.emulator.apps import delete_sp
+
             delete_sp(conn, t["id"], t["sp_id"], t["admin"])
         _error(g.get("/v1.0/users"), 401, "InvalidAuthenticationToken")
 
@@ -55,8 +63,11 @@ def test_token_of_a_deleted_service_principal_stops_working(emulator: EmulatorHa
 def test_missing_role_gets_403(emulator: EmulatorHandle) -> None:
     t = emulator.new_tenant()
     with emulator.emu.engine.begin() as conn:
-        conn.execute(grants.delete().where(grants.c.sp_id == t["sp_id"],
-                                           grants.c.role_value == "AuditLog.Read.All"))
+        conn.execute(
+            grants.delete().where(
+                grants.c.sp_id == t["sp_id"], grants.c.role_value == "AuditLog.Read.All"
+            )
+        )
     with emulator.graph(t["id"]) as g:
         _error(g.get("/v1.0/auditLogs/directoryAudits"), 403, "Authorization_RequestDenied")
 
@@ -75,8 +86,10 @@ def test_users_filter_select_and_paging(emulator: EmulatorHandle) -> None:
         upn = f"U3@{t['domain'].upper()}"  # Graph compares case-insensitively
         found = g.get("/v1.0/users", params={"$filter": f"userPrincipalName eq '{upn}'"}).json()
         assert [u["id"] for u in found["value"]] == [t["users"][3]]
-        both = g.get("/v1.0/users", params={
-            "$filter": "startswith(displayName,'User') and department eq 'Sales'"}).json()
+        both = g.get(
+            "/v1.0/users",
+            params={"$filter": "startswith(displayName,'User') and department eq 'Sales'"},
+        ).json()
         assert len(both["value"]) == 7
         one = g.get(f"/v1.0/users/u1@{t['domain']}").json()
         assert one["id"] == t["users"][1] and "department" not in one  # default $select
@@ -118,8 +131,7 @@ def test_users_delta_rounds(emulator: EmulatorHandle) -> None:
         assert "@odata.deltaLink" in groups
 
 
-def test_groups_delta_reports_member_changes_not_the_whole_list(
-        emulator: EmulatorHandle) -> None:
+def test_groups_delta_reports_member_changes_not_the_whole_list(emulator: EmulatorHandle) -> None:
     t = emulator.new_tenant(users=4)  # group "Team" holds users 0 and 1
     with emulator.graph(t["id"]) as g:
         first = g.get("/v1.0/groups/delta").json()
@@ -130,26 +142,37 @@ def test_groups_delta_reports_member_changes_not_the_whole_list(
         changed = g.get(first["@odata.deltaLink"]).json()
         members = {m["id"]: m for m in changed["value"][0]["members@delta"]}
         assert members == {
-            t["users"][0]: {"@odata.type": "#microsoft.graph.user", "id": t["users"][0],
-                            "@removed": {"reason": "deleted"}},
-            t["users"][3]: {"@odata.type": "#microsoft.graph.user", "id": t["users"][3]}}
+            t["users"][0]: {
+                "@odata.type": "#microsoft.graph.user",
+                "id": t["users"][0],
+                "@removed": {"reason": "deleted"},
+            },
+            t["users"][3]: {"@odata.type": "#microsoft.graph.user", "id": t["users"][3]},
+        }
 
 
 def test_service_principal_delete_writes_the_audit_record(emulator: EmulatorHandle) -> None:
     t = emulator.new_tenant()
     with emulator.graph(t["id"]) as g:
-        made = g.post(f"/v1.0/applicationTemplates/{PROVISIONING_TEMPLATE_ID}/instantiate",
-                      json={"displayName": "scimhub Identity"})
+        made = g.post(
+            f"/v1.0/applicationTemplates/{PROVISIONING_TEMPLATE_ID}/instantiate",
+            json={"displayName": "scimhub Identity"},
+        )
         assert made.status_code == 201
         sp_id = made.json()["servicePrincipal"]["id"]
         assert g.delete(f"/v1.0/servicePrincipals/{sp_id}").status_code == 204
         _error(g.get(f"/v1.0/servicePrincipals/{sp_id}"), 404, "Request_ResourceNotFound")
         # Application.ReadWrite.OwnedBy: someone else's SP (its own) cannot be deleted.
-        _error(g.delete(f"/v1.0/servicePrincipals/{t['sp_id']}"), 403,
-               "Authorization_RequestDenied")
-        audits = g.get("/v1.0/auditLogs/directoryAudits", params={
-            "$filter": "activityDisplayName eq 'Remove service principal' and "
-                       "category eq 'ApplicationManagement'"}).json()["value"]
+        _error(
+            g.delete(f"/v1.0/servicePrincipals/{t['sp_id']}"), 403, "Authorization_RequestDenied"
+        )
+        audits = g.get(
+            "/v1.0/auditLogs/directoryAudits",
+            params={
+                "$filter": "activityDisplayName eq 'Remove service principal' and "
+                "category eq 'ApplicationManagement'"
+            },
+        ).json()["value"]
     assert len(audits) == 1
     record = audits[0]
     assert record["loggedByService"] == "Core Directory"
@@ -167,23 +190,29 @@ def test_audit_paging_and_date_filter(emulator: EmulatorHandle) -> None:
             page = g.get(page["@odata.nextLink"]).json()
             total += len(page["value"])
         assert total == 7  # SP + 5 role grants + consent
-        later = g.get("/v1.0/auditLogs/directoryAudits", params={
-            "$filter": "activityDateTime ge 2999-01-01T00:00:00Z"}).json()
+        later = g.get(
+            "/v1.0/auditLogs/directoryAudits",
+            params={"$filter": "activityDateTime ge 2999-01-01T00:00:00Z"},
+        ).json()
         assert later["value"] == []
 
 
-@pytest.mark.parametrize(("path", "params", "code"), [
-    ("/v1.0/users", {"$filter": "userPrincipalName eq"}, "BadRequest"),
-    ("/v1.0/users", {"$filter": "nosuch eq 'x'"}, "Request_UnsupportedQuery"),
-    ("/v1.0/users", {"$filter": "(displayName eq 'a'"}, "BadRequest"),
-    ("/v1.0/users", {"$top": "0"}, "Request_UnsupportedQuery"),
-    ("/v1.0/users", {"$select": "password"}, "Request_BadRequest"),
-    ("/v1.0/users", {"$skiptoken": "%%%"}, "Request_BadRequest"),
-    ("/v1.0/users/delta", {"$deltatoken": "e30"}, "Request_BadRequest"),
-    ("/v1.0/nothing/here", {}, "Request_ResourceNotFound"),
-])
-def test_bad_queries_get_graph_errors(emulator: EmulatorHandle, path: str,
-                                      params: dict[str, str], code: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "params", "code"),
+    [
+        ("/v1.0/users", {"$filter": "userPrincipalName eq"}, "BadRequest"),
+        ("/v1.0/users", {"$filter": "nosuch eq 'x'"}, "Request_UnsupportedQuery"),
+        ("/v1.0/users", {"$filter": "(displayName eq 'a'"}, "BadRequest"),
+        ("/v1.0/users", {"$top": "0"}, "Request_UnsupportedQuery"),
+        ("/v1.0/users", {"$select": "password"}, "Request_BadRequest"),
+        ("/v1.0/users", {"$skiptoken": "%%%"}, "Request_BadRequest"),
+        ("/v1.0/users/delta", {"$deltatoken": "e30"}, "Request_BadRequest"),
+        ("/v1.0/nothing/here", {}, "Request_ResourceNotFound"),
+    ],
+)
+def test_bad_queries_get_graph_errors(
+    emulator: EmulatorHandle, path: str, params: dict[str, str], code: str
+) -> None:
     t = emulator.new_tenant()
     with emulator.graph(t["id"]) as g:
         r = g.get(path, params=params)
@@ -194,11 +223,14 @@ def test_bad_queries_get_graph_errors(emulator: EmulatorHandle, path: str,
 def test_bad_json_body_is_a_400(emulator: EmulatorHandle) -> None:
     t = emulator.new_tenant()
     with emulator.graph(t["id"]) as g:
-        r = g.post(f"/v1.0/applicationTemplates/{PROVISIONING_TEMPLATE_ID}/instantiate",
-                   content=b"{not json")
+        r = g.post(
+            f"/v1.0/applicationTemplates/{PROVISIONING_TEMPLATE_ID}/instantiate",
+            content=b"{not json",
+        )
         _error(r, 400, "BadRequest")
-        r = g.post(f"/v1.0/applicationTemplates/{PROVISIONING_TEMPLATE_ID}/instantiate",
-                   json=[1, 2])
+        r = g.post(
+            f"/v1.0/applicationTemplates/{PROVISIONING_TEMPLATE_ID}/instantiate", json=[1, 2]
+        )
         _error(r, 400, "BadRequest")
 
 
@@ -213,8 +245,10 @@ def test_fault_knobs_throttle_then_fail_at_a_rate(emulator: EmulatorHandle) -> N
             assert r.headers["Retry-After"] == "7"
         assert g.get("/v1.0/users").status_code == 200
         with emulator.client() as admin:
-            r = admin.put("/_emulator/faults", json={"scope": t["id"], "error_rate": 0.25,
-                                                     "error_status": 503})
+            r = admin.put(
+                "/_emulator/faults",
+                json={"scope": t["id"], "error_rate": 0.25, "error_status": 503},
+            )
             assert r.status_code == 200
             statuses = [g.get("/v1.0/users").status_code for _ in range(8)]
             assert statuses == [200, 200, 200, 503] * 2

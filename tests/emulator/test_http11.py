@@ -7,13 +7,20 @@ import asyncio
 from scimhub.emulator.provisioning.http11 import Pool
 
 
-async def _serve(answers: list[bytes], seen: list[bytes], *, drop_after_each: bool = False
-                 ) -> tuple[asyncio.Server, int]:
+async def _serve(
+    answers: list[bytes], seen: list[bytes], *, drop_after_each: bool = False
+) -> tuple[asyncio.Server, int]:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while answers:
             head = await reader.readuntil(b"\r\n\r\n")
-            length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                           if line.lower().startswith(b"content-length")), 0)
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                ),
+                0,
+            )
             seen.append(head + await reader.readexactly(length))
             answer = answers.pop(0)
             writer.write(answer)
@@ -29,12 +36,15 @@ async def _serve(answers: list[bytes], seen: list[bytes], *, drop_after_each: bo
 def test_chunked_content_length_and_connection_close() -> None:
     async def scenario() -> None:
         seen: list[bytes] = []
-        server, port = await _serve([
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n"
-            b"3\r\n:1}\r\n0\r\n\r\n",
-            b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}",
-            b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
-        ], seen)
+        server, port = await _serve(
+            [
+                b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n'
+                b"3\r\n:1}\r\n0\r\n\r\n",
+                b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}",
+                b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
+            ],
+            seen,
+        )
         pool = Pool(f"http://127.0.0.1:{port}/scim/v2", size=1, timeout=5)
         first = await pool.request("GET", "/Users?filter=x", {"Accept": "a"})
         assert (first.status, first.body) == (200, b'{"a":1}')

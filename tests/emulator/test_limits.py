@@ -32,14 +32,19 @@ def test_a_50_mb_token_form_is_refused_after_one_chunk(app: Starlette) -> None:
 
 
 def test_a_declared_graph_body_over_the_limit_is_refused_before_any_read(app: Starlette) -> None:
-    r = upload(app, "/v1.0/applicationTemplates/t/instantiate", json_chunks(10 * MB),
-               headers={"content-type": "application/json", "content-length": str(10 * MB)})
+    r = upload(
+        app,
+        "/v1.0/applicationTemplates/t/instantiate",
+        json_chunks(10 * MB),
+        headers={"content-type": "application/json", "content-length": str(10 * MB)},
+    )
     assert r.status == 413 and r.pulled == 0
 
 
 def test_a_streamed_admin_body_is_a_413_whatever_the_handler_makes_of_it(app: Starlette) -> None:
-    r = upload(app, "/_emulator/faults", json_chunks(10 * MB),
-               headers={"content-type": "application/json"})
+    r = upload(
+        app, "/_emulator/faults", json_chunks(10 * MB), headers={"content-type": "application/json"}
+    )
     assert r.status == 413, r.body
     assert r.pulled <= limits.MAX_BODY_BYTES + CHUNK
 
@@ -52,7 +57,11 @@ def test_bodies_within_the_limits_reach_the_handlers(app: Starlette) -> None:
 
 def test_the_limits_import_nothing_of_the_hub() -> None:
     tree = ast.parse(Path(limits.__file__).read_text())
-    imported = [(node.level, node.module or "") for node in ast.walk(tree)
-                if isinstance(node, ast.ImportFrom)]
-    assert all(level == 0 and not module.startswith("scimhub")
-               for level, module in imported), imported
+    imported = [
+        (node.level, node.module or "")
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+    ]
+    assert all(level == 0 and not module.startswith("scimhub") for level, module in imported), (
+        imported
+    )

@@ -18,14 +18,22 @@ from .conftest import EmulatorHandle
 SCOPE = ["https://graph.microsoft.com/.default"]
 
 
-def acquire(emulator: EmulatorHandle, tenant: str, secret: str | None = None,
-            client_id: str = INTEGRATION_APP_ID) -> dict[str, Any]:
+def acquire(
+    emulator: EmulatorHandle,
+    tenant: str,
+    secret: str | None = None,
+    client_id: str = INTEGRATION_APP_ID,
+) -> dict[str, Any]:
     session = requests.Session()
     session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
     session.verify = emulator.ca
     app = msal.ConfidentialClientApplication(
-        client_id, client_credential=secret or emulator.secret,
-        authority=f"{emulator.base}/{tenant}", instance_discovery=False, http_client=session)
+        client_id,
+        client_credential=secret or emulator.secret,
+        authority=f"{emulator.base}/{tenant}",
+        instance_discovery=False,
+        http_client=session,
+    )
     try:
         return dict(app.acquire_token_for_client(scopes=SCOPE))
     finally:
@@ -91,9 +99,15 @@ def test_90002_unknown_tenant(emulator: EmulatorHandle) -> None:
         acquire(emulator, unknown)
     assert "AADSTS90002" in str(info.value.__context__)
     with emulator.client() as c:
-        r = c.post(f"/{unknown}/oauth2/v2.0/token", data={
-            "client_id": INTEGRATION_APP_ID, "client_secret": emulator.secret,
-            "scope": SCOPE[0], "grant_type": "client_credentials"})
+        r = c.post(
+            f"/{unknown}/oauth2/v2.0/token",
+            data={
+                "client_id": INTEGRATION_APP_ID,
+                "client_secret": emulator.secret,
+                "scope": SCOPE[0],
+                "grant_type": "client_credentials",
+            },
+        )
     assert r.status_code == 400
     assert r.json()["error_codes"] == [90002]
     assert r.json()["error"] == "invalid_request"
@@ -115,21 +129,40 @@ def test_65001_no_roles_granted(emulator: EmulatorHandle) -> None:
     assert _codes(acquire(emulator, t["id"])) == [65001]
 
 
-@pytest.mark.parametrize(("form", "code"), [
-    ({"grant_type": "client_credentials", "scope": "https://graph.microsoft.com/.default"},
-     900144),
-    ({"grant_type": "password", "client_id": INTEGRATION_APP_ID}, 70003),
-    ({"grant_type": "client_credentials", "client_id": INTEGRATION_APP_ID,
-      "scope": "User.Read"}, 1002012),
-    ({"grant_type": "client_credentials", "client_id": INTEGRATION_APP_ID,
-      "scope": "https://management.azure.com/.default"}, 500011),
-])
-def test_bad_token_requests_get_aadsts_errors(emulator: EmulatorHandle, form: dict[str, str],
-                                              code: int) -> None:
+@pytest.mark.parametrize(
+    ("form", "code"),
+    [
+        (
+            {"grant_type": "client_credentials", "scope": "https://graph.microsoft.com/.default"},
+            900144,
+        ),
+        ({"grant_type": "password", "client_id": INTEGRATION_APP_ID}, 70003),
+        (
+            {
+                "grant_type": "client_credentials",
+                "client_id": INTEGRATION_APP_ID,
+                "scope": "User.Read",
+            },
+            1002012,
+        ),
+        (
+            {
+                "grant_type": "client_credentials",
+                "client_id": INTEGRATION_APP_ID,
+                "scope": "https://management.azure.com/.default",
+            },
+            500011,
+        ),
+    ],
+)
+def test_bad_token_requests_get_aadsts_errors(
+    emulator: EmulatorHandle, form: dict[str, str], code: int
+) -> None:
     t = emulator.new_tenant()
     with emulator.client() as c:
-        r = c.post(f"/{t['id']}/oauth2/v2.0/token", data=form,
-                   headers={"client-request-id": "abc-123"})
+        r = c.post(
+            f"/{t['id']}/oauth2/v2.0/token", data=form, headers={"client-request-id": "abc-123"}
+        )
     assert r.status_code == 400
     body = r.json()
     assert body["error_codes"] == [code]
@@ -140,7 +173,10 @@ def test_bad_token_requests_get_aadsts_errors(emulator: EmulatorHandle, form: di
 def test_garbage_body_is_not_a_500(emulator: EmulatorHandle) -> None:
     t = emulator.new_tenant()
     with emulator.client() as c:
-        r = c.post(f"/{t['id']}/oauth2/v2.0/token", content=b"\xff\x00{",
-                   headers={"content-type": "application/json"})
+        r = c.post(
+            f"/{t['id']}/oauth2/v2.0/token",
+            content=b"\xff\x00{",
+            headers={"content-type": "application/json"},
+        )
     assert r.status_code == 400
     assert r.json()["error_codes"] == [70003] or r.json()["error_codes"] == [900144]

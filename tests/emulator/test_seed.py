@@ -33,8 +33,12 @@ tenants:
         bob = find_user(conn, tid, "bob@fabrikam.onmicrosoft.com")
         assert ann is not None and bob is not None and ann.manager_id == bob.id
         assert bob.display_name == "Bob Boss"
-        assert conn.execute(select(func.count()).select_from(users).where(
-            users.c.tenant_id == tid)).scalar_one() == 22
+        assert (
+            conn.execute(
+                select(func.count()).select_from(users).where(users.c.tenant_id == tid)
+            ).scalar_one()
+            == 22
+        )
         tenant = find_tenant(conn, "fabrikam.onmicrosoft.com")
         assert tenant is not None and tenant.id == tid
 
@@ -46,9 +50,15 @@ def test_generator_is_realistic_and_unique(tmp_path: Path) -> None:
         tenant = find_tenant(conn, "contoso.onmicrosoft.com")
         assert tenant is not None
         seed.generate(conn, tenant.id, users_count=12000, groups_count=100)
-        upns = conn.execute(select(users.c.user_principal_name).where(
-            users.c.tenant_id == tenant.id)).scalars().all()
+        upns = (
+            conn.execute(select(users.c.user_principal_name).where(users.c.tenant_id == tenant.id))
+            .scalars()
+            .all()
+        )
         assert len(upns) == len({u.lower() for u in upns}) == 12003
-        links = conn.execute(select(func.count()).select_from(memberships).where(
-            memberships.c.tenant_id == tenant.id)).scalar_one()
+        links = conn.execute(
+            select(func.count())
+            .select_from(memberships)
+            .where(memberships.c.tenant_id == tenant.id)
+        ).scalar_one()
         assert 1.8 * 12000 < links < 2.2 * 12000 + 10

@@ -35,18 +35,33 @@ class KnownKey(SetupSignIn):
 
 @pytest.fixture
 def signin() -> KnownKey:
-    settings = EntraSettings(LOGIN, "https://graph.example", "https://graph.example/.default",
-                             CLIENT_ID, "secret", "", "template", "scimhub")
+    settings = EntraSettings(
+        LOGIN,
+        "https://graph.example",
+        "https://graph.example/.default",
+        CLIENT_ID,
+        "secret",
+        "",
+        "template",
+        "scimhub",
+    )
     return KnownKey(settings)
 
 
 def token(key: rsa.RSAPrivateKey = KEY, **overrides: Any) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {
-        "aud": CLIENT_ID, "iss": f"{LOGIN}/{TENANT}/v2.0", "iat": now, "nbf": now,
-        "exp": now + 3600, "tid": TENANT, "oid": str(uuid.uuid4()),
+        "aud": CLIENT_ID,
+        "iss": f"{LOGIN}/{TENANT}/v2.0",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 3600,
+        "tid": TENANT,
+        "oid": str(uuid.uuid4()),
         "preferred_username": "admin@contoso.example",
-        "nonce": hashlib.sha256(NONCE.encode()).hexdigest(), "wids": [GLOBAL_ADMIN]}
+        "nonce": hashlib.sha256(NONCE.encode()).hexdigest(),
+        "wids": [GLOBAL_ADMIN],
+    }
     claims.update(overrides)
     claims = {k: v for k, v in claims.items() if v is not None}
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
@@ -56,18 +71,21 @@ def test_a_genuine_token_proves_its_tenant(signin: KnownKey) -> None:
     assert signin.verify_id_token(token(), nonce=NONCE)["tid"] == TENANT
 
 
-@pytest.mark.parametrize("lie", [
-    {"key": OTHER_KEY},  # signed by someone else
-    {"aud": "another-app"},
-    {"iss": f"{LOGIN}/{uuid.uuid4()}/v2.0"},  # issued by another tenant
-    {"iss": f"https://evil.example/{TENANT}/v2.0"},
-    {"exp": int(time.time()) - 3600},
-    {"nonce": hashlib.sha256(b"another sign-in").hexdigest()},
-    {"nonce": None},
-    {"tid": None},
-    {"tid": "common"},
-    {"tid": CONSUMER_TENANT, "iss": f"{LOGIN}/{CONSUMER_TENANT}/v2.0"},
-])
+@pytest.mark.parametrize(
+    "lie",
+    [
+        {"key": OTHER_KEY},  # signed by someone else
+        {"aud": "another-app"},
+        {"iss": f"{LOGIN}/{uuid.uuid4()}/v2.0"},  # issued by another tenant
+        {"iss": f"https://evil.example/{TENANT}/v2.0"},
+        {"exp": int(time.time()) - 3600},
+        {"nonce": hashlib.sha256(b"another sign-in").hexdigest()},
+        {"nonce": None},
+        {"tid": None},
+        {"tid": "common"},
+        {"tid": CONSUMER_TENANT, "iss": f"{LOGIN}/{CONSUMER_TENANT}/v2.0"},
+    ],
+)
 def test_a_token_that_lies_proves_nothing(signin: KnownKey, lie: dict[str, Any]) -> None:
     with pytest.raises(IntegrationError) as err:
         signin.verify_id_token(token(**lie), nonce=NONCE)
@@ -87,16 +105,34 @@ def test_only_an_administrator_connects_a_tenant(signin: KnownKey, wids: Any) ->
     assert err.value.code == "701050" and "administrator" in err.value.description
 
 
-@pytest.mark.parametrize(("hint", "authority"), [
-    ("", "organizations"), ("common", "organizations"), ("Organizations", "organizations"),
-    (TENANT.upper(), TENANT), ("Contoso.onmicrosoft.com", "contoso.onmicrosoft.com"),
-])
+@pytest.mark.parametrize(
+    ("hint", "authority"),
+    [
+        ("", "organizations"),
+        ("common", "organizations"),
+        ("Organizations", "organizations"),
+        (TENANT.upper(), TENANT),
+        ("Contoso.onmicrosoft.com", "contoso.onmicrosoft.com"),
+    ],
+)
 def test_sign_in_authority(hint: str, authority: str) -> None:
     assert sign_in_authority(hint) == authority
 
 
-@pytest.mark.parametrize("hint", ["../../../v1.0/users", "a" * 3000, "x?y", "a/b", "%2e%2e",
-                                  "contoso..com", "-x.com", "consumers", "localhost"])
+@pytest.mark.parametrize(
+    "hint",
+    [
+        "../../../v1.0/users",
+        "a" * 3000,
+        "x?y",
+        "a/b",
+        "%2e%2e",
+        "contoso..com",
+        "-x.com",
+        "consumers",
+        "localhost",
+    ],
+)
 def test_sign_in_authority_refuses_what_is_not_a_tenant(hint: str) -> None:
     with pytest.raises(IntegrationError) as err:
         sign_in_authority(hint)

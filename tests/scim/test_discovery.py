@@ -15,8 +15,9 @@ RESPONSE = Context.RESOURCE_QUERY_RESPONSE
 
 
 def config() -> dict[str, Any]:
-    return discovery.service_provider_config(BASE, max_operations=100,
-                                             max_payload_size=1_048_576, max_results=1000)
+    return discovery.service_provider_config(
+        BASE, max_operations=100, max_payload_size=1_048_576, max_results=1000
+    )
 
 
 def test_service_provider_config_tells_the_truth() -> None:
@@ -31,15 +32,19 @@ def test_service_provider_config_tells_the_truth() -> None:
     assert model.etag is not None and model.etag.supported
     schemes = model.authentication_schemes or []
     assert [(s.type, s.primary) for s in schemes] == [("oauthbearertoken", True)]
-    assert doc["meta"] == {"resourceType": "ServiceProviderConfig",
-                           "location": f"{BASE}/ServiceProviderConfig"}
+    assert doc["meta"] == {
+        "resourceType": "ServiceProviderConfig",
+        "location": f"{BASE}/ServiceProviderConfig",
+    }
 
 
 def test_resource_types() -> None:
     docs = discovery.resource_types(BASE)
     models = [ResourceType.model_validate(doc, scim_ctx=RESPONSE) for doc in docs]
     assert [(m.id, m.endpoint, m.schema_) for m in models] == [
-        ("User", "/Users", USER_URN), ("Group", "/Groups", GROUP_URN)]
+        ("User", "/Users", USER_URN),
+        ("Group", "/Groups", GROUP_URN),
+    ]
     assert docs[0]["schemaExtensions"] == [{"schema": ENTERPRISE_URN, "required": False}]
     assert docs[1]["schemaExtensions"] == []
     assert docs[0]["meta"]["location"] == f"{BASE}/ResourceTypes/User"
@@ -53,8 +58,17 @@ def test_schemas_are_valid_and_complete(definition: Any) -> None:
     assert [a.name for a in model.attributes or []] == [a.name for a in definition.attributes]
     assert doc["meta"] == {"resourceType": "Schema", "location": f"{BASE}/Schemas/{definition.id}"}
     for attribute in doc["attributes"]:
-        assert {"name", "type", "multiValued", "description", "required", "caseExact",
-                "mutability", "returned", "uniqueness"} <= attribute.keys()
+        assert {
+            "name",
+            "type",
+            "multiValued",
+            "description",
+            "required",
+            "caseExact",
+            "mutability",
+            "returned",
+            "uniqueness",
+        } <= attribute.keys()
         assert attribute["description"]
 
 

@@ -28,12 +28,21 @@ def test_present() -> None:
     assert parse_filter("title PR") == Present(AttrPath("title"))
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("true", True), ("False", False), ("NULL", None), ("42", 42), ("-7", -7),
-    ("3.25", 3.25), ("1e3", 1000.0), ('"plain"', "plain"),
-    (r'"quote \" backslash \\ slash \/ tab \t"', 'quote " backslash \\ slash / tab \t'),
-    (r'"\u00e9t\u00e9"', "été"),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("true", True),
+        ("False", False),
+        ("NULL", None),
+        ("42", 42),
+        ("-7", -7),
+        ("3.25", 3.25),
+        ("1e3", 1000.0),
+        ('"plain"', "plain"),
+        (r'"quote \" backslash \\ slash \/ tab \t"', 'quote " backslash \\ slash / tab \t'),
+        (r'"\u00e9t\u00e9"', "été"),
+    ],
+)
 def test_literals(text: str, value: ast.Scalar) -> None:
     parsed = parse_filter(f"x eq {text}")
     assert isinstance(parsed, Compare)
@@ -51,28 +60,32 @@ def test_precedence_not_over_and_over_or() -> None:
 
 
 def test_rfc_example_with_grouping_and_value_paths() -> None:
-    text = ('userType eq "Employee" and (emails co "example.com" or '
-            'emails.value co "example.org")')
+    text = 'userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")'
     assert parse_filter(text) == And(
         eq("userType", "Employee"),
-        Or(Compare(AttrPath("emails"), "co", "example.com"),
-           Compare(AttrPath("emails", "value"), "co", "example.org")),
+        Or(
+            Compare(AttrPath("emails"), "co", "example.com"),
+            Compare(AttrPath("emails", "value"), "co", "example.org"),
+        ),
     )
 
 
 def test_value_path_with_logical_filter() -> None:
     assert parse_filter('emails[type eq "work" and value co "@x"]') == ValuePath(
-        AttrPath("emails"), And(eq("type", "work"), Compare(AttrPath("value"), "co", "@x")))
+        AttrPath("emails"), And(eq("type", "work"), Compare(AttrPath("value"), "co", "@x"))
+    )
 
 
 def test_entra_value_path_with_sub_attribute_comparison() -> None:
     assert parse_filter('emails[type eq "work"].value eq "x"') == ValuePath(
-        AttrPath("emails"), And(eq("type", "work"), eq("value", "x")))
+        AttrPath("emails"), And(eq("type", "work"), eq("value", "x"))
+    )
 
 
 def test_value_path_with_sub_attribute_presence() -> None:
     assert parse_filter('emails[type eq "work"].value pr') == ValuePath(
-        AttrPath("emails"), And(eq("type", "work"), Present(AttrPath("value"))))
+        AttrPath("emails"), And(eq("type", "work"), Present(AttrPath("value")))
+    )
 
 
 def test_urn_qualified_paths_keep_dots_inside_the_urn() -> None:
@@ -80,11 +93,12 @@ def test_urn_qualified_paths_keep_dots_inside_the_urn() -> None:
     assert parsed == Compare(AttrPath("manager", "value", ENTERPRISE), "eq", "boss")
     core = "urn:ietf:params:scim:schemas:core:2.0:User"
     assert parse_filter(f'{core}:userName sw "a"') == Compare(
-        AttrPath("userName", None, core), "sw", "a")
+        AttrPath("userName", None, core), "sw", "a"
+    )
 
 
 def test_ref_and_hyphenated_names() -> None:
-    assert parse_filter('members.$ref pr') == Present(AttrPath("members", "$ref"))
+    assert parse_filter("members.$ref pr") == Present(AttrPath("members", "$ref"))
     assert parse_filter("x-custom_1 pr") == Present(AttrPath("x-custom_1"))
 
 
@@ -115,30 +129,33 @@ def test_attribute_named_like_a_keyword() -> None:
     assert parse_filter('not eq "x"') == eq("not", "x")
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ("", "empty"),
-    ("   ", "empty"),
-    ("userName", "expected an operator"),
-    ('userName eq', "expected a value"),
-    ('userName xx "a"', "expected an operator"),
-    ('userName eq "a" and', "expected an attribute path"),
-    ('(userName eq "a"', "expected ')'"),
-    ('userName eq "a")', "expected end"),
-    ('emails[type eq "work"', "expected ']'"),
-    ('emails[type[value eq "x"] eq "y"]', "nested value paths"),
-    ('emails[name.givenName eq "x"]', "sub-attribute only"),
-    ('userName eq "unterminated', "unexpected character"),
-    (r'userName eq "bad \q escape"', "invalid string escape"),
-    ('userName eq "\\u0000"', "NUL"),
-    ('userName eq "\\ud800"', "unpaired surrogate"),
-    ("userName eq bare", "expected a value"),
-    ('userName eq "a" # "b"', "unexpected character '#'"),
-    ('1abc eq "x"', "unexpected character"),
-    ("x gt 1e999", "out of range"),
-    ('name.given.Name eq "x"', "invalid attribute path"),
-    (':userName eq "x"', "unexpected character ':'"),
-    ('urn:x: eq "x"', "invalid attribute path"),
-])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("userName", "expected an operator"),
+        ("userName eq", "expected a value"),
+        ('userName xx "a"', "expected an operator"),
+        ('userName eq "a" and', "expected an attribute path"),
+        ('(userName eq "a"', "expected ')'"),
+        ('userName eq "a")', "expected end"),
+        ('emails[type eq "work"', "expected ']'"),
+        ('emails[type[value eq "x"] eq "y"]', "nested value paths"),
+        ('emails[name.givenName eq "x"]', "sub-attribute only"),
+        ('userName eq "unterminated', "unexpected character"),
+        (r'userName eq "bad \q escape"', "invalid string escape"),
+        ('userName eq "\\u0000"', "NUL"),
+        ('userName eq "\\ud800"', "unpaired surrogate"),
+        ("userName eq bare", "expected a value"),
+        ('userName eq "a" # "b"', "unexpected character '#'"),
+        ('1abc eq "x"', "unexpected character"),
+        ("x gt 1e999", "out of range"),
+        ('name.given.Name eq "x"', "invalid attribute path"),
+        (':userName eq "x"', "unexpected character ':'"),
+        ('urn:x: eq "x"', "invalid attribute path"),
+    ],
+)
 def test_invalid_filters_say_what_is_wrong(text: str, fragment: str) -> None:
     with pytest.raises(InvalidFilter) as caught:
         parse_filter(text)
@@ -149,7 +166,7 @@ def test_invalid_filters_say_what_is_wrong(text: str, fragment: str) -> None:
 
 def test_error_names_the_position() -> None:
     with pytest.raises(InvalidFilter, match="position 12"):
-        parse_filter('userName eq ?')
+        parse_filter("userName eq ?")
 
 
 def test_length_limit() -> None:
@@ -160,7 +177,7 @@ def test_length_limit() -> None:
 
 @pytest.mark.parametrize("shape", ["({})", "not ({})", "a[{}]"])
 def test_depth_limit_instead_of_recursion_error(shape: str) -> None:
-    deep = 'x eq 1'
+    deep = "x eq 1"
     for _ in range(MAX_DEPTH + 1):
         deep = shape.format(deep) if shape != "a[{}]" else f"({deep})"
     with pytest.raises(InvalidFilter, match="nested deeper"):
@@ -176,28 +193,48 @@ def test_depth_within_limit_parses() -> None:
 
 # -- PATCH paths ------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("userName", PatchPath(AttrPath("userName"))),
-    ("name.givenName", PatchPath(AttrPath("name", "givenName"))),
-    (f"{ENTERPRISE}:department", PatchPath(AttrPath("department", None, ENTERPRISE))),
-    (f"{ENTERPRISE}:manager.value", PatchPath(AttrPath("manager", "value", ENTERPRISE))),
-    ('emails[type eq "work"]', PatchPath(AttrPath("emails"), eq("type", "work"))),
-    ('emails[type eq "work"].value',
-     PatchPath(AttrPath("emails"), eq("type", "work"), "value")),
-    ('addresses[type eq "work"].streetAddress',
-     PatchPath(AttrPath("addresses"), eq("type", "work"), "streetAddress")),
-    ('members[value eq "2819c223"]', PatchPath(AttrPath("members"), eq("value", "2819c223"))),
-    ('emails[type eq "work" or primary eq true]',
-     PatchPath(AttrPath("emails"), Or(eq("type", "work"), eq("primary", True)))),
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("userName", PatchPath(AttrPath("userName"))),
+        ("name.givenName", PatchPath(AttrPath("name", "givenName"))),
+        (f"{ENTERPRISE}:department", PatchPath(AttrPath("department", None, ENTERPRISE))),
+        (f"{ENTERPRISE}:manager.value", PatchPath(AttrPath("manager", "value", ENTERPRISE))),
+        ('emails[type eq "work"]', PatchPath(AttrPath("emails"), eq("type", "work"))),
+        (
+            'emails[type eq "work"].value',
+            PatchPath(AttrPath("emails"), eq("type", "work"), "value"),
+        ),
+        (
+            'addresses[type eq "work"].streetAddress',
+            PatchPath(AttrPath("addresses"), eq("type", "work"), "streetAddress"),
+        ),
+        ('members[value eq "2819c223"]', PatchPath(AttrPath("members"), eq("value", "2819c223"))),
+        (
+            'emails[type eq "work" or primary eq true]',
+            PatchPath(AttrPath("emails"), Or(eq("type", "work"), eq("primary", True))),
+        ),
+    ],
+)
 def test_patch_paths(text: str, expected: PatchPath) -> None:
     assert parse_path(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "", "emails[", 'emails[type eq "work"', 'emails[type eq "work"]]', "emails.",
-    'userName eq "x"', 'emails[type eq "work"].value.x', "a b", "(userName)",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "emails[",
+        'emails[type eq "work"',
+        'emails[type eq "work"]]',
+        "emails.",
+        'userName eq "x"',
+        'emails[type eq "work"].value.x',
+        "a b",
+        "(userName)",
+    ],
+)
 def test_invalid_patch_paths(text: str) -> None:
     with pytest.raises(InvalidPath):
         parse_path(text)

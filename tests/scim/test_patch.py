@@ -32,8 +32,9 @@ def user(**attrs: Any) -> dict[str, Any]:
 
 
 def patch(doc: dict[str, Any], *operations: dict[str, Any], rt: Any = USER) -> PatchResult:
-    return apply_patch(rt, doc, parse_patch({"schemas": [PATCH_OP_URN],
-                                             "Operations": list(operations)}))
+    return apply_patch(
+        rt, doc, parse_patch({"schemas": [PATCH_OP_URN], "Operations": list(operations)})
+    )
 
 
 WORK = {"value": "ada@work.example", "type": "work", "primary": True}
@@ -42,44 +43,76 @@ HOME = {"value": "ada@home.example", "type": "home"}
 
 # -- parse_patch --------------------------------------------------------------------------
 
+
 def test_parse_operations_in_order_with_case_insensitive_names() -> None:
-    ops = parse_patch({"schemas": [PATCH_OP_URN], "Operations": [
-        {"op": "Add", "path": "title", "value": "x"},
-        {"OP": "REPLACE", "Value": {"title": "y"}},
-        {"op": "remove", "path": 'emails[type eq "work"]'},
-    ]})
+    ops = parse_patch(
+        {
+            "schemas": [PATCH_OP_URN],
+            "Operations": [
+                {"op": "Add", "path": "title", "value": "x"},
+                {"OP": "REPLACE", "Value": {"title": "y"}},
+                {"op": "remove", "path": 'emails[type eq "work"]'},
+            ],
+        }
+    )
     assert ops == [
         PatchOp("add", PatchPath(AttrPath("title")), "x"),
         PatchOp("replace", None, {"title": "y"}),
-        PatchOp("remove", PatchPath(AttrPath("emails"),
-                                    Compare(AttrPath("type"), "eq", "work"))),
+        PatchOp("remove", PatchPath(AttrPath("emails"), Compare(AttrPath("type"), "eq", "work"))),
     ]
 
 
-@pytest.mark.parametrize(("body", "error", "fragment"), [
-    ([], InvalidSyntax, "JSON object"),
-    ({"Operations": [{"op": "add", "value": {}}]}, InvalidSyntax, "schemas"),
-    ({"schemas": ["urn:other"], "Operations": []}, InvalidSyntax, "schemas"),
-    ({"schemas": [PATCH_OP_URN]}, InvalidSyntax, "non-empty array"),
-    ({"schemas": [PATCH_OP_URN], "Operations": []}, InvalidSyntax, "non-empty array"),
-    ({"schemas": [PATCH_OP_URN], "Operations": {"op": "add"}}, InvalidSyntax, "array"),
-    ({"schemas": [PATCH_OP_URN], "Operations": ["add"]}, InvalidSyntax, "operation 1"),
-    ({"schemas": [PATCH_OP_URN], "Operations": [{"op": "merge", "value": 1}]},
-     InvalidSyntax, "'op' must be"),
-    ({"schemas": [PATCH_OP_URN], "Operations": [{"op": "add", "path": "x", "vaule": 1}]},
-     InvalidSyntax, "unknown member"),
-    ({"schemas": [PATCH_OP_URN], "Operations": [{"op": "add", "Op": "add", "value": 1}]},
-     InvalidSyntax, "twice"),
-    ({"schemas": [PATCH_OP_URN], "Operations": [{"op": "remove"}]}, NoTarget, "needs a 'path'"),
-    ({"schemas": [PATCH_OP_URN], "Operations": [{"op": "add", "path": "title"}]},
-     InvalidValue, "needs a 'value'"),
-    ({"schemas": [PATCH_OP_URN], "Operations": [{"op": "replace", "path": "x", "value": None}]},
-     InvalidValue, "needs a 'value'"),
-    ({"schemas": [PATCH_OP_URN], "Operations": [{"op": "add", "path": 5, "value": 1}]},
-     InvalidPath, "string"),
-    ({"schemas": [PATCH_OP_URN], "Operations": [{"op": "add", "path": "a[", "value": 1}]},
-     InvalidPath, "operation 1"),
-])
+@pytest.mark.parametrize(
+    ("body", "error", "fragment"),
+    [
+        ([], InvalidSyntax, "JSON object"),
+        ({"Operations": [{"op": "add", "value": {}}]}, InvalidSyntax, "schemas"),
+        ({"schemas": ["urn:other"], "Operations": []}, InvalidSyntax, "schemas"),
+        ({"schemas": [PATCH_OP_URN]}, InvalidSyntax, "non-empty array"),
+        ({"schemas": [PATCH_OP_URN], "Operations": []}, InvalidSyntax, "non-empty array"),
+        ({"schemas": [PATCH_OP_URN], "Operations": {"op": "add"}}, InvalidSyntax, "array"),
+        ({"schemas": [PATCH_OP_URN], "Operations": ["add"]}, InvalidSyntax, "operation 1"),
+        (
+            {"schemas": [PATCH_OP_URN], "Operations": [{"op": "merge", "value": 1}]},
+            InvalidSyntax,
+            "'op' must be",
+        ),
+        (
+            {"schemas": [PATCH_OP_URN], "Operations": [{"op": "add", "path": "x", "vaule": 1}]},
+            InvalidSyntax,
+            "unknown member",
+        ),
+        (
+            {"schemas": [PATCH_OP_URN], "Operations": [{"op": "add", "Op": "add", "value": 1}]},
+            InvalidSyntax,
+            "twice",
+        ),
+        ({"schemas": [PATCH_OP_URN], "Operations": [{"op": "remove"}]}, NoTarget, "needs a 'path'"),
+        (
+            {"schemas": [PATCH_OP_URN], "Operations": [{"op": "add", "path": "title"}]},
+            InvalidValue,
+            "needs a 'value'",
+        ),
+        (
+            {
+                "schemas": [PATCH_OP_URN],
+                "Operations": [{"op": "replace", "path": "x", "value": None}],
+            },
+            InvalidValue,
+            "needs a 'value'",
+        ),
+        (
+            {"schemas": [PATCH_OP_URN], "Operations": [{"op": "add", "path": 5, "value": 1}]},
+            InvalidPath,
+            "string",
+        ),
+        (
+            {"schemas": [PATCH_OP_URN], "Operations": [{"op": "add", "path": "a[", "value": 1}]},
+            InvalidPath,
+            "operation 1",
+        ),
+    ],
+)
 def test_parse_rejects(body: Any, error: type[Exception], fragment: str) -> None:
     with pytest.raises(error, match=fragment.replace("[", r"\[")):
         parse_patch(body)
@@ -87,12 +120,16 @@ def test_parse_rejects(body: Any, error: type[Exception], fragment: str) -> None
 
 # -- simple and complex attributes --------------------------------------------------------
 
+
 def test_never_mutates_the_input() -> None:
     doc = user(emails=[WORK], name={"givenName": "Ada"})
     before = copy.deepcopy(doc)
-    patch(doc, {"op": "replace", "path": "name.givenName", "value": "Augusta"},
-          {"op": "add", "path": "emails", "value": [HOME]},
-          {"op": "remove", "path": 'emails[type eq "work"].primary'})
+    patch(
+        doc,
+        {"op": "replace", "path": "name.givenName", "value": "Augusta"},
+        {"op": "add", "path": "emails", "value": [HOME]},
+        {"op": "remove", "path": 'emails[type eq "work"].primary'},
+    )
     assert doc == before
 
 
@@ -122,8 +159,9 @@ def test_sub_attribute_paths_create_and_remove_the_parent() -> None:
     assert doc["name"] == {"givenName": "Ada"}
     doc = patch(doc, {"op": "replace", "path": "name.familyName", "value": "King"}).doc
     assert doc["name"] == {"givenName": "Ada", "familyName": "King"}
-    doc = patch(doc, {"op": "remove", "path": "name.givenName"},
-                {"op": "remove", "path": "name.familyName"}).doc
+    doc = patch(
+        doc, {"op": "remove", "path": "name.givenName"}, {"op": "remove", "path": "name.familyName"}
+    ).doc
     assert "name" not in doc
 
 
@@ -136,27 +174,38 @@ def test_complex_value_merges_sub_attributes() -> None:
 
 
 def test_extension_paths() -> None:
-    doc = patch(user(), {"op": "add", "path": f"{ENTERPRISE_URN}:department",
-                         "value": "Research"}).doc
+    doc = patch(
+        user(), {"op": "add", "path": f"{ENTERPRISE_URN}:department", "value": "Research"}
+    ).doc
     assert doc[ENTERPRISE_URN] == {"department": "Research"}
     assert doc["schemas"] == [USER_URN, ENTERPRISE_URN]
-    doc = patch(doc, {"op": "replace", "path": f"{ENTERPRISE_URN}:manager.value",
-                      "value": "boss"}).doc
+    doc = patch(
+        doc, {"op": "replace", "path": f"{ENTERPRISE_URN}:manager.value", "value": "boss"}
+    ).doc
     assert doc[ENTERPRISE_URN]["manager"] == {"value": "boss"}
-    doc = patch(doc, {"op": "remove", "path": f"{ENTERPRISE_URN}:department"},
-                {"op": "remove", "path": f"{ENTERPRISE_URN}:manager"}).doc
+    doc = patch(
+        doc,
+        {"op": "remove", "path": f"{ENTERPRISE_URN}:department"},
+        {"op": "remove", "path": f"{ENTERPRISE_URN}:manager"},
+    ).doc
     assert ENTERPRISE_URN not in doc
     assert doc["schemas"] == [USER_URN]
 
 
 def test_path_naming_the_whole_extension() -> None:
     doc = user(**{ENTERPRISE_URN: {"department": "R&D", "costCenter": "7"}})
-    added = patch(doc, {"op": "add", "path": ENTERPRISE_URN,
-                        "value": {"schemas": [ENTERPRISE_URN], "division": "Labs"}})
-    assert added.doc[ENTERPRISE_URN] == {"department": "R&D", "costCenter": "7",
-                                         "division": "Labs"}
-    replaced = patch(doc, {"op": "replace", "path": ENTERPRISE_URN.lower(),
-                           "value": {"manager": "boss"}})
+    added = patch(
+        doc,
+        {
+            "op": "add",
+            "path": ENTERPRISE_URN,
+            "value": {"schemas": [ENTERPRISE_URN], "division": "Labs"},
+        },
+    )
+    assert added.doc[ENTERPRISE_URN] == {"department": "R&D", "costCenter": "7", "division": "Labs"}
+    replaced = patch(
+        doc, {"op": "replace", "path": ENTERPRISE_URN.lower(), "value": {"manager": "boss"}}
+    )
     assert replaced.doc[ENTERPRISE_URN] == {"manager": {"value": "boss"}}
     removed = patch(doc, {"op": "remove", "path": ENTERPRISE_URN})
     assert ENTERPRISE_URN not in removed.doc
@@ -170,6 +219,7 @@ def test_remove_from_absent_extension_is_noop() -> None:
 
 
 # -- multi-valued attributes --------------------------------------------------------------
+
 
 def test_add_appends_and_dedupes() -> None:
     doc = user(emails=[WORK])
@@ -188,61 +238,92 @@ def test_replace_whole_multi_valued() -> None:
 def test_new_primary_demotes_the_old_one() -> None:
     new = {"value": "ada@new.example", "primary": True}
     result = patch(user(emails=[WORK, HOME]), {"op": "add", "path": "emails", "value": [new]})
-    assert result.doc["emails"] == [
-        {"value": "ada@work.example", "type": "work"}, HOME, new]
+    assert result.doc["emails"] == [{"value": "ada@work.example", "type": "work"}, HOME, new]
 
 
 def test_primary_via_filter_demotes_others_in_place() -> None:
-    result = patch(user(emails=[WORK, HOME]),
-                   {"op": "replace", "path": 'emails[type eq "home"].primary', "value": "True"})
-    assert result.doc["emails"] == [{"value": "ada@work.example", "type": "work"},
-                                    {**HOME, "primary": True}]
+    result = patch(
+        user(emails=[WORK, HOME]),
+        {"op": "replace", "path": 'emails[type eq "home"].primary', "value": "True"},
+    )
+    assert result.doc["emails"] == [
+        {"value": "ada@work.example", "type": "work"},
+        {**HOME, "primary": True},
+    ]
 
 
 def test_two_primaries_in_one_value_are_refused() -> None:
     with pytest.raises(InvalidValue, match="primary"):
-        patch(user(), {"op": "add", "path": "emails",
-                       "value": [{"value": "a@x", "primary": True},
-                                 {"value": "b@x", "primary": True}]})
+        patch(
+            user(),
+            {
+                "op": "add",
+                "path": "emails",
+                "value": [{"value": "a@x", "primary": True}, {"value": "b@x", "primary": True}],
+            },
+        )
 
 
 def test_value_filter_replace_whole_element() -> None:
-    result = patch(user(emails=[WORK, HOME]),
-                   {"op": "replace", "path": 'emails[type eq "home"]',
-                    "value": {"value": "ada@cottage.example", "type": "home"}})
+    result = patch(
+        user(emails=[WORK, HOME]),
+        {
+            "op": "replace",
+            "path": 'emails[type eq "home"]',
+            "value": {"value": "ada@cottage.example", "type": "home"},
+        },
+    )
     assert result.doc["emails"] == [WORK, {"value": "ada@cottage.example", "type": "home"}]
 
 
 def test_value_filter_add_merges_into_element() -> None:
-    result = patch(user(emails=[HOME]), {"op": "add", "path": 'emails[type eq "home"]',
-                                         "value": {"display": "Home"}})
+    result = patch(
+        user(emails=[HOME]),
+        {"op": "add", "path": 'emails[type eq "home"]', "value": {"display": "Home"}},
+    )
     assert result.doc["emails"] == [{**HOME, "display": "Home"}]
 
 
 def test_value_filter_sub_attribute_updates_matches_only() -> None:
-    result = patch(user(emails=[WORK, HOME]),
-                   {"op": "replace", "path": 'emails[TYPE EQ "WORK"].value', "value": "a@b.c"})
+    result = patch(
+        user(emails=[WORK, HOME]),
+        {"op": "replace", "path": 'emails[TYPE EQ "WORK"].value', "value": "a@b.c"},
+    )
     assert result.doc["emails"] == [{**WORK, "value": "a@b.c"}, HOME]
 
 
 def test_value_filter_creates_element_when_eq_conjunction_matches_nothing() -> None:
-    result = patch(user(emails=[HOME]),
-                   {"op": "replace", "path": 'emails[type eq "work"].value', "value": "w@x"})
+    result = patch(
+        user(emails=[HOME]),
+        {"op": "replace", "path": 'emails[type eq "work"].value', "value": "w@x"},
+    )
     assert result.doc["emails"] == [HOME, {"type": "work", "value": "w@x"}]
-    both = patch(user(), {"op": "add",
-                          "path": 'addresses[type eq "work" and country eq "GB"].locality',
-                          "value": "London"})
+    both = patch(
+        user(),
+        {
+            "op": "add",
+            "path": 'addresses[type eq "work" and country eq "GB"].locality',
+            "value": "London",
+        },
+    )
     assert both.doc["addresses"] == [{"type": "work", "country": "GB", "locality": "London"}]
 
 
-@pytest.mark.parametrize("path", [
-    'emails[type ne "work"].value', 'emails[type eq "work" or type eq "home"].value',
-    'emails[value co "x"].type', 'emails[type eq "work"]',
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        'emails[type ne "work"].value',
+        'emails[type eq "work" or type eq "home"].value',
+        'emails[value co "x"].type',
+        'emails[type eq "work"]',
+    ],
+)
 def test_value_filter_matching_nothing_is_no_target(path: str) -> None:
     with pytest.raises(NoTarget):
-        patch(user(), {"op": "replace", "path": path,
-                       "value": "x" if "]." in path else {"value": "y"}})
+        patch(
+            user(),
+            {"op": "replace", "path": path, "value": "x" if "]." in path else {"value": "y"}},
+        )
 
 
 def test_remove_with_filter() -> None:
@@ -255,39 +336,54 @@ def test_remove_with_filter() -> None:
 
 
 def test_remove_sub_attribute_of_matching_elements() -> None:
-    result = patch(user(emails=[WORK, HOME]),
-                   {"op": "remove", "path": 'emails[type eq "work"].primary'})
+    result = patch(
+        user(emails=[WORK, HOME]), {"op": "remove", "path": 'emails[type eq "work"].primary'}
+    )
     assert result.doc["emails"] == [{"value": "ada@work.example", "type": "work"}, HOME]
 
 
 def test_sub_attribute_of_every_element_without_filter() -> None:
     result = patch(user(emails=[WORK, HOME]), {"op": "remove", "path": "emails.type"})
-    assert result.doc["emails"] == [{"value": "ada@work.example", "primary": True},
-                                    {"value": "ada@home.example"}]
+    assert result.doc["emails"] == [
+        {"value": "ada@work.example", "primary": True},
+        {"value": "ada@home.example"},
+    ]
     with pytest.raises(NoTarget):
         patch(user(), {"op": "replace", "path": "emails.type", "value": "work"})
 
 
 def test_remove_with_value_array_on_ordinary_multi_valued() -> None:
     roles = [{"value": "admin"}, {"value": "auditor", "type": "x"}]
-    result = patch(user(roles=roles), {"op": "remove", "path": "roles",
-                                       "value": [{"value": "ADMIN"}]})
+    result = patch(
+        user(roles=roles), {"op": "remove", "path": "roles", "value": [{"value": "ADMIN"}]}
+    )
     assert result.doc["roles"] == [{"value": "auditor", "type": "x"}]
 
 
 # -- path-less ----------------------------------------------------------------------------
 
+
 def test_pathless_add_appends_and_sets() -> None:
-    result = patch(user(emails=[WORK]), {"op": "add", "value": {
-        "emails": [HOME], "nickName": "Ada", ENTERPRISE_URN: {"department": "R&D"}}})
+    result = patch(
+        user(emails=[WORK]),
+        {
+            "op": "add",
+            "value": {"emails": [HOME], "nickName": "Ada", ENTERPRISE_URN: {"department": "R&D"}},
+        },
+    )
     assert result.doc["emails"] == [WORK, HOME]
     assert result.doc["nickName"] == "Ada"
     assert result.doc[ENTERPRISE_URN] == {"department": "R&D"}
 
 
 def test_pathless_ignores_echoed_id_meta_schemas() -> None:
-    result = patch(user(), {"op": "replace", "value": {
-        "id": "x", "meta": {"version": "W/\"9\""}, "schemas": [USER_URN], "title": "T"}})
+    result = patch(
+        user(),
+        {
+            "op": "replace",
+            "value": {"id": "x", "meta": {"version": 'W/"9"'}, "schemas": [USER_URN], "title": "T"},
+        },
+    )
     assert result.doc == {**user(), "title": "T"}
 
 
@@ -299,22 +395,27 @@ def test_pathless_value_must_be_object(value: Any) -> None:
 
 # -- refusals -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["id", "meta", "meta.created", "groups",
-                                  f"{ENTERPRISE_URN}:manager.displayName"])
+
+@pytest.mark.parametrize(
+    "path", ["id", "meta", "meta.created", "groups", f"{ENTERPRISE_URN}:manager.displayName"]
+)
 def test_read_only_targets(path: str) -> None:
     with pytest.raises(Mutability, match="read-only"):
         patch(user(), {"op": "replace", "path": path, "value": "x"})
 
 
-@pytest.mark.parametrize(("path", "fragment"), [
-    ("nickname.first", "unknown sub-attribute"),
-    ("favouriteColour", "unknown attribute"),
-    ("urn:example:ext:1.0:User:x", "unknown schema"),
-    ('emails[colour eq "x"].value', "unknown attribute"),
-    ('emails[type eq "work"].colour', "unknown sub-attribute"),
-    ('title[value eq "x"]', "not a multi-valued"),
-    ('name.givenName[value eq "x"]', "not a sub-attribute"),
-])
+@pytest.mark.parametrize(
+    ("path", "fragment"),
+    [
+        ("nickname.first", "unknown sub-attribute"),
+        ("favouriteColour", "unknown attribute"),
+        ("urn:example:ext:1.0:User:x", "unknown schema"),
+        ('emails[colour eq "x"].value', "unknown attribute"),
+        ('emails[type eq "work"].colour', "unknown sub-attribute"),
+        ('title[value eq "x"]', "not a multi-valued"),
+        ('name.givenName[value eq "x"]', "not a sub-attribute"),
+    ],
+)
 def test_invalid_paths(path: str, fragment: str) -> None:
     with pytest.raises(InvalidPath, match=fragment):
         patch(user(), {"op": "replace", "path": path, "value": "x"})
@@ -322,8 +423,11 @@ def test_invalid_paths(path: str, fragment: str) -> None:
 
 def test_wrong_types_are_invalid_value_and_name_the_operation() -> None:
     with pytest.raises(InvalidValue, match="operation 2: 'active' must be a boolean"):
-        patch(user(), {"op": "add", "path": "title", "value": "ok"},
-              {"op": "replace", "path": "active", "value": "maybe"})
+        patch(
+            user(),
+            {"op": "add", "path": "title", "value": "ok"},
+            {"op": "replace", "path": "active", "value": "maybe"},
+        )
     with pytest.raises(InvalidValue, match=r"unknown attribute 'name\.nick'"):
         patch(user(), {"op": "add", "path": "name", "value": {"nick": "x"}})
 
@@ -331,8 +435,11 @@ def test_wrong_types_are_invalid_value_and_name_the_operation() -> None:
 def test_removing_a_required_attribute() -> None:
     with pytest.raises(InvalidValue, match="required attribute 'userName'"):
         patch(user(), {"op": "remove", "path": "userName"})
-    renamed = patch(user(), {"op": "remove", "path": "userName"},
-                    {"op": "add", "path": "userName", "value": "grace@example.org"})
+    renamed = patch(
+        user(),
+        {"op": "remove", "path": "userName"},
+        {"op": "add", "path": "userName", "value": "grace@example.org"},
+    )
     assert renamed.doc["userName"] == "grace@example.org"
 
 
@@ -350,21 +457,26 @@ def test_password_is_returned_separately_never_in_the_doc() -> None:
 
 # -- deferred members ---------------------------------------------------------------------
 
+
 def group() -> dict[str, Any]:
     return normalize(GROUP, {"displayName": "Engineering"}).doc
 
 
 def test_member_operations_are_deferred_in_order() -> None:
-    result = patch(group(),
-                   {"op": "add", "path": "members",
-                    "value": [{"value": "u1", "display": "ignored"}, {"value": "u2"},
-                              {"value": "u1"}]},
-                   {"op": "remove", "path": 'members[value eq "u1"]'},
-                   {"op": "remove", "path": 'members[value eq "u2" or value eq "u3"]'},
-                   {"op": "remove", "path": 'members[type eq "Group"]'},
-                   {"op": "replace", "path": "members", "value": [{"value": "u9"}]},
-                   {"op": "remove", "path": "members"},
-                   rt=GROUP)
+    result = patch(
+        group(),
+        {
+            "op": "add",
+            "path": "members",
+            "value": [{"value": "u1", "display": "ignored"}, {"value": "u2"}, {"value": "u1"}],
+        },
+        {"op": "remove", "path": 'members[value eq "u1"]'},
+        {"op": "remove", "path": 'members[value eq "u2" or value eq "u3"]'},
+        {"op": "remove", "path": 'members[type eq "Group"]'},
+        {"op": "replace", "path": "members", "value": [{"value": "u9"}]},
+        {"op": "remove", "path": "members"},
+        rt=GROUP,
+    )
     assert result.deferred == [
         MemberChange("add", values=["u1", "u2"]),
         MemberChange("remove", values=["u1"]),
@@ -383,17 +495,23 @@ def test_member_filter_names_are_canonical() -> None:
 
 
 def test_pathless_members_and_display_name_together() -> None:
-    result = patch(group(), {"op": "replace", "value": {
-        "displayName": "Eng", "members": [{"value": "u1"}]}}, rt=GROUP)
+    result = patch(
+        group(),
+        {"op": "replace", "value": {"displayName": "Eng", "members": [{"value": "u1"}]}},
+        rt=GROUP,
+    )
     assert result.doc["displayName"] == "Eng"
     assert result.deferred == [MemberChange("replace", values=["u1"])]
 
 
-@pytest.mark.parametrize("operation", [
-    {"op": "replace", "path": 'members[value eq "u1"].value', "value": "u2"},
-    {"op": "replace", "path": 'members[value eq "u1"]', "value": {"value": "u2"}},
-    {"op": "add", "path": "members.display", "value": "x"},
-])
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "replace", "path": 'members[value eq "u1"].value', "value": "u2"},
+        {"op": "replace", "path": 'members[value eq "u1"]', "value": {"value": "u2"}},
+        {"op": "add", "path": "members.display", "value": "x"},
+    ],
+)
 def test_members_are_not_modified_in_place(operation: dict[str, Any]) -> None:
     with pytest.raises(Mutability):
         patch(group(), operation, rt=GROUP)
@@ -407,5 +525,6 @@ def test_member_without_value_is_refused() -> None:
 def test_group_display_name_is_required() -> None:
     with pytest.raises(InvalidValue, match="displayName"):
         patch(group(), {"op": "replace", "path": "displayName", "value": ""}, rt=GROUP)
-    assert patch(group(), {"op": "replace", "path": "displayName", "value": "New"},
-                 rt=GROUP).doc == {"schemas": [GROUP_URN], "displayName": "New"}
+    assert patch(
+        group(), {"op": "replace", "path": "displayName", "value": "New"}, rt=GROUP
+    ).doc == {"schemas": [GROUP_URN], "displayName": "New"}

@@ -31,24 +31,35 @@ def test_no_parameters_returns_default_attributes_and_never_the_password() -> No
 
 def test_attributes_whitelist_keeps_id_and_schemas() -> None:
     assert project(USER, USER_DOC, ["userName"], None) == {
-        "schemas": [USER_URN], "id": USER_DOC["id"], "userName": "grace@example.org"}
+        "schemas": [USER_URN],
+        "id": USER_DOC["id"],
+        "userName": "grace@example.org",
+    }
 
 
 def test_attributes_with_sub_attributes_and_case() -> None:
     result = project(USER, USER_DOC, ["NAME.givenName", "emails.value", "meta.version"], None)
-    assert result == {"schemas": [USER_URN], "id": USER_DOC["id"],
-                      "name": {"givenName": "Grace"},
-                      "emails": [{"value": "grace@example.org"}],
-                      "meta": {"version": 'W/"1"'}}
+    assert result == {
+        "schemas": [USER_URN],
+        "id": USER_DOC["id"],
+        "name": {"givenName": "Grace"},
+        "emails": [{"value": "grace@example.org"}],
+        "meta": {"version": 'W/"1"'},
+    }
 
 
 def test_attributes_with_urn_qualified_names() -> None:
-    result = project(USER, USER_DOC, [f"{ENTERPRISE_URN}:department",
-                                      f"{ENTERPRISE_URN}:manager.value"], None)
-    assert result == {"schemas": [USER_URN, ENTERPRISE_URN], "id": USER_DOC["id"],
-                      ENTERPRISE_URN: {"department": "Compilers",
-                                       "manager": {"value": USER_DOC[ENTERPRISE_URN]
-                                                   ["manager"]["value"]}}}
+    result = project(
+        USER, USER_DOC, [f"{ENTERPRISE_URN}:department", f"{ENTERPRISE_URN}:manager.value"], None
+    )
+    assert result == {
+        "schemas": [USER_URN, ENTERPRISE_URN],
+        "id": USER_DOC["id"],
+        ENTERPRISE_URN: {
+            "department": "Compilers",
+            "manager": {"value": USER_DOC[ENTERPRISE_URN]["manager"]["value"]},
+        },
+    }
 
 
 def test_whole_extension_by_urn() -> None:
@@ -68,7 +79,10 @@ def test_excluded_attributes() -> None:
 
 def test_unknown_names_are_ignored_but_malformed_ones_refused() -> None:
     assert project(USER, USER_DOC, ["userName", "shoeSize", "name.shoe"], ["hat"]) == {
-        "schemas": [USER_URN], "id": USER_DOC["id"], "userName": "grace@example.org"}
+        "schemas": [USER_URN],
+        "id": USER_DOC["id"],
+        "userName": "grace@example.org",
+    }
     with pytest.raises(InvalidPath):
         project(USER, USER_DOC, ["emails["], None)
 
@@ -79,17 +93,21 @@ def test_group_members() -> None:
     assert only_values["members"] == [{"value": m["value"]} for m in GROUP_DOC["members"]]
 
 
-@pytest.mark.parametrize(("attributes", "excluded", "expected"), [
-    (None, None, True),
-    (None, ["members"], False),
-    (None, ["MEMBERS"], False),
-    (None, ["members.display"], True),
-    (["displayName"], None, False),
-    (["members.value"], None, True),
-    (["members"], ["members"], False),
-])
-def test_needs_members(attributes: list[str] | None, excluded: list[str] | None,
-                       expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("attributes", "excluded", "expected"),
+    [
+        (None, None, True),
+        (None, ["members"], False),
+        (None, ["MEMBERS"], False),
+        (None, ["members.display"], True),
+        (["displayName"], None, False),
+        (["members.value"], None, True),
+        (["members"], ["members"], False),
+    ],
+)
+def test_needs_members(
+    attributes: list[str] | None, excluded: list[str] | None, expected: bool
+) -> None:
     assert needs(GROUP, attributes, excluded, "members") is expected
 
 
@@ -102,9 +120,14 @@ def test_needs_for_always_and_never() -> None:
     assert not Projection(USER, None, None).needs("unknown")
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (None, None), ("", None), (" , ", None),
-    ("userName, name.givenName ,emails", ["userName", "name.givenName", "emails"]),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, None),
+        ("", None),
+        (" , ", None),
+        ("userName, name.givenName ,emails", ["userName", "name.givenName", "emails"]),
+    ],
+)
 def test_parse_attribute_list(text: str | None, expected: list[str] | None) -> None:
     assert parse_attribute_list(text) == expected

@@ -18,22 +18,65 @@ from scimhub.scim.patch import PATCH_OP_URN, apply_patch, parse_patch
 from scimhub.scim.resource import normalize
 from scimhub.scim.schemas import ENTERPRISE_URN, GROUP, USER
 
-SETTINGS = settings(max_examples=300, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-NAMES = ["userName", "name", "name.givenName", "emails", "emails.value", "emails.type",
-         "emails.primary", "active", "meta.lastModified", "members", "members.value",
-         "displayName", "groups", "id", "password", f"{ENTERPRISE_URN}:manager.value",
-         f"{ENTERPRISE_URN}:department", "urn:x:y:z", "nope", "$ref", "x509Certificates"]
+NAMES = [
+    "userName",
+    "name",
+    "name.givenName",
+    "emails",
+    "emails.value",
+    "emails.type",
+    "emails.primary",
+    "active",
+    "meta.lastModified",
+    "members",
+    "members.value",
+    "displayName",
+    "groups",
+    "id",
+    "password",
+    f"{ENTERPRISE_URN}:manager.value",
+    f"{ENTERPRISE_URN}:department",
+    "urn:x:y:z",
+    "nope",
+    "$ref",
+    "x509Certificates",
+]
 OPS = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "EQ", "pr", "xx"]
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
-                    st.text(max_size=12),
-                    st.sampled_from(["2024-05-01T12:00:00Z", "True", "false", "work"]))
-JSON = st.recursive(SCALARS, lambda inner: st.one_of(
-    st.lists(inner, max_size=4),
-    st.dictionaries(st.sampled_from(["value", "type", "primary", "display", "givenName",
-                                     "Value", "x", "members", "userName"]) | st.text(max_size=6),
-                    inner, max_size=4)), max_leaves=12)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.sampled_from(["2024-05-01T12:00:00Z", "True", "false", "work"]),
+)
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "value",
+                    "type",
+                    "primary",
+                    "display",
+                    "givenName",
+                    "Value",
+                    "x",
+                    "members",
+                    "userName",
+                ]
+            )
+            | st.text(max_size=6),
+            inner,
+            max_size=4,
+        ),
+    ),
+    max_leaves=12,
+)
 
 
 @st.composite
@@ -56,10 +99,16 @@ def structured_filters(draw: st.DrawFn, depth: int = 0) -> str:
     return inner + joiner + draw(structured_filters(depth + 1))
 
 
-SAMPLE_USER = normalize(USER, {
-    "userName": "ada@example.org", "active": True, "name": {"givenName": "Ada"},
-    "emails": [{"value": "a@x", "type": "work", "primary": True}],
-    ENTERPRISE_URN: {"manager": "boss", "department": "R&D"}}).doc
+SAMPLE_USER = normalize(
+    USER,
+    {
+        "userName": "ada@example.org",
+        "active": True,
+        "name": {"givenName": "Ada"},
+        "emails": [{"value": "a@x", "type": "work", "primary": True}],
+        ENTERPRISE_URN: {"manager": "boss", "department": "R&D"},
+    },
+).doc
 SAMPLE_GROUP = normalize(GROUP, {"displayName": "Engineering"}).doc
 
 
@@ -91,23 +140,48 @@ def test_random_paths(text: str) -> None:
 
 
 PATHS = st.one_of(
-    st.sampled_from([*NAMES, 'emails[type eq "work"].value', 'members[value eq "u1"]',
-                     'addresses[type eq "work"].streetAddress', "name.givenName",
-                     'emails[type eq "work"]', 'emails[value co "x"].primary', "title",
-                     f"{ENTERPRISE_URN}:manager", 'members[type eq "User"]']),
-    st.text(max_size=30))
-ELEMENT = st.fixed_dictionaries({}, optional={
-    "value": st.text(max_size=5), "type": st.sampled_from(["work", "home", "User"]),
-    "primary": st.sampled_from([True, False, "True"])})
-PLAUSIBLE = st.one_of(st.text(max_size=8), st.booleans(), st.sampled_from(["True", "False"]),
-                      ELEMENT, st.lists(ELEMENT, max_size=3),
-                      st.dictionaries(st.sampled_from(NAMES), st.text(max_size=4), max_size=3))
-OPERATION = st.fixed_dictionaries({
-    "op": st.sampled_from(["add", "Add", "replace", "Replace", "remove", "REMOVE"]),
-    "value": st.one_of(PLAUSIBLE, PLAUSIBLE, JSON),
-}, optional={"path": PATHS})
-WELL_FORMED = st.fixed_dictionaries({"schemas": st.just([PATCH_OP_URN]),
-                                     "Operations": st.lists(OPERATION, min_size=1, max_size=3)})
+    st.sampled_from(
+        [
+            *NAMES,
+            'emails[type eq "work"].value',
+            'members[value eq "u1"]',
+            'addresses[type eq "work"].streetAddress',
+            "name.givenName",
+            'emails[type eq "work"]',
+            'emails[value co "x"].primary',
+            "title",
+            f"{ENTERPRISE_URN}:manager",
+            'members[type eq "User"]',
+        ]
+    ),
+    st.text(max_size=30),
+)
+ELEMENT = st.fixed_dictionaries(
+    {},
+    optional={
+        "value": st.text(max_size=5),
+        "type": st.sampled_from(["work", "home", "User"]),
+        "primary": st.sampled_from([True, False, "True"]),
+    },
+)
+PLAUSIBLE = st.one_of(
+    st.text(max_size=8),
+    st.booleans(),
+    st.sampled_from(["True", "False"]),
+    ELEMENT,
+    st.lists(ELEMENT, max_size=3),
+    st.dictionaries(st.sampled_from(NAMES), st.text(max_size=4), max_size=3),
+)
+OPERATION = st.fixed_dictionaries(
+    {
+        "op": st.sampled_from(["add", "Add", "replace", "Replace", "remove", "REMOVE"]),
+        "value": st.one_of(PLAUSIBLE, PLAUSIBLE, JSON),
+    },
+    optional={"path": PATHS},
+)
+WELL_FORMED = st.fixed_dictionaries(
+    {"schemas": st.just([PATCH_OP_URN]), "Operations": st.lists(OPERATION, min_size=1, max_size=3)}
+)
 MESSAGE = st.one_of(WELL_FORMED, WELL_FORMED, WELL_FORMED, JSON)
 
 

@@ -41,11 +41,17 @@ def list_membership_dedup(attr: Attribute, items: list[Any]) -> list[Any]:
 # -- de-duplication -----------------------------------------------------------------------
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False, width=16)
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.floats(allow_nan=False, width=16)
     | st.sampled_from(["a", "A", "b"]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.sampled_from(["value", "Value", "type"]), inner, max_size=3),
-    max_leaves=8)
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["value", "Value", "type"]), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 @given(JSON_VALUES, JSON_VALUES)
@@ -55,18 +61,24 @@ def test_value_key_is_equal_exactly_when_values_are(a: Any, b: Any) -> None:
         assert hash(value_key(a)) == hash(value_key(b))
 
 
-ELEMENTS = st.lists(st.fixed_dictionaries(
-    {"value": st.sampled_from(["a@x", "A@x", "b@x"])},
-    optional={"type": st.sampled_from(["work", "home"]), "display": st.sampled_from(["d", "D"]),
-              "primary": st.just(False)}), max_size=8)
+ELEMENTS = st.lists(
+    st.fixed_dictionaries(
+        {"value": st.sampled_from(["a@x", "A@x", "b@x"])},
+        optional={
+            "type": st.sampled_from(["work", "home"]),
+            "display": st.sampled_from(["d", "D"]),
+            "primary": st.just(False),
+        },
+    ),
+    max_size=8,
+)
 
 
 @given(ELEMENTS)
 def test_collapses_the_same_elements_as_list_membership_did(items: list[Any]) -> None:
     """Key order does not matter, case does (as before: a differently cased value is kept),
     and the first of each set of duplicates stays, in place."""
-    assert coerce_many(EMAILS, items, "emails") == (list_membership_dedup(EMAILS, items)
-                                                    or None)
+    assert coerce_many(EMAILS, items, "emails") == (list_membership_dedup(EMAILS, items) or None)
 
 
 def test_numbers_equal_by_value_collapse_as_before() -> None:
@@ -87,14 +99,16 @@ def test_dedup_of_50000_elements_is_linear() -> None:
 def test_patch_add_merges_50000_onto_50000_in_linear_time() -> None:
     doc = normalize(USER, {"userName": "a", "emails": emails(50_000)}).doc
     started = time.perf_counter()
-    result = apply_patch(USER, doc, ops({"op": "add", "path": "emails",
-                                         "value": emails(50_000, start=25_000)}))
+    result = apply_patch(
+        USER, doc, ops({"op": "add", "path": "emails", "value": emails(50_000, start=25_000)})
+    )
     elapsed = time.perf_counter() - started
     assert result.doc["emails"] == emails(75_000)
     assert elapsed < 3.0, f"merging took {elapsed:.1f} s"
 
 
 # -- the bound ----------------------------------------------------------------------------
+
 
 def test_post_past_the_bound_is_invalid_value_naming_attribute_and_limit() -> None:
     assert normalize(USER, {"userName": "a", "emails": emails(3)}, max_values=3).doc["emails"]
@@ -107,26 +121,36 @@ def test_post_past_the_bound_is_invalid_value_naming_attribute_and_limit() -> No
 def test_the_count_is_checked_before_any_element_is_coerced() -> None:
     """A refused value costs nothing: not even the first element is looked at."""
     with pytest.raises(TooManyValues):
-        normalize(USER, {"userName": "a", "roles": ["not an object"] * 100_000},
-                  max_values=1000)
+        normalize(USER, {"userName": "a", "roles": ["not an object"] * 100_000}, max_values=1000)
 
 
-@pytest.mark.parametrize("attribute", ["phoneNumbers", "addresses", "roles", "entitlements",
-                                       "ims", "photos", "x509Certificates"])
+@pytest.mark.parametrize(
+    "attribute",
+    ["phoneNumbers", "addresses", "roles", "entitlements", "ims", "photos", "x509Certificates"],
+)
 def test_every_multi_valued_attribute_of_a_user_is_bounded(attribute: str) -> None:
-    element = ({"formatted": "x"} if attribute == "addresses"
-               else {"value": "eA=="} if attribute == "x509Certificates" else {"value": "x"})
+    element = (
+        {"formatted": "x"}
+        if attribute == "addresses"
+        else {"value": "eA=="}
+        if attribute == "x509Certificates"
+        else {"value": "x"}
+    )
     values = [{**element, "display": str(i)} for i in range(3)]
     with pytest.raises(TooManyValues, match=f"'{attribute}' has 3 values; at most 2"):
         normalize(USER, {"userName": "a", attribute: values}, max_values=2)
 
 
-@pytest.mark.parametrize("operation", [
-    {"op": "add", "path": "emails", "value": emails(1, start=2)},
-    {"op": "replace", "path": "emails", "value": emails(3)},
-    {"op": "add", "value": {"emails": emails(1, start=2)}},
-    {"op": "add", "path": 'emails[value eq "new@example.com"].type', "value": "work"},
-], ids=["add", "replace", "path-less", "create-on-no-match"])
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "add", "path": "emails", "value": emails(1, start=2)},
+        {"op": "replace", "path": "emails", "value": emails(3)},
+        {"op": "add", "value": {"emails": emails(1, start=2)}},
+        {"op": "add", "path": 'emails[value eq "new@example.com"].type', "value": "work"},
+    ],
+    ids=["add", "replace", "path-less", "create-on-no-match"],
+)
 def test_patch_past_the_bound_is_refused(operation: dict[str, Any]) -> None:
     doc = normalize(USER, {"userName": "a", "emails": emails(2)}).doc
     with pytest.raises(TooManyValues, match="'emails' has 3 values; at most 2"):
@@ -143,8 +167,12 @@ def test_patch_checks_after_every_operation_so_none_works_on_a_larger_attribute(
 def test_patch_within_the_bound_and_removals_pass() -> None:
     doc = normalize(USER, {"userName": "a", "emails": emails(2)}).doc
     remove_first = {"op": "remove", "path": 'emails[value eq "u0@example.com"]'}
-    result = apply_patch(USER, doc, ops({"op": "add", "path": "emails", "value": emails(2)},
-                                        remove_first), max_values=2)
+    result = apply_patch(
+        USER,
+        doc,
+        ops({"op": "add", "path": "emails", "value": emails(2)}, remove_first),
+        max_values=2,
+    )
     assert result.doc["emails"] == emails(1, start=1)
 
 
@@ -152,16 +180,22 @@ def test_group_members_are_rows_not_bounded_values() -> None:
     """Members are stored as rows and change in proportion to the request; the payload and
     Bulk limits bound them, not the limit on a document's values."""
     members = [{"value": f"m{i}"} for i in range(10)]
-    assert len(normalize(GROUP, {"displayName": "g", "members": members},
-                         max_values=2).members) == 10
-    result = apply_patch(GROUP, {"schemas": [GROUP.schema.id], "displayName": "g"},
-                         ops({"op": "add", "path": "members", "value": members}), max_values=2)
+    assert (
+        len(normalize(GROUP, {"displayName": "g", "members": members}, max_values=2).members) == 10
+    )
+    result = apply_patch(
+        GROUP,
+        {"schemas": [GROUP.schema.id], "displayName": "g"},
+        ops({"op": "add", "path": "members", "value": members}),
+        max_values=2,
+    )
     assert result.deferred[0].values == [m["value"] for m in members]
 
 
 def test_a_removal_may_leave_an_attribute_above_a_lowered_bound() -> None:
     """A document stored under a higher bound can still be shrunk step by step."""
     doc = normalize(USER, {"userName": "a", "emails": emails(5)}).doc
-    result = apply_patch(USER, doc, ops(
-        {"op": "remove", "path": 'emails[value eq "u0@example.com"]'}), max_values=2)
+    result = apply_patch(
+        USER, doc, ops({"op": "remove", "path": 'emails[value eq "u0@example.com"]'}), max_values=2
+    )
     assert result.doc["emails"] == emails(4, start=1)

@@ -58,38 +58,71 @@ def test_down_to_nothing_and_up_again(fresh: Database) -> None:
 def test_the_dialect_moves_out_of_the_status_cache_and_back(fresh: Database) -> None:
     """0007: the dialect setting leaves `last_status` for its own column (and returns on
     the way down); the rest of the cached status stays where it was."""
-    rows = {"setting": {"dialect": "aadOptscim062020", "jobStatus": "Active"},
-            "only": {"dialect": "default"}, "none": None}
-    orgs, instances = table("orgs", column("id"), column("name"), column("settings", JSON),
-                            column("created")), table(
-        "entra_instances", column("id"), column("org_id"), column("tenant_id"),
-        column("name"), column("mode"), column("scope"), column("mappings", JSON),
-        column("auto_sync"), column("last_status", JSON), column("created"),
-        column("updated"))
+    rows = {
+        "setting": {"dialect": "aadOptscim062020", "jobStatus": "Active"},
+        "only": {"dialect": "default"},
+        "none": None,
+    }
+    orgs, instances = (
+        table("orgs", column("id"), column("name"), column("settings", JSON), column("created")),
+        table(
+            "entra_instances",
+            column("id"),
+            column("org_id"),
+            column("tenant_id"),
+            column("name"),
+            column("mode"),
+            column("scope"),
+            column("mappings", JSON),
+            column("auto_sync"),
+            column("last_status", JSON),
+            column("created"),
+            column("updated"),
+        ),
+    )
     now = datetime.now(UTC)
     with fresh.engine.connect() as conn:
         command.upgrade(migrate.alembic_config(conn), "0006")
         conn.execute(insert(orgs).values(id="org-1", name="o", settings={}, created=now))
         for name, status in rows.items():
-            conn.execute(insert(instances).values(
-                id=name, org_id="org-1", tenant_id=str(uuid.uuid4()), name=name, mode="push",
-                scope="all", mappings=[], auto_sync=True, last_status=status, created=now,
-                updated=now))
+            conn.execute(
+                insert(instances).values(
+                    id=name,
+                    org_id="org-1",
+                    tenant_id=str(uuid.uuid4()),
+                    name=name,
+                    mode="push",
+                    scope="all",
+                    mappings=[],
+                    auto_sync=True,
+                    last_status=status,
+                    created=now,
+                    updated=now,
+                )
+            )
         conn.commit()
         command.upgrade(migrate.alembic_config(conn), "0007")
         conn.commit()
-        after = {r.id: (r.dialect, r.last_status) for r in conn.execute(
-            text("SELECT id, dialect, last_status FROM entra_instances"))}
+        after = {
+            r.id: (r.dialect, r.last_status)
+            for r in conn.execute(text("SELECT id, dialect, last_status FROM entra_instances"))
+        }
         command.downgrade(migrate.alembic_config(conn), "0006")
         conn.commit()
-        back = {r.id: r.last_status for r in conn.execute(
-            text("SELECT id, last_status FROM entra_instances"))}
+        back = {
+            r.id: r.last_status
+            for r in conn.execute(text("SELECT id, last_status FROM entra_instances"))
+        }
     assert {k: (d, _json(s)) for k, (d, s) in after.items()} == {
         "setting": ("aadOptscim062020", {"jobStatus": "Active"}),
-        "only": ("default", None), "none": ("default", None)}
+        "only": ("default", None),
+        "none": ("default", None),
+    }
     assert {k: _json(s) for k, s in back.items()} == {
         "setting": {"dialect": "aadOptscim062020", "jobStatus": "Active"},
-        "only": {"dialect": "default"}, "none": {"dialect": "default"}}
+        "only": {"dialect": "default"},
+        "none": {"dialect": "default"},
+    }
 
 
 def _json(value: Any) -> Any:

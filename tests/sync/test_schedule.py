@@ -12,11 +12,19 @@ from scimhub.config import ConfigError, Settings
 from scimhub.sync.tasks import PULL_ROUND, Schedule, conninfo, cron_every, recover
 
 
-@pytest.mark.parametrize(("seconds", "cron"), [
-    (1, "* * * * * */1"), (15, "* * * * * */15"), (60, "* * * * * */60"),
-    (120, "*/2 * * * *"), (900, "*/15 * * * *"), (3600, "*/60 * * * *"),
-    (7200, "0 */2 * * *"), (86400, "0 */24 * * *"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "cron"),
+    [
+        (1, "* * * * * */1"),
+        (15, "* * * * * */15"),
+        (60, "* * * * * */60"),
+        (120, "*/2 * * * *"),
+        (900, "*/15 * * * *"),
+        (3600, "*/60 * * * *"),
+        (7200, "0 */2 * * *"),
+        (86400, "0 */24 * * *"),
+    ],
+)
 def test_intervals_that_divide_a_minute_an_hour_or_a_day(seconds: int, cron: str) -> None:
     assert cron_every(seconds, "X") == cron
 
@@ -28,8 +36,7 @@ def test_other_intervals_are_refused_naming_the_setting(seconds: int) -> None:
 
 
 def test_schedule_crons() -> None:
-    assert Schedule(900, 300, 60).crons() == ("*/15 * * * *", "*/5 * * * *",
-                                               "* * * * * */20")
+    assert Schedule(900, 300, 60).crons() == ("*/15 * * * *", "*/5 * * * *", "* * * * * */20")
     # nothing scheduled when an interval is 0; recovery runs a few times per timeout
     assert Schedule(0, 0, 6).crons() == (None, None, "* * * * * */2")
     assert Schedule(0, 0, 2).crons()[2] == "* * * * * */1"
@@ -50,13 +57,16 @@ def test_where_background_work_runs() -> None:
         Settings.from_env({"SCIMHUB_SCHEDULER": "cron"})
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({"SCIMHUB_PULL_PAGE_SIZE": "1000"}, "SCIMHUB_PULL_PAGE_SIZE"),
-    ({"SCIMHUB_TOKEN_RENEW_DAYS": "200"}, "SCIMHUB_TOKEN_RENEW_DAYS"),
-    ({"SCIMHUB_WORKER_STALLED_SECONDS": "15"}, "SCIMHUB_WORKER_STALLED_SECONDS"),
-    ({"SCIMHUB_JOB_TOKEN_DAYS": "1"}, "SCIMHUB_JOB_TOKEN_DAYS"),
-    ({"SCIMHUB_ENTRA_CLIENT_SECRET_EXPIRES": "next year"}, "2027-03-31"),
-])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SCIMHUB_PULL_PAGE_SIZE": "1000"}, "SCIMHUB_PULL_PAGE_SIZE"),
+        ({"SCIMHUB_TOKEN_RENEW_DAYS": "200"}, "SCIMHUB_TOKEN_RENEW_DAYS"),
+        ({"SCIMHUB_WORKER_STALLED_SECONDS": "15"}, "SCIMHUB_WORKER_STALLED_SECONDS"),
+        ({"SCIMHUB_JOB_TOKEN_DAYS": "1"}, "SCIMHUB_JOB_TOKEN_DAYS"),
+        ({"SCIMHUB_ENTRA_CLIENT_SECRET_EXPIRES": "next year"}, "2027-03-31"),
+    ],
+)
 def test_background_settings_are_validated(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
@@ -93,8 +103,10 @@ class RecordingManager:
 
 
 def test_a_dead_workers_jobs_are_retried_until_they_look_like_the_cause() -> None:
-    jobs = [Job(id=n, queue="default", lock=None, queueing_lock=None, task_name=PULL_ROUND,
-                attempts=n) for n in (1, 2, 3)]
+    jobs = [
+        Job(id=n, queue="default", lock=None, queueing_lock=None, task_name=PULL_ROUND, attempts=n)
+        for n in (1, 2, 3)
+    ]
     manager = RecordingManager(jobs)
     assert asyncio.run(recover(manager, 60)) == {"retried": 2, "failed": 1}  # type: ignore[arg-type]
     assert manager.asked == [60]

@@ -26,25 +26,49 @@ from tests.conftest import OrgClient
 
 
 def _entry(org_id: str, days_ago: int, tracking_id: str) -> RequestEntry:
-    return RequestEntry(org_id, utcnow() - timedelta(days=days_ago), "GET", "/Users", "User",
-                        200, None, 1, tracking_id, None, None)
+    return RequestEntry(
+        org_id,
+        utcnow() - timedelta(days=days_ago),
+        "GET",
+        "/Users",
+        "User",
+        200,
+        None,
+        1,
+        tracking_id,
+        None,
+        None,
+    )
 
 
-def test_clean_up_removes_what_is_past_its_time_and_keeps_the_rest(hub: Hub,
-                                                                    org: OrgClient) -> None:
+def test_clean_up_removes_what_is_past_its_time_and_keeps_the_rest(
+    hub: Hub, org: OrgClient
+) -> None:
     work = background_work(hub)
-    assert work.retention.request_log == timedelta(days=hub.settings.request_log_days) \
+    assert (
+        work.retention.request_log
+        == timedelta(days=hub.settings.request_log_days)
         == timedelta(days=30)
+    )
     tag = uuid.uuid4().hex[:8]
     hub.requests.record(_entry(org.org_id, 31, f"OLD_{tag}_1"))
     hub.requests.record(_entry(org.org_id, 29, f"NEW_{tag}_1"))
     for name in ("old", "new"):
-        hub.instances.record_failure(org.org_id, None, tracking_id=f"{name}-{tag}",
-                                     operation="test", status=401, code="701018",
-                                     upstream_code=None, upstream_message=None,
-                                     correlation_id=None, client_request_id=None)
-    admin = hub.admins.create(org.org_id, f"clean-{tag}@example.com", "a long passphrase 1",
-                              "admin")
+        hub.instances.record_failure(
+            org.org_id,
+            None,
+            tracking_id=f"{name}-{tag}",
+            operation="test",
+            status=401,
+            code="701018",
+            upstream_code=None,
+            upstream_message=None,
+            correlation_id=None,
+            client_request_id=None,
+        )
+    admin = hub.admins.create(
+        org.org_id, f"clean-{tag}@example.com", "a long passphrase 1", "admin"
+    )
     live_cookie, _ = hub.sessions.start(admin)
     dead_cookie, _ = hub.sessions.start(admin)
     live_state, dead_state = f"live-{tag}", f"dead-{tag}"
@@ -52,15 +76,21 @@ def test_clean_up_removes_what_is_past_its_time_and_keeps_the_rest(hub: Hub,
         hub.instances.new_consent_state(state, org.org_id, "admin", None, {}, {})
     past = utcnow() - timedelta(minutes=1)
     with hub.db.write() as conn:
-        conn.execute(update(integration_errors)
-                     .where(integration_errors.c.tracking_id == f"old-{tag}")
-                     .values(time=utcnow() - timedelta(days=31)))
-        conn.execute(update(sessions).where(
-            sessions.c.id_hash == hashlib.sha256(dead_cookie.encode()).hexdigest())
-            .values(expires_at=past))
-        conn.execute(update(consent_states).where(
-            consent_states.c.state_hash == hashlib.sha256(dead_state.encode()).hexdigest())
-            .values(expires_at=past))
+        conn.execute(
+            update(integration_errors)
+            .where(integration_errors.c.tracking_id == f"old-{tag}")
+            .values(time=utcnow() - timedelta(days=31))
+        )
+        conn.execute(
+            update(sessions)
+            .where(sessions.c.id_hash == hashlib.sha256(dead_cookie.encode()).hexdigest())
+            .values(expires_at=past)
+        )
+        conn.execute(
+            update(consent_states)
+            .where(consent_states.c.state_hash == hashlib.sha256(dead_state.encode()).hexdigest())
+            .values(expires_at=past)
+        )
 
     removed = work.clean_up()
 
@@ -85,24 +115,30 @@ def test_work_for_a_vanished_instance_is_skipped(hub: Hub, org: OrgClient) -> No
 
 
 def test_expiry_check_warns_while_the_client_secret_nears_its_end(
-        hub: Hub, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    hub: Hub, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     work = background_work(hub)
     settings = work.reader.settings
     assert work.check_expiry().client_secret_days_left is None  # not configured
     now = utcnow()
-    monkeypatch.setattr(work.reader, "settings",
-                        replace(settings, client_secret_expires=now + timedelta(days=60)))
+    monkeypatch.setattr(
+        work.reader, "settings", replace(settings, client_secret_expires=now + timedelta(days=60))
+    )
     with caplog.at_level(logging.WARNING, "scimhub.sync"):
         assert work.check_expiry(now).client_secret_days_left == 60
         assert "client secret" not in caplog.text
-        monkeypatch.setattr(work.reader, "settings",
-                            replace(settings, client_secret_expires=now + timedelta(days=12)))
+        monkeypatch.setattr(
+            work.reader,
+            "settings",
+            replace(settings, client_secret_expires=now + timedelta(days=12)),
+        )
         assert work.check_expiry(now).client_secret_days_left == 12
     assert "the hub's client secret (SCIMHUB_ENTRA_CLIENT_SECRET) expires" in caplog.text
 
 
 def test_a_flush_returns_only_when_entries_taken_by_another_flush_are_written(
-        hub: Hub, org: OrgClient) -> None:
+    hub: Hub, org: OrgClient
+) -> None:
     """The console's provisioning log and clean-up flush, then read or delete: an entry
     another thread's flush was still writing must not be missed (it once was, in CI)."""
     log = RequestLog(hub.db)

@@ -68,8 +68,11 @@ def signed_in(request: Request, sessions: Sessions) -> SessionInfo | None:
 
 
 def tokens_match(expected: str, given: str | None) -> bool:
-    return bool(expected) and bool(given) and hmac.compare_digest(
-        expected.encode(), (given or "").encode())
+    return (
+        bool(expected)
+        and bool(given)
+        and hmac.compare_digest(expected.encode(), (given or "").encode())
+    )
 
 
 def same_origin(request: Request, public_url: str = "") -> bool:
@@ -81,8 +84,9 @@ def same_origin(request: Request, public_url: str = "") -> bool:
     return origin in (here, public_url)
 
 
-def genuine(request: Request, session: SessionInfo, sent_token: str | None,
-            public_url: str) -> bool:
+def genuine(
+    request: Request, session: SessionInfo, sent_token: str | None, public_url: str
+) -> bool:
     """Whether a request authenticated by the session's cookie is the session's own: safe
     methods always are; an unsafe one needs the same origin and the session's CSRF token."""
     if request.method in SAFE_METHODS:
@@ -90,8 +94,9 @@ def genuine(request: Request, session: SessionInfo, sent_token: str | None,
     return same_origin(request, public_url) and tokens_match(session.csrf_token, sent_token)
 
 
-def authenticate(request: Request, *, tokens: Tokens, sessions: Sessions, org_id: str,
-                 public_url: str) -> Principal:
+def authenticate(
+    request: Request, *, tokens: Tokens, sessions: Sessions, org_id: str, public_url: str
+) -> Principal:
     """The integration API's caller: an admin token of `org_id` (scripts) or a console
     session of `org_id` whose unsafe requests carry the CSRF header (the console's
     JavaScript). Raises Refused."""

@@ -18,7 +18,8 @@ async def read_json(request: Request, *, limit: int) -> Any:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in _ACCEPTED:
         raise UnsupportedMediaType(
-            f"send the body as application/scim+json (got '{media_type or 'none'}')")
+            f"send the body as application/scim+json (got '{media_type or 'none'}')"
+        )
     try:
         raw = await read_limited(request, limit)
     except BodyTooLarge as exc:

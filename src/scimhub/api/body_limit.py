@@ -37,8 +37,12 @@ class BodyTooLarge(Exception):
 def hub_limits(scim_max_bytes: int) -> dict[str, int]:
     """The hub's limit per path prefix. "/" covers every other route: none of them reads a
     body today, so a new one starts with a small limit rather than none."""
-    return {"/identity/scim/": scim_max_bytes, "/extIntegration/": INTEGRATION_MAX_BYTES,
-            "/console/": FORM_MAX_BYTES, "/": FORM_MAX_BYTES}
+    return {
+        "/identity/scim/": scim_max_bytes,
+        "/extIntegration/": INTEGRATION_MAX_BYTES,
+        "/console/": FORM_MAX_BYTES,
+        "/": FORM_MAX_BYTES,
+    }
 
 
 def declared_length(scope: Scope) -> int | None:
@@ -108,9 +112,16 @@ class _Guard:
 
     async def refuse(self, exc: BodyTooLarge) -> None:
         body = f"Request body too large: {exc}.\n".encode()
-        await self.send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"text/plain; charset=utf-8"),
-            (b"content-length", str(len(body)).encode())]})
+        await self.send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await self.send({"type": "http.response.body", "body": body})
 
 
@@ -130,7 +141,8 @@ class BodyLimitMiddleware:
         # HTTP/2 frames bodies without either header, so there the guard always stands.
         has_body = scope["type"] == "http" and (
             scope.get("http_version") not in ("1.0", "1.1")
-            or any(name in _BODY_HEADERS for name, _ in scope["headers"]))
+            or any(name in _BODY_HEADERS for name, _ in scope["headers"])
+        )
         limit = self.limit_for(_route_path(scope)) if has_body else None
         if limit is None:
             await self.app(scope, receive, send)
@@ -147,4 +159,4 @@ class BodyLimitMiddleware:
 def _route_path(scope: Scope) -> str:
     """The path the routes see: without the prefix the app is served under, if any."""
     path, root = str(scope["path"]), str(scope.get("root_path", ""))
-    return path[len(root):] if root and path.startswith(root) else path
+    return path[len(root) :] if root and path.startswith(root) else path

@@ -51,9 +51,13 @@ CONSENT_CALLBACK = "/extIntegration/azureAD/consent/callback"
 
 
 def error_body(err: IntegrationError, tid: str) -> dict[str, Any]:
-    return {"error": {"key": str(err.status), "message": [
-        {"code": err.code, "description": err.description, "title": err.title}]},
-        "trackingId": tid}
+    return {
+        "error": {
+            "key": str(err.status),
+            "message": [{"code": err.code, "description": err.description, "title": err.title}],
+        },
+        "trackingId": tid,
+    }
 
 
 def error_response(err: IntegrationError, tid: str) -> JsonResponse:
@@ -64,15 +68,22 @@ def _authenticate(request: Request, hub: Hub, org_id: str) -> Admin:
     """An admin token (scripts) or a console session with its CSRF token, from the hub's
     own origin (browsers)."""
     try:
-        return authenticate(request, tokens=hub.tokens, sessions=hub.sessions, org_id=org_id,
-                            public_url=hub.settings.public_url)
+        return authenticate(
+            request,
+            tokens=hub.tokens,
+            sessions=hub.sessions,
+            org_id=org_id,
+            public_url=hub.settings.public_url,
+        )
     except Refused as refused:
         match refused.reason:
             case Refusal.SIGNED_OUT:
                 raise NotSignedIn() from None
             case Refusal.FORGED:
-                raise Forbidden("The request did not carry this session's CSRF token, or "
-                                "came from another site.") from None
+                raise Forbidden(
+                    "The request did not carry this session's CSRF token, or "
+                    "came from another site."
+                ) from None
 
 
 Handler = Callable[[Request, Hub, Admin, Actor], Any]
@@ -88,9 +99,13 @@ def endpoint(handler: Handler, *, writes: bool) -> Callable[[Request], Awaitable
         tid = tracking_id(request.scope)
 
         def call(admin: Admin) -> Any:
-            with recording_failures(hub.instances, org_id, request.path_params.get("instance_id"),
-                                    tracking_id=tid,
-                                    operation=request.url.path.rsplit("/v1/", 1)[-1][:64]):
+            with recording_failures(
+                hub.instances,
+                org_id,
+                request.path_params.get("instance_id"),
+                tracking_id=tid,
+                operation=request.url.path.rsplit("/v1/", 1)[-1][:64],
+            ):
                 return handler(request, hub, admin, Actor(admin.name, tid))
 
         try:
@@ -101,8 +116,13 @@ def endpoint(handler: Handler, *, writes: bool) -> Callable[[Request], Awaitable
             request.state.body = body
             result = await run_in_threadpool(call, admin)
         except IntegrationError as err:
-            log.info("integration error %s %s tracking id %s upstream %s", err.status, err.code,
-                     tid, err.upstream.code)
+            log.info(
+                "integration error %s %s tracking id %s upstream %s",
+                err.status,
+                err.code,
+                tid,
+                err.upstream.code,
+            )
             return error_response(err, tid)
         except Exception:
             # A bug, not the caller's fault: the envelope and tracking id still, and the
@@ -142,6 +162,7 @@ def _flag(body: Any, name: str) -> bool:
 
 # -- handlers (run in a worker thread) ----------------------------------------------------
 
+
 def status(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     return hub.entra.status.org(admin.org_id)
 
@@ -149,20 +170,30 @@ def status(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, 
 def setup(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     body = request.state.body or {}
     tenant = body.get("tenant", "common") if isinstance(body, dict) else "common"
-    url = hub.entra.setup.begin(admin.org_id, actor, redirect_uri=_callback_uri(request, hub),
-                                tenant=str(tenant), session_hash=admin.session_hash,
-                                options=SetupOptions.parse(body))
+    url = hub.entra.setup.begin(
+        admin.org_id,
+        actor,
+        redirect_uri=_callback_uri(request, hub),
+        tenant=str(tenant),
+        session_hash=admin.session_hash,
+        options=SetupOptions.parse(body),
+    )
     return {"consentUrl": url}
 
 
 def allow_sync(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
-    return hub.entra.control.allow_sync(admin.org_id, _flag(request.state.body, "enabled"),
-                                        actor, hub_url=base_url(request, hub))
+    return hub.entra.control.allow_sync(
+        admin.org_id, _flag(request.state.body, "enabled"), actor, hub_url=base_url(request, hub)
+    )
 
 
 def auto_sync(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
-    return hub.entra.control.set_auto_sync(admin.org_id, request.path_params["instance_id"],
-                                           _flag(request.state.body, "enabled"), actor)
+    return hub.entra.control.set_auto_sync(
+        admin.org_id,
+        request.path_params["instance_id"],
+        _flag(request.state.body, "enabled"),
+        actor,
+    )
 
 
 def sync_now(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
@@ -171,18 +202,29 @@ def sync_now(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str
     instance = saved_instance(hub.instances, admin.org_id, iid)
     if instance.mode == Mode.PULL:
         counts = hub.pull.run(admin.org_id, iid)
-        record(hub.audit, admin.org_id, actor, AuditAction.PULL_SYNC, target=instance.name,
-               detail=asdict(counts))
-        return {**hub.entra.status.instance(saved_instance(hub.instances, admin.org_id, iid)),
-                "pull": asdict(counts)}
+        record(
+            hub.audit,
+            admin.org_id,
+            actor,
+            AuditAction.PULL_SYNC,
+            target=instance.name,
+            detail=asdict(counts),
+        )
+        return {
+            **hub.entra.status.instance(saved_instance(hub.instances, admin.org_id, iid)),
+            "pull": asdict(counts),
+        }
     return hub.entra.control.sync_now(admin.org_id, iid, actor)
 
 
 def on_demand(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     body = request.state.body or {}
     return hub.entra.control.provision_on_demand(
-        admin.org_id, request.path_params["instance_id"],
-        body.get("userId") if isinstance(body, dict) else None, actor)
+        admin.org_id,
+        request.path_params["instance_id"],
+        body.get("userId") if isinstance(body, dict) else None,
+        actor,
+    )
 
 
 def scope(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
@@ -190,8 +232,13 @@ def scope(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, A
     if request.method == "GET":
         return {"scope": saved_instance(hub.instances, admin.org_id, iid).scope}
     body = request.state.body or {}
-    doc = hub.entra.control.set_scope(admin.org_id, iid, body.get("scope") if isinstance(
-        body, dict) else None, actor, hub_url=base_url(request, hub))
+    doc = hub.entra.control.set_scope(
+        admin.org_id,
+        iid,
+        body.get("scope") if isinstance(body, dict) else None,
+        actor,
+        hub_url=base_url(request, hub),
+    )
     return {"scope": doc["scope"]}
 
 
@@ -200,8 +247,9 @@ def mapping_list(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict
     if request.method == "GET":
         return {"mappings": saved_instance(hub.instances, admin.org_id, iid).mappings}
     body = request.state.body or {}
-    doc = hub.entra.control.set_mappings(admin.org_id, iid, body.get("mappings") if isinstance(
-        body, dict) else None, actor)
+    doc = hub.entra.control.set_mappings(
+        admin.org_id, iid, body.get("mappings") if isinstance(body, dict) else None, actor
+    )
     return {"mappings": doc["mappings"]}
 
 
@@ -212,8 +260,7 @@ def disconnect(request: Request, hub: Hub, admin: Admin, actor: Actor) -> None:
 def diagnosis(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     """The troubleshooter's report; `?trackingId=` adds what that request was."""
     tid = request.query_params.get("trackingId", "")[:128]
-    report = (explain_tracking_id(hub, admin.org_id, tid) if tid
-              else diagnose(hub, admin.org_id))
+    report = explain_tracking_id(hub, admin.org_id, tid) if tid else diagnose(hub, admin.org_id)
     return report.as_json()
 
 
@@ -225,11 +272,18 @@ def diagnosis_fix(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dic
         raise BadRequest(f"fix must be one of {', '.join(FIXES)}")
     if instance_id is not None and not isinstance(instance_id, str):
         raise BadRequest("instanceId must be a string")
-    result = apply_fix(hub, admin.org_id, fix, actor=actor, hub_url=base_url(request, hub),
-                       instance_id=instance_id)
-    return {"result": {"fix": result.fix, "instanceId": result.instance_id, "ok": result.ok,
-                       "message": result.message},
-            "report": diagnose(hub, admin.org_id).as_json()}
+    result = apply_fix(
+        hub, admin.org_id, fix, actor=actor, hub_url=base_url(request, hub), instance_id=instance_id
+    )
+    return {
+        "result": {
+            "fix": result.fix,
+            "instanceId": result.instance_id,
+            "ok": result.ok,
+            "message": result.message,
+        },
+        "report": diagnose(hub, admin.org_id).as_json(),
+    }
 
 
 async def consent_callback(request: Request) -> Response:
@@ -242,14 +296,17 @@ async def consent_callback(request: Request) -> Response:
     query = dict(request.query_params)
     try:
         await run_in_threadpool(
-            lambda: hub.entra.setup.finish(query, hub_url=base_url(request, hub),
-                                           session_hash=session_hash, tracking_id=tid))
+            lambda: hub.entra.setup.finish(
+                query, hub_url=base_url(request, hub), session_hash=session_hash, tracking_id=tid
+            )
+        )
     except IntegrationError as err:
         log.info("consent callback failed %s %s tracking id %s", err.status, err.code, tid)
         if "application/json" in request.headers.get("accept", ""):
             return error_response(err, tid)
-        return RedirectResponse(f"/console/settings?azure=error&trackingId={tid}&code={err.code}",
-                                status_code=303)
+        return RedirectResponse(
+            f"/console/settings?azure=error&trackingId={tid}&code={err.code}", status_code=303
+        )
     if "application/json" in request.headers.get("accept", ""):
         return JsonResponse({"result": "connected", "trackingId": tid})
     return RedirectResponse("/console/settings?azure=connected", status_code=303)
@@ -261,22 +318,32 @@ routes = [
     Route(f"{V1}/status", endpoint(status, writes=False), methods=["GET"]),
     Route(f"{V1}/setup", endpoint(setup, writes=True), methods=["POST"]),
     Route(f"{V1}/allowSync", endpoint(allow_sync, writes=True), methods=["POST"]),
-    Route(f"{V1}/instances/{{instance_id}}/autoSync", endpoint(auto_sync, writes=True),
-          methods=["POST"]),
-    Route(f"{V1}/instances/{{instance_id}}/syncNow", endpoint(sync_now, writes=True),
-          methods=["POST"]),
-    Route(f"{V1}/instances/{{instance_id}}/provisionOnDemand", endpoint(on_demand, writes=True),
-          methods=["POST"]),
-    Route(f"{V1}/instances/{{instance_id}}/scope", endpoint(scope, writes=False),
-          methods=["GET"]),
-    Route(f"{V1}/instances/{{instance_id}}/scope", endpoint(scope, writes=True),
-          methods=["PUT"]),
-    Route(f"{V1}/instances/{{instance_id}}/mappings", endpoint(mapping_list, writes=False),
-          methods=["GET"]),
-    Route(f"{V1}/instances/{{instance_id}}/mappings", endpoint(mapping_list, writes=True),
-          methods=["PUT"]),
-    Route(f"{V1}/instances/{{instance_id}}", endpoint(disconnect, writes=True),
-          methods=["DELETE"]),
+    Route(
+        f"{V1}/instances/{{instance_id}}/autoSync",
+        endpoint(auto_sync, writes=True),
+        methods=["POST"],
+    ),
+    Route(
+        f"{V1}/instances/{{instance_id}}/syncNow", endpoint(sync_now, writes=True), methods=["POST"]
+    ),
+    Route(
+        f"{V1}/instances/{{instance_id}}/provisionOnDemand",
+        endpoint(on_demand, writes=True),
+        methods=["POST"],
+    ),
+    Route(f"{V1}/instances/{{instance_id}}/scope", endpoint(scope, writes=False), methods=["GET"]),
+    Route(f"{V1}/instances/{{instance_id}}/scope", endpoint(scope, writes=True), methods=["PUT"]),
+    Route(
+        f"{V1}/instances/{{instance_id}}/mappings",
+        endpoint(mapping_list, writes=False),
+        methods=["GET"],
+    ),
+    Route(
+        f"{V1}/instances/{{instance_id}}/mappings",
+        endpoint(mapping_list, writes=True),
+        methods=["PUT"],
+    ),
+    Route(f"{V1}/instances/{{instance_id}}", endpoint(disconnect, writes=True), methods=["DELETE"]),
     Route(f"{V1}/diagnosis", endpoint(diagnosis, writes=False), methods=["GET"]),
     Route(f"{V1}/diagnosis/fix", endpoint(diagnosis_fix, writes=True), methods=["POST"]),
 ]

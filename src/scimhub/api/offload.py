@@ -81,8 +81,10 @@ def group_write_is_heavy(request: Request, body: Any, *, with_members: bool) -> 
     or changes other attributes, answered without members, has a cost its body bounds."""
     if request.method != "PATCH" or with_members or large_body(request):
         return True
-    return any(op.op != "add" and (op.path is None or op.path.path.attr.lower() == "members")
-               for op in parse_patch(body))
+    return any(
+        op.op != "add" and (op.path is None or op.path.path.attr.lower() == "members")
+        for op in parse_patch(body)
+    )
 
 
 def search_is_heavy(rt: ResourceType, req: listing.SearchRequest) -> bool:
@@ -91,7 +93,6 @@ def search_is_heavy(rt: ResourceType, req: listing.SearchRequest) -> bool:
     and a group's members are as many as it has."""
     if req.filter is None:
         return True
-    if rt is GROUP and projection.needs(GROUP, req.attributes, req.excluded_attributes,
-                                        "members"):
+    if rt is GROUP and projection.needs(GROUP, req.attributes, req.excluded_attributes, "members"):
         return True
     return search.unique_lookup(rt, bind_filter(rt, req.filter)) is None

@@ -33,7 +33,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/healthz", health),
-    Mount("/identity/scim/{org_id}/v2",
-          routes=scim_resources.routes + scim_discovery.routes + scim_bulk.routes),
+    Mount(
+        "/identity/scim/{org_id}/v2",
+        routes=scim_resources.routes + scim_discovery.routes + scim_bulk.routes,
+    ),
     *integration.routes,
 ]

@@ -28,18 +28,21 @@ def _run(ctx: ScimContext, op: bulk.BulkOperation, resolved: dict[str, str]) -> 
         doc = service.create(ctx.org_id, data, ctx.loc)
         if op.bulk_id:
             resolved[op.bulk_id] = doc["id"]
-        return bulk.BulkResult("POST", 201, op.bulk_id, doc["meta"]["version"],
-                               doc["meta"]["location"])
+        return bulk.BulkResult(
+            "POST", 201, op.bulk_id, doc["meta"]["version"], doc["meta"]["location"]
+        )
     if rid is None:
         raise InvalidPath(f"{op.method} needs a resource id in its path")
     if op.method == "DELETE":
         service.delete(ctx.org_id, rid, if_match=op.version)
-        return bulk.BulkResult("DELETE", 204, op.bulk_id,
-                               location=ctx.loc.location(op.resource_type.name, rid))
+        return bulk.BulkResult(
+            "DELETE", 204, op.bulk_id, location=ctx.loc.location(op.resource_type.name, rid)
+        )
     write = service.replace if op.method == "PUT" else service.patch
     doc = write(ctx.org_id, rid, data, ctx.loc, if_match=op.version)
-    return bulk.BulkResult(op.method, 200, op.bulk_id, doc["meta"]["version"],
-                           doc["meta"]["location"])
+    return bulk.BulkResult(
+        op.method, 200, op.bulk_id, doc["meta"]["version"], doc["meta"]["location"]
+    )
 
 
 def _failure(op: bulk.BulkOperation, exc: ScimError) -> bulk.BulkResult:
@@ -75,9 +78,13 @@ def _bulk(ctx: ScimContext, body: Any) -> Response:
         if len(pending) == len(waiting):  # no progress: these references never resolve
             for index, op in pending:
                 errors += 1
-                results[index] = _failure(op, Conflict(
-                    "the bulkId this operation refers to is never created, or the "
-                    "references are circular"))
+                results[index] = _failure(
+                    op,
+                    Conflict(
+                        "the bulkId this operation refers to is never created, or the "
+                        "references are circular"
+                    ),
+                )
             break
         waiting = pending
     return ScimResponse(bulk.bulk_response([results[i] for i in sorted(results)]))

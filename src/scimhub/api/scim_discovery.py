@@ -16,9 +16,14 @@ from .scim_endpoint import ScimContext, scim_endpoint
 @scim_endpoint(None)
 async def service_provider_config(request: Request, ctx: ScimContext) -> Response:
     s = ctx.hub.settings
-    return ScimResponse(discovery.service_provider_config(
-        ctx.loc.scim_base, max_operations=s.max_bulk_operations,
-        max_payload_size=s.max_payload_bytes, max_results=s.max_page_size))
+    return ScimResponse(
+        discovery.service_provider_config(
+            ctx.loc.scim_base,
+            max_operations=s.max_bulk_operations,
+            max_payload_size=s.max_payload_bytes,
+            max_results=s.max_page_size,
+        )
+    )
 
 
 @scim_endpoint(None)

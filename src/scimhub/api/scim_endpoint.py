@@ -64,20 +64,24 @@ def _trusted(host_header: str, patterns: tuple[str, ...]) -> bool:
     if match is None:
         return False
     host = match["host"].lower()
-    return any(p == "*" or host == p or (p.startswith("*.") and host.endswith(p[1:]))
-               for p in (pattern.lower() for pattern in patterns))
+    return any(
+        p == "*" or host == p or (p.startswith("*.") and host.endswith(p[1:]))
+        for p in (pattern.lower() for pattern in patterns)
+    )
 
 
 def _authenticate(request: Request, hub: Hub, org_id: str) -> TokenInfo:
     secret = bearer_secret(request)
     if not secret:
-        raise Unauthorized("a bearer token is required",
-                           headers={"WWW-Authenticate": 'Bearer realm="scimhub"'})
+        raise Unauthorized(
+            "a bearer token is required", headers={"WWW-Authenticate": 'Bearer realm="scimhub"'}
+        )
     token = hub.tokens.authenticate(secret)
     if token is None:
-        raise Unauthorized("the bearer token is invalid, expired or revoked",
-                           headers={"WWW-Authenticate": 'Bearer realm="scimhub", '
-                                                        'error="invalid_token"'})
+        raise Unauthorized(
+            "the bearer token is invalid, expired or revoked",
+            headers={"WWW-Authenticate": 'Bearer realm="scimhub", error="invalid_token"'},
+        )
     if token.org_id != org_id:
         # The token is good but not for this org: answer as if the org did not exist.
         raise NotFound(f"organisation {org_id} not found")
@@ -118,25 +122,42 @@ def scim_endpoint(resource_type: str | None) -> Callable[[Handler], Endpoint]:
                 scim_type = exc.scim_type
                 response = error_response(exc, tid)
             except OperationalError as exc:
-                log.warning("database unavailable, tracking id %s: %s", tid,
-                            type(exc.orig).__name__)
-                response = error_response(DatabaseUnavailable(
-                    "the hub's database is unavailable; retry shortly",
-                    headers={"Retry-After": "1"}), tid)
+                log.warning(
+                    "database unavailable, tracking id %s: %s", tid, type(exc.orig).__name__
+                )
+                response = error_response(
+                    DatabaseUnavailable(
+                        "the hub's database is unavailable; retry shortly",
+                        headers={"Retry-After": "1"},
+                    ),
+                    tid,
+                )
             except Exception:
                 log.exception("unhandled error, tracking id %s", tid)
-                response = error_response(InternalError(
-                    f"internal error; quote tracking id {tid} to your administrator"), tid)
+                response = error_response(
+                    InternalError(f"internal error; quote tracking id {tid} to your administrator"),
+                    tid,
+                )
             # Failed authentications are kept too (an IdP stuck on an expired token shows up
             # as a run of 401s), but only for organisations that exist.
             if token is not None or (response.status_code == 401 and hub.orgs.exists(org_id)):
-                hub.requests.record(RequestEntry(
-                    org_id=org_id, time=event_time(), method=request.method,
-                    path=request.url.path[:2000], resource_type=resource_type,
-                    status=response.status_code, scim_type=scim_type,
-                    duration_ms=int((time.perf_counter() - started) * 1000), tracking_id=tid,
-                    client=request.headers.get("user-agent", "")[:256] or None,
-                    token_id=token.id if token else None))
+                hub.requests.record(
+                    RequestEntry(
+                        org_id=org_id,
+                        time=event_time(),
+                        method=request.method,
+                        path=request.url.path[:2000],
+                        resource_type=resource_type,
+                        status=response.status_code,
+                        scim_type=scim_type,
+                        duration_ms=int((time.perf_counter() - started) * 1000),
+                        tracking_id=tid,
+                        client=request.headers.get("user-agent", "")[:256] or None,
+                        token_id=token.id if token else None,
+                    )
+                )
             return response
+
         return endpoint
+
     return wrap

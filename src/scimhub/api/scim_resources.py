@@ -22,8 +22,10 @@ from .scim_endpoint import ScimContext, scim_endpoint
 
 def _projection(request: Request) -> tuple[list[str] | None, list[str] | None]:
     params = request.query_params
-    return (projection.parse_attribute_list(params.get("attributes")),
-            projection.parse_attribute_list(params.get("excludedAttributes")))
+    return (
+        projection.parse_attribute_list(params.get("attributes")),
+        projection.parse_attribute_list(params.get("excludedAttributes")),
+    )
 
 
 def _needs_refs(rt: ResourceType, attrs: list[str] | None, excluded: list[str] | None) -> bool:
@@ -31,34 +33,44 @@ def _needs_refs(rt: ResourceType, attrs: list[str] | None, excluded: list[str] |
     return projection.needs(rt, attrs, excluded, "members" if rt is GROUP else "groups")
 
 
-def _resource(rt: ResourceType, doc: dict[str, Any], request: Request, *,
-              status: int = 200,
-              projection_params: tuple[list[str] | None, list[str] | None] | None = None
-              ) -> Response:
+def _resource(
+    rt: ResourceType,
+    doc: dict[str, Any],
+    request: Request,
+    *,
+    status: int = 200,
+    projection_params: tuple[list[str] | None, list[str] | None] | None = None,
+) -> Response:
     attrs, excluded = projection_params or _projection(request)
     headers = {"ETag": doc["meta"]["version"]}
     if status == 201:
         headers["Location"] = doc["meta"]["location"]
-    return ScimResponse(projection.project(rt, doc, attrs, excluded), status_code=status,
-                        headers=headers)
+    return ScimResponse(
+        projection.project(rt, doc, attrs, excluded), status_code=status, headers=headers
+    )
 
 
 def _query(req: listing.SearchRequest) -> search.Query:
-    return search.Query(filter=req.filter, sort_by=req.sort_by,
-                        descending=req.sort_order == "descending",
-                        start_index=req.start_index, count=req.count)
+    return search.Query(
+        filter=req.filter,
+        sort_by=req.sort_by,
+        descending=req.sort_order == "descending",
+        start_index=req.start_index,
+        count=req.count,
+    )
 
 
 def _list(rt: ResourceType, ctx: ScimContext, req: listing.SearchRequest) -> Response:
-    with_refs = projection.needs(rt, req.attributes, req.excluded_attributes,
-                                 "members" if rt is GROUP else "groups")
+    with_refs = projection.needs(
+        rt, req.attributes, req.excluded_attributes, "members" if rt is GROUP else "groups"
+    )
     if rt is USER:
         docs, total = ctx.hub.users.search(ctx.org_id, _query(req), ctx.loc, with_groups=with_refs)
     else:
-        docs, total = ctx.hub.groups.search(ctx.org_id, _query(req), ctx.loc,
-                                            with_members=with_refs)
-    resources = [projection.project(rt, d, req.attributes, req.excluded_attributes)
-                 for d in docs]
+        docs, total = ctx.hub.groups.search(
+            ctx.org_id, _query(req), ctx.loc, with_members=with_refs
+        )
+    resources = [projection.project(rt, d, req.attributes, req.excluded_attributes) for d in docs]
     return ScimResponse(listing.list_response(resources, total, req.start_index))
 
 
@@ -77,17 +89,22 @@ def _collection(rt: ResourceType):  # type: ignore[no-untyped-def]
     async def list_or_create(request: Request, ctx: ScimContext) -> Response:
         if request.method in _READS:
             req = listing.from_query(request.query_params, **_limits(ctx))
-            return await ctx.hub.offload.run(ctx.org_id, offload.search_is_heavy(rt, req),
-                                             partial(_list, rt, ctx, req))
+            return await ctx.hub.offload.run(
+                ctx.org_id, offload.search_is_heavy(rt, req), partial(_list, rt, ctx, req)
+            )
         body = await read_json(request, limit=ctx.hub.settings.max_payload_bytes)
         service = ctx.hub.users if rt is USER else ctx.hub.groups
-        heavy = (offload.user_write_is_heavy(request, body) if rt is USER
-                 else offload.large_body(request))
+        heavy = (
+            offload.user_write_is_heavy(request, body)
+            if rt is USER
+            else offload.large_body(request)
+        )
 
         def create() -> Response:  # the response too: it is as large as the body
             return _resource(rt, service.create(ctx.org_id, body, ctx.loc), request, status=201)
 
         return await ctx.hub.offload.run(ctx.org_id, heavy, create)
+
     return list_or_create
 
 
@@ -97,29 +114,35 @@ def _search(rt: ResourceType | None):  # type: ignore[no-untyped-def]
         body = await read_json(request, limit=ctx.hub.settings.max_payload_bytes)
         req = listing.from_search_body(body, **_limits(ctx))
         if rt is not None:
-            return await ctx.hub.offload.run(ctx.org_id, offload.search_is_heavy(rt, req),
-                                             partial(_list, rt, ctx, req))
+            return await ctx.hub.offload.run(
+                ctx.org_id, offload.search_is_heavy(rt, req), partial(_list, rt, ctx, req)
+            )
         # A root search spans resource types (RFC 7644 §3.4.3) and is never indexed.
         return await ctx.hub.offload.run(ctx.org_id, True, partial(_root_search, ctx, req))
+
     return post_search
 
 
 def _root_search(ctx: ScimContext, req: listing.SearchRequest) -> Response:
     """Users first, then groups."""
-    user_total = ctx.hub.users.search(ctx.org_id, _query(replace(req, start_index=1, count=0)),
-                                      ctx.loc)[1]
+    user_total = ctx.hub.users.search(
+        ctx.org_id, _query(replace(req, start_index=1, count=0)), ctx.loc
+    )[1]
     resources: list[dict[str, Any]] = []
     start, count = req.start_index, req.count
     if start <= user_total and count:
         docs, _ = ctx.hub.users.search(ctx.org_id, _query(req), ctx.loc)
-        resources += [projection.project(USER, d, req.attributes, req.excluded_attributes)
-                      for d in docs]
+        resources += [
+            projection.project(USER, d, req.attributes, req.excluded_attributes) for d in docs
+        ]
     remaining = count - len(resources)
     group_start = max(1, start - user_total)
     docs, group_total = ctx.hub.groups.search(
-        ctx.org_id, _query(replace(req, start_index=group_start, count=remaining)), ctx.loc)
-    resources += [projection.project(GROUP, d, req.attributes, req.excluded_attributes)
-                  for d in docs]
+        ctx.org_id, _query(replace(req, start_index=group_start, count=remaining)), ctx.loc
+    )
+    resources += [
+        projection.project(GROUP, d, req.attributes, req.excluded_attributes) for d in docs
+    ]
     return ScimResponse(listing.list_response(resources, user_total + group_total, start))
 
 
@@ -132,13 +155,17 @@ def _item(rt: ResourceType):  # type: ignore[no-untyped-def]
         if request.method == "DELETE":
             service = ctx.hub.users if rt is USER else ctx.hub.groups
             # A delete cascades over memberships: as many rows as the resource has.
-            await ctx.hub.offload.run(ctx.org_id, True, partial(
-                service.delete, ctx.org_id, rid, if_match=request.headers.get("if-match")))
+            await ctx.hub.offload.run(
+                ctx.org_id,
+                True,
+                partial(service.delete, ctx.org_id, rid, if_match=request.headers.get("if-match")),
+            )
             return Response(status_code=204)
         body = await read_json(request, limit=ctx.hub.settings.max_payload_bytes)
         if rt is USER:
             return await _write_user(request, ctx, rid, body)
         return await _write_group(request, ctx, rid, body)
+
     return item
 
 
@@ -179,8 +206,14 @@ async def _write_group(request: Request, ctx: ScimContext, rid: str, body: Any) 
     write = groups.replace if request.method == "PUT" else groups.patch
 
     def run() -> Response:
-        doc = write(ctx.org_id, rid, body, ctx.loc, if_match=request.headers.get("if-match"),
-                    with_members=with_members)
+        doc = write(
+            ctx.org_id,
+            rid,
+            body,
+            ctx.loc,
+            if_match=request.headers.get("if-match"),
+            with_members=with_members,
+        )
         if quiet:
             return Response(status_code=204, headers={"ETag": doc["meta"]["version"]})
         return _resource(GROUP, doc, request, projection_params=(attrs, excluded))
@@ -202,12 +235,22 @@ def _version(doc: dict[str, Any]) -> int:
 async def group_members(request: Request, ctx: ScimContext) -> Response:
     """A group's members, paged (at most `max_members_page_size` a page)."""
     limit = ctx.hub.settings.max_members_page_size
-    start, count = listing.paging_from_query(request.query_params, max_count=limit,
-                                             default_count=limit)
+    start, count = listing.paging_from_query(
+        request.query_params, max_count=limit, default_count=limit
+    )
     # Off the loop: the total counts every member, and a far startIndex skips that many rows.
-    members, total = await ctx.hub.offload.run(ctx.org_id, True, partial(
-        ctx.hub.groups.members_page, ctx.org_id, request.path_params["id"], ctx.loc,
-        start_index=start, count=count))
+    members, total = await ctx.hub.offload.run(
+        ctx.org_id,
+        True,
+        partial(
+            ctx.hub.groups.members_page,
+            ctx.org_id,
+            request.path_params["id"],
+            ctx.loc,
+            start_index=start,
+            count=count,
+        ),
+    )
     return ScimResponse(listing.list_response(members, total, start))
 
 
@@ -221,4 +264,3 @@ routes = [
     Route("/Groups/{id}", _item(GROUP), methods=["GET", "PUT", "PATCH", "DELETE"]),
     Route("/.search", _search(None), methods=["POST"]),
 ]
-

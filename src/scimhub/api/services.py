@@ -52,16 +52,40 @@ class Hub:
         migrate.upgrade(db)
         orgs, audit, instances = Orgs(db), Audit(db), Instances(db)
         tokens = Tokens(db, cache_seconds=settings.token_cache_seconds)
-        entra = EntraIntegration.open(settings, orgs=orgs, tokens=tokens, instances=instances,
-                                      audit=audit)
+        entra = EntraIntegration.open(
+            settings, orgs=orgs, tokens=tokens, instances=instances, audit=audit
+        )
         users, groups = Users(db, max_values=settings.max_multi_values), Groups(db)
-        pull = PullSync(entra.connection, instances=instances, users=users, groups=groups,
-                        links=Links(db), imports=Imports(db), page_size=settings.pull_page_size)
-        return cls(settings, db, orgs, tokens, users, groups, RequestLog(db), audit,
-                   Admins(db), Sessions(db), instances, entra, pull,
-                   Health(db, in_process=settings.in_process_scheduler,
-                          worker_stalled_seconds=settings.worker_stalled_seconds),
-                   Offload(settings.offload_threads))
+        pull = PullSync(
+            entra.connection,
+            instances=instances,
+            users=users,
+            groups=groups,
+            links=Links(db),
+            imports=Imports(db),
+            page_size=settings.pull_page_size,
+        )
+        return cls(
+            settings,
+            db,
+            orgs,
+            tokens,
+            users,
+            groups,
+            RequestLog(db),
+            audit,
+            Admins(db),
+            Sessions(db),
+            instances,
+            entra,
+            pull,
+            Health(
+                db,
+                in_process=settings.in_process_scheduler,
+                worker_stalled_seconds=settings.worker_stalled_seconds,
+            ),
+            Offload(settings.offload_threads),
+        )
 
     def close(self) -> None:
         self.requests.flush()

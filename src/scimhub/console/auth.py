@@ -42,20 +42,29 @@ class ConsoleContext:
 
     def page_context(self, nav: str, **extra: Any) -> dict[str, Any]:
         """What base.html needs on every page, plus the page's own values."""
-        return {"session": self.session, "active": nav,
-                "org_name": self.hub.orgs.get(self.org_id).name,
-                "debug": debug_info.page_attributes(self.session), **extra}
+        return {
+            "session": self.session,
+            "active": nav,
+            "org_name": self.hub.orgs.get(self.org_id).name,
+            "debug": debug_info.page_attributes(self.session),
+            **extra,
+        }
 
 
 Handler = Callable[[Request, ConsoleContext], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def error_page(request: Request, status: int, title: str, message: str,
-               ctx: ConsoleContext | None = None) -> Response:
+def error_page(
+    request: Request, status: int, title: str, message: str, ctx: ConsoleContext | None = None
+) -> Response:
     context = ctx.page_context("") if ctx else {"session": None}
-    return page(request, "error.html", {**context, "status": status, "title": title,
-                                        "message": message}, status=status)
+    return page(
+        request,
+        "error.html",
+        {**context, "status": status, "title": title, "message": message},
+        status=status,
+    )
 
 
 def console_page(*, changes: bool = False) -> Callable[[Handler], Endpoint]:
@@ -69,21 +78,32 @@ def console_page(*, changes: bool = False) -> Callable[[Handler], Endpoint]:
             session = signed_in(request, hub.sessions)
             if session is None:
                 if request.method in ("GET", "HEAD"):
-                    target = request.url.path + (f"?{request.url.query}" if request.url.query
-                                                 else "")
+                    target = request.url.path + (
+                        f"?{request.url.query}" if request.url.query else ""
+                    )
                     return RedirectResponse(f"{LOGIN_PATH}?next={quote(target)}", 303)
-                return error_page(request, 401, "Signed out",
-                                  "Your session has ended. Sign in again.")
+                return error_page(
+                    request, 401, "Signed out", "Your session has ended. Sign in again."
+                )
             ctx = ConsoleContext(hub, session, Locator(base_url(request, hub), session.org_id))
             sent = None if request.method in SAFE_METHODS else await submitted_token(request)
             if not genuine(request, session, sent, hub.settings.public_url):
-                return error_page(request, 403, "Request refused",
-                                  "This form has expired or came from another site. "
-                                  "Reload the page and try again.", ctx)
+                return error_page(
+                    request,
+                    403,
+                    "Request refused",
+                    "This form has expired or came from another site. "
+                    "Reload the page and try again.",
+                    ctx,
+                )
             if changes and ctx.principal.read_only:
-                return error_page(request, 403, "Read-only access",
-                                  "You have read-only access. Ask a full administrator to "
-                                  "make this change.", ctx)
+                return error_page(
+                    request,
+                    403,
+                    "Read-only access",
+                    "You have read-only access. Ask a full administrator to make this change.",
+                    ctx,
+                )
             return await handler(request, ctx)
 
         return endpoint

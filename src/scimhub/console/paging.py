@@ -33,8 +33,12 @@ class Pager:
     @classmethod
     def of(cls, request: Request, total: int, size: int = PAGE_SIZE) -> Pager:
         base = request.url.remove_query_params("page")
-        return cls(page_number(request), size, total, base.path + (
-            f"?{base.query}&" if base.query else "?"))
+        return cls(
+            page_number(request),
+            size,
+            total,
+            base.path + (f"?{base.query}&" if base.query else "?"),
+        )
 
     @staticmethod
     def offset_for(request: Request, size: int = PAGE_SIZE) -> int:

@@ -18,7 +18,8 @@ from .. import __version__
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",  # pages show directory data; never keep them in a cache
@@ -35,9 +36,12 @@ def utc(value: datetime | str | None) -> str:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("scimhub.console", "templates"),
-                      autoescape=select_autoescape(["html"]), trim_blocks=True,
-                      lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("scimhub.console", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["utc"] = utc
     env.globals["build"] = __version__
     return env
@@ -46,7 +50,18 @@ def _environment() -> Environment:
 templates = Jinja2Templates(env=_environment())
 
 
-def page(request: Request, template: str, context: dict[str, Any], *,
-         status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return templates.TemplateResponse(request, template, context, status_code=status,
-                                      headers={**SECURITY_HEADERS, **(headers or {})})
+def page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        template,
+        context,
+        status_code=status,
+        headers={**SECURITY_HEADERS, **(headers or {})},
+    )

@@ -30,14 +30,32 @@ async def users(request: Request, ctx: ConsoleContext) -> Response:
     try:
         flt = user_filter(text, field)
     except InvalidFilter:
-        return error_page(request, 400, "Search not understood",
-                          "The search text contains characters that cannot be searched.", ctx)
-    query = Query(filter=flt, sort_by=_BY_USER_NAME, count=PAGE_SIZE,
-                  start_index=Pager.offset_for(request) + 1)
+        return error_page(
+            request,
+            400,
+            "Search not understood",
+            "The search text contains characters that cannot be searched.",
+            ctx,
+        )
+    query = Query(
+        filter=flt,
+        sort_by=_BY_USER_NAME,
+        count=PAGE_SIZE,
+        start_index=Pager.offset_for(request) + 1,
+    )
     found, total = ctx.hub.users.search(ctx.org_id, query, ctx.loc, with_groups=False)
-    return page(request, "users.html", ctx.page_context(
-        "users", users=found, q=text, by=field, fields=USER_FIELDS,
-        pager=Pager.of(request, total)))
+    return page(
+        request,
+        "users.html",
+        ctx.page_context(
+            "users",
+            users=found,
+            q=text,
+            by=field,
+            fields=USER_FIELDS,
+            pager=Pager.of(request, total),
+        ),
+    )
 
 
 @console_page()
@@ -45,10 +63,12 @@ async def user(request: Request, ctx: ConsoleContext) -> Response:
     try:
         doc = ctx.hub.users.get(ctx.org_id, request.path_params["user_id"], ctx.loc)
     except NotFound:
-        return error_page(request, 404, "User not found",
-                          "There is no such user in this organisation.", ctx)
-    return page(request, "user.html", ctx.page_context(
-        "users", user=doc, attributes=user_attributes(doc)))
+        return error_page(
+            request, 404, "User not found", "There is no such user in this organisation.", ctx
+        )
+    return page(
+        request, "user.html", ctx.page_context("users", user=doc, attributes=user_attributes(doc))
+    )
 
 
 def user_attributes(doc: dict[str, Any]) -> list[tuple[str, str]]:
@@ -56,16 +76,23 @@ def user_attributes(doc: dict[str, Any]) -> list[tuple[str, str]]:
     shown below them)."""
     name = doc.get("name") or {}
     enterprise = doc.get(ENTERPRISE_URN) or {}
-    emails = ", ".join(f"{e.get('value')} ({e.get('type', 'other')})"
-                       for e in doc.get("emails") or [] if e.get("value"))
+    emails = ", ".join(
+        f"{e.get('value')} ({e.get('type', 'other')})"
+        for e in doc.get("emails") or []
+        if e.get("value")
+    )
     rows = [
-        ("User name", doc.get("userName")), ("Display name", doc.get("displayName")),
-        ("Given name", name.get("givenName")), ("Family name", name.get("familyName")),
-        ("Emails", emails), ("Title", doc.get("title")),
+        ("User name", doc.get("userName")),
+        ("Display name", doc.get("displayName")),
+        ("Given name", name.get("givenName")),
+        ("Family name", name.get("familyName")),
+        ("Emails", emails),
+        ("Title", doc.get("title")),
         ("Department", enterprise.get("department")),
         ("Employee number", enterprise.get("employeeNumber")),
         ("Manager", (enterprise.get("manager") or {}).get("value")),
-        ("External id", doc.get("externalId")), ("Id", doc.get("id")),
+        ("External id", doc.get("externalId")),
+        ("Id", doc.get("id")),
     ]
     return [(label, str(value)) for label, value in rows if value not in (None, "")]
 
@@ -76,13 +103,25 @@ async def groups(request: Request, ctx: ConsoleContext) -> Response:
     try:
         flt = group_filter(text)
     except InvalidFilter:
-        return error_page(request, 400, "Search not understood",
-                          "The search text contains characters that cannot be searched.", ctx)
-    query = Query(filter=flt, sort_by=_BY_DISPLAY_NAME, count=PAGE_SIZE,
-                  start_index=Pager.offset_for(request) + 1)
+        return error_page(
+            request,
+            400,
+            "Search not understood",
+            "The search text contains characters that cannot be searched.",
+            ctx,
+        )
+    query = Query(
+        filter=flt,
+        sort_by=_BY_DISPLAY_NAME,
+        count=PAGE_SIZE,
+        start_index=Pager.offset_for(request) + 1,
+    )
     found, total = ctx.hub.groups.search(ctx.org_id, query, ctx.loc, with_members=False)
-    return page(request, "groups.html", ctx.page_context(
-        "groups", groups=found, q=text, pager=Pager.of(request, total)))
+    return page(
+        request,
+        "groups.html",
+        ctx.page_context("groups", groups=found, q=text, pager=Pager.of(request, total)),
+    )
 
 
 @console_page()
@@ -91,13 +130,21 @@ async def group(request: Request, ctx: ConsoleContext) -> Response:
     try:
         doc = ctx.hub.groups.get(ctx.org_id, group_id, ctx.loc, with_members=False)
         members, total = ctx.hub.groups.members_page(
-            ctx.org_id, group_id, ctx.loc, start_index=Pager.offset_for(request) + 1,
-            count=PAGE_SIZE)
+            ctx.org_id,
+            group_id,
+            ctx.loc,
+            start_index=Pager.offset_for(request) + 1,
+            count=PAGE_SIZE,
+        )
     except NotFound:
-        return error_page(request, 404, "Group not found",
-                          "There is no such group in this organisation.", ctx)
-    return page(request, "group.html", ctx.page_context(
-        "groups", group=doc, members=members, pager=Pager.of(request, total)))
+        return error_page(
+            request, 404, "Group not found", "There is no such group in this organisation.", ctx
+        )
+    return page(
+        request,
+        "group.html",
+        ctx.page_context("groups", group=doc, members=members, pager=Pager.of(request, total)),
+    )
 
 
 routes = [

@@ -16,10 +16,14 @@ OUTCOMES = {"success": "Succeeded", "failure": "Failed"}
 
 @console_page()
 async def audit(request: Request, ctx: ConsoleContext) -> Response:
-    events, total = ctx.hub.audit.events(ctx.org_id, limit=PAGE_SIZE,
-                                         offset=Pager.offset_for(request))
-    return page(request, "audit.html", ctx.page_context(
-        "audit", events=events, pager=Pager.of(request, total)))
+    events, total = ctx.hub.audit.events(
+        ctx.org_id, limit=PAGE_SIZE, offset=Pager.offset_for(request)
+    )
+    return page(
+        request,
+        "audit.html",
+        ctx.page_context("audit", events=events, pager=Pager.of(request, total)),
+    )
 
 
 @console_page()
@@ -28,11 +32,24 @@ async def provisioning(request: Request, ctx: ConsoleContext) -> Response:
     outcome = outcome if outcome in OUTCOMES else ""
     tid = request.query_params.get("tracking_id", "").strip()[:128]
     entries, total = ctx.hub.requests.entries(
-        ctx.org_id, status_class=outcome or None, tracking_id=tid or None, limit=PAGE_SIZE,
-        offset=Pager.offset_for(request))
-    return page(request, "provisioning.html", ctx.page_context(
-        "provisioning", entries=entries, outcome=outcome, outcomes=OUTCOMES, tracking_id=tid,
-        pager=Pager.of(request, total)))
+        ctx.org_id,
+        status_class=outcome or None,
+        tracking_id=tid or None,
+        limit=PAGE_SIZE,
+        offset=Pager.offset_for(request),
+    )
+    return page(
+        request,
+        "provisioning.html",
+        ctx.page_context(
+            "provisioning",
+            entries=entries,
+            outcome=outcome,
+            outcomes=OUTCOMES,
+            tracking_id=tid,
+            pager=Pager.of(request, total),
+        ),
+    )
 
 
 routes = [

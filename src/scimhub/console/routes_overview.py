@@ -24,9 +24,19 @@ async def overview(request: Request, ctx: ConsoleContext) -> Response:
     failures, failed = hub.requests.entries(org, status_class="failure", limit=RECENT)
     _, requests = hub.requests.entries(org, limit=0)
     events, _ = hub.audit.events(org, limit=RECENT)
-    return page(request, "overview.html", ctx.page_context(
-        "overview", users=users, groups=groups, requests=requests,
-        failed=failed, failures=failures, events=events))
+    return page(
+        request,
+        "overview.html",
+        ctx.page_context(
+            "overview",
+            users=users,
+            groups=groups,
+            requests=requests,
+            failed=failed,
+            failures=failures,
+            events=events,
+        ),
+    )
 
 
 routes = [Route("/overview", overview, methods=["GET"])]

@@ -26,12 +26,23 @@ def integration_base(org_id: str) -> str:
     return f"/extIntegration/azureAD/{org_id}/v1"
 
 
-def _settings_page(request: Request, ctx: ConsoleContext, *, error: str = "",
-                   status: int = 200) -> Response:
-    return page(request, "settings.html", ctx.page_context(
-        "settings", api_base=integration_base(ctx.org_id), admins=ctx.hub.admins.list(ctx.org_id),
-        roles=list(Role), min_password=MIN_PASSWORD_LENGTH, error=error,
-        created=request.query_params.get("created", "")), status=status)
+def _settings_page(
+    request: Request, ctx: ConsoleContext, *, error: str = "", status: int = 200
+) -> Response:
+    return page(
+        request,
+        "settings.html",
+        ctx.page_context(
+            "settings",
+            api_base=integration_base(ctx.org_id),
+            admins=ctx.hub.admins.list(ctx.org_id),
+            roles=list(Role),
+            min_password=MIN_PASSWORD_LENGTH,
+            error=error,
+            created=request.query_params.get("created", ""),
+        ),
+        status=status,
+    )
 
 
 @console_page()
@@ -44,10 +55,15 @@ async def create_admin(request: Request, ctx: ConsoleContext) -> Response:
     form = await read_form(request)
     try:
         await run_in_threadpool(  # argon2 hashing takes tens of milliseconds
-            ctx.hub.admins.create, ctx.org_id, str(form.get("email", "")),
-            str(form.get("password", "")), str(form.get("role", "")),
+            ctx.hub.admins.create,
+            ctx.org_id,
+            str(form.get("email", "")),
+            str(form.get("password", "")),
+            str(form.get("role", "")),
             str(form.get("display_name", "")) or None,
-            actor=ctx.principal.name, tracking_id=tracking_id(request.scope))
+            actor=ctx.principal.name,
+            tracking_id=tracking_id(request.scope),
+        )
     except AdminError as exc:
         return _settings_page(request, ctx, error=str(exc), status=400)
     return RedirectResponse("/console/settings?created=1#admins", 303)
@@ -62,10 +78,17 @@ async def troubleshooting(request: Request, ctx: ConsoleContext) -> Response:
         report = await run_in_threadpool(explain_tracking_id, ctx.hub, ctx.org_id, tid)
     else:
         report = await run_in_threadpool(diagnose, ctx.hub, ctx.org_id)
-    return page(request, "troubleshooting.html", ctx.page_context(
-        "troubleshooting", tracking_id=tid, report=report,
-        fixed=request.query_params.get("fixed", ""),
-        fix_failed=request.query_params.get("failed", "")))
+    return page(
+        request,
+        "troubleshooting.html",
+        ctx.page_context(
+            "troubleshooting",
+            tracking_id=tid,
+            report=report,
+            fixed=request.query_params.get("fixed", ""),
+            fix_failed=request.query_params.get("failed", ""),
+        ),
+    )
 
 
 @console_page(changes=True)
@@ -73,13 +96,17 @@ async def fix(request: Request, ctx: ConsoleContext) -> Response:
     """Apply one of the fixes the report offers, then show the report again."""
     form = await read_form(request)
     result = await run_in_threadpool(
-        lambda: apply_fix(ctx.hub, ctx.org_id, str(form.get("fix", "")),
-                          actor=Actor(ctx.principal.name, tracking_id(request.scope)),
-                          hub_url=base_url(request, ctx.hub),
-                          instance_id=str(form.get("instance_id", "")) or None))
+        lambda: apply_fix(
+            ctx.hub,
+            ctx.org_id,
+            str(form.get("fix", "")),
+            actor=Actor(ctx.principal.name, tracking_id(request.scope)),
+            hub_url=base_url(request, ctx.hub),
+            instance_id=str(form.get("instance_id", "")) or None,
+        )
+    )
     outcome = "fixed" if result.ok else "failed"
-    return RedirectResponse(f"/console/troubleshooting?{urlencode({outcome: result.message})}",
-                            303)
+    return RedirectResponse(f"/console/troubleshooting?{urlencode({outcome: result.message})}", 303)
 
 
 routes = [

@@ -33,8 +33,7 @@ def _database(hub: Hub) -> Component:
     except Exception as exc:  # the page must still render to say the database is down
         log.warning("database check failed: %s", exc)
         return Component("Database", False, f"unreachable: {type(exc).__name__}")
-    return Component("Database", True,
-                     f"{check.dialect}, answered in {check.elapsed_ms:.1f} ms")
+    return Component("Database", True, f"{check.dialect}, answered in {check.elapsed_ms:.1f} ms")
 
 
 def _request_log(hub: Hub) -> Component:
@@ -43,10 +42,10 @@ def _request_log(hub: Hub) -> Component:
         written = hub.requests.flush()
     except Exception as exc:
         log.warning("request log flush failed: %s", exc)
-        return Component("Provisioning log writer", False,
-                         f"cannot write: {type(exc).__name__}")
-    return Component("Provisioning log writer", True,
-                     f"writing; {written} buffered entries written just now")
+        return Component("Provisioning log writer", False, f"cannot write: {type(exc).__name__}")
+    return Component(
+        "Provisioning log writer", True, f"writing; {written} buffered entries written just now"
+    )
 
 
 def _background(hub: Hub, org_id: str) -> Component:
@@ -57,31 +56,51 @@ def _background(hub: Hub, org_id: str) -> Component:
         return Component("Background sync", False, f"unknown: {type(exc).__name__}")
     if isinstance(bg, InProcess):
         s = hub.settings
-        every = (f"pull sync every {s.pull_interval_seconds} s, "
-                 if s.pull_interval_seconds else "")
-        return Component("Background sync", True, f"in the API process: {every}status "
-                         f"checks every {s.status_interval_seconds} s, token renewal and "
-                         "clean-up hourly")
+        every = f"pull sync every {s.pull_interval_seconds} s, " if s.pull_interval_seconds else ""
+        return Component(
+            "Background sync",
+            True,
+            f"in the API process: {every}status "
+            f"checks every {s.status_interval_seconds} s, token renewal and "
+            "clean-up hourly",
+        )
     q = bg.queue
-    queue = (f"this organization's jobs: {q.waiting} waiting, {q.running} running, "
-             f"{q.failed_last_day} failed in the last day")
+    queue = (
+        f"this organization's jobs: {q.waiting} waiting, {q.running} running, "
+        f"{q.failed_last_day} failed in the last day"
+    )
     if not bg.healthy:
-        seen = f"last heartbeat {q.last_heartbeat:%Y-%m-%d %H:%M:%S} UTC" \
-            if q.last_heartbeat else "none has ever run"
-        return Component("Background sync", False, "no scimhub worker is running "
-                         f"({seen}): scheduled pulls, status checks and token renewal wait; "
-                         + queue)
-    return Component("Background sync", True, f"{q.workers_alive} scimhub worker"
-                     f"{'s' if q.workers_alive != 1 else ''} alive; " + queue)
+        seen = (
+            f"last heartbeat {q.last_heartbeat:%Y-%m-%d %H:%M:%S} UTC"
+            if q.last_heartbeat
+            else "none has ever run"
+        )
+        return Component(
+            "Background sync",
+            False,
+            "no scimhub worker is running "
+            f"({seen}): scheduled pulls, status checks and token renewal wait; " + queue,
+        )
+    return Component(
+        "Background sync",
+        True,
+        f"{q.workers_alive} scimhub worker{'s' if q.workers_alive != 1 else ''} alive; " + queue,
+    )
 
 
 @console_page()
 async def status(request: Request, ctx: ConsoleContext) -> Response:
-    components = [_database(ctx.hub), _request_log(ctx.hub),
-                  _background(ctx.hub, ctx.org_id)]
-    return page(request, "status.html", ctx.page_context(
-        "status", components=components, api_base=integration_base(ctx.org_id),
-        scim_base=ctx.loc.scim_base))
+    components = [_database(ctx.hub), _request_log(ctx.hub), _background(ctx.hub, ctx.org_id)]
+    return page(
+        request,
+        "status.html",
+        ctx.page_context(
+            "status",
+            components=components,
+            api_base=integration_base(ctx.org_id),
+            scim_base=ctx.loc.scim_base,
+        ),
+    )
 
 
 routes = [Route("/status", status, methods=["GET"])]

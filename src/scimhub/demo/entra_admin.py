@@ -18,8 +18,10 @@ def _form(html: str) -> tuple[str, dict[str, str]]:
     found = re.search(r'<form[^>]*action="([^"]*)"', html)
     if found is None:
         raise RuntimeError("the page has no form")
-    fields = {m.group(1): unescape(m.group(2)) for m in re.finditer(
-        r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html)}
+    fields = {
+        m.group(1): unescape(m.group(2))
+        for m in re.finditer(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html)
+    }
     return unescape(found.group(1)), fields
 
 
@@ -39,13 +41,17 @@ def answer_consent(emu: EmulatorProcess, consent_url: str, *, accept: bool = Tru
                 location = response.headers["location"]
                 target = response.url.join(location)
                 if (target.scheme, target.host, target.port) != (
-                        emulator.scheme, emulator.host, emulator.port):
+                    emulator.scheme,
+                    emulator.host,
+                    emulator.port,
+                ):
                     return str(location)
                 response = c.get(target)
                 continue
             if response.status_code != 200 or "<form" not in response.text:
-                raise RuntimeError(f"the emulator answered {response.status_code}: "
-                                   f"{_page_text(response.text)}")
+                raise RuntimeError(
+                    f"the emulator answered {response.status_code}: {_page_text(response.text)}"
+                )
             action, fields = _form(response.text)
             if 'name="password"' in response.text:
                 fields.update(username=tenant["admin_login"], password=tenant["admin_password"])

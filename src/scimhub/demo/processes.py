@@ -46,22 +46,31 @@ class EmulatorProcess:
     def cli(self, *args: str) -> str:
         """Run `scimhub emulator ARGS --data-dir D` (an Entra admin at the portal); its
         output (JSON for most commands)."""
-        done = subprocess.run([sys.executable, "-m", "scimhub", "emulator", *args,
-                               "--data-dir", str(self.data_dir)], check=True,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "scimhub", "emulator", *args, "--data-dir", str(self.data_dir)],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         return done.stdout
 
     def client(self) -> httpx.Client:
-        return httpx.Client(verify=ssl.create_default_context(cafile=self.ca), trust_env=False,
-                            follow_redirects=False, timeout=30)
+        return httpx.Client(
+            verify=ssl.create_default_context(cafile=self.ca),
+            trust_env=False,
+            follow_redirects=False,
+            timeout=30,
+        )
 
     def register_redirect_uri(self, uri: str) -> None:
         """Add a redirect URI to the integration app (the portal's Authentication blade):
         the emulator sends consent answers and codes only to registered URIs."""
         app_id = self.info["integration_app"]["client_id"]
         with self.client() as c:
-            c.post(f"{self.base}/_emulator/apps/{app_id}/redirectUris",
-                   json={"uri": uri}).raise_for_status()
+            c.post(
+                f"{self.base}/_emulator/apps/{app_id}/redirectUris", json={"uri": uri}
+            ).raise_for_status()
 
     def hub_env(self) -> dict[str, str]:
         """The SCIMHUB_ENTRA_* settings that point a hub at this emulator."""
@@ -71,8 +80,9 @@ class EmulatorProcess:
             "SCIMHUB_ENTRA_CLIENT_ID": self.info["integration_app"]["client_id"],
             "SCIMHUB_ENTRA_CLIENT_SECRET": self.info["integration_app"]["client_secret"],
             "SCIMHUB_ENTRA_CA_BUNDLE": self.ca,
-            "SCIMHUB_ENTRA_APP_TEMPLATE_ID":
-                self.info["provisioning_app"]["application_template_id"],
+            "SCIMHUB_ENTRA_APP_TEMPLATE_ID": self.info["provisioning_app"][
+                "application_template_id"
+            ],
         }
 
     def stop(self) -> None:
@@ -83,18 +93,38 @@ class EmulatorProcess:
             self.proc.kill()
 
 
-def start_emulator(data_dir: Path, *, users: int, groups: int, cycle_seconds: float,
-                   log: Path | None = None) -> EmulatorProcess:
+def start_emulator(
+    data_dir: Path, *, users: int, groups: int, cycle_seconds: float, log: Path | None = None
+) -> EmulatorProcess:
     data_dir.mkdir(parents=True, exist_ok=True)
     info_path = data_dir / "info.json"
     info_path.unlink(missing_ok=True)
-    seed = ["--users", str(users), "--groups", str(groups)] \
-        if not (data_dir / "emulator.sqlite3").exists() else []  # seeded on a first run only
+    seed = (
+        ["--users", str(users), "--groups", str(groups)]
+        if not (data_dir / "emulator.sqlite3").exists()
+        else []
+    )  # seeded on a first run only
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - lives with the process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scimhub", "emulator", "--data-dir", str(data_dir), "--port",
-         str(free_port()), "--info-json", str(info_path), "--cycle-interval",
-         str(cycle_seconds), *seed], stdout=out, stderr=out, env={**os.environ})
+        [
+            sys.executable,
+            "-m",
+            "scimhub",
+            "emulator",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(free_port()),
+            "--info-json",
+            str(info_path),
+            "--cycle-interval",
+            str(cycle_seconds),
+            *seed,
+        ],
+        stdout=out,
+        stderr=out,
+        env={**os.environ},
+    )
     deadline = time.monotonic() + 60
     while not info_path.exists():
         if time.monotonic() > deadline or proc.poll() is not None:
@@ -118,8 +148,9 @@ class ThreadedServer:
     """uvicorn in a daemon thread, stopped cleanly by `stop()`."""
 
     def __init__(self, app: Any, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

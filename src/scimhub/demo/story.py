@@ -77,8 +77,9 @@ class Story:
 def run(console: Console, options: DemoOptions) -> int:
     story = Story(console, options)
     with ExitStack() as stack:
-        root = options.data_dir or Path(stack.enter_context(
-            tempfile.TemporaryDirectory(prefix="scimhub-demo-")))
+        root = options.data_dir or Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="scimhub-demo-"))
+        )
         try:
             world = _start(story, stack, root)
             _tell(story, world)
@@ -102,17 +103,23 @@ class World:
     admin_token: str
 
     def api(self) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.url}/extIntegration/azureAD/{self.org_id}/v1",
-                            headers={"Authorization": f"Bearer {self.admin_token}",
-                                     "TrackingID": f"DEMO_{_session_uuid()}_0"},
-                            trust_env=False, timeout=60)
+        return httpx.Client(
+            base_url=f"{self.url}/extIntegration/azureAD/{self.org_id}/v1",
+            headers={
+                "Authorization": f"Bearer {self.admin_token}",
+                "TrackingID": f"DEMO_{_session_uuid()}_0",
+            },
+            trust_env=False,
+            timeout=60,
+        )
 
     def user_count(self) -> int:
         from ..directory.locator import Locator
         from ..directory.search import Query
 
-        _, total = self.hub.users.search(self.org_id, Query(count=0),
-                                         Locator(self.url, self.org_id), with_groups=False)
+        _, total = self.hub.users.search(
+            self.org_id, Query(count=0), Locator(self.url, self.org_id), with_groups=False
+        )
         return total
 
 
@@ -127,16 +134,27 @@ def _session_uuid() -> str:
 def _start(story: Story, stack: ExitStack, root: Path) -> World:
     opts = story.options
     story.step("Start a local Microsoft Entra ID (the emulator) with a realistic directory")
-    emu = start_emulator(root / "emulator", users=opts.users, groups=opts.groups,
-                         cycle_seconds=opts.cycle_seconds, log=root / "emulator.log")
+    emu = start_emulator(
+        root / "emulator",
+        users=opts.users,
+        groups=opts.groups,
+        cycle_seconds=opts.cycle_seconds,
+        log=root / "emulator.log",
+    )
     stack.callback(emu.stop)
     story.check(True, f"Entra ID emulator at {emu.base} — tenant {emu.tenant['domain']}")
 
     story.step("Start scimhub (embedded SQLite) and create the organization")
     port = opts.port or free_port()
     url = f"http://127.0.0.1:{port}"
-    settings = Settings.from_env({**emu.hub_env(), "SCIMHUB_DATA_DIR": str(root / "hub"),
-                                  "SCIMHUB_PUBLIC_URL": url, "SCIMHUB_TRACKING_PREFIX": "ATLAS"})
+    settings = Settings.from_env(
+        {
+            **emu.hub_env(),
+            "SCIMHUB_DATA_DIR": str(root / "hub"),
+            "SCIMHUB_PUBLIC_URL": url,
+            "SCIMHUB_TRACKING_PREFIX": "ATLAS",
+        }
+    )
     settings = replace(settings, port=port)
     hub = Hub.open(settings)
     stack.callback(hub.close)
@@ -173,21 +191,32 @@ def _tell(story: Story, w: World) -> None:
         if not api.get("/status").json().get("instances"):
             story.step("Set up the Azure AD integration: admin consent in Entra")
             started = api.post("/setup", json={"tenant": "common", "scope": "all"})
-            story.check(started.status_code == 200, "the hub sent the admin to sign in to "
-                        "Entra and grant admin consent")
+            story.check(
+                started.status_code == 200,
+                "the hub sent the admin to sign in to Entra and grant admin consent",
+            )
             callback = answer_consent(w.emu, started.json()["consentUrl"])
-            landed = httpx.get(callback, headers={"Accept": "application/json"},
-                               trust_env=False, timeout=60)
-            story.check(landed.status_code == 200, f"{tenant['admin_login']} signed in and "
-                        "accepted; the hub took the tenant from the signed ID token and created "
-                        "the provisioning app and its job")
+            landed = httpx.get(
+                callback, headers={"Accept": "application/json"}, trust_env=False, timeout=60
+            )
+            story.check(
+                landed.status_code == 200,
+                f"{tenant['admin_login']} signed in and "
+                "accepted; the hub took the tenant from the signed ID token and created "
+                "the provisioning app and its job",
+            )
 
         story.step("First provisioning cycle: Entra pushes users over SCIM")
-        count = story.wait("waiting for Entra's provisioning job",
-                           lambda: (n := w.user_count()) >= story.options.users and n)
+        count = story.wait(
+            "waiting for Entra's provisioning job",
+            lambda: (n := w.user_count()) >= story.options.users and n,
+        )
         before = api.get("/status").json()["instances"][0]
-        story.check(before["jobStatus"] == "Active", f"{count} users in scimhub; job "
-                    f"{before['jobStatus']}, auto sync {'on' if before['autoSync'] else 'off'}")
+        story.check(
+            before["jobStatus"] == "Active",
+            f"{count} users in scimhub; job "
+            f"{before['jobStatus']}, auto sync {'on' if before['autoSync'] else 'off'}",
+        )
         _instance_table(story, before)
 
         story.step("An Entra admin deletes the enterprise app 'scimhub Identity Integration'")
@@ -197,13 +226,15 @@ def _tell(story: Story, w: World) -> None:
         story.step("The console loads Organization Settings")
         failed = api.get("/status")
         tid = failed.headers.get("TrackingID", "")
-        story.check(failed.status_code == 401 and
-                    failed.json()["error"]["message"][0]["code"] == "701018",
-                    "the integration API answered 401 / 701018")
+        story.check(
+            failed.status_code == 401 and failed.json()["error"]["message"][0]["code"] == "701018",
+            "the integration API answered 401 / 701018",
+        )
         # The toast the console shows: the hub's words for the error, and the tracking id.
         said = failed.json()["error"]["message"][0]
-        story.out.print(Panel(f"{said['title']} TrackingID: {tid}", title="scimhub Error",
-                              border_style="red"))
+        story.out.print(
+            Panel(f"{said['title']} TrackingID: {tid}", title="scimhub Error", border_style="red")
+        )
         story.out.print(f"Error body: {failed.text}")
 
         _diagnose(story, w, tid)
@@ -218,11 +249,16 @@ def _tell(story: Story, w: World) -> None:
         restored = api.post("/allowSync", json={"enabled": True})
         story.check(restored.status_code == 200, "Allow Azure AD sync accepted")
         after = restored.json()["instances"][0]
-        story.check(after["id"] == before["id"] and after["mappings"] == before["mappings"]
-                    and after["scope"] == before["scope"],
-                    "the original configuration was restored (same instance, scope, mappings)")
-        story.check(after["jobStatus"] == "Active" and after["autoSync"],
-                    "the job is Active with Auto sync on")
+        story.check(
+            after["id"] == before["id"]
+            and after["mappings"] == before["mappings"]
+            and after["scope"] == before["scope"],
+            "the original configuration was restored (same instance, scope, mappings)",
+        )
+        story.check(
+            after["jobStatus"] == "Active" and after["autoSync"],
+            "the job is Active with Auto sync on",
+        )
         _instance_table(story, after)
 
 
@@ -230,25 +266,36 @@ def _diagnose(story: Story, w: World, tracking_id: str) -> None:
     story.step(f"The troubleshooter: scimhub doctor --tracking-id {tracking_id}")
     report = explain_tracking_id(w.hub, w.org_id, tracking_id)
     story.out.print(render_report(report))
-    story.check(any(f.id == "integration_app_deleted" for f in report.findings),
-                "diagnosis: the integration app's service principal was deleted")
+    story.check(
+        any(f.id == "integration_app_deleted" for f in report.findings),
+        "diagnosis: the integration app's service principal was deleted",
+    )
 
 
 def _instance_table(story: Story, instance: dict[str, Any]) -> None:
     table = Table("Instance name", "Job status", "Auto sync", "Users", "Groups")
     counts = instance.get("counts") or {}
-    table.add_row(instance["name"], instance["jobStatus"],
-                  "on" if instance["autoSync"] else "off", str(counts.get("users", "")),
-                  str(counts.get("groups", "")))
+    table.add_row(
+        instance["name"],
+        instance["jobStatus"],
+        "on" if instance["autoSync"] else "off",
+        str(counts.get("users", "")),
+        str(counts.get("groups", "")),
+    )
     story.out.print(table)
 
 
 def _show_console(story: Story, w: World) -> None:
-    story.out.print(Panel.fit(
-        f"Console: [bold]{w.url}/console[/bold]\n"
-        f"Sign in as [bold]{w.admin_email}[/bold] with password [bold]{w.admin_password}[/bold]\n"
-        f"Entra emulator: {w.emu.base}/_emulator/tenants (CA {w.emu.ca})",
-        title="The story played: Azure AD sync is Active again", border_style="green"))
+    story.out.print(
+        Panel.fit(
+            f"Console: [bold]{w.url}/console[/bold]\n"
+            f"Sign in as [bold]{w.admin_email}[/bold] with password "
+            f"[bold]{w.admin_password}[/bold]\n"
+            f"Entra emulator: {w.emu.base}/_emulator/tenants (CA {w.emu.ca})",
+            title="The story played: Azure AD sync is Active again",
+            border_style="green",
+        )
+    )
 
 
 def _wait_for_ctrl_c(console: Console) -> None:

@@ -15,8 +15,18 @@ from .explain import explain
 from .remedies import FixResult, apply_all, apply_fix
 from .report import Report
 
-__all__ = ["FIXES", "FixResult", "Report", "Services", "apply_fix", "diagnose",
-           "explain", "explain_tracking_id", "repair", "report_from"]
+__all__ = [
+    "FIXES",
+    "FixResult",
+    "Report",
+    "Services",
+    "apply_fix",
+    "diagnose",
+    "explain",
+    "explain_tracking_id",
+    "repair",
+    "report_from",
+]
 
 
 def report_from(evidence: Evidence) -> Report:
@@ -37,13 +47,23 @@ def explain_tracking_id(services: Services, org_id: str, tracking_id: str) -> Re
     return report
 
 
-def repair(services: Services, org_id: str, *, actor_name: str, hub_url: str,
-           tracking_id: str | None = None) -> Report:
+def repair(
+    services: Services,
+    org_id: str,
+    *,
+    actor_name: str,
+    hub_url: str,
+    tracking_id: str | None = None,
+) -> Report:
     """Apply every automatic fix the diagnosis offers, then diagnose again."""
-    results = apply_all(services, diagnose(services, org_id),
-                        actor=Actor(actor_name, tracking_id), hub_url=hub_url)
+    results = apply_all(
+        services, diagnose(services, org_id), actor=Actor(actor_name, tracking_id), hub_url=hub_url
+    )
     report = diagnose(services, org_id)
-    report.fixes_applied = [f"{'applied' if r.ok else 'failed'}: {r.fix}"
-                            + (f" ({r.instance_id})" if r.instance_id else "")
-                            + f" — {r.message}" for r in results]
+    report.fixes_applied = [
+        f"{'applied' if r.ok else 'failed'}: {r.fix}"
+        + (f" ({r.instance_id})" if r.instance_id else "")
+        + f" — {r.message}"
+        for r in results
+    ]
     return report

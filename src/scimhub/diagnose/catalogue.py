@@ -37,127 +37,239 @@ _CONSENT_THEN_ALLOW = (
 )
 
 MODES: tuple[Mode, ...] = (
-    Mode("integration_app_deleted", 1,
-         "The integration app's service principal was deleted in Entra",
-         "Token requests for the tenant fail with AADSTS700016 (or 700011): the app is not "
-         "in the directory. After re-consent, Graph's directoryAudits holds the 'Remove "
-         "service principal' record.",
-         ("tracking ids of the failed console calls and the upstream AADSTS error",
-          "who removed the service principal and when (directoryAudits, once readable)",
-          "whether Entra kept pushing SCIM meanwhile (the hub's request log)"),
-         _CONSENT_THEN_ALLOW, "allow_sync"),
-    Mode("provisioning_app_deleted", 2,
-         "The provisioning app (scimhub Identity) was deleted in Entra",
-         "Graph finds no service principal with the saved provisioning app id.",
-         ("saved provisioning app id", "the 'Remove service principal' audit record"),
-         ("Recreate the provisioning app and its job from the saved configuration "
-          "(`scimhub doctor --fix`, or Allow Azure AD sync).",), "restore"),
-    Mode("provisioning_job_deleted", 2,
-         "The provisioning job was deleted in Entra",
-         "Graph answers 404 for the saved job id while the provisioning app exists.",
-         ("saved job id",),
-         ("Recreate the job from the saved configuration (`scimhub doctor --fix`).",),
-         "restore"),
-    Mode("consent_missing", 3, "Admin consent was revoked or never granted",
-         "Token requests fail with AADSTS65001 (or 65004, 90094).",
-         ("upstream AADSTS error", "tracking ids"),
-         ("Open the admin consent URL for this tenant and accept as an Entra admin.",)),
-    Mode("client_secret_invalid", 3, "The hub's client secret is wrong",
-         "Token requests fail with AADSTS7000215 (or 70002).",
-         ("upstream AADSTS error",),
-         ("Create a new client secret for the integration app in its home tenant and set "
-          "SCIMHUB_ENTRA_CLIENT_SECRET to its value (not its id); restart scimhub.",)),
-    Mode("client_secret_expired", 3, "The hub's client secret has expired",
-         "Token requests fail with AADSTS7000222.",
-         ("upstream AADSTS error",),
-         ("Create a new client secret for the integration app and set "
-          "SCIMHUB_ENTRA_CLIENT_SECRET to it; restart scimhub.",)),
-    Mode("client_secret_expiring", 3, "The hub's client secret expires soon",
-         "SCIMHUB_ENTRA_CLIENT_SECRET_EXPIRES is less than 30 days away; from that day "
-         "every token request fails with AADSTS7000222 and nothing syncs.",
-         ("the configured expiry date",),
-         ("Create a new client secret for the integration app in its home tenant, set "
-          "SCIMHUB_ENTRA_CLIENT_SECRET and SCIMHUB_ENTRA_CLIENT_SECRET_EXPIRES, restart "
-          "scimhub; then delete the old secret.",)),
-    Mode("integration_app_disabled", 3, "The integration app is disabled in Entra",
-         "Token requests fail with AADSTS7000112.",
-         ("upstream AADSTS error",),
-         ("In Entra: Enterprise applications > the integration app > Properties > "
-          "'Enabled for users to sign in?' = Yes.",)),
-    Mode("tenant_not_found", 3, "The Entra tenant no longer exists (or is in another cloud)",
-         "Token requests or the tenant's OpenID metadata fail with AADSTS90002.",
-         ("the saved tenant id", "upstream AADSTS error"),
-         ("Check the tenant id; if the tenant is gone, disconnect this instance and set the "
-          "integration up again for the right tenant.",)),
-    Mode("scim_token_rejected", 4,
-         "Entra's provisioning job is quarantined: the hub rejects its SCIM token",
-         "The job's status is Quarantine with a 401 from the hub, the hub's request log has "
-         "401s for Entra's requests, or the token the job uses is revoked or expired.",
-         ("quarantine reason, since when, next attempt",
-          "the hub's 401 answers to Entra (request log)", "the token's state"),
-         ("Rotate the hub's SCIM token, give the job the new one (PUT secrets) and restart "
-          "the job (`scimhub doctor --fix`).",), "rotate_scim_token"),
-    Mode("job_quarantined", 4, "The provisioning job is in quarantine",
-         "The job's status is Quarantine (too many deletes, too many failures, ...).",
-         ("quarantine reason, since when, next attempt", "the job's last error"),
-         ("Fix the cause named in the reason, then restart the job (`scimhub doctor --fix`); "
-          "a restart clears the quarantine.",), "restart_job"),
-    Mode("users_out_of_scope", 5, "Some Entra users are not provisioned (scope)",
-         "Users in Entra are missing or inactive in the hub: not assigned to the app, "
-         "disabled, or only members of nested groups (Entra does not expand nesting); the "
-         "provisioning log marks them skipped.",
-         ("the users, grouped by reason", "skipped provisioning log entries"),
-         ("Assign the users (or a group they are direct members of) to the provisioning app "
-          "in Entra, or set the scope to all users.",
-          "Disabled users are provisioned inactive on purpose; enable them in Entra.")),
-    Mode("scope_change_pending", 5, "A scope change has not been provisioned yet",
-         "Users in scope (direct members of an assigned group, or every user with scope "
-         "'all') are missing from the hub and the job has not tried them.",
-         ("the users in scope but missing",),
-         ("Restart the job so a new initial cycle reads the whole scope "
-          "(`scimhub doctor --fix`).",), "restart_job"),
-    Mode("duplicate_user_name", 6, "Two Entra users map to the same userName (409)",
-         "The hub answered 409 uniqueness; Entra's provisioning log has Conflict failures.",
-         ("the affected Entra users", "the hub's 409 answers with their tracking ids"),
-         ("Make the source attribute mapped to userName unique in Entra (or change the "
-          "mapping); the next cycle retries the escrowed users.",)),
-    Mode("invalid_attribute_values", 6, "Entra sends attribute values the hub refuses (400)",
-         "The hub answered 400 (invalidValue, invalidSyntax, ...); Entra's provisioning log "
-         "has BadResponse failures.",
-         ("the affected objects grouped by error", "the hub's answers with tracking ids"),
-         ("Correct the values in Entra or the attribute mapping; the next cycle retries.",)),
-    Mode("graph_throttled", 7, "Microsoft Graph is throttling the hub (429)",
-         "Graph calls answered 429 beyond the wait the client accepts.",
-         ("the throttled calls with Retry-After",),
-         ("Wait for the Retry-After period; avoid bulk console refreshes.",)),
-    Mode("entra_unavailable", 7, "Microsoft Entra ID or Graph is unavailable (5xx)",
-         "Graph or the token endpoint answered 5xx or did not answer after retries.",
-         ("the failed calls",),
-         ("Check the Microsoft 365 service health page; retry later.",)),
-    Mode("hub_errors", 7, "The hub failed Entra's SCIM requests (5xx/429)",
-         "The hub's request log has 5xx or 429 answers to Entra.",
-         ("the failed requests with tracking ids",),
-         ("Check the hub's logs for these tracking ids and its database; Entra retries.",)),
-    Mode("hub_database_unavailable", 7, "The hub's database is unavailable",
-         "Opening or querying the hub's database fails.",
-         ("the database error",),
-         ("Check SCIMHUB_DATABASE_URL and that the database server is running and "
-          "reachable.",)),
-    Mode("not_configured", 0, "The Azure AD integration is not configured on this hub",
-         "SCIMHUB_ENTRA_CLIENT_ID, _CLIENT_SECRET or _APP_TEMPLATE_ID is empty.", (),
-         ("Set SCIMHUB_ENTRA_CLIENT_ID, SCIMHUB_ENTRA_CLIENT_SECRET and "
-          "SCIMHUB_ENTRA_APP_TEMPLATE_ID and restart scimhub.",)),
+    Mode(
+        "integration_app_deleted",
+        1,
+        "The integration app's service principal was deleted in Entra",
+        "Token requests for the tenant fail with AADSTS700016 (or 700011): the app is not "
+        "in the directory. After re-consent, Graph's directoryAudits holds the 'Remove "
+        "service principal' record.",
+        (
+            "tracking ids of the failed console calls and the upstream AADSTS error",
+            "who removed the service principal and when (directoryAudits, once readable)",
+            "whether Entra kept pushing SCIM meanwhile (the hub's request log)",
+        ),
+        _CONSENT_THEN_ALLOW,
+        "allow_sync",
+    ),
+    Mode(
+        "provisioning_app_deleted",
+        2,
+        "The provisioning app (scimhub Identity) was deleted in Entra",
+        "Graph finds no service principal with the saved provisioning app id.",
+        ("saved provisioning app id", "the 'Remove service principal' audit record"),
+        (
+            "Recreate the provisioning app and its job from the saved configuration "
+            "(`scimhub doctor --fix`, or Allow Azure AD sync).",
+        ),
+        "restore",
+    ),
+    Mode(
+        "provisioning_job_deleted",
+        2,
+        "The provisioning job was deleted in Entra",
+        "Graph answers 404 for the saved job id while the provisioning app exists.",
+        ("saved job id",),
+        ("Recreate the job from the saved configuration (`scimhub doctor --fix`).",),
+        "restore",
+    ),
+    Mode(
+        "consent_missing",
+        3,
+        "Admin consent was revoked or never granted",
+        "Token requests fail with AADSTS65001 (or 65004, 90094).",
+        ("upstream AADSTS error", "tracking ids"),
+        ("Open the admin consent URL for this tenant and accept as an Entra admin.",),
+    ),
+    Mode(
+        "client_secret_invalid",
+        3,
+        "The hub's client secret is wrong",
+        "Token requests fail with AADSTS7000215 (or 70002).",
+        ("upstream AADSTS error",),
+        (
+            "Create a new client secret for the integration app in its home tenant and set "
+            "SCIMHUB_ENTRA_CLIENT_SECRET to its value (not its id); restart scimhub.",
+        ),
+    ),
+    Mode(
+        "client_secret_expired",
+        3,
+        "The hub's client secret has expired",
+        "Token requests fail with AADSTS7000222.",
+        ("upstream AADSTS error",),
+        (
+            "Create a new client secret for the integration app and set "
+            "SCIMHUB_ENTRA_CLIENT_SECRET to it; restart scimhub.",
+        ),
+    ),
+    Mode(
+        "client_secret_expiring",
+        3,
+        "The hub's client secret expires soon",
+        "SCIMHUB_ENTRA_CLIENT_SECRET_EXPIRES is less than 30 days away; from that day "
+        "every token request fails with AADSTS7000222 and nothing syncs.",
+        ("the configured expiry date",),
+        (
+            "Create a new client secret for the integration app in its home tenant, set "
+            "SCIMHUB_ENTRA_CLIENT_SECRET and SCIMHUB_ENTRA_CLIENT_SECRET_EXPIRES, restart "
+            "scimhub; then delete the old secret.",
+        ),
+    ),
+    Mode(
+        "integration_app_disabled",
+        3,
+        "The integration app is disabled in Entra",
+        "Token requests fail with AADSTS7000112.",
+        ("upstream AADSTS error",),
+        (
+            "In Entra: Enterprise applications > the integration app > Properties > "
+            "'Enabled for users to sign in?' = Yes.",
+        ),
+    ),
+    Mode(
+        "tenant_not_found",
+        3,
+        "The Entra tenant no longer exists (or is in another cloud)",
+        "Token requests or the tenant's OpenID metadata fail with AADSTS90002.",
+        ("the saved tenant id", "upstream AADSTS error"),
+        (
+            "Check the tenant id; if the tenant is gone, disconnect this instance and set the "
+            "integration up again for the right tenant.",
+        ),
+    ),
+    Mode(
+        "scim_token_rejected",
+        4,
+        "Entra's provisioning job is quarantined: the hub rejects its SCIM token",
+        "The job's status is Quarantine with a 401 from the hub, the hub's request log has "
+        "401s for Entra's requests, or the token the job uses is revoked or expired.",
+        (
+            "quarantine reason, since when, next attempt",
+            "the hub's 401 answers to Entra (request log)",
+            "the token's state",
+        ),
+        (
+            "Rotate the hub's SCIM token, give the job the new one (PUT secrets) and restart "
+            "the job (`scimhub doctor --fix`).",
+        ),
+        "rotate_scim_token",
+    ),
+    Mode(
+        "job_quarantined",
+        4,
+        "The provisioning job is in quarantine",
+        "The job's status is Quarantine (too many deletes, too many failures, ...).",
+        ("quarantine reason, since when, next attempt", "the job's last error"),
+        (
+            "Fix the cause named in the reason, then restart the job (`scimhub doctor --fix`); "
+            "a restart clears the quarantine.",
+        ),
+        "restart_job",
+    ),
+    Mode(
+        "users_out_of_scope",
+        5,
+        "Some Entra users are not provisioned (scope)",
+        "Users in Entra are missing or inactive in the hub: not assigned to the app, "
+        "disabled, or only members of nested groups (Entra does not expand nesting); the "
+        "provisioning log marks them skipped.",
+        ("the users, grouped by reason", "skipped provisioning log entries"),
+        (
+            "Assign the users (or a group they are direct members of) to the provisioning app "
+            "in Entra, or set the scope to all users.",
+            "Disabled users are provisioned inactive on purpose; enable them in Entra.",
+        ),
+    ),
+    Mode(
+        "scope_change_pending",
+        5,
+        "A scope change has not been provisioned yet",
+        "Users in scope (direct members of an assigned group, or every user with scope "
+        "'all') are missing from the hub and the job has not tried them.",
+        ("the users in scope but missing",),
+        ("Restart the job so a new initial cycle reads the whole scope (`scimhub doctor --fix`).",),
+        "restart_job",
+    ),
+    Mode(
+        "duplicate_user_name",
+        6,
+        "Two Entra users map to the same userName (409)",
+        "The hub answered 409 uniqueness; Entra's provisioning log has Conflict failures.",
+        ("the affected Entra users", "the hub's 409 answers with their tracking ids"),
+        (
+            "Make the source attribute mapped to userName unique in Entra (or change the "
+            "mapping); the next cycle retries the escrowed users.",
+        ),
+    ),
+    Mode(
+        "invalid_attribute_values",
+        6,
+        "Entra sends attribute values the hub refuses (400)",
+        "The hub answered 400 (invalidValue, invalidSyntax, ...); Entra's provisioning log "
+        "has BadResponse failures.",
+        ("the affected objects grouped by error", "the hub's answers with tracking ids"),
+        ("Correct the values in Entra or the attribute mapping; the next cycle retries.",),
+    ),
+    Mode(
+        "graph_throttled",
+        7,
+        "Microsoft Graph is throttling the hub (429)",
+        "Graph calls answered 429 beyond the wait the client accepts.",
+        ("the throttled calls with Retry-After",),
+        ("Wait for the Retry-After period; avoid bulk console refreshes.",),
+    ),
+    Mode(
+        "entra_unavailable",
+        7,
+        "Microsoft Entra ID or Graph is unavailable (5xx)",
+        "Graph or the token endpoint answered 5xx or did not answer after retries.",
+        ("the failed calls",),
+        ("Check the Microsoft 365 service health page; retry later.",),
+    ),
+    Mode(
+        "hub_errors",
+        7,
+        "The hub failed Entra's SCIM requests (5xx/429)",
+        "The hub's request log has 5xx or 429 answers to Entra.",
+        ("the failed requests with tracking ids",),
+        ("Check the hub's logs for these tracking ids and its database; Entra retries.",),
+    ),
+    Mode(
+        "hub_database_unavailable",
+        7,
+        "The hub's database is unavailable",
+        "Opening or querying the hub's database fails.",
+        ("the database error",),
+        ("Check SCIMHUB_DATABASE_URL and that the database server is running and reachable.",),
+    ),
+    Mode(
+        "not_configured",
+        0,
+        "The Azure AD integration is not configured on this hub",
+        "SCIMHUB_ENTRA_CLIENT_ID, _CLIENT_SECRET or _APP_TEMPLATE_ID is empty.",
+        (),
+        (
+            "Set SCIMHUB_ENTRA_CLIENT_ID, SCIMHUB_ENTRA_CLIENT_SECRET and "
+            "SCIMHUB_ENTRA_APP_TEMPLATE_ID and restart scimhub.",
+        ),
+    ),
 )
 
 BY_ID: dict[str, Mode] = {m.id: m for m in MODES}
 
 # AADSTS codes of refused token requests → the mode they mean (reference facts §2).
 AADSTS_MODES: dict[str, str] = {
-    "AADSTS700016": "integration_app_deleted", "AADSTS700011": "integration_app_deleted",
-    "AADSTS65001": "consent_missing", "AADSTS65004": "consent_missing",
-    "AADSTS90094": "consent_missing", "AADSTS7000215": "client_secret_invalid",
-    "AADSTS70002": "client_secret_invalid", "AADSTS7000222": "client_secret_expired",
-    "AADSTS7000112": "integration_app_disabled", "AADSTS90002": "tenant_not_found",
+    "AADSTS700016": "integration_app_deleted",
+    "AADSTS700011": "integration_app_deleted",
+    "AADSTS65001": "consent_missing",
+    "AADSTS65004": "consent_missing",
+    "AADSTS90094": "consent_missing",
+    "AADSTS7000215": "client_secret_invalid",
+    "AADSTS70002": "client_secret_invalid",
+    "AADSTS7000222": "client_secret_expired",
+    "AADSTS7000112": "integration_app_disabled",
+    "AADSTS90002": "tenant_not_found",
     "AADSTS90055": "graph_throttled",
 }
 

@@ -23,8 +23,14 @@ _CONFLICT = "SystemForCrossDomainIdentityManagementConflict"
 _UNAVAILABLE = "SystemForCrossDomainIdentityManagementServiceUnavailable"
 
 
-def finding(mode_id: str, *, severity: str = "error", title: str | None = None,
-            explanation: str = "", **kw: Any) -> Finding:
+def finding(
+    mode_id: str,
+    *,
+    severity: str = "error",
+    title: str | None = None,
+    explanation: str = "",
+    **kw: Any,
+) -> Finding:
     mode = BY_ID[mode_id]
     kw.setdefault("steps", list(mode.remediation))
     return Finding(mode_id, severity, title or mode.title, explanation or mode.detection, **kw)
@@ -36,10 +42,14 @@ def consent_url(ev: Evidence, tenant: str) -> str:
 
 def classify(ev: Evidence) -> tuple[list[Finding], list[Check]]:
     if ev.database_error is not None:
-        return [finding("hub_database_unavailable", explanation="The hub could not read its "
-                        "database, so it cannot serve Entra's SCIM requests or the console.",
-                        evidence=[f"Database error: {ev.database_error}"])], \
-            [Check("Hub database", False, ev.database_error)]
+        return [
+            finding(
+                "hub_database_unavailable",
+                explanation="The hub could not read its "
+                "database, so it cannot serve Entra's SCIM requests or the console.",
+                evidence=[f"Database error: {ev.database_error}"],
+            )
+        ], [Check("Hub database", False, ev.database_error)]
     checks = [Check("Hub database", True, "readable")]
     findings: list[Finding] = []
     if not ev.configured:
@@ -65,37 +75,62 @@ def _secret_expiry(ev: Evidence, checks: list[Check]) -> list[Finding]:
         return [finding("client_secret_expired", evidence=[f"Configured expiry: {when}"])]
     if left < SECRET_WARNING:
         checks.append(Check("Client secret", False, f"expires {when}"))
-        return [finding("client_secret_expiring", severity="warning",
-                        title=f"The hub's client secret expires in {left.days} days",
-                        evidence=[f"Configured expiry: {when}"])]
+        return [
+            finding(
+                "client_secret_expiring",
+                severity="warning",
+                title=f"The hub's client secret expires in {left.days} days",
+                evidence=[f"Configured expiry: {when}"],
+            )
+        ]
     checks.append(Check("Client secret", True, f"valid until {when}"))
     return []
 
 
 # -- one connected tenant -------------------------------------------------------------
 
+
 def _instance(ev: Evidence, ie: InstanceEvidence, checks: list[Check]) -> list[Finding]:
     inst = ie.instance
     if ie.probe_error is not None:
-        checks.append(Check(f"Graph access to {inst.tenant_domain or inst.tenant_id}", False,
-                            ie.probe_error.upstream_code or ie.probe_error.code))
+        checks.append(
+            Check(
+                f"Graph access to {inst.tenant_domain or inst.tenant_id}",
+                False,
+                ie.probe_error.upstream_code or ie.probe_error.code,
+            )
+        )
         return [_refused(ev, ie)]
     if inst.mode != Mode.PUSH or not ev.configured:
         return []
-    checks.append(Check(f"Graph access to {inst.tenant_domain or inst.tenant_id}", True,
-                        "token and Graph calls work"))
+    checks.append(
+        Check(
+            f"Graph access to {inst.tenant_domain or inst.tenant_id}",
+            True,
+            "token and Graph calls work",
+        )
+    )
     out = _recovered_app(ev, ie)
     if ie.provisioning_sp_found is False:
-        out.append(_provisioning_gone(ie, "provisioning_app_deleted",
-                                      f"No service principal for the saved provisioning app "
-                                      f"{inst.provisioning_app_id} exists in the tenant."))
+        out.append(
+            _provisioning_gone(
+                ie,
+                "provisioning_app_deleted",
+                f"No service principal for the saved provisioning app "
+                f"{inst.provisioning_app_id} exists in the tenant.",
+            )
+        )
     elif ie.job_missing:
-        out.append(_provisioning_gone(ie, "provisioning_job_deleted",
-                                      f"The saved job {inst.job_id} no longer exists."))
+        out.append(
+            _provisioning_gone(
+                ie, "provisioning_job_deleted", f"The saved job {inst.job_id} no longer exists."
+            )
+        )
     elif ie.job is not None:
         status = ie.job.get("status") or {}
-        checks.append(Check("Provisioning job", status.get("code") != "Quarantine",
-                            str(status.get("code"))))
+        checks.append(
+            Check("Provisioning job", status.get("code") != "Quarantine", str(status.get("code")))
+        )
         out += _quarantine(ev, ie, status)
     out += _token_state(ev, ie)
     out += _object_failures(ev, ie)
@@ -111,8 +146,11 @@ def _refused(ev: Evidence, ie: InstanceEvidence) -> Finding:
     related = [f for f in ev.failures if mode_for_failure(f.status, f.upstream_code) == mode]
     evidence = [fmt.problem_line(problem, inst.tenant_domain or inst.tenant_id)]
     evidence += [fmt.failure_line(f) for f in related[:10]]
-    links, details, steps = [], {"upstreamCode": problem.upstream_code,
-                                 "tenantId": inst.tenant_id}, list(BY_ID[mode].remediation)
+    links, details, steps = (
+        [],
+        {"upstreamCode": problem.upstream_code, "tenantId": inst.tenant_id},
+        list(BY_ID[mode].remediation),
+    )
     if mode in ("integration_app_deleted", "consent_missing"):
         url = consent_url(ev, inst.tenant_id)
         links.append(Link("Grant admin consent", url))
@@ -120,10 +158,19 @@ def _refused(ev: Evidence, ie: InstanceEvidence) -> Finding:
         steps[0] = f"{steps[0]} {url}"
     if mode == "integration_app_deleted":
         evidence += _pushes_meanwhile(ev, related, details)
-        evidence.append("Who deleted it is in Entra's audit log, which the hub can read again "
-                        "once consent is granted (run the doctor again then).")
-    return finding(mode, instance_id=inst.id, evidence=evidence, steps=steps, links=links,
-                   tracking_ids=[f.tracking_id for f in related], details=details)
+        evidence.append(
+            "Who deleted it is in Entra's audit log, which the hub can read again "
+            "once consent is granted (run the doctor again then)."
+        )
+    return finding(
+        mode,
+        instance_id=inst.id,
+        evidence=evidence,
+        steps=steps,
+        links=links,
+        tracking_ids=[f.tracking_id for f in related],
+        details=details,
+    )
 
 
 def _pushes_meanwhile(ev: Evidence, related: list[Any], details: dict[str, Any]) -> list[str]:
@@ -133,19 +180,26 @@ def _pushes_meanwhile(ev: Evidence, related: list[Any], details: dict[str, Any])
     details["pushesMeanwhile"] = len(pushes)
     details["lastPush"] = pushes[0].time.isoformat() if pushes else None
     if not pushes:
-        return ["No SCIM requests from Entra reached the hub "
-                + (f"since {fmt.when(start)}." if start else "in the last 24 hours.")]
-    return [f"Entra's provisioning kept running: {len(pushes)} SCIM requests answered OK "
-            + (f"since {fmt.when(start)}" if start else "in the last 24 hours")
-            + f", the last at {fmt.when(pushes[0].time)}."]
+        return [
+            "No SCIM requests from Entra reached the hub "
+            + (f"since {fmt.when(start)}." if start else "in the last 24 hours.")
+        ]
+    return [
+        f"Entra's provisioning kept running: {len(pushes)} SCIM requests answered OK "
+        + (f"since {fmt.when(start)}" if start else "in the last 24 hours")
+        + f", the last at {fmt.when(pushes[0].time)}."
+    ]
 
 
 def _recovered_app(ev: Evidence, ie: InstanceEvidence) -> list[Finding]:
     """Token works again, but 700016 failures since the last restore: consent recreated
     the service principal; the audit log now says who deleted it, and the saved
     configuration still has to be restored."""
-    related = [f for f in ev.failures
-               if mode_for_failure(f.status, f.upstream_code) == "integration_app_deleted"]
+    related = [
+        f
+        for f in ev.failures
+        if mode_for_failure(f.status, f.upstream_code) == "integration_app_deleted"
+    ]
     if not related:
         return []
     details: dict[str, Any] = {"tenantId": ie.instance.tenant_id}
@@ -153,33 +207,53 @@ def _recovered_app(ev: Evidence, ie: InstanceEvidence) -> list[Finding]:
     # written before Entra first refused the token (give or take clock skew: the hub keeps
     # whole seconds, and Entra's clock is not ours).
     latest = min(f.time for f in related) + CLOCK_SLACK
-    removed = [r for r in ie.removed_sps if not _targets(r, ie.instance.provisioning_sp_id)
-               and _time(r.get("activityDateTime")) <= latest]
+    removed = [
+        r
+        for r in ie.removed_sps
+        if not _targets(r, ie.instance.provisioning_sp_id)
+        and _time(r.get("activityDateTime")) <= latest
+    ]
     details["audit"] = [fmt.audit_details(r) for r in removed[:3]]
     evidence = [fmt.failure_line(f) for f in related[:10]]
     evidence += [fmt.audit_line(r) for r in removed[:3]]
     if not removed:
-        evidence.append("No 'Remove service principal' record was found in Entra's audit log"
-                        + (" (it could not be read)." if ie.log_problems else "."))
+        evidence.append(
+            "No 'Remove service principal' record was found in Entra's audit log"
+            + (" (it could not be read)." if ie.log_problems else ".")
+        )
     evidence += _pushes_meanwhile(ev, related, details)
-    return [finding("integration_app_deleted", severity="warning",
-                    title="The integration app's service principal was deleted, and admin "
-                          "consent has recreated it",
-                    explanation="Entra refused the hub's token requests with AADSTS700016 "
-                                "until consent was granted again; restore the saved "
-                                "configuration to finish.",
-                    steps=["Organization Settings > Directory Synchronization > Allow Azure "
-                           "AD sync (or `scimhub doctor --fix`): the saved configuration "
-                           "(provisioning app, job, mappings, scope, auto sync) is restored."],
-                    fix="allow_sync", instance_id=ie.instance.id, evidence=evidence,
-                    tracking_ids=[f.tracking_id for f in related], details=details)]
+    return [
+        finding(
+            "integration_app_deleted",
+            severity="warning",
+            title="The integration app's service principal was deleted, and admin "
+            "consent has recreated it",
+            explanation="Entra refused the hub's token requests with AADSTS700016 "
+            "until consent was granted again; restore the saved "
+            "configuration to finish.",
+            steps=[
+                "Organization Settings > Directory Synchronization > Allow Azure "
+                "AD sync (or `scimhub doctor --fix`): the saved configuration "
+                "(provisioning app, job, mappings, scope, auto sync) is restored."
+            ],
+            fix="allow_sync",
+            instance_id=ie.instance.id,
+            evidence=evidence,
+            tracking_ids=[f.tracking_id for f in related],
+            details=details,
+        )
+    ]
 
 
 def _provisioning_gone(ie: InstanceEvidence, mode: str, what: str) -> Finding:
     removed = [r for r in ie.removed_sps if _targets(r, ie.instance.provisioning_sp_id)]
-    return finding(mode, instance_id=ie.instance.id, fix=BY_ID[mode].fix,
-                   evidence=[what] + [fmt.audit_line(r) for r in removed[:3]],
-                   details={"audit": [fmt.audit_details(r) for r in removed[:3]]})
+    return finding(
+        mode,
+        instance_id=ie.instance.id,
+        fix=BY_ID[mode].fix,
+        evidence=[what] + [fmt.audit_line(r) for r in removed[:3]],
+        details={"audit": [fmt.audit_details(r) for r in removed[:3]]},
+    )
 
 
 def _time(value: Any) -> datetime:
@@ -199,17 +273,26 @@ def _quarantine(ev: Evidence, ie: InstanceEvidence, status: dict[str, Any]) -> l
         return []
     error = q.get("error") or {}
     rejected = error.get("code") == _UNAUTHORIZED or "401" in str(error.get("message", ""))
-    lines = [f"Job {ie.instance.job_id} in quarantine since {q.get('currentBegan')} "
-             f"(reason {q.get('reason')}); next attempt {q.get('nextAttempt')}.",
-             f"Entra's error: {error.get('code')}: {error.get('message')}"]
+    lines = [
+        f"Job {ie.instance.job_id} in quarantine since {q.get('currentBegan')} "
+        f"(reason {q.get('reason')}); next attempt {q.get('nextAttempt')}.",
+        f"Entra's error: {error.get('code')}: {error.get('message')}",
+    ]
     mode = "scim_token_rejected" if rejected else "job_quarantined"
     unauthorized = [e for e in ev.requests_failed if e.status == 401]
     if rejected:
         lines += [fmt.request_line(e) for e in unauthorized[:5]]
     details = {k: q.get(k) for k in ("reason", "currentBegan", "nextAttempt", "seriesCount")}
-    return [finding(mode, instance_id=ie.instance.id, fix=BY_ID[mode].fix, evidence=lines,
-                    tracking_ids=[e.tracking_id for e in unauthorized[:5]] if rejected else [],
-                    details={"quarantine": details, "error": error})]
+    return [
+        finding(
+            mode,
+            instance_id=ie.instance.id,
+            fix=BY_ID[mode].fix,
+            evidence=lines,
+            tracking_ids=[e.tracking_id for e in unauthorized[:5]] if rejected else [],
+            details={"quarantine": details, "error": error},
+        )
+    ]
 
 
 def _token_state(ev: Evidence, ie: InstanceEvidence) -> list[Finding]:
@@ -217,36 +300,55 @@ def _token_state(ev: Evidence, ie: InstanceEvidence) -> list[Finding]:
     token = ie.scim_token
     if token is None or token.usable(ev.now):
         return []
-    state = (f"revoked at {fmt.when(token.revoked_at)}" if token.revoked_at
-             else f"expired at {fmt.when(token.expires_at)}")
-    return [finding("scim_token_rejected", instance_id=ie.instance.id, fix="rotate_scim_token",
-                    evidence=[f"The hub token Entra's job uses ({token.name}, "
-                              f"{token.prefix}…) was {state}."],
-                    details={"tokenId": token.id})]
+    state = (
+        f"revoked at {fmt.when(token.revoked_at)}"
+        if token.revoked_at
+        else f"expired at {fmt.when(token.expires_at)}"
+    )
+    return [
+        finding(
+            "scim_token_rejected",
+            instance_id=ie.instance.id,
+            fix="rotate_scim_token",
+            evidence=[
+                f"The hub token Entra's job uses ({token.name}, {token.prefix}…) was {state}."
+            ],
+            details={"tokenId": token.id},
+        )
+    ]
 
 
 def _object_failures(ev: Evidence, ie: InstanceEvidence) -> list[Finding]:
     """Per-object failures of the last cycle, grouped by cause, with the affected objects."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for entry in ie.provisioning_failures:
-        code = ((entry.get("provisioningStatusInfo") or {}).get("errorInformation")
-                or {}).get("errorCode")
-        mode = {_CONFLICT: "duplicate_user_name", _UNAVAILABLE: "hub_errors",
-                _UNAUTHORIZED: "scim_token_rejected"}.get(code or "", "invalid_attribute_values")
+        code = ((entry.get("provisioningStatusInfo") or {}).get("errorInformation") or {}).get(
+            "errorCode"
+        )
+        mode = {
+            _CONFLICT: "duplicate_user_name",
+            _UNAVAILABLE: "hub_errors",
+            _UNAUTHORIZED: "scim_token_rejected",
+        }.get(code or "", "invalid_attribute_values")
         groups[mode].append(entry)
     out = []
     for mode, entries in groups.items():
         scim_type = {"duplicate_user_name": 409, "invalid_attribute_values": 400}.get(mode)
         answers = [e for e in ev.requests_failed if e.status == scim_type]
-        objects = sorted({str((e.get("sourceIdentity") or {}).get("displayName"))
-                          for e in entries})
-        out.append(finding(
-            mode, severity="warning", instance_id=ie.instance.id, fix=BY_ID[mode].fix,
-            explanation=f"{BY_ID[mode].detection} Affected: {', '.join(objects)}.",
-            evidence=[fmt.provisioning_line(e) for e in entries[:10]]
-            + [fmt.request_line(e) for e in answers[:5]],
-            tracking_ids=[e.tracking_id for e in answers[:5]],
-            details={"objects": objects}))
+        objects = sorted({str((e.get("sourceIdentity") or {}).get("displayName")) for e in entries})
+        out.append(
+            finding(
+                mode,
+                severity="warning",
+                instance_id=ie.instance.id,
+                fix=BY_ID[mode].fix,
+                explanation=f"{BY_ID[mode].detection} Affected: {', '.join(objects)}.",
+                evidence=[fmt.provisioning_line(e) for e in entries[:10]]
+                + [fmt.request_line(e) for e in answers[:5]],
+                tracking_ids=[e.tracking_id for e in answers[:5]],
+                details={"objects": objects},
+            )
+        )
     return out
 
 
@@ -261,29 +363,52 @@ def _scope(ie: InstanceEvidence) -> list[Finding]:
             by_reason[reason].append(user.upn)
     out = []
     if by_reason.get("pending"):
-        out.append(finding("scope_change_pending", severity="warning", fix="restart_job",
-                           instance_id=ie.instance.id, details={"users": by_reason["pending"]},
-                           evidence=[f"In scope ({scope.scope}) but not in the hub: "
-                                     f"{', '.join(by_reason['pending'][:20])}"]))
-    labels = {"unassigned": "Not assigned to the provisioning app (or outside its scoping "
-                            "filter)",
-              "nested": "Only members of nested groups (Entra provisions direct members of "
-                        "assigned groups only)",
-              "disabled": "Disabled in Entra (provisioned inactive)"}
+        out.append(
+            finding(
+                "scope_change_pending",
+                severity="warning",
+                fix="restart_job",
+                instance_id=ie.instance.id,
+                details={"users": by_reason["pending"]},
+                evidence=[
+                    f"In scope ({scope.scope}) but not in the hub: "
+                    f"{', '.join(by_reason['pending'][:20])}"
+                ],
+            )
+        )
+    labels = {
+        "unassigned": "Not assigned to the provisioning app (or outside its scoping filter)",
+        "nested": "Only members of nested groups (Entra provisions direct members of "
+        "assigned groups only)",
+        "disabled": "Disabled in Entra (provisioned inactive)",
+    }
     lines = [f"{labels[r]}: {', '.join(by_reason[r][:20])}" for r in labels if by_reason.get(r)]
     lines += [fmt.provisioning_line(e) for e in ie.provisioning_skipped[:5]]
     if lines:
         problems = bool(by_reason.get("unassigned") or by_reason.get("nested"))
-        out.append(finding("users_out_of_scope", severity="warning" if problems else "info",
-                           instance_id=ie.instance.id, evidence=lines,
-                           details={r: by_reason[r] for r in labels if by_reason.get(r)}))
+        out.append(
+            finding(
+                "users_out_of_scope",
+                severity="warning" if problems else "info",
+                instance_id=ie.instance.id,
+                evidence=lines,
+                details={r: by_reason[r] for r in labels if by_reason.get(r)},
+            )
+        )
     if scope.truncated:
-        out.append(finding("users_out_of_scope", severity="info", instance_id=ie.instance.id,
-                           evidence=[f"Compared the first {scope.checked} Entra users only."]))
+        out.append(
+            finding(
+                "users_out_of_scope",
+                severity="info",
+                instance_id=ie.instance.id,
+                evidence=[f"Compared the first {scope.checked} Entra users only."],
+            )
+        )
     return out
 
 
 # -- organisation-wide: recorded integration failures, the hub's request log --------------
+
 
 def _recorded(ev: Evidence, found: list[Finding]) -> list[Finding]:
     """Failures the console met that no live check explains: recent throttling or
@@ -303,11 +428,22 @@ def _recorded(ev: Evidence, found: list[Finding]) -> list[Finding]:
     for mode, fs in groups.items():
         over = probed and mode in ("graph_throttled", "entra_unavailable")
         title = f"{BY_ID[mode].title} (recently; Graph answers again now)" if over else None
-        severity = "info" if over else "warning" if mode in (
-            "graph_throttled", "entra_unavailable") else "error"
-        out.append(finding(mode, severity=severity, title=title,
-                           evidence=[fmt.failure_line(f) for f in fs[:10]],
-                           tracking_ids=[f.tracking_id for f in fs]))
+        severity = (
+            "info"
+            if over
+            else "warning"
+            if mode in ("graph_throttled", "entra_unavailable")
+            else "error"
+        )
+        out.append(
+            finding(
+                mode,
+                severity=severity,
+                title=title,
+                evidence=[fmt.failure_line(f) for f in fs[:10]],
+                tracking_ids=[f.tracking_id for f in fs],
+            )
+        )
     return out
 
 
@@ -333,10 +469,16 @@ def _requests(ev: Evidence, found: list[Finding]) -> list[Finding]:
     out = []
     for mode, entries in groups.items():
         fix = BY_ID[mode].fix if len(push) == 1 else None
-        out.append(finding(mode, severity="error" if mode == "scim_token_rejected" else "warning",
-                           instance_id=push[0] if fix else None, fix=fix,
-                           evidence=[fmt.request_line(e) for e in entries[:10]],
-                           tracking_ids=[e.tracking_id for e in entries[:10]]))
+        out.append(
+            finding(
+                mode,
+                severity="error" if mode == "scim_token_rejected" else "warning",
+                instance_id=push[0] if fix else None,
+                fix=fix,
+                evidence=[fmt.request_line(e) for e in entries[:10]],
+                tracking_ids=[e.tracking_id for e in entries[:10]],
+            )
+        )
     return out
 
 
@@ -350,8 +492,11 @@ def _merge(findings: list[Finding]) -> list[Finding]:
             merged[key] = f
             continue
         merged[key] = replace(
-            first, evidence=first.evidence + [e for e in f.evidence if e not in first.evidence],
+            first,
+            evidence=first.evidence + [e for e in f.evidence if e not in first.evidence],
             tracking_ids=list(dict.fromkeys(first.tracking_ids + f.tracking_ids)),
-            fix=first.fix or f.fix, details={**f.details, **first.details},
-            severity=min(first.severity, f.severity, key=SEVERITIES.index))
+            fix=first.fix or f.fix,
+            details={**f.details, **first.details},
+            severity=min(first.severity, f.severity, key=SEVERITIES.index),
+        )
     return sorted(merged.values(), key=lambda f: SEVERITIES.index(f.severity))

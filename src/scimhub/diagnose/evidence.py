@@ -32,11 +32,18 @@ from .scope import ScopeEvidence, gather_scope
 
 T = TypeVar("T")
 # Hub audit actions after which earlier failures are history, not current problems.
-RECOVERY_ACTIONS = frozenset({
-    AuditAction.ALLOW_SYNC_ENABLED, AuditAction.CONFIGURATION_RESTORED,
-    AuditAction.APP_RECREATED, AuditAction.JOB_RECREATED, AuditAction.CONSENT_GRANTED,
-    AuditAction.INSTANCE_CONNECTED, AuditAction.SYNC_NOW, AuditAction.SCIM_TOKEN_RENEWED,
-})
+RECOVERY_ACTIONS = frozenset(
+    {
+        AuditAction.ALLOW_SYNC_ENABLED,
+        AuditAction.CONFIGURATION_RESTORED,
+        AuditAction.APP_RECREATED,
+        AuditAction.JOB_RECREATED,
+        AuditAction.CONSENT_GRANTED,
+        AuditAction.INSTANCE_CONNECTED,
+        AuditAction.SYNC_NOW,
+        AuditAction.SCIM_TOKEN_RENEWED,
+    }
+)
 # Request-log failures older than this are not "current" even without a recovery.
 REQUEST_WINDOW = timedelta(hours=24)
 # Graph's waits are for users; the doctor reports throttling instead of sitting it out.
@@ -120,13 +127,22 @@ class Evidence:
 def gather(services: Services, org_id: str, *, with_scope: bool = True) -> Evidence:
     """Everything the classifier needs about one organisation."""
     identity = services.entra.reader.public_identity()
-    evidence = Evidence(org_id, datetime.now(UTC), identity.configured, identity.login_url,
-                        identity.client_id, identity.client_secret_expires)
+    evidence = Evidence(
+        org_id,
+        datetime.now(UTC),
+        identity.configured,
+        identity.login_url,
+        identity.client_id,
+        identity.client_secret_expires,
+    )
     try:
         services.orgs.get(org_id)  # raises OrgNotFound: a wrong --org is the caller's error
         evidence.since = _last_recovery(services.audit, org_id)
-        evidence.failures = [f for f in services.instances.failures(org_id, limit=200)[0]
-                             if evidence.since is None or f.time > evidence.since]
+        evidence.failures = [
+            f
+            for f in services.instances.failures(org_id, limit=200)[0]
+            if evidence.since is None or f.time > evidence.since
+        ]
         _gather_requests(services.requests, evidence)
         instances = services.instances.list(org_id)
         tokens = {t.id: t for t in services.tokens.list(org_id)}
@@ -159,8 +175,9 @@ def _gather_graph(services: Services, found: InstanceEvidence, *, with_scope: bo
     probe = services.entra.reader.tenant(instance.tenant_id, max_wait=GRAPH_MAX_WAIT)
     # The first call also gets the token: its failure (AADSTS...) explains everything else.
     app_id = instance.provisioning_app_id
-    sp, problem = _guard("find provisioning app",
-                         lambda: probe.service_principal(app_id) if app_id else None)
+    sp, problem = _guard(
+        "find provisioning app", lambda: probe.service_principal(app_id) if app_id else None
+    )
     if problem is not None:
         found.probe_error = _tenant_checked(probe, problem)
         return
@@ -175,9 +192,17 @@ def _gather_graph(services: Services, found: InstanceEvidence, *, with_scope: bo
             return
     _gather_logs(probe, found)
     if with_scope and found.job and (found.job.get("status") or {}).get("lastExecution"):
-        found.scope, problem = _guard("compare users", lambda: gather_scope(
-            probe, services.users, services.groups, instance, sp_id=sp["id"] if sp else None,
-            skipped=found.provisioning_skipped))
+        found.scope, problem = _guard(
+            "compare users",
+            lambda: gather_scope(
+                probe,
+                services.users,
+                services.groups,
+                instance,
+                sp_id=sp["id"] if sp else None,
+                skipped=found.provisioning_skipped,
+            ),
+        )
         if problem is not None:
             found.log_problems.append(problem)
 
@@ -191,11 +216,15 @@ def _gather_logs(probe: TenantProbe, found: InstanceEvidence) -> None:
     if not job_id or found.job is None:
         return
     began = ((found.job.get("status") or {}).get("lastExecution") or {}).get("timeBegan")
-    for status, into in (("failure", found.provisioning_failures),
-                         ("skipped", found.provisioning_skipped)):
+    for status, into in (
+        ("failure", found.provisioning_failures),
+        ("skipped", found.provisioning_skipped),
+    ):
         since = began if status == "failure" else None  # only what still fails
-        entries, problem = _guard(f"read provisioning log ({status})",
-                                  partial(probe.provisioning_log, job_id, status, since))
+        entries, problem = _guard(
+            f"read provisioning log ({status})",
+            partial(probe.provisioning_log, job_id, status, since),
+        )
         into.extend(entries or [])
         if problem is not None:
             found.log_problems.append(problem)
@@ -209,8 +238,15 @@ def _tenant_checked(probe: TenantProbe, problem: GraphProblem) -> GraphProblem:
     missing = probe.tenant_missing()
     if missing is None:
         return problem
-    return GraphProblem(problem.operation, 401, problem.code, missing.code, missing.message,
-                        missing.correlation_id, problem.client_request_id)
+    return GraphProblem(
+        problem.operation,
+        401,
+        problem.code,
+        missing.code,
+        missing.message,
+        missing.correlation_id,
+        problem.client_request_id,
+    )
 
 
 def _guard(operation: str, call: Callable[[], T]) -> tuple[T | None, GraphProblem | None]:

@@ -18,20 +18,28 @@ def render_report(report: Report) -> RenderableType:
     parts: list[RenderableType] = []
     if report.explanation is not None:
         parts.append(_finding(report.explanation, report.org_id, heading="Tracking ID"))
-    verdict = ("[green]Healthy: no problems found[/green]" if report.healthy else
-               f"[red]{sum(f.severity != 'info' for f in report.findings)} problem(s) "
-               "found[/red]")
-    parts.append(Text.from_markup(f"[bold]scimhub doctor[/bold] — org {report.org_id} — "
-                                  f"{report.generated:%Y-%m-%d %H:%M:%S} UTC — {verdict}"))
+    verdict = (
+        "[green]Healthy: no problems found[/green]"
+        if report.healthy
+        else f"[red]{sum(f.severity != 'info' for f in report.findings)} problem(s) found[/red]"
+    )
+    parts.append(
+        Text.from_markup(
+            f"[bold]scimhub doctor[/bold] — org {report.org_id} — "
+            f"{report.generated:%Y-%m-%d %H:%M:%S} UTC — {verdict}"
+        )
+    )
     if report.checks:
         table = Table(show_header=False, box=None, padding=(0, 1))
         for check in report.checks:
-            table.add_row("[green]✓[/green]" if check.ok else "[red]✗[/red]", check.name,
-                          f"[dim]{check.detail}[/dim]")
+            table.add_row(
+                "[green]✓[/green]" if check.ok else "[red]✗[/red]",
+                check.name,
+                f"[dim]{check.detail}[/dim]",
+            )
         parts.append(table)
     for line in report.fixes_applied:
-        parts.append(Text(f"Fix {line}", style="green" if line.startswith("applied")
-                          else "red"))
+        parts.append(Text(f"Fix {line}", style="green" if line.startswith("applied") else "red"))
     parts += [_finding(f, report.org_id) for f in report.findings]
     return Group(*parts)
 
@@ -41,17 +49,29 @@ def _finding(f: Finding, org_id: str, heading: str | None = None) -> Panel:
     if f.evidence:
         body += [Text("Evidence", style="bold"), _items(["•"] * len(f.evidence), f.evidence)]
     if f.steps:
-        body += [Text("What to do", style="bold"),
-                 _items([f"{i}." for i in range(1, len(f.steps) + 1)], f.steps)]
+        body += [
+            Text("What to do", style="bold"),
+            _items([f"{i}." for i in range(1, len(f.steps) + 1)], f.steps),
+        ]
     for link in f.links:
         if not any(link.url in step for step in f.steps):
             body.append(Text(f"  {link.label}: {link.url}", style="cyan"))
     if f.fix:
-        body.append(Text.from_markup(f"[bold]Automatic fix:[/bold] {FIXES[f.fix]} — run "
-                                     f"[cyan]scimhub doctor --org {org_id} --fix[/cyan]"))
+        body.append(
+            Text.from_markup(
+                f"[bold]Automatic fix:[/bold] {FIXES[f.fix]} — run "
+                f"[cyan]scimhub doctor --org {org_id} --fix[/cyan]"
+            )
+        )
     title = f"{heading + ': ' if heading else ''}[{f.severity}] {f.title}"
-    return Panel(Group(*body), title=Text(title), title_align="left",
-                 subtitle=f.id, subtitle_align="right", border_style=_STYLE[f.severity])
+    return Panel(
+        Group(*body),
+        title=Text(title),
+        title_align="left",
+        subtitle=f.id,
+        subtitle_align="right",
+        border_style=_STYLE[f.severity],
+    )
 
 
 def _items(marks: list[str], lines: list[str]) -> Table:

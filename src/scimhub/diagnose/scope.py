@@ -45,16 +45,26 @@ class ScopeEvidence:
     not_provisioned: list[tuple[SourceUser, str]] = field(default_factory=list)
 
 
-def gather_scope(probe: TenantProbe, users: Users, groups: Groups, instance: Instance, *,
-                 sp_id: str | None, skipped: list[dict[str, Any]]) -> ScopeEvidence:
+def gather_scope(
+    probe: TenantProbe,
+    users: Users,
+    groups: Groups,
+    instance: Instance,
+    *,
+    sp_id: str | None,
+    skipped: list[dict[str, Any]],
+) -> ScopeEvidence:
     evidence = ScopeEvidence(instance.scope)
-    source = next((m["source"] for m in instance.mappings if m["target"] == "userName"),
-                  "userPrincipalName")
+    source = next(
+        (m["source"] for m in instance.mappings if m["target"] == "userName"), "userPrincipalName"
+    )
     entra_users: list[tuple[SourceUser, str]] = []
-    for value in islice(probe.users(f"id,userPrincipalName,accountEnabled,{source}"),
-                        MAX_USERS):
-        user = SourceUser(str(value["id"]), str(value.get("userPrincipalName") or ""),
-                          value.get("accountEnabled") is not False)
+    for value in islice(probe.users(f"id,userPrincipalName,accountEnabled,{source}"), MAX_USERS):
+        user = SourceUser(
+            str(value["id"]),
+            str(value.get("userPrincipalName") or ""),
+            value.get("accountEnabled") is not False,
+        )
         entra_users.append((user, str(value.get(source) or "")))
     evidence.checked = len(entra_users)
     evidence.truncated = len(entra_users) >= MAX_USERS
@@ -63,16 +73,21 @@ def gather_scope(probe: TenantProbe, users: Users, groups: Groups, instance: Ins
     if not missing:
         return evidence
     skipped_ids = {str((e.get("sourceIdentity") or {}).get("id")) for e in skipped}
-    direct, nested = (set(), set()) if instance.scope == "all" else _entitled(
-        probe, groups, instance.org_id, sp_id)
+    direct, nested = (
+        (set(), set())
+        if instance.scope == "all"
+        else _entitled(probe, groups, instance.org_id, sp_id)
+    )
     for user in missing:
-        evidence.not_provisioned.append((user, _reason(user, instance.scope, skipped_ids,
-                                                       direct, nested)))
+        evidence.not_provisioned.append(
+            (user, _reason(user, instance.scope, skipped_ids, direct, nested))
+        )
     return evidence
 
 
-def _reason(user: SourceUser, scope: str, skipped: set[str], direct: set[str],
-            nested: set[str]) -> str:
+def _reason(
+    user: SourceUser, scope: str, skipped: set[str], direct: set[str], nested: set[str]
+) -> str:
     if not user.enabled:
         return "disabled"
     if scope == "all" or user.id in direct:
@@ -87,17 +102,20 @@ def _hub_users(users: Users, org_id: str, names: list[str]) -> dict[str, bool]:
     found: dict[str, bool] = {}
     wanted = [n for n in names if n]
     for start in range(0, len(wanted), _BATCH):
-        batch = wanted[start:start + _BATCH]
-        query = Query(filter=parse_filter(" or ".join(f'userName eq "{_quote(n)}"'
-                                                      for n in batch)), count=len(batch))
+        batch = wanted[start : start + _BATCH]
+        query = Query(
+            filter=parse_filter(" or ".join(f'userName eq "{_quote(n)}"' for n in batch)),
+            count=len(batch),
+        )
         docs, _ = users.search(org_id, query, Locator("", org_id), with_groups=False)
         for doc in docs:
             found[str(doc["userName"]).lower()] = doc.get("active", True) is not False
     return found
 
 
-def _entitled(probe: TenantProbe, groups: Groups, org_id: str, sp_id: str | None
-              ) -> tuple[set[str], set[str]]:
+def _entitled(
+    probe: TenantProbe, groups: Groups, org_id: str, sp_id: str | None
+) -> tuple[set[str], set[str]]:
     """Ids of users entitled directly (assigned, or direct members of an assigned group)
     and of users reachable only through nested groups."""
     direct: set[str] = set()
@@ -127,17 +145,24 @@ def _entitled(probe: TenantProbe, groups: Groups, org_id: str, sp_id: str | None
 
 def _assigned_groups(probe: TenantProbe, groups: Groups, org_id: str) -> list[str]:
     """Graph ids of the Entra groups the hub received (by display name)."""
-    by_name = {str(g.get("displayName") or "").lower(): str(g["id"])
-               for g in islice(probe.groups(), MAX_GROUPS)}
+    by_name = {
+        str(g.get("displayName") or "").lower(): str(g["id"])
+        for g in islice(probe.groups(), MAX_GROUPS)
+    }
     names = [n for n in by_name if n]
     held: list[str] = []
     for start in range(0, len(names), _BATCH):
-        batch = names[start:start + _BATCH]
-        query = Query(filter=parse_filter(" or ".join(f'displayName eq "{_quote(n)}"'
-                                                      for n in batch)), count=len(batch))
+        batch = names[start : start + _BATCH]
+        query = Query(
+            filter=parse_filter(" or ".join(f'displayName eq "{_quote(n)}"' for n in batch)),
+            count=len(batch),
+        )
         docs, _ = groups.search(org_id, query, Locator("", org_id), with_members=False)
-        held += [by_name[str(d["displayName"]).lower()] for d in docs
-                 if str(d["displayName"]).lower() in by_name]
+        held += [
+            by_name[str(d["displayName"]).lower()]
+            for d in docs
+            if str(d["displayName"]).lower() in by_name
+        ]
     return held
 
 

@@ -85,8 +85,15 @@ class PasswordCheck:
 
 
 def _info(r: Any) -> AdminInfo:
-    return AdminInfo(r.id, r.org_id, r.email, r.display_name, Role(r.role), as_utc(r.created),
-                     as_utc(r.last_login) if r.last_login else None)
+    return AdminInfo(
+        r.id,
+        r.org_id,
+        r.email,
+        r.display_name,
+        Role(r.role),
+        as_utc(r.created),
+        as_utc(r.last_login) if r.last_login else None,
+    )
 
 
 def normalize_email(email: str) -> str:
@@ -97,8 +104,7 @@ def _candidate_rows(conn: Connection, email: str, org_id: str | None) -> Sequenc
     query = select(admins).where(admins.c.email_ci == normalize_email(email))
     if org_id is not None:
         query = query.where(admins.c.org_id == org_id)
-    return conn.execute(query.order_by(admins.c.created, admins.c.id)
-                        .limit(MAX_CANDIDATES)).all()
+    return conn.execute(query.order_by(admins.c.created, admins.c.id).limit(MAX_CANDIDATES)).all()
 
 
 def _opens(password_hash: str, password: str) -> bool:
@@ -112,9 +118,17 @@ class Admins:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create(self, org_id: str, email: str, password: str, role: Role | str,
-               display_name: str | None = None, *, actor: str = "cli",
-               tracking_id: str | None = None) -> AdminInfo:
+    def create(
+        self,
+        org_id: str,
+        email: str,
+        password: str,
+        role: Role | str,
+        display_name: str | None = None,
+        *,
+        actor: str = "cli",
+        tracking_id: str | None = None,
+    ) -> AdminInfo:
         """Create an account (raises AdminError, or OrgNotFound for an unknown org). `role`
         may be the value a form or the CLI sent: it is checked here, where it is stored."""
         email = email.strip()
@@ -128,22 +142,44 @@ class Admins:
             raise AdminError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
         Orgs(self.db).get(org_id)
         now = utcnow()
-        info = AdminInfo(str(uuid.uuid4()), org_id, email,
-                         (display_name or "").strip() or email.split("@")[0], role, now, None)
+        info = AdminInfo(
+            str(uuid.uuid4()),
+            org_id,
+            email,
+            (display_name or "").strip() or email.split("@")[0],
+            role,
+            now,
+            None,
+        )
         try:
             with self.db.write() as conn:
-                conn.execute(admins.insert().values(
-                    id=info.id, org_id=org_id, email=email, email_ci=normalize_email(email),
-                    display_name=info.display_name, password_hash=_hasher.hash(password),
-                    role=role, created=now))
-                Audit(self.db).record(org_id, actor, "admin.created", target=email,
-                                      detail={"admin_id": info.id, "role": role},
-                                      tracking_id=tracking_id, conn=conn)
+                conn.execute(
+                    admins.insert().values(
+                        id=info.id,
+                        org_id=org_id,
+                        email=email,
+                        email_ci=normalize_email(email),
+                        display_name=info.display_name,
+                        password_hash=_hasher.hash(password),
+                        role=role,
+                        created=now,
+                    )
+                )
+                Audit(self.db).record(
+                    org_id,
+                    actor,
+                    "admin.created",
+                    target=email,
+                    detail={"admin_id": info.id, "role": role},
+                    tracking_id=tracking_id,
+                    conn=conn,
+                )
         except IntegrityError as exc:
             if is_unique_violation(exc):
                 # Only (org_id, email_ci) is unique, so the account named is this org's.
-                raise AdminError(f"an administrator with email '{email}' already exists in "
-                                 "this organization") from None
+                raise AdminError(
+                    f"an administrator with email '{email}' already exists in this organization"
+                ) from None
             raise
         return info
 
@@ -153,8 +189,7 @@ class Admins:
         with self.db.read() as conn:
             return [_info(r) for r in _candidate_rows(conn, email, org_id)]
 
-    def check_password(self, email: str, password: str,
-                       org_id: str | None = None) -> PasswordCheck:
+    def check_password(self, email: str, password: str, org_id: str | None = None) -> PasswordCheck:
         """Check the password against every candidate account, and record the login when it
         opens exactly one. Every candidate is checked, a match included, and an unknown
         email costs one check of a dummy hash, so the time depends on the number of
@@ -162,15 +197,17 @@ class Admins:
         email_ci = normalize_email(email)
         with self.db.read() as conn:
             rows = _candidate_rows(conn, email, org_id)
-            holders = conn.execute(select(func.count()).select_from(admins).where(
-                admins.c.email_ci == email_ci)).scalar_one()
+            holders = conn.execute(
+                select(func.count()).select_from(admins).where(admins.c.email_ci == email_ci)
+            ).scalar_one()
         opened = [r for r in rows if _opens(r.password_hash, password)]
         if not rows:
             _opens(_DUMMY_HASH, password)
         if len(opened) == 1:
             self._record_login(opened[0].id, opened[0].password_hash, password)
-        return PasswordCheck(tuple(r.org_id for r in rows), tuple(_info(r) for r in opened),
-                             email_shared=holders > 1)
+        return PasswordCheck(
+            tuple(r.org_id for r in rows), tuple(_info(r) for r in opened), email_shared=holders > 1
+        )
 
     def _record_login(self, admin_id: str, password_hash: str, password: str) -> None:
         values: dict[str, Any] = {"last_login": utcnow()}
@@ -181,6 +218,7 @@ class Admins:
 
     def list(self, org_id: str) -> list[AdminInfo]:
         with self.db.read() as conn:
-            rows = conn.execute(select(admins).where(admins.c.org_id == org_id)
-                                .order_by(admins.c.email_ci)).all()
+            rows = conn.execute(
+                select(admins).where(admins.c.org_id == org_id).order_by(admins.c.email_ci)
+            ).all()
         return [_info(r) for r in rows]

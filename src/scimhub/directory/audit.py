@@ -28,20 +28,36 @@ class Audit:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def record(self, org_id: str | None, actor: str, action: str, *, target: str | None = None,
-               detail: dict[str, Any] | None = None, tracking_id: str | None = None,
-               conn: Connection | None = None) -> None:
+    def record(
+        self,
+        org_id: str | None,
+        actor: str,
+        action: str,
+        *,
+        target: str | None = None,
+        detail: dict[str, Any] | None = None,
+        tracking_id: str | None = None,
+        conn: Connection | None = None,
+    ) -> None:
         """Record an event; pass `conn` to make it part of the caller's transaction."""
-        values = {"org_id": org_id, "time": event_time(), "actor": actor, "action": action,
-                  "target": target, "detail": detail or {}, "tracking_id": tracking_id}
+        values = {
+            "org_id": org_id,
+            "time": event_time(),
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "detail": detail or {},
+            "tracking_id": tracking_id,
+        }
         if conn is not None:
             conn.execute(audit_events.insert().values(**values))
             return
         with self.db.write() as own:
             own.execute(audit_events.insert().values(**values))
 
-    def events(self, org_id: str, *, action: str | None = None, limit: int = 100,
-               offset: int = 0) -> tuple[list[AuditEvent], int]:
+    def events(
+        self, org_id: str, *, action: str | None = None, limit: int = 100, offset: int = 0
+    ) -> tuple[list[AuditEvent], int]:
         """Newest first."""
         t = audit_events
         where = [t.c.org_id == org_id]
@@ -49,7 +65,23 @@ class Audit:
             where.append(t.c.action == action)
         with self.db.read() as conn:
             total = conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one()
-            rows = conn.execute(select(t).where(*where).order_by(t.c.time.desc(), t.c.id.desc())
-                                .offset(offset).limit(limit)).all()
-        return [AuditEvent(r.id, r.org_id, as_utc(r.time), r.actor, r.action, r.target,
-                           r.detail or {}, r.tracking_id) for r in rows], total
+            rows = conn.execute(
+                select(t)
+                .where(*where)
+                .order_by(t.c.time.desc(), t.c.id.desc())
+                .offset(offset)
+                .limit(limit)
+            ).all()
+        return [
+            AuditEvent(
+                r.id,
+                r.org_id,
+                as_utc(r.time),
+                r.actor,
+                r.action,
+                r.target,
+                r.detail or {},
+                r.tracking_id,
+            )
+            for r in rows
+        ], total

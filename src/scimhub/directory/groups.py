@@ -33,8 +33,12 @@ _CHUNK = 500  # ids per IN (...) list, well under every driver's parameter limit
 
 def _columns(doc: dict[str, Any]) -> dict[str, Any]:
     name = doc["displayName"]
-    return {"display_name": name, "display_name_ci": name.lower(),
-            "external_id": doc.get("externalId"), "data": doc}
+    return {
+        "display_name": name,
+        "display_name_ci": name.lower(),
+        "external_id": doc.get("externalId"),
+        "data": doc,
+    }
 
 
 def _taken(name: str) -> Uniqueness:
@@ -61,9 +65,16 @@ class Groups:
         gid = str(uuid.uuid4())
         try:
             with self.db.write() as conn:
-                conn.execute(groups.insert().values(
-                    id=gid, org_id=org_id, **_columns(result.doc), created=now,
-                    last_modified=now, version=1))
+                conn.execute(
+                    groups.insert().values(
+                        id=gid,
+                        org_id=org_id,
+                        **_columns(result.doc),
+                        created=now,
+                        last_modified=now,
+                        version=1,
+                    )
+                )
                 self._add(conn, org_id, gid, _member_ids(result.members))
                 row = self._row(conn, org_id, gid)
                 members = member_entries(conn.execute(members_query(gid)), loc)
@@ -73,31 +84,49 @@ class Groups:
             raise
         return self._render(row, loc, members)
 
-    def get(self, org_id: str, group_id: str, loc: Locator, *,
-            with_members: bool = True) -> dict[str, Any]:
+    def get(
+        self, org_id: str, group_id: str, loc: Locator, *, with_members: bool = True
+    ) -> dict[str, Any]:
         with self.db.read() as conn:
             row = self._row(conn, org_id, group_id)
-            members = (member_entries(conn.execute(members_query(group_id)), loc)
-                       if with_members else None)
+            members = (
+                member_entries(conn.execute(members_query(group_id)), loc) if with_members else None
+            )
         return self._render(row, loc, members)
 
     def version(self, org_id: str, group_id: str) -> int:
         with self.db.read() as conn:
             return int(self._row(conn, org_id, group_id).version)
 
-    def members_page(self, org_id: str, group_id: str, loc: Locator, *, start_index: int,
-                     count: int) -> tuple[list[dict[str, Any]], int]:
+    def members_page(
+        self, org_id: str, group_id: str, loc: Locator, *, start_index: int, count: int
+    ) -> tuple[list[dict[str, Any]], int]:
         with self.db.read() as conn:
             self._row(conn, org_id, group_id)
-            total = conn.execute(select(func.count()).select_from(memberships).where(
-                memberships.c.group_id == group_id)).scalar_one()
+            total = conn.execute(
+                select(func.count())
+                .select_from(memberships)
+                .where(memberships.c.group_id == group_id)
+            ).scalar_one()
             q = members_query(group_id).subquery()
-            rows = conn.execute(select(q).order_by(q.c.type.desc(), q.c.member_id)
-                                .offset(start_index - 1).limit(count))
+            rows = conn.execute(
+                select(q)
+                .order_by(q.c.type.desc(), q.c.member_id)
+                .offset(start_index - 1)
+                .limit(count)
+            )
             return member_entries(rows, loc, with_display=True), total
 
-    def replace(self, org_id: str, group_id: str, body: Any, loc: Locator, *,
-                if_match: str | None = None, with_members: bool = True) -> dict[str, Any]:
+    def replace(
+        self,
+        org_id: str,
+        group_id: str,
+        body: Any,
+        loc: Locator,
+        *,
+        if_match: str | None = None,
+        with_members: bool = True,
+    ) -> dict[str, Any]:
         result = normalize(GROUP, body)
 
         def change(conn: Connection, _current: Any) -> dict[str, Any]:
@@ -107,8 +136,16 @@ class Groups:
 
         return self._write(org_id, group_id, loc, if_match, change, with_members)
 
-    def patch(self, org_id: str, group_id: str, body: Any, loc: Locator, *,
-              if_match: str | None = None, with_members: bool = True) -> dict[str, Any]:
+    def patch(
+        self,
+        org_id: str,
+        group_id: str,
+        body: Any,
+        loc: Locator,
+        *,
+        if_match: str | None = None,
+        with_members: bool = True,
+    ) -> dict[str, Any]:
         ops = parse_patch(body)
 
         def change(conn: Connection, current: Any) -> dict[str, Any] | None:
@@ -127,25 +164,36 @@ class Groups:
             row = self._row(conn, org_id, group_id, lock=True)
             check_if_match(if_match, row.version)
             # Groups this group belonged to change too.
-            conn.execute(update(groups).where(groups.c.id.in_(
-                select(memberships.c.group_id).where(memberships.c.member_id == group_id)))
-                .values(version=groups.c.version + 1, last_modified=utcnow()))
+            conn.execute(
+                update(groups)
+                .where(
+                    groups.c.id.in_(
+                        select(memberships.c.group_id).where(memberships.c.member_id == group_id)
+                    )
+                )
+                .values(version=groups.c.version + 1, last_modified=utcnow())
+            )
             conn.execute(delete(memberships).where(memberships.c.member_id == group_id))
             conn.execute(delete(groups).where(groups.c.id == group_id))
 
-    def search(self, org_id: str, query: search.Query, loc: Locator, *,
-               with_members: bool = True) -> tuple[list[dict[str, Any]], int]:
+    def search(
+        self, org_id: str, query: search.Query, loc: Locator, *, with_members: bool = True
+    ) -> tuple[list[dict[str, Any]], int]:
         with self.db.read() as conn:
             rows, total = search.run(conn, GROUP, org_id, query)
             out = []
             for row in rows:
-                members = (member_entries(conn.execute(members_query(row.id)), loc)
-                           if with_members else None)
+                members = (
+                    member_entries(conn.execute(members_query(row.id)), loc)
+                    if with_members
+                    else None
+                )
                 out.append(self._render(row, loc, members))
         return out, total
 
-    def change_members(self, org_id: str, group_id: str, *, add: list[str],
-                       remove: list[str]) -> None:
+    def change_members(
+        self, org_id: str, group_id: str, *, add: list[str], remove: list[str]
+    ) -> None:
         """Add and remove members by hub id (a sync engine's membership delta); ids that
         are not in the org are skipped, not refused: the source may know objects that are
         out of scope here."""
@@ -153,16 +201,31 @@ class Groups:
             self._row(conn, org_id, group_id, lock=True)
             known = []
             for chunk in _chunks(list(dict.fromkeys(add))):
-                known += [r.id for r in conn.execute(select(users.c.id).where(
-                    users.c.org_id == org_id, users.c.id.in_(chunk)))]
-                known += [r.id for r in conn.execute(select(groups.c.id).where(
-                    groups.c.org_id == org_id, groups.c.id.in_(chunk), groups.c.id != group_id))]
+                known += [
+                    r.id
+                    for r in conn.execute(
+                        select(users.c.id).where(users.c.org_id == org_id, users.c.id.in_(chunk))
+                    )
+                ]
+                known += [
+                    r.id
+                    for r in conn.execute(
+                        select(groups.c.id).where(
+                            groups.c.org_id == org_id,
+                            groups.c.id.in_(chunk),
+                            groups.c.id != group_id,
+                        )
+                    )
+                ]
             changed = self._add(conn, org_id, group_id, known) > 0
             if remove:
                 changed |= self._apply(conn, org_id, group_id, MemberChange("remove", remove))
             if changed:
-                conn.execute(update(groups).where(groups.c.id == group_id).values(
-                    version=groups.c.version + 1, last_modified=utcnow()))
+                conn.execute(
+                    update(groups)
+                    .where(groups.c.id == group_id)
+                    .values(version=groups.c.version + 1, last_modified=utcnow())
+                )
 
     # -- memberships ------------------------------------------------------------------
 
@@ -193,32 +256,57 @@ class Groups:
             raise InvalidValue("a group cannot be a member of itself")
         rows = []
         for chunk in _chunks(wanted):
-            found = {r.id: "User" for r in conn.execute(
-                select(users.c.id).where(users.c.org_id == org_id, users.c.id.in_(chunk)))}
-            found.update({r.id: "Group" for r in conn.execute(
-                select(groups.c.id).where(groups.c.org_id == org_id, groups.c.id.in_(chunk)))})
+            found = {
+                r.id: "User"
+                for r in conn.execute(
+                    select(users.c.id).where(users.c.org_id == org_id, users.c.id.in_(chunk))
+                )
+            }
+            found.update(
+                {
+                    r.id: "Group"
+                    for r in conn.execute(
+                        select(groups.c.id).where(groups.c.org_id == org_id, groups.c.id.in_(chunk))
+                    )
+                }
+            )
             missing = [i for i in chunk if i not in found]
             if missing:
                 raise InvalidValue(f"no user or group with id '{missing[0]}' in this organisation")
-            rows += [{"group_id": group_id, "member_id": i, "org_id": org_id,
-                      "member_type": found[i]} for i in chunk]
+            rows += [
+                {"group_id": group_id, "member_id": i, "org_id": org_id, "member_type": found[i]}
+                for i in chunk
+            ]
         return insert_ignoring_duplicates(conn, memberships, rows)
 
     # -- internals --------------------------------------------------------------------
 
-    def _write(self, org_id: str, group_id: str, loc: Locator, if_match: str | None,
-               change: Any, with_members: bool) -> dict[str, Any]:
+    def _write(
+        self,
+        org_id: str,
+        group_id: str,
+        loc: Locator,
+        if_match: str | None,
+        change: Any,
+        with_members: bool,
+    ) -> dict[str, Any]:
         try:
             with self.db.write() as conn:
                 current = self._row(conn, org_id, group_id, lock=True)
                 check_if_match(if_match, current.version)
                 values = change(conn, current)
                 if values is not None:
-                    conn.execute(update(groups).where(groups.c.id == group_id).values(
-                        **values, version=groups.c.version + 1, last_modified=utcnow()))
+                    conn.execute(
+                        update(groups)
+                        .where(groups.c.id == group_id)
+                        .values(**values, version=groups.c.version + 1, last_modified=utcnow())
+                    )
                     current = self._row(conn, org_id, group_id)
-                members = (member_entries(conn.execute(members_query(group_id)), loc)
-                           if with_members else None)
+                members = (
+                    member_entries(conn.execute(members_query(group_id)), loc)
+                    if with_members
+                    else None
+                )
         except IntegrityError as exc:
             if is_unique_violation(exc):
                 raise Uniqueness("displayName is already in use in this organisation") from None
@@ -240,4 +328,4 @@ class Groups:
 
 def _chunks(ids: list[str]) -> Iterable[list[str]]:
     for i in range(0, len(ids), _CHUNK):
-        yield ids[i:i + _CHUNK]
+        yield ids[i : i + _CHUNK]

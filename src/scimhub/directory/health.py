@@ -54,5 +54,4 @@ class Health:
         """Raises when the queue cannot be read."""
         if self.in_process:
             return InProcess()
-        return Workers(queue_status(self.db, org_id,
-                                    stalled_seconds=self.worker_stalled_seconds))
+        return Workers(queue_status(self.db, org_id, stalled_seconds=self.worker_stalled_seconds))

@@ -39,11 +39,20 @@ class ImportResult:
 
 def _columns(rt: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
     if rt is USER:
-        return {"user_name": doc["userName"], "user_name_ci": doc["userName"].lower(),
-                "external_id": doc.get("externalId"), "display_name": doc.get("displayName"),
-                "active": doc.get("active", True), "data": doc}
-    return {"display_name": doc["displayName"], "display_name_ci": doc["displayName"].lower(),
-            "external_id": doc.get("externalId"), "data": doc}
+        return {
+            "user_name": doc["userName"],
+            "user_name_ci": doc["userName"].lower(),
+            "external_id": doc.get("externalId"),
+            "display_name": doc.get("displayName"),
+            "active": doc.get("active", True),
+            "data": doc,
+        }
+    return {
+        "display_name": doc["displayName"],
+        "display_name_ci": doc["displayName"].lower(),
+        "external_id": doc.get("externalId"),
+        "data": doc,
+    }
 
 
 class Imports:
@@ -57,8 +66,9 @@ class Imports:
         return _import_page(self.db, GROUP, org_id, items)
 
 
-def _import_page(db: Database, rt: ResourceType, org_id: str, items: list[ImportItem]
-                ) -> ImportResult:
+def _import_page(
+    db: Database, rt: ResourceType, org_id: str, items: list[ImportItem]
+) -> ImportResult:
     table: Table = users if rt is USER else groups
     key_column = table.c.user_name_ci if rt is USER else table.c.display_name_ci
     result = ImportResult()
@@ -82,9 +92,16 @@ def _import_page(db: Database, rt: ResourceType, org_id: str, items: list[Import
         names = [v["user_name_ci" if rt is USER else "display_name_ci"] for _, v in prepared]
         existing = {}
         for i in range(0, len(names), 500):
-            existing.update({row[0]: row[1] for row in conn.execute(
-                select(key_column, table.c.id).where(table.c.org_id == org_id,
-                                                     key_column.in_(names[i:i + 500])))})
+            existing.update(
+                {
+                    row[0]: row[1]
+                    for row in conn.execute(
+                        select(key_column, table.c.id).where(
+                            table.c.org_id == org_id, key_column.in_(names[i : i + 500])
+                        )
+                    )
+                }
+            )
         inserts, updates = [], []
         for item, values in prepared:
             unique = values["user_name_ci" if rt is USER else "display_name_ci"]
@@ -96,18 +113,31 @@ def _import_page(db: Database, rt: ResourceType, org_id: str, items: list[Import
             rid = rid or owner
             if rid is None:
                 rid = str(uuid.uuid4())
-                inserts.append({"id": rid, "org_id": org_id, **values, "created": now,
-                                "last_modified": now, "version": 1})
+                inserts.append(
+                    {
+                        "id": rid,
+                        "org_id": org_id,
+                        **values,
+                        "created": now,
+                        "last_modified": now,
+                        "version": 1,
+                    }
+                )
             else:
                 updates.append({"b_id": rid, **values})
             result.ids[item.key] = rid
         if inserts:
             conn.execute(table.insert(), inserts)
         if updates:
-            stmt = (update(table).where(and_(table.c.id == bindparam("b_id"),
-                                             table.c.org_id == org_id))
-                    .values(version=table.c.version + 1, last_modified=now,
-                            **{k: bindparam(k) for k in updates[0] if k != "b_id"}))
+            stmt = (
+                update(table)
+                .where(and_(table.c.id == bindparam("b_id"), table.c.org_id == org_id))
+                .values(
+                    version=table.c.version + 1,
+                    last_modified=now,
+                    **{k: bindparam(k) for k in updates[0] if k != "b_id"},
+                )
+            )
             conn.execute(stmt, updates)
     result.created, result.updated = len(inserts), len(updates)
     return result

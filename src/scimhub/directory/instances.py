@@ -97,11 +97,30 @@ class IntegrationFailure:
 
 
 def _instance(r: Any) -> Instance:
-    return Instance(r.id, r.org_id, r.tenant_id, r.tenant_domain, r.name, Mode(r.mode),
-                    Dialect(r.dialect), r.provisioning_app_id, r.provisioning_sp_id, r.job_id,
-                    r.template_id, r.scope, list(r.mappings), r.auto_sync, r.scim_token_id,
-                    r.hub_url, r.users_delta_link, r.groups_delta_link, r.last_status, r.last_pull,
-                    as_utc(r.created), as_utc(r.updated))
+    return Instance(
+        r.id,
+        r.org_id,
+        r.tenant_id,
+        r.tenant_domain,
+        r.name,
+        Mode(r.mode),
+        Dialect(r.dialect),
+        r.provisioning_app_id,
+        r.provisioning_sp_id,
+        r.job_id,
+        r.template_id,
+        r.scope,
+        list(r.mappings),
+        r.auto_sync,
+        r.scim_token_id,
+        r.hub_url,
+        r.users_delta_link,
+        r.groups_delta_link,
+        r.last_status,
+        r.last_pull,
+        as_utc(r.created),
+        as_utc(r.updated),
+    )
 
 
 def _hash(value: str) -> str:
@@ -117,30 +136,30 @@ class Instances:
     def list(self, org_id: str) -> list[Instance]:
         t = entra_instances
         with self.db.read() as conn:
-            rows = conn.execute(select(t).where(t.c.org_id == org_id)
-                                .order_by(t.c.created, t.c.id)).all()
+            rows = conn.execute(
+                select(t).where(t.c.org_id == org_id).order_by(t.c.created, t.c.id)
+            ).all()
         return [_instance(r) for r in rows]
 
     def get(self, org_id: str, instance_id: str) -> Instance | None:
         t = entra_instances
         with self.db.read() as conn:
-            row = conn.execute(select(t).where(t.c.org_id == org_id,
-                                               t.c.id == instance_id)).first()
+            row = conn.execute(select(t).where(t.c.org_id == org_id, t.c.id == instance_id)).first()
         return _instance(row) if row else None
 
     def by_tenant(self, org_id: str, tenant_id: str) -> Instance | None:
         t = entra_instances
         with self.db.read() as conn:
-            row = conn.execute(select(t).where(t.c.org_id == org_id,
-                                               t.c.tenant_id == tenant_id)).first()
+            row = conn.execute(
+                select(t).where(t.c.org_id == org_id, t.c.tenant_id == tenant_id)
+            ).first()
         return _instance(row) if row else None
 
     def orgs_with_tenant(self, tenant_id: str) -> set[str]:
         """The organisations an Entra tenant is connected to (normally at most one)."""
         t = entra_instances
         with self.db.read() as conn:
-            return set(conn.execute(select(t.c.org_id).where(
-                t.c.tenant_id == tenant_id)).scalars())
+            return set(conn.execute(select(t.c.org_id).where(t.c.tenant_id == tenant_id)).scalars())
 
     def all_in_mode(self, mode: Mode) -> builtins.list[Instance]:
         t = entra_instances
@@ -150,8 +169,14 @@ class Instances:
 
     def create(self, org_id: str, tenant_id: str, **values: Any) -> Instance:
         now = utcnow()
-        row = {"id": str(uuid.uuid4()), "org_id": org_id, "tenant_id": tenant_id,
-               "created": now, "updated": now, **values}
+        row = {
+            "id": str(uuid.uuid4()),
+            "org_id": org_id,
+            "tenant_id": tenant_id,
+            "created": now,
+            "updated": now,
+            **values,
+        }
         with self.db.write() as conn:
             conn.execute(entra_instances.insert().values(**row))
         found = self.get(org_id, row["id"])
@@ -161,8 +186,7 @@ class Instances:
     def update(self, instance: Instance, **values: Any) -> Instance:
         t = entra_instances
         with self.db.write() as conn:
-            conn.execute(update(t).where(t.c.id == instance.id)
-                         .values(**values, updated=utcnow()))
+            conn.execute(update(t).where(t.c.id == instance.id).values(**values, updated=utcnow()))
         found = self.get(instance.org_id, instance.id)
         assert found is not None
         return found
@@ -174,13 +198,15 @@ class Instances:
     def prune_consent_states(self, now: datetime) -> int:
         """Forget consent round trips that expired unanswered or were answered."""
         with self.db.write() as conn:
-            return conn.execute(delete(consent_states).where(
-                consent_states.c.expires_at < now)).rowcount
+            return conn.execute(
+                delete(consent_states).where(consent_states.c.expires_at < now)
+            ).rowcount
 
     def prune_failures(self, before: datetime) -> int:
         with self.db.write() as conn:
-            return conn.execute(delete(integration_errors).where(
-                integration_errors.c.time < before)).rowcount
+            return conn.execute(
+                delete(integration_errors).where(integration_errors.c.time < before)
+            ).rowcount
 
     def round_lock(self, instance_id: str) -> AbstractContextManager[bool]:
         """Held while one process runs a sync round for the instance (False: busy)."""
@@ -188,51 +214,92 @@ class Instances:
 
     # -- admin consent round trips ------------------------------------------------------
 
-    def new_consent_state(self, state: str, org_id: str, actor: str,
-                          session_hash: str | None, options: dict[str, Any],
-                          flow: dict[str, Any]) -> None:
+    def new_consent_state(
+        self,
+        state: str,
+        org_id: str,
+        actor: str,
+        session_hash: str | None,
+        options: dict[str, Any],
+        flow: dict[str, Any],
+    ) -> None:
         """Remember a setup sign-in until the admin comes back with `state`."""
         now = utcnow()
         with self.db.write() as conn:
             conn.execute(delete(consent_states).where(consent_states.c.expires_at < now))
-            conn.execute(consent_states.insert().values(
-                state_hash=_hash(state), org_id=org_id, actor=actor, session_hash=session_hash,
-                options=options, flow=flow, created=now, expires_at=now + CONSENT_STATE_TTL))
+            conn.execute(
+                consent_states.insert().values(
+                    state_hash=_hash(state),
+                    org_id=org_id,
+                    actor=actor,
+                    session_hash=session_hash,
+                    options=options,
+                    flow=flow,
+                    created=now,
+                    expires_at=now + CONSENT_STATE_TTL,
+                )
+            )
 
-    def consume_consent_state(self, state: str, session_hash: str | None
-                              ) -> ConsentState | None:
+    def consume_consent_state(self, state: str, session_hash: str | None) -> ConsentState | None:
         """The pending setup this state belongs to, once: a replayed state finds nothing.
         Presented from another browser session it raises `ConsentSessionMismatch` and
         stays usable, so a stolen link cannot spend the real admin's."""
         t = consent_states
         now = utcnow()
         with self.db.write() as conn:
-            row = conn.execute(select(t).where(t.c.state_hash == _hash(state))
-                               .with_for_update()).first()
+            row = conn.execute(
+                select(t).where(t.c.state_hash == _hash(state)).with_for_update()
+            ).first()
             if row is None or row.used_at is not None or as_utc(row.expires_at) < now:
                 return None
             if row.session_hash and row.session_hash != session_hash:
                 raise ConsentSessionMismatch
             conn.execute(update(t).where(t.c.state_hash == row.state_hash).values(used_at=now))
-        return ConsentState(row.org_id, row.actor, row.session_hash, dict(row.options),
-                            dict(row.flow or {}))
+        return ConsentState(
+            row.org_id, row.actor, row.session_hash, dict(row.options), dict(row.flow or {})
+        )
 
     # -- failures for the troubleshooter --------------------------------------------------
 
-    def record_failure(self, org_id: str, instance_id: str | None, *, tracking_id: str,
-                       operation: str, status: int, code: str, upstream_code: str | None,
-                       upstream_message: str | None, correlation_id: str | None,
-                       client_request_id: str | None) -> None:
+    def record_failure(
+        self,
+        org_id: str,
+        instance_id: str | None,
+        *,
+        tracking_id: str,
+        operation: str,
+        status: int,
+        code: str,
+        upstream_code: str | None,
+        upstream_message: str | None,
+        correlation_id: str | None,
+        client_request_id: str | None,
+    ) -> None:
         with self.db.write() as conn:
-            conn.execute(integration_errors.insert().values(
-                org_id=org_id, instance_id=instance_id, time=event_time(), tracking_id=tracking_id,
-                operation=operation, status=status, code=code, upstream_code=upstream_code,
-                upstream_message=(upstream_message or "")[:2000] or None,
-                correlation_id=correlation_id, client_request_id=client_request_id))
+            conn.execute(
+                integration_errors.insert().values(
+                    org_id=org_id,
+                    instance_id=instance_id,
+                    time=event_time(),
+                    tracking_id=tracking_id,
+                    operation=operation,
+                    status=status,
+                    code=code,
+                    upstream_code=upstream_code,
+                    upstream_message=(upstream_message or "")[:2000] or None,
+                    correlation_id=correlation_id,
+                    client_request_id=client_request_id,
+                )
+            )
 
-    def failures(self, org_id: str, *, tracking_id: str | None = None,
-                 since: datetime | None = None, limit: int = 50
-                 ) -> tuple[builtins.list[IntegrationFailure], int]:
+    def failures(
+        self,
+        org_id: str,
+        *,
+        tracking_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+    ) -> tuple[builtins.list[IntegrationFailure], int]:
         t = integration_errors
         where = [t.c.org_id == org_id]
         if tracking_id:
@@ -241,9 +308,21 @@ class Instances:
             where.append(t.c.time >= since)
         with self.db.read() as conn:
             total = conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one()
-            rows = conn.execute(select(t).where(*where).order_by(t.c.id.desc())
-                                .limit(limit)).all()
-        return [IntegrationFailure(r.id, r.org_id, r.instance_id, as_utc(r.time), r.tracking_id,
-                                   r.operation, r.status, r.code, r.upstream_code,
-                                   r.upstream_message, r.correlation_id, r.client_request_id)
-                for r in rows], total
+            rows = conn.execute(select(t).where(*where).order_by(t.c.id.desc()).limit(limit)).all()
+        return [
+            IntegrationFailure(
+                r.id,
+                r.org_id,
+                r.instance_id,
+                as_utc(r.time),
+                r.tracking_id,
+                r.operation,
+                r.status,
+                r.code,
+                r.upstream_code,
+                r.upstream_message,
+                r.correlation_id,
+                r.client_request_id,
+            )
+            for r in rows
+        ], total

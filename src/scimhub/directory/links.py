@@ -29,9 +29,11 @@ class Links:
         found: dict[str, Link] = {}
         with self.db.read() as conn:
             for i in range(0, len(object_ids), 500):
-                for r in conn.execute(select(t).where(
-                        t.c.instance_id == instance_id,
-                        t.c.object_id.in_(object_ids[i:i + 500]))):
+                for r in conn.execute(
+                    select(t).where(
+                        t.c.instance_id == instance_id, t.c.object_id.in_(object_ids[i : i + 500])
+                    )
+                ):
                     found[r.object_id] = Link(r.object_id, r.kind, r.resource_id, r.digest)
         return found
 
@@ -43,15 +45,32 @@ class Links:
         ids = [link.object_id for link in links]
         with self.db.write() as conn:
             for i in range(0, len(ids), 500):
-                conn.execute(delete(t).where(t.c.instance_id == instance_id,
-                                             t.c.object_id.in_(ids[i:i + 500])))
-            insert_ignoring_duplicates(conn, t, [
-                {"instance_id": instance_id, "object_id": link.object_id, "kind": link.kind,
-                 "resource_id": link.resource_id, "digest": link.digest} for link in links])
+                conn.execute(
+                    delete(t).where(
+                        t.c.instance_id == instance_id, t.c.object_id.in_(ids[i : i + 500])
+                    )
+                )
+            insert_ignoring_duplicates(
+                conn,
+                t,
+                [
+                    {
+                        "instance_id": instance_id,
+                        "object_id": link.object_id,
+                        "kind": link.kind,
+                        "resource_id": link.resource_id,
+                        "digest": link.digest,
+                    }
+                    for link in links
+                ],
+            )
 
     def forget(self, instance_id: str, object_ids: list[str]) -> None:
         t = entra_links
         with self.db.write() as conn:
             for i in range(0, len(object_ids), 500):
-                conn.execute(delete(t).where(t.c.instance_id == instance_id,
-                                             t.c.object_id.in_(object_ids[i:i + 500])))
+                conn.execute(
+                    delete(t).where(
+                        t.c.instance_id == instance_id, t.c.object_id.in_(object_ids[i : i + 500])
+                    )
+                )

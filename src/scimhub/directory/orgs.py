@@ -48,8 +48,9 @@ class Orgs:
             raise ValueError("an organisation needs a name")
         org = Org(str(uuid.uuid4()), name, {}, utcnow())
         with self.db.write() as conn:
-            conn.execute(orgs.insert().values(id=org.id, name=org.name, settings={},
-                                              created=org.created))
+            conn.execute(
+                orgs.insert().values(id=org.id, name=org.name, settings={}, created=org.created)
+            )
         return org
 
     def get(self, org_id: str) -> Org:

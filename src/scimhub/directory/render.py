@@ -15,16 +15,23 @@ from ..store.tables import groups, memberships, users
 from .locator import Locator
 
 
-def document(row: Any, resource_type: str, loc: Locator,
-             derived: dict[str, Any] | None = None) -> dict[str, Any]:
+def document(
+    row: Any, resource_type: str, loc: Locator, derived: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The full resource (before projection) from a users or groups row."""
-    meta = meta_for(resource_type, as_utc(row.created), as_utc(row.last_modified), row.version,
-                    loc.location(resource_type, row.id))
+    meta = meta_for(
+        resource_type,
+        as_utc(row.created),
+        as_utc(row.last_modified),
+        row.version,
+        loc.location(resource_type, row.id),
+    )
     return render(row.data, resource_id=row.id, meta=meta, derived=derived)
 
 
-def groups_of(conn: Connection, user_ids: Sequence[str],
-              loc: Locator) -> dict[str, list[dict[str, Any]]]:
+def groups_of(
+    conn: Connection, user_ids: Sequence[str], loc: Locator
+) -> dict[str, list[dict[str, Any]]]:
     """Each user's direct groups, for the read-only `groups` attribute (RFC 7643 §4.1.2)."""
     found: dict[str, list[dict[str, Any]]] = {uid: [] for uid in user_ids}
     if not user_ids:
@@ -40,27 +47,37 @@ def groups_of(conn: Connection, user_ids: Sequence[str],
 
 def group_entry(loc: Locator, group_id: str, name: str) -> dict[str, Any]:
     """One entry of a user's `groups`: direct membership, since nesting is not expanded."""
-    return {"value": group_id, "$ref": loc.location("Group", group_id), "display": name,
-            "type": "direct"}
+    return {
+        "value": group_id,
+        "$ref": loc.location("Group", group_id),
+        "display": name,
+        "type": "direct",
+    }
 
 
 def members_query(group_id: str) -> Any:
     """A group's members with their display names, users first then groups, by id."""
     m = memberships
     user_members = (
-        select(m.c.member_id, literal("User").label("type"),
-               func.coalesce(users.c.display_name, users.c.user_name))
+        select(
+            m.c.member_id,
+            literal("User").label("type"),
+            func.coalesce(users.c.display_name, users.c.user_name),
+        )
         .join(users, users.c.id == m.c.member_id)
-        .where(m.c.group_id == group_id, m.c.member_type == "User"))
+        .where(m.c.group_id == group_id, m.c.member_type == "User")
+    )
     group_members = (
         select(m.c.member_id, literal("Group").label("type"), groups.c.display_name)
         .join(groups, groups.c.id == m.c.member_id)
-        .where(m.c.group_id == group_id, m.c.member_type == "Group"))
+        .where(m.c.group_id == group_id, m.c.member_type == "Group")
+    )
     return union_all(user_members, group_members)
 
 
-def member_entries(rows: Iterable[Any], loc: Locator, *,
-                   with_display: bool = False) -> list[dict[str, Any]]:
+def member_entries(
+    rows: Iterable[Any], loc: Locator, *, with_display: bool = False
+) -> list[dict[str, Any]]:
     """Member entries. A group's document leaves out `display`: clients compare the members
     they PATCHed with what comes back, and a name they never sent would look like a change.
     The paged Members view, read by people, includes it."""

@@ -79,9 +79,15 @@ class RequestLog:
             if n < batch:
                 return removed
 
-    def entries(self, org_id: str, *, status_class: str | None = None,
-                tracking_id: str | None = None, limit: int = 100, offset: int = 0
-                ) -> tuple[list[RequestEntry], int]:
+    def entries(
+        self,
+        org_id: str,
+        *,
+        status_class: str | None = None,
+        tracking_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[RequestEntry], int]:
         """Newest first; `status_class` is "success" (< 400) or "failure" (>= 400)."""
         self.flush()
         t = scim_requests
@@ -95,8 +101,26 @@ class RequestLog:
         with self.db.read() as conn:
             total = conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one()
             # (time, id) descending walks the (org_id, time) index instead of sorting
-            rows = conn.execute(select(t).where(*where).order_by(t.c.time.desc(), t.c.id.desc())
-                                .offset(offset).limit(limit)).all()
-        return [RequestEntry(r.org_id, as_utc(r.time), r.method, r.path, r.resource_type,
-                             r.status, r.scim_type, r.duration_ms, r.tracking_id, r.client,
-                             r.token_id) for r in rows], total
+            rows = conn.execute(
+                select(t)
+                .where(*where)
+                .order_by(t.c.time.desc(), t.c.id.desc())
+                .offset(offset)
+                .limit(limit)
+            ).all()
+        return [
+            RequestEntry(
+                r.org_id,
+                as_utc(r.time),
+                r.method,
+                r.path,
+                r.resource_type,
+                r.status,
+                r.scim_type,
+                r.duration_ms,
+                r.tracking_id,
+                r.client,
+                r.token_id,
+            )
+            for r in rows
+        ], total

@@ -39,7 +39,7 @@ def run(conn: Connection, rt: ResourceType, org_id: str, query: Query) -> tuple[
         if unique is not None:
             statement = queries.user_by_name if rt is USER else queries.group_by_name
             rows = conn.execute(statement, {"org_id": org_id, "value": unique}).all()
-            return (rows if query.start_index == 1 else [])[:query.count], len(rows)
+            return (rows if query.start_index == 1 else [])[: query.count], len(rows)
         where.append(compiler.where(bound))
     total = conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
     if query.count == 0 or total < query.start_index:
@@ -49,16 +49,26 @@ def run(conn: Connection, rt: ResourceType, org_id: str, query: Query) -> tuple[
         key = compiler.sort_key(query.sort_by)
         order.append(key.desc().nulls_last() if query.descending else key.asc().nulls_last())
     order.append(table.c.id)  # a stable order, so pages neither repeat nor skip rows
-    rows = conn.execute(select(table).where(*where).order_by(*order)
-                        .offset(query.start_index - 1).limit(query.count)).all()
+    rows = conn.execute(
+        select(table)
+        .where(*where)
+        .order_by(*order)
+        .offset(query.start_index - 1)
+        .limit(query.count)
+    ).all()
     return list(rows), total
 
 
 def unique_lookup(rt: ResourceType, bound: ast.Filter) -> str | None:
     """For `userName eq "x"` (users) or `displayName eq "x"` (groups), the lower-cased
     value: both attributes are unique and case-insensitive, so at most one row matches."""
-    if not (isinstance(bound, ast.Compare) and bound.op == "eq" and bound.path.urn is None
-            and bound.path.sub is None and isinstance(bound.value, str)):
+    if not (
+        isinstance(bound, ast.Compare)
+        and bound.op == "eq"
+        and bound.path.urn is None
+        and bound.path.sub is None
+        and isinstance(bound.value, str)
+    ):
         return None
     unique = "userName" if rt is USER else "displayName" if rt is GROUP else None
     return bound.value.lower() if bound.path.attr == unique else None

@@ -58,9 +58,14 @@ def _hash(value: str) -> str:
 
 
 class Sessions:
-    def __init__(self, db: Database, *, lifetime: timedelta = DEFAULT_LIFETIME,
-                 max_failures: int = DEFAULT_MAX_FAILURES,
-                 window: timedelta = DEFAULT_WINDOW) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        lifetime: timedelta = DEFAULT_LIFETIME,
+        max_failures: int = DEFAULT_MAX_FAILURES,
+        window: timedelta = DEFAULT_WINDOW,
+    ) -> None:
         self.db = db
         self.lifetime = lifetime
         self.max_failures = max_failures
@@ -72,15 +77,30 @@ class Sessions:
         """A new session for the admin: the cookie value (shown once) and its info."""
         cookie = secrets.token_urlsafe(32)
         now = utcnow()
-        info = SessionInfo(admin.id, admin.org_id, admin.email, admin.display_name, admin.role,
-                           secrets.token_urlsafe(32), now + self.lifetime, _hash(cookie))
+        info = SessionInfo(
+            admin.id,
+            admin.org_id,
+            admin.email,
+            admin.display_name,
+            admin.role,
+            secrets.token_urlsafe(32),
+            now + self.lifetime,
+            _hash(cookie),
+        )
         with self.db.write() as conn:
             # Expired sessions are swept here, where sessions are made, so the table stays
             # the size of the signed-in population without a separate job.
             conn.execute(delete(sessions).where(sessions.c.expires_at <= now))
-            conn.execute(sessions.insert().values(
-                id_hash=info.id_hash, admin_id=admin.id, org_id=admin.org_id,
-                csrf_token=info.csrf_token, created=now, expires_at=info.expires_at))
+            conn.execute(
+                sessions.insert().values(
+                    id_hash=info.id_hash,
+                    admin_id=admin.id,
+                    org_id=admin.org_id,
+                    csrf_token=info.csrf_token,
+                    created=now,
+                    expires_at=info.expires_at,
+                )
+            )
         return cookie, info
 
     def lookup(self, cookie_value: str) -> SessionInfo | None:
@@ -91,14 +111,30 @@ class Sessions:
         id_hash = _hash(cookie_value)
         with self.db.read() as conn:
             row = conn.execute(
-                select(s.c.admin_id, s.c.org_id, s.c.csrf_token, s.c.expires_at, a.c.email,
-                       a.c.display_name, a.c.role)
+                select(
+                    s.c.admin_id,
+                    s.c.org_id,
+                    s.c.csrf_token,
+                    s.c.expires_at,
+                    a.c.email,
+                    a.c.display_name,
+                    a.c.role,
+                )
                 .join(a, a.c.id == s.c.admin_id)
-                .where(s.c.id_hash == id_hash)).first()
+                .where(s.c.id_hash == id_hash)
+            ).first()
         if row is None or as_utc(row.expires_at) <= utcnow():
             return None
-        return SessionInfo(row.admin_id, row.org_id, row.email, row.display_name,
-                           Role(row.role), row.csrf_token, as_utc(row.expires_at), id_hash)
+        return SessionInfo(
+            row.admin_id,
+            row.org_id,
+            row.email,
+            row.display_name,
+            Role(row.role),
+            row.csrf_token,
+            as_utc(row.expires_at),
+            id_hash,
+        )
 
     def end(self, cookie_value: str) -> None:
         with self.db.write() as conn:
@@ -109,8 +145,9 @@ class Sessions:
         also swept where they are written; this catches quiet periods)."""
         with self.db.write() as conn:
             n = conn.execute(delete(sessions).where(sessions.c.expires_at <= now)).rowcount
-            n += conn.execute(delete(login_failures).where(
-                login_failures.c.time < now - self.window)).rowcount
+            n += conn.execute(
+                delete(login_failures).where(login_failures.c.time < now - self.window)
+            ).rowcount
         return int(n)
 
     # -- sign-in rate limit ----------------------------------------------------------
@@ -136,9 +173,11 @@ class Sessions:
         allowed = True
         with self.db.read() as conn:
             for key, limit in limits.items():
-                count = conn.execute(select(func.count()).select_from(login_failures).where(
-                    login_failures.c.key == key,
-                    login_failures.c.time >= now - self.window)).scalar_one()
+                count = conn.execute(
+                    select(func.count())
+                    .select_from(login_failures)
+                    .where(login_failures.c.key == key, login_failures.c.time >= now - self.window)
+                ).scalar_one()
                 allowed = allowed and count <= limit
         return LoginAttempt(tuple(ids), allowed)
 

@@ -53,9 +53,16 @@ def _hash(secret: str) -> str:
 
 
 def _info(r: Any) -> TokenInfo:
-    return TokenInfo(r.id, r.org_id, r.name, TokenKind(r.kind), r.prefix, as_utc(r.created),
-                     as_utc(r.expires_at) if r.expires_at else None,
-                     as_utc(r.revoked_at) if r.revoked_at else None)
+    return TokenInfo(
+        r.id,
+        r.org_id,
+        r.name,
+        TokenKind(r.kind),
+        r.prefix,
+        as_utc(r.created),
+        as_utc(r.expires_at) if r.expires_at else None,
+        as_utc(r.revoked_at) if r.revoked_at else None,
+    )
 
 
 class Tokens:
@@ -66,41 +73,69 @@ class Tokens:
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, TokenInfo | None]] = {}
 
-    def create(self, org_id: str, *, name: str = "SCIM client",
-               kind: TokenKind = TokenKind.SCIM,
-               expires_in: timedelta | None = None) -> tuple[str, TokenInfo]:
+    def create(
+        self,
+        org_id: str,
+        *,
+        name: str = "SCIM client",
+        kind: TokenKind = TokenKind.SCIM,
+        expires_in: timedelta | None = None,
+    ) -> tuple[str, TokenInfo]:
         Orgs(self.db).get(org_id)  # raises OrgNotFound
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
-        info = TokenInfo(str(uuid.uuid4()), org_id, name, kind, secret[:16], now,
-                         now + expires_in if expires_in else None, None)
+        info = TokenInfo(
+            str(uuid.uuid4()),
+            org_id,
+            name,
+            kind,
+            secret[:16],
+            now,
+            now + expires_in if expires_in else None,
+            None,
+        )
         with self.db.write() as conn:
-            conn.execute(tokens.insert().values(
-                id=info.id, org_id=org_id, name=name, kind=kind, token_hash=_hash(secret),
-                prefix=info.prefix, created=now, expires_at=info.expires_at))
+            conn.execute(
+                tokens.insert().values(
+                    id=info.id,
+                    org_id=org_id,
+                    name=name,
+                    kind=kind,
+                    token_hash=_hash(secret),
+                    prefix=info.prefix,
+                    created=now,
+                    expires_at=info.expires_at,
+                )
+            )
         return secret, info
 
     def list(self, org_id: str) -> list[TokenInfo]:
         with self.db.read() as conn:
-            rows = conn.execute(select(tokens).where(tokens.c.org_id == org_id)
-                                .order_by(tokens.c.created, tokens.c.id)).all()
+            rows = conn.execute(
+                select(tokens)
+                .where(tokens.c.org_id == org_id)
+                .order_by(tokens.c.created, tokens.c.id)
+            ).all()
         return [_info(r) for r in rows]
 
     def get(self, org_id: str, token_id: str) -> TokenInfo | None:
         with self.db.read() as conn:
-            row = conn.execute(select(tokens).where(
-                tokens.c.id == token_id, tokens.c.org_id == org_id)).first()
+            row = conn.execute(
+                select(tokens).where(tokens.c.id == token_id, tokens.c.org_id == org_id)
+            ).first()
         return _info(row) if row else None
 
     def revoke(self, org_id: str, token_id: str) -> TokenInfo:
         with self.db.write() as conn:
-            row = conn.execute(select(tokens).where(
-                tokens.c.id == token_id, tokens.c.org_id == org_id)).first()
+            row = conn.execute(
+                select(tokens).where(tokens.c.id == token_id, tokens.c.org_id == org_id)
+            ).first()
             if row is None:
                 raise OrgNotFound(f"token {token_id} not found in org {org_id}")
             if row.revoked_at is None:
-                conn.execute(tokens.update().where(tokens.c.id == token_id)
-                             .values(revoked_at=utcnow()))
+                conn.execute(
+                    tokens.update().where(tokens.c.id == token_id).values(revoked_at=utcnow())
+                )
         self._cache.clear()
         return next(t for t in self.list(org_id) if t.id == token_id)
 

@@ -53,9 +53,15 @@ class Users:
         doc = {**result.doc}
         doc.setdefault("active", True)
         now = utcnow()
-        row = {"id": str(uuid.uuid4()), "org_id": org_id, **_columns(doc), "created": now,
-               "last_modified": now, "version": 1,
-               "password_hash": _passwords.hash(result.password) if result.password else None}
+        row = {
+            "id": str(uuid.uuid4()),
+            "org_id": org_id,
+            **_columns(doc),
+            "created": now,
+            "last_modified": now,
+            "version": 1,
+            "password_hash": _passwords.hash(result.password) if result.password else None,
+        }
         try:
             with self.db.write() as conn:
                 conn.execute(queries.insert_user, row)
@@ -66,19 +72,20 @@ class Users:
         # Rendered from what was written: reading the row back would only cost a query.
         return self._render(SimpleNamespace(**row), loc, [])
 
-    def get(self, org_id: str, user_id: str, loc: Locator, *,
-            with_groups: bool = True) -> dict[str, Any]:
+    def get(
+        self, org_id: str, user_id: str, loc: Locator, *, with_groups: bool = True
+    ) -> dict[str, Any]:
         with self.db.read_one() as conn:
             if not with_groups:
                 return self._render(self._row(conn, org_id, user_id), loc, None)
-            rows = conn.execute(queries.user_with_groups,
-                                {"id": user_id, "org_id": org_id}).all()
+            rows = conn.execute(queries.user_with_groups, {"id": user_id, "org_id": org_id}).all()
         if not rows:
             raise NotFound(f"User {user_id} not found")
         return self._render_joined(rows, loc)
 
-    def replace(self, org_id: str, user_id: str, body: Any, loc: Locator, *,
-                if_match: str | None = None) -> dict[str, Any]:
+    def replace(
+        self, org_id: str, user_id: str, body: Any, loc: Locator, *, if_match: str | None = None
+    ) -> dict[str, Any]:
         result = normalize(USER, body, max_values=self.max_values)
         doc = {**result.doc}
         doc.setdefault("active", True)
@@ -87,8 +94,9 @@ class Users:
             values["password_hash"] = _passwords.hash(result.password)
         return self._write(org_id, user_id, loc, if_match, lambda _current: values)
 
-    def patch(self, org_id: str, user_id: str, body: Any, loc: Locator, *,
-              if_match: str | None = None) -> dict[str, Any]:
+    def patch(
+        self, org_id: str, user_id: str, body: Any, loc: Locator, *, if_match: str | None = None
+    ) -> dict[str, Any]:
         """The patch is computed, and a new password hashed, before the write transaction,
         on the version read: inside it they would hold the database's write lock (SQLite has
         one, for every organisation) for as long as they take. Only when another write moved
@@ -113,20 +121,31 @@ class Users:
             check_if_match(if_match, row.version)
             now = utcnow()
             # The user's groups change too: their versions move on with the membership.
-            conn.execute(update(groups).where(groups.c.id.in_(
-                select(memberships.c.group_id).where(memberships.c.member_id == user_id)))
-                .values(version=groups.c.version + 1, last_modified=now))
+            conn.execute(
+                update(groups)
+                .where(
+                    groups.c.id.in_(
+                        select(memberships.c.group_id).where(memberships.c.member_id == user_id)
+                    )
+                )
+                .values(version=groups.c.version + 1, last_modified=now)
+            )
             conn.execute(delete(memberships).where(memberships.c.member_id == user_id))
             conn.execute(delete(users).where(users.c.id == user_id))
 
-    def search(self, org_id: str, query: search.Query, loc: Locator, *,
-               with_groups: bool = True) -> tuple[list[dict[str, Any]], int]:
-        name = (search.unique_lookup(USER, bind_filter(USER, query.filter))
-                if query.filter is not None and with_groups else None)
+    def search(
+        self, org_id: str, query: search.Query, loc: Locator, *, with_groups: bool = True
+    ) -> tuple[list[dict[str, Any]], int]:
+        name = (
+            search.unique_lookup(USER, bind_filter(USER, query.filter))
+            if query.filter is not None and with_groups
+            else None
+        )
         if name is not None:  # Entra's matching query: one statement, user and groups
             with self.db.read_one() as conn:
-                rows = conn.execute(queries.user_by_name_with_groups,
-                                    {"org_id": org_id, "value": name}).all()
+                rows = conn.execute(
+                    queries.user_by_name_with_groups, {"org_id": org_id, "value": name}
+                ).all()
             total = 1 if rows else 0
             if not rows or query.start_index > 1 or query.count == 0:
                 return [], total
@@ -134,13 +153,15 @@ class Users:
         with self.db.read() as conn:
             rows, total = search.run(conn, USER, org_id, query)
             member_of = groups_of(conn, [r.id for r in rows], loc) if with_groups else {}
-        return [self._render(r, loc, member_of.get(r.id) if with_groups else None)
-                for r in rows], total
+        return [
+            self._render(r, loc, member_of.get(r.id) if with_groups else None) for r in rows
+        ], total
 
     # -- internals --------------------------------------------------------------------
 
-    def _patched(self, data: dict[str, Any], ops: list[PatchOp], hashes: dict[str, str]
-                 ) -> dict[str, Any] | None:
+    def _patched(
+        self, data: dict[str, Any], ops: list[PatchOp], hashes: dict[str, str]
+    ) -> dict[str, Any] | None:
         """The column values after `ops`, None when nothing changes. `hashes` keeps each
         password's hash: the password comes from the operations alone, so a second run
         (after a concurrent write) reuses it instead of hashing under the lock."""
@@ -154,16 +175,20 @@ class Users:
             values["password_hash"] = hashes[result.password]
         return values
 
-    def _write(self, org_id: str, user_id: str, loc: Locator, if_match: str | None,
-               change: Any) -> dict[str, Any]:
+    def _write(
+        self, org_id: str, user_id: str, loc: Locator, if_match: str | None, change: Any
+    ) -> dict[str, Any]:
         try:
             with self.db.write() as conn:
                 current = self._row(conn, org_id, user_id, lock=True)
                 check_if_match(if_match, current.version)
                 values = change(current)
                 if values is not None:
-                    conn.execute(update(users).where(users.c.id == user_id).values(
-                        **values, version=users.c.version + 1, last_modified=utcnow()))
+                    conn.execute(
+                        update(users)
+                        .where(users.c.id == user_id)
+                        .values(**values, version=users.c.version + 1, last_modified=utcnow())
+                    )
                     current = self._row(conn, org_id, user_id)
                 member_of = groups_of(conn, [user_id], loc)[user_id]
         except IntegrityError as exc:
@@ -183,8 +208,11 @@ class Users:
     @classmethod
     def _render_joined(cls, rows: list[Any], loc: Locator) -> dict[str, Any]:
         """A user from the rows of a user-with-groups statement (one row per group)."""
-        return cls._render(rows[0], loc, [group_entry(loc, r.group_id, r.group_name)
-                                          for r in rows if r.group_id is not None])
+        return cls._render(
+            rows[0],
+            loc,
+            [group_entry(loc, r.group_id, r.group_name) for r in rows if r.group_id is not None],
+        )
 
     @staticmethod
     def _render(row: Any, loc: Locator, member_of: list[dict[str, Any]] | None) -> dict[str, Any]:

@@ -77,17 +77,33 @@ def routes(emu: Emulator) -> list[Route]:
         with emu.engine.connect() as conn:
             tenant = find_tenant(conn, request.path_params["tenant"])
             if tenant is None:
-                return render("message.html", status=404, title="Not found",
-                              message="No such tenant.", error=True)
-            sps = conn.execute(select(service_principals).where(
-                service_principals.c.tenant_id == tenant.id).order_by(
-                service_principals.c.display_name)).all()
+                return render(
+                    "message.html",
+                    status=404,
+                    title="Not found",
+                    message="No such tenant.",
+                    error=True,
+                )
+            sps = conn.execute(
+                select(service_principals)
+                .where(service_principals.c.tenant_id == tenant.id)
+                .order_by(service_principals.c.display_name)
+            ).all()
             jobs = conn.execute(select(sync_jobs).where(sync_jobs.c.tenant_id == tenant.id)).all()
-            audits = conn.execute(select(directory_audits).where(
-                directory_audits.c.tenant_id == tenant.id).order_by(
-                directory_audits.c.activity_date_time.desc()).limit(200)).all()
-        return render("tenant.html", title=tenant.display_name, tenant=tenant, sps=sps,
-                      jobs=jobs, audits=[a.body for a in audits])
+            audits = conn.execute(
+                select(directory_audits)
+                .where(directory_audits.c.tenant_id == tenant.id)
+                .order_by(directory_audits.c.activity_date_time.desc())
+                .limit(200)
+            ).all()
+        return render(
+            "tenant.html",
+            title=tenant.display_name,
+            tenant=tenant,
+            sps=sps,
+            jobs=jobs,
+            audits=[a.body for a in audits],
+        )
 
     async def index(request: Request) -> Response:
         with emu.engine.connect() as conn:

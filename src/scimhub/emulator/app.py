@@ -45,12 +45,21 @@ def create_app(emu: Emulator, *, provisioning: bool = True) -> Starlette:
         if request.url.path.startswith("/v1.0/"):
             request_id = str(uuid.uuid4())
             code = "Request_ResourceNotFound" if exc.status_code == 404 else "BadRequest"
-            message = (f"Resource not found for the segment '{request.url.path.split('/')[-1]}'."
-                       if exc.status_code == 404 else "The HTTP method is not supported.")
+            message = (
+                f"Resource not found for the segment '{request.url.path.split('/')[-1]}'."
+                if exc.status_code == 404
+                else "The HTTP method is not supported."
+            )
             return GraphError(exc.status_code, code, message).response(
-                request_id, request.headers.get("client-request-id", request_id))
-        return JSONResponse({"error": "not_found" if exc.status_code == 404 else "invalid_request",
-                             "error_description": exc.detail}, status_code=exc.status_code)
+                request_id, request.headers.get("client-request-id", request_id)
+            )
+        return JSONResponse(
+            {
+                "error": "not_found" if exc.status_code == 404 else "invalid_request",
+                "error_description": exc.detail,
+            },
+            status_code=exc.status_code,
+        )
 
     routes = [
         *oauth.routes(emu),
@@ -68,8 +77,9 @@ def create_app(emu: Emulator, *, provisioning: bool = True) -> Starlette:
         *service_principals.routes(emu),
         *audit_logs.routes(emu),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={HTTPException: http_error})
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
+    )
     app.add_middleware(BodyLimitMiddleware)
     app.state.scheduler = scheduler
     return app

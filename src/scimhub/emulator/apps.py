@@ -51,8 +51,13 @@ def ensure_publisher(conn: Connection, data_dir: Path) -> None:
     in the data directory (for --info-json), the database keeps only a hash."""
     if find_tenant(conn, PUBLISHER_TENANT_ID) is not None:
         return
-    create_tenant(conn, "scimhub Publisher", PUBLISHER_DOMAIN, tenant_id=PUBLISHER_TENANT_ID,
-                  is_publisher=True)
+    create_tenant(
+        conn,
+        "scimhub Publisher",
+        PUBLISHER_DOMAIN,
+        tenant_id=PUBLISHER_TENANT_ID,
+        is_publisher=True,
+    )
     conn.execute(
         applications.insert().values(
             id=new_id(),
@@ -76,8 +81,9 @@ def integration_secret(data_dir: Path) -> str | None:
     return path.read_text().strip() if path.exists() else None
 
 
-def add_client_secret(conn: Connection, app_id: str, *, days_valid: float,
-                      display_name: str = "emulator") -> tuple[str, str]:
+def add_client_secret(
+    conn: Connection, app_id: str, *, days_valid: float, display_name: str = "emulator"
+) -> tuple[str, str]:
     """Add a password credential; a negative `days_valid` makes an already expired one."""
     secret = secrets.token_urlsafe(30)
     key_id = new_id()
@@ -111,8 +117,9 @@ def find_sp(conn: Connection, tenant_id: str, app_id: str) -> Row[Any] | None:
     ).first()
 
 
-def get_sp(conn: Connection, tenant_id: str, sp_id: str, *, deleted: bool = False
-           ) -> Row[Any] | None:
+def get_sp(
+    conn: Connection, tenant_id: str, sp_id: str, *, deleted: bool = False
+) -> Row[Any] | None:
     row = conn.execute(
         select(service_principals).where(
             service_principals.c.tenant_id == tenant_id, service_principals.c.id == sp_id
@@ -159,40 +166,67 @@ def grant_consent(conn: Connection, tenant: Row[Any], app_id: str) -> str:
     if app is None or (single_tenant and app.tenant_id != tenant.id):
         raise DirectoryError(
             f"Application with identifier '{app_id}' was not found in the directory.",
-            "Request_ResourceNotFound", 404,
+            "Request_ResourceNotFound",
+            404,
         )
     initiator = audit.admin_initiator(tenant)
     correlation = new_id()
     sp = find_sp(conn, tenant.id, app_id)
     sp_id = sp.id if sp else _create_sp(conn, tenant.id, app)
     if sp is None:
-        audit.record(conn, tenant.id, "Add service principal", "ApplicationManagement",
-                     initiated_by=initiator, correlation_id=correlation,
-                     targets=[audit.target(sp_id, app.display_name, "ServicePrincipal")])
+        audit.record(
+            conn,
+            tenant.id,
+            "Add service principal",
+            "ApplicationManagement",
+            initiated_by=initiator,
+            correlation_id=correlation,
+            targets=[audit.target(sp_id, app.display_name, "ServicePrincipal")],
+        )
     held = set(sp_roles(conn, sp_id))
     for role in app.required_roles:
         if role in held:
             continue
         conn.execute(
             grants.insert().values(
-                id=new_id(), tenant_id=tenant.id, sp_id=sp_id, resource_app_id=GRAPH_APP_ID,
-                app_role_id=GRAPH_APP_ROLES[role], role_value=role, created_at=now_iso(),
+                id=new_id(),
+                tenant_id=tenant.id,
+                sp_id=sp_id,
+                resource_app_id=GRAPH_APP_ID,
+                app_role_id=GRAPH_APP_ROLES[role],
+                role_value=role,
+                created_at=now_iso(),
             )
         )
         audit.record(
-            conn, tenant.id, "Add app role assignment to service principal",
-            "ApplicationManagement", initiated_by=initiator, correlation_id=correlation,
+            conn,
+            tenant.id,
+            "Add app role assignment to service principal",
+            "ApplicationManagement",
+            initiated_by=initiator,
+            correlation_id=correlation,
             targets=[
-                audit.target(sp_id, app.display_name, "ServicePrincipal", [
-                    {"displayName": "AppRole.Value", "oldValue": None, "newValue": f'"{role}"'},
-                ]),
+                audit.target(
+                    sp_id,
+                    app.display_name,
+                    "ServicePrincipal",
+                    [
+                        {"displayName": "AppRole.Value", "oldValue": None, "newValue": f'"{role}"'},
+                    ],
+                ),
                 audit.target(GRAPH_APP_ID, "Microsoft Graph", "ServicePrincipal"),
             ],
         )
-    audit.record(conn, tenant.id, "Consent to application", "ApplicationManagement",
-                 initiated_by=initiator, correlation_id=correlation,
-                 targets=[audit.target(sp_id, app.display_name, "ServicePrincipal")],
-                 additional={"ConsentType": "AllPrincipals", "IsAdminConsent": "True"})
+    audit.record(
+        conn,
+        tenant.id,
+        "Consent to application",
+        "ApplicationManagement",
+        initiated_by=initiator,
+        correlation_id=correlation,
+        targets=[audit.target(sp_id, app.display_name, "ServicePrincipal")],
+        additional={"ConsentType": "AllPrincipals", "IsAdminConsent": "True"},
+    )
     return sp_id
 
 
@@ -207,24 +241,35 @@ def delete_sp(conn: Connection, tenant_id: str, sp_id: str, initiator: dict[str,
         .where(service_principals.c.id == sp_id)
         .values(deleted_at=now_iso())
     )
-    audit.record(conn, tenant_id, "Remove service principal", "ApplicationManagement",
-                 initiated_by=initiator,
-                 targets=[audit.target(sp_id, sp.display_name, "ServicePrincipal")])
+    audit.record(
+        conn,
+        tenant_id,
+        "Remove service principal",
+        "ApplicationManagement",
+        initiated_by=initiator,
+        targets=[audit.target(sp_id, sp.display_name, "ServicePrincipal")],
+    )
 
 
 def restore_sp(conn: Connection, tenant_id: str, sp_id: str, initiator: dict[str, Any]) -> None:
     sp = get_sp(conn, tenant_id, sp_id, deleted=True)
     if sp is None:
-        raise DirectoryError(f"Deleted service principal '{sp_id}' not found.",
-                             "Request_ResourceNotFound", 404)
+        raise DirectoryError(
+            f"Deleted service principal '{sp_id}' not found.", "Request_ResourceNotFound", 404
+        )
     if find_sp(conn, tenant_id, sp.app_id) is not None:
         raise DirectoryError("A live service principal for this application already exists.")
     conn.execute(
         service_principals.update().where(service_principals.c.id == sp_id).values(deleted_at=None)
     )
-    audit.record(conn, tenant_id, "Restore service principal", "ApplicationManagement",
-                 initiated_by=initiator,
-                 targets=[audit.target(sp_id, sp.display_name, "ServicePrincipal")])
+    audit.record(
+        conn,
+        tenant_id,
+        "Restore service principal",
+        "ApplicationManagement",
+        initiated_by=initiator,
+        targets=[audit.target(sp_id, sp.display_name, "ServicePrincipal")],
+    )
 
 
 def set_sp_enabled(conn: Connection, tenant_id: str, sp_id: str, enabled: bool) -> None:
@@ -235,33 +280,54 @@ def set_sp_enabled(conn: Connection, tenant_id: str, sp_id: str, enabled: bool) 
     )
 
 
-def instantiate_template(conn: Connection, tenant_id: str, template_id: str, display_name: str,
-                         owner_app_id: str | None) -> tuple[Row[Any], Row[Any]]:
+def instantiate_template(
+    conn: Connection, tenant_id: str, template_id: str, display_name: str, owner_app_id: str | None
+) -> tuple[Row[Any], Row[Any]]:
     """Add a gallery app to the tenant: a single-tenant application and its service
     principal, both owned by the caller (what Application.ReadWrite.OwnedBy allows)."""
     if template_id not in APPLICATION_TEMPLATES:
-        raise DirectoryError(f"Resource '{template_id}' does not exist.",
-                             "Request_ResourceNotFound", 404)
+        raise DirectoryError(
+            f"Resource '{template_id}' does not exist.", "Request_ResourceNotFound", 404
+        )
     app_id = new_id()
     conn.execute(
         applications.insert().values(
-            id=new_id(), app_id=app_id, tenant_id=tenant_id, display_name=display_name,
-            sign_in_audience="AzureADMyOrg", required_roles=[],
-            application_template_id=template_id, owner_app_id=owner_app_id,
-            disabled=False, created_at=now_iso(),
+            id=new_id(),
+            app_id=app_id,
+            tenant_id=tenant_id,
+            display_name=display_name,
+            sign_in_audience="AzureADMyOrg",
+            required_roles=[],
+            application_template_id=template_id,
+            owner_app_id=owner_app_id,
+            disabled=False,
+            created_at=now_iso(),
         )
     )
     app = find_app(conn, app_id)
     assert app is not None
     sp_id = _create_sp(conn, tenant_id, app)
-    initiator = (audit.app_initiator(owner_app_id, INTEGRATION_APP_NAME, None)
-                 if owner_app_id else audit.system_initiator())
-    audit.record(conn, tenant_id, "Add application", "ApplicationManagement",
-                 initiated_by=initiator,
-                 targets=[audit.target(app.id, display_name, "Application")])
-    audit.record(conn, tenant_id, "Add service principal", "ApplicationManagement",
-                 initiated_by=initiator,
-                 targets=[audit.target(sp_id, display_name, "ServicePrincipal")])
+    initiator = (
+        audit.app_initiator(owner_app_id, INTEGRATION_APP_NAME, None)
+        if owner_app_id
+        else audit.system_initiator()
+    )
+    audit.record(
+        conn,
+        tenant_id,
+        "Add application",
+        "ApplicationManagement",
+        initiated_by=initiator,
+        targets=[audit.target(app.id, display_name, "Application")],
+    )
+    audit.record(
+        conn,
+        tenant_id,
+        "Add service principal",
+        "ApplicationManagement",
+        initiated_by=initiator,
+        targets=[audit.target(sp_id, display_name, "ServicePrincipal")],
+    )
     sp = get_sp(conn, tenant_id, sp_id)
     assert sp is not None
     return app, sp

@@ -10,8 +10,14 @@ from .constants import ADMIN_DISPLAY_NAME
 from .db import new_id, now_iso
 from .schema import directory_audits
 
-_OPERATION_TYPES = {"Add": "Add", "Remove": "Delete", "Hard": "Delete", "Restore": "Restore",
-                    "Consent": "Assign", "Update": "Update"}
+_OPERATION_TYPES = {
+    "Add": "Add",
+    "Remove": "Delete",
+    "Hard": "Delete",
+    "Restore": "Restore",
+    "Consent": "Assign",
+    "Update": "Update",
+}
 
 
 def admin_initiator(tenant: Row[Any]) -> dict[str, Any]:
@@ -45,8 +51,9 @@ def system_initiator(name: str = "Azure AD Cloud Sync") -> dict[str, Any]:
     return app_initiator("00000000-0000-0000-0000-000000000000", name, None)
 
 
-def target(oid: str, display_name: str, kind: str, modified: list[dict[str, Any]] | None = None
-           ) -> dict[str, Any]:
+def target(
+    oid: str, display_name: str, kind: str, modified: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {
         "id": oid,
         "displayName": display_name,

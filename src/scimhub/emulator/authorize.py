@@ -36,8 +36,12 @@ from .signin import (
 )
 
 _OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
-_GRAPH_SCOPES = {f"{GRAPH_AUDIENCE}/.default", f"{GRAPH_APP_ID}/.default", "User.Read",
-                 f"{GRAPH_AUDIENCE}/User.Read"}
+_GRAPH_SCOPES = {
+    f"{GRAPH_AUDIENCE}/.default",
+    f"{GRAPH_APP_ID}/.default",
+    "User.Read",
+    f"{GRAPH_AUDIENCE}/User.Read",
+}
 _PROMPTS = {"", "login", "consent", "select_account", "none"}
 _PKCE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 
@@ -70,16 +74,25 @@ def _parse(q: QueryParams, client_id: str, redirect_uri: str) -> AuthRequest:
     """The request's remaining parameters; errors here go back to the redirect URI."""
     response_type = q.get("response_type", "")
     if response_type != "code":
-        raise (aadsts.missing_parameter("response_type") if not response_type
-               else aadsts.bad_response_type(response_type))
+        raise (
+            aadsts.missing_parameter("response_type")
+            if not response_type
+            else aadsts.bad_response_type(response_type)
+        )
     prompt = q.get("prompt", "")
     if prompt not in _PROMPTS:
         raise aadsts.malformed(f"Invalid prompt value '{prompt}'.")
     challenge, method = _pkce(q)
     return AuthRequest(
-        client_id=client_id, redirect_uri=redirect_uri, scope=_scopes(q.get("scope", "")),
-        state=q.get("state", ""), nonce=q.get("nonce", ""), code_challenge=challenge,
-        code_challenge_method=method, prompt=prompt, login_hint=q.get("login_hint", ""),
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        scope=_scopes(q.get("scope", "")),
+        state=q.get("state", ""),
+        nonce=q.get("nonce", ""),
+        code_challenge=challenge,
+        code_challenge_method=method,
+        prompt=prompt,
+        login_hint=q.get("login_hint", ""),
         client_info=q.get("client_info") == "1",
     )
 
@@ -97,8 +110,9 @@ def _error_to_app(req: AuthRequest, err: aadsts.AadstsError) -> Response:
     return _to_app(req.redirect_uri, err.redirect_params(req.state))
 
 
-def _checked(emu: Emulator, request: Request
-             ) -> tuple[Row[Any] | None, Row[Any], AuthRequest] | Response:
+def _checked(
+    emu: Emulator, request: Request
+) -> tuple[Row[Any] | None, Row[Any], AuthRequest] | Response:
     """The segment's tenant, the app and the request; or the error page (nothing to
     trust as a redirect URI yet) or error redirect (an app's registered URI)."""
     segment, q = request.path_params["tenant"], request.query_params
@@ -111,16 +125,19 @@ def _checked(emu: Emulator, request: Request
     except aadsts.AadstsError as err:
         return error_page(err)
     if q.get("response_mode", "query") != "query":
-        return error_page("The emulator answers with response_mode=query only; "
-                          f"'{q['response_mode']}' is not supported.")
+        return error_page(
+            "The emulator answers with response_mode=query only; "
+            f"'{q['response_mode']}' is not supported."
+        )
     try:
         return tenant, app, _parse(q, client_id, redirect_uri)
     except aadsts.AadstsError as err:
         return _to_app(redirect_uri, err.redirect_params(q.get("state", "")))
 
 
-def _needs_sign_in(req: AuthRequest, tenant: Row[Any] | None, signed_in: Row[Any],
-                   fresh: bool) -> bool:
+def _needs_sign_in(
+    req: AuthRequest, tenant: Row[Any] | None, signed_in: Row[Any], fresh: bool
+) -> bool:
     """The session is in another tenant than the one asked for, or (unless the admin has
     just signed in) prompt=login/select_account or a login_hint naming someone else."""
     if tenant is not None and tenant.id != signed_in.id:
@@ -136,42 +153,53 @@ def _has_consent(emu: Emulator, app: Row[Any], tenant: Row[Any]) -> bool:
         return sp is not None and set(app.required_roles) <= set(sp_roles(conn, sp.id))
 
 
-def _issue_code(emu: Emulator, req: AuthRequest, app: Row[Any], tenant: Row[Any],
-                session: Session) -> Response:
+def _issue_code(
+    emu: Emulator, req: AuthRequest, app: Row[Any], tenant: Row[Any], session: Session
+) -> Response:
     with emu.engine.begin() as conn:
         sp = find_sp(conn, tenant.id, app.app_id)
         if sp is None:  # deleted by another admin since the consent check
-            return _error_to_app(req, aadsts.no_consent(app.app_id, app.display_name,
-                                                        "consent_required"))
+            return _error_to_app(
+                req, aadsts.no_consent(app.app_id, app.display_name, "consent_required")
+            )
         if app.disabled or not sp.account_enabled:
             return _error_to_app(req, aadsts.app_disabled(app.app_id, app.display_name))
         code = codes.issue(conn, req, tenant.id, tenant.admin_login, session.sid)
     params = {"code": code}
     if req.client_info:
         params["client_info"] = codes.client_info(
-            admin_object_id(tenant.id, tenant.admin_login), tenant.id)
+            admin_object_id(tenant.id, tenant.admin_login), tenant.id
+        )
     if req.state:
         params["state"] = req.state
     params["session_state"] = session.sid
     return _to_app(req.redirect_uri, params)
 
 
-def _consent_or_code(emu: Emulator, segment: str, req: AuthRequest, app: Row[Any],
-                     tenant: Row[Any], session: Session) -> Response:
+def _consent_or_code(
+    emu: Emulator, segment: str, req: AuthRequest, app: Row[Any], tenant: Row[Any], session: Session
+) -> Response:
     """For a signed-in admin: the consent page when asked for or missing, else a code."""
     if not app_visible_in(app, tenant):
         return error_page(aadsts.app_not_found(app.app_id, tenant.display_name))
     if req.prompt != "consent" and _has_consent(emu, app, tenant):
         return _issue_code(emu, req, app, tenant, session)
     if req.prompt == "none":
-        return _error_to_app(req, aadsts.no_consent(app.app_id, app.display_name,
-                                                    "consent_required"))
+        return _error_to_app(
+            req, aadsts.no_consent(app.app_id, app.display_name, "consent_required")
+        )
     action = f"/{segment}/oauth2/v2.0/consent"
-    csrf = formtokens.issue(emu.session_secret, session.tid, session.sid, action,
-                            {"request": req.to_json()})
-    return consent_page(action, app, tenant,
-                        permission_lines(app.required_roles, _shown(req.scope)), csrf,
-                        req.redirect_uri)
+    csrf = formtokens.issue(
+        emu.session_secret, session.tid, session.sid, action, {"request": req.to_json()}
+    )
+    return consent_page(
+        action,
+        app,
+        tenant,
+        permission_lines(app.required_roles, _shown(req.scope)),
+        csrf,
+        req.redirect_uri,
+    )
 
 
 def routes(emu: Emulator) -> list[Route]:
@@ -184,14 +212,13 @@ def routes(emu: Emulator) -> list[Route]:
         with emu.engine.connect() as conn:
             signed_in = signed_in_tenant(conn, session) if session else None
         fresh = session is not None and request.query_params.get(SIGNED_IN_PARAM) == session.sid
-        if session is None or signed_in is None or _needs_sign_in(req, tenant, signed_in,
-                                                                  fresh):
+        if session is None or signed_in is None or _needs_sign_in(req, tenant, signed_in, fresh):
             if req.prompt == "none":
                 return _error_to_app(req, aadsts.login_required())
-            return login_page(emu, request.path_params["tenant"], resume_url(request),
-                              username=req.login_hint)
-        return _consent_or_code(emu, request.path_params["tenant"], req, app, signed_in,
-                                session)
+            return login_page(
+                emu, request.path_params["tenant"], resume_url(request), username=req.login_hint
+            )
+        return _consent_or_code(emu, request.path_params["tenant"], req, app, signed_in, session)
 
     async def decide(request: Request) -> Response:
         segment = request.path_params["tenant"]
@@ -200,8 +227,14 @@ def routes(emu: Emulator) -> list[Route]:
         claims = None
         if session is not None:
             with emu.engine.begin() as conn:
-                claims = formtokens.consume(conn, emu.session_secret, form.get("csrf", ""),
-                                            session.tid, session.sid, request.url.path)
+                claims = formtokens.consume(
+                    conn,
+                    emu.session_secret,
+                    form.get("csrf", ""),
+                    session.tid,
+                    session.sid,
+                    request.url.path,
+                )
         if session is None or claims is None:
             return error_page("The consent request could not be verified. Start again.", 403)
         req = AuthRequest.from_json(claims["request"])

@@ -51,16 +51,27 @@ jobs_app = typer.Typer(help="Provisioning jobs.")
 faults_app = typer.Typer(help="Fault injection for Graph (429, latency, 5xx).")
 apps_app = typer.Typer(help="Application registrations (client secrets, redirect URIs).")
 redirect_app = typer.Typer(help="An application's redirect URIs (exact match at sign-in).")
-for sub, name in ((sp_app, "sp"), (users_app, "users"), (groups_app, "groups"),
-                  (jobs_app, "jobs"), (faults_app, "faults"), (apps_app, "apps")):
+for sub, name in (
+    (sp_app, "sp"),
+    (users_app, "users"),
+    (groups_app, "groups"),
+    (jobs_app, "jobs"),
+    (faults_app, "faults"),
+    (apps_app, "apps"),
+):
     app.add_typer(sub, name=name)
 app.add_typer(apps_app, name="app", hidden=True)  # `app redirect-uri ...` reads naturally
 apps_app.add_typer(redirect_app, name="redirect-uri")
 
-DATA_DIR = typer.Option(Path(".scimhub-emulator"), "--data-dir", envvar="SCIMHUB_EMULATOR_DATA_DIR",
-                        help="Data directory (SQLite database, keys, certificates).")
-TENANT = typer.Option(None, "--tenant", help="Tenant id or domain (default: the first "
-                      "customer tenant).")
+DATA_DIR = typer.Option(
+    Path(".scimhub-emulator"),
+    "--data-dir",
+    envvar="SCIMHUB_EMULATOR_DATA_DIR",
+    help="Data directory (SQLite database, keys, certificates).",
+)
+TENANT = typer.Option(
+    None, "--tenant", help="Tenant id or domain (default: the first customer tenant)."
+)
 
 
 def _out(data: Any) -> None:
@@ -82,15 +93,17 @@ def _engine(data_dir: Path) -> Engine:
 def _tenant(conn: Connection, ref: str | None) -> Any:
     if ref:
         return require_tenant(conn, ref)
-    row = conn.execute(select(tenants).where(tenants.c.is_publisher.is_(False))
-                       .order_by(tenants.c.created_at)).first()
+    row = conn.execute(
+        select(tenants).where(tenants.c.is_publisher.is_(False)).order_by(tenants.c.created_at)
+    ).first()
     if row is None:
         raise DirectoryError("No customer tenant: seed one first.")
     return row
 
 
-def _sp(conn: Connection, tenant: Any, app_id: str | None, sp_id: str | None,
-        deleted: bool = False) -> Any:
+def _sp(
+    conn: Connection, tenant: Any, app_id: str | None, sp_id: str | None, deleted: bool = False
+) -> Any:
     stmt = select(service_principals).where(service_principals.c.tenant_id == tenant.id)
     if sp_id:
         stmt = stmt.where(service_principals.c.id == sp_id)
@@ -98,8 +111,11 @@ def _sp(conn: Connection, tenant: Any, app_id: str | None, sp_id: str | None,
         stmt = stmt.where(service_principals.c.app_id == app_id)
     else:
         raise DirectoryError("Give --app-id or --id.")
-    stmt = stmt.where(service_principals.c.deleted_at.is_not(None) if deleted
-                      else service_principals.c.deleted_at.is_(None))
+    stmt = stmt.where(
+        service_principals.c.deleted_at.is_not(None)
+        if deleted
+        else service_principals.c.deleted_at.is_(None)
+    )
     row = conn.execute(stmt.order_by(service_principals.c.deleted_at.desc())).first()
     if row is None:
         raise DirectoryError("Service principal not found.")
@@ -121,21 +137,28 @@ def serve(
     data_dir: Path = DATA_DIR,
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8443, help="HTTPS port."),
-    info_json: Path | None = typer.Option(None, "--info-json",
-                                          help="Write base URL, CA, tenants, client id/secret."),
+    info_json: Path | None = typer.Option(
+        None, "--info-json", help="Write base URL, CA, tenants, client id/secret."
+    ),
     cycle_interval: float = typer.Option(
-        DEFAULT_CYCLE_SECONDS, envvar="SCIMHUB_EMULATOR_CYCLE_SECONDS",
-        help="Seconds between incremental provisioning cycles (Entra: 2400)."),
+        DEFAULT_CYCLE_SECONDS,
+        envvar="SCIMHUB_EMULATOR_CYCLE_SECONDS",
+        help="Seconds between incremental provisioning cycles (Entra: 2400).",
+    ),
     seed_file: Path | None = typer.Option(None, "--seed", help="YAML/JSON seed document."),
     gen_users: int = typer.Option(0, "--users", help="Generate this many users."),
     gen_groups: int = typer.Option(0, "--groups", help="Generate this many groups."),
     tenant: str | None = TENANT,
     concurrency: int = typer.Option(32, help="SCIM requests in flight per provisioning job."),
-    target_ca: str | None = typer.Option(None, envvar="SCIMHUB_EMULATOR_TARGET_CA",
-                                         help="CA bundle to trust for HTTPS SCIM targets."),
+    target_ca: str | None = typer.Option(
+        None, envvar="SCIMHUB_EMULATOR_TARGET_CA", help="CA bundle to trust for HTTPS SCIM targets."
+    ),
     redirect_uri: list[str] = typer.Option(
-        [], "--redirect-uri", help="Register a redirect URI for the integration app "
-        "(repeatable), e.g. the hub's consent callback."),
+        [],
+        "--redirect-uri",
+        help="Register a redirect URI for the integration app "
+        "(repeatable), e.g. the hub's consent callback.",
+    ),
 ) -> None:
     """Serve the emulator over HTTPS (when no subcommand is given)."""
     if ctx.invoked_subcommand is not None:
@@ -159,29 +182,42 @@ def serve(
             _fail(str(err))
         if gen_users or gen_groups:
             t0 = time.perf_counter()
-            seed.generate(conn, _tenant(conn, tenant).id, users_count=gen_users,
-                          groups_count=gen_groups)
-            typer.echo(f"generated {gen_users} users, {gen_groups} groups in "
-                       f"{time.perf_counter() - t0:.1f}s")
+            seed.generate(
+                conn, _tenant(conn, tenant).id, users_count=gen_users, groups_count=gen_groups
+            )
+            typer.echo(
+                f"generated {gen_users} users, {gen_groups} groups in "
+                f"{time.perf_counter() - t0:.1f}s"
+            )
     engine.dispose()
     tls = ensure_tls(data_dir)
-    emu = build(data_dir, f"https://{host}:{port}", cycle_seconds=cycle_interval,
-                push_concurrency=concurrency, target_ca=target_ca)
+    emu = build(
+        data_dir,
+        f"https://{host}:{port}",
+        cycle_seconds=cycle_interval,
+        push_concurrency=concurrency,
+        target_ca=target_ca,
+    )
     details = info(emu, tls)
     if info_json:
         write_info(info_json, details)
         typer.echo(f"info: {info_json}")
     typer.echo(f"Entra ID emulator on {emu.base_url} (CA certificate: {tls.ca_cert})")
     for t in details["tenants"]:
-        typer.echo(f"  tenant {t['display_name']}: {t['id']} ({t['domain']}), "
-                   f"admin {t['admin_login']}")
+        typer.echo(
+            f"  tenant {t['display_name']}: {t['id']} ({t['domain']}), admin {t['admin_login']}"
+        )
     uvicorn.Server(uvicorn_config(create_app(emu), host, port, tls)).run()
 
 
 @app.command("seed")
-def seed_cmd(data_dir: Path = DATA_DIR, file: Path | None = typer.Option(None, "--file"),
-             gen_users: int = typer.Option(0, "--users"),
-             gen_groups: int = typer.Option(0, "--groups"), tenant: str | None = TENANT) -> None:
+def seed_cmd(
+    data_dir: Path = DATA_DIR,
+    file: Path | None = typer.Option(None, "--file"),
+    gen_users: int = typer.Option(0, "--users"),
+    gen_groups: int = typer.Option(0, "--groups"),
+    tenant: str | None = TENANT,
+) -> None:
     """Load a seed document and/or generate users and groups."""
     engine = _engine(data_dir)
     t0 = time.perf_counter()
@@ -190,8 +226,10 @@ def seed_cmd(data_dir: Path = DATA_DIR, file: Path | None = typer.Option(None, "
         if file:
             seed.seed_document(conn, seed.load_document(file))
         if gen_users or gen_groups:
-            seed.generate(conn, _tenant(conn, tenant).id, users_count=gen_users,
-                          groups_count=gen_groups)
+            seed.generate(
+                conn, _tenant(conn, tenant).id, users_count=gen_users, groups_count=gen_groups
+            )
+
     _run(engine, go)
     _out({"seconds": round(time.perf_counter() - t0, 2)})
 
@@ -200,35 +238,64 @@ def seed_cmd(data_dir: Path = DATA_DIR, file: Path | None = typer.Option(None, "
 def tenants_cmd(data_dir: Path = DATA_DIR) -> None:
     """List tenants."""
     with _engine(data_dir).connect() as conn:
-        _out([{"id": t.id, "domain": t.domain, "display_name": t.display_name,
-               "admin_login": t.admin_login, "publisher": t.is_publisher}
-              for t in conn.execute(select(tenants))])
+        _out(
+            [
+                {
+                    "id": t.id,
+                    "domain": t.domain,
+                    "display_name": t.display_name,
+                    "admin_login": t.admin_login,
+                    "publisher": t.is_publisher,
+                }
+                for t in conn.execute(select(tenants))
+            ]
+        )
 
 
 @app.command("consent")
-def consent_cmd(data_dir: Path = DATA_DIR, tenant: str | None = TENANT,
-                client_id: str = typer.Option(..., "--client-id")) -> None:
+def consent_cmd(
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = TENANT,
+    client_id: str = typer.Option(..., "--client-id"),
+) -> None:
     """Grant admin consent (same effect and audit records as the consent page)."""
     sp_id = _run(_engine(data_dir), lambda c: grant_consent(c, _tenant(c, tenant), client_id))
     _out({"servicePrincipalId": sp_id})
 
 
 @sp_app.command("list")
-def sp_list(data_dir: Path = DATA_DIR, tenant: str | None = TENANT,
-            deleted: bool = typer.Option(False, help="Show the recycle bin.")) -> None:
+def sp_list(
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = TENANT,
+    deleted: bool = typer.Option(False, help="Show the recycle bin."),
+) -> None:
     with _engine(data_dir).connect() as conn:
         t = _tenant(conn, tenant)
-        rows = conn.execute(select(service_principals).where(
-            service_principals.c.tenant_id == t.id,
-            service_principals.c.deleted_at.is_not(None) if deleted
-            else service_principals.c.deleted_at.is_(None)))
-        _out([{"id": r.id, "appId": r.app_id, "displayName": r.display_name,
-               "accountEnabled": r.account_enabled, "deletedDateTime": r.deleted_at}
-              for r in rows])
+        rows = conn.execute(
+            select(service_principals).where(
+                service_principals.c.tenant_id == t.id,
+                service_principals.c.deleted_at.is_not(None)
+                if deleted
+                else service_principals.c.deleted_at.is_(None),
+            )
+        )
+        _out(
+            [
+                {
+                    "id": r.id,
+                    "appId": r.app_id,
+                    "displayName": r.display_name,
+                    "accountEnabled": r.account_enabled,
+                    "deletedDateTime": r.deleted_at,
+                }
+                for r in rows
+            ]
+        )
 
 
-def _admin_sp_action(data_dir: Path, tenant: str | None, app_id: str | None, sp_id: str | None,
-                     action: str) -> None:
+def _admin_sp_action(
+    data_dir: Path, tenant: str | None, app_id: str | None, sp_id: str | None, action: str
+) -> None:
     def go(conn: Connection) -> str:
         t = _tenant(conn, tenant)
         sp = _sp(conn, t, app_id, sp_id, deleted=action == "restore")
@@ -240,6 +307,7 @@ def _admin_sp_action(data_dir: Path, tenant: str | None, app_id: str | None, sp_
         else:
             set_sp_enabled(conn, t.id, sp.id, action == "enable")
         return str(sp.id)
+
     _out({"servicePrincipalId": _run(_engine(data_dir), go), "action": action})
 
 
@@ -248,39 +316,58 @@ SP_ID = typer.Option(None, "--id")
 
 
 @sp_app.command("delete")
-def sp_delete(data_dir: Path = DATA_DIR, tenant: str | None = TENANT,
-              app_id: str | None = APP_ID, sp_id: str | None = SP_ID) -> None:
+def sp_delete(
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = TENANT,
+    app_id: str | None = APP_ID,
+    sp_id: str | None = SP_ID,
+) -> None:
     """Delete an enterprise app (to the recycle bin), as an admin in the portal."""
     _admin_sp_action(data_dir, tenant, app_id, sp_id, "delete")
 
 
 @sp_app.command("restore")
-def sp_restore(data_dir: Path = DATA_DIR, tenant: str | None = TENANT,
-               app_id: str | None = APP_ID, sp_id: str | None = SP_ID) -> None:
+def sp_restore(
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = TENANT,
+    app_id: str | None = APP_ID,
+    sp_id: str | None = SP_ID,
+) -> None:
     """Restore a deleted enterprise app from the recycle bin."""
     _admin_sp_action(data_dir, tenant, app_id, sp_id, "restore")
 
 
 @sp_app.command("disable")
-def sp_disable(data_dir: Path = DATA_DIR, tenant: str | None = TENANT,
-               app_id: str | None = APP_ID, sp_id: str | None = SP_ID) -> None:
+def sp_disable(
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = TENANT,
+    app_id: str | None = APP_ID,
+    sp_id: str | None = SP_ID,
+) -> None:
     """Disable sign-in for an enterprise app (tokens then fail with AADSTS7000112)."""
     _admin_sp_action(data_dir, tenant, app_id, sp_id, "disable")
 
 
 @sp_app.command("enable")
-def sp_enable(data_dir: Path = DATA_DIR, tenant: str | None = TENANT,
-              app_id: str | None = APP_ID, sp_id: str | None = SP_ID) -> None:
+def sp_enable(
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = TENANT,
+    app_id: str | None = APP_ID,
+    sp_id: str | None = SP_ID,
+) -> None:
     _admin_sp_action(data_dir, tenant, app_id, sp_id, "enable")
 
 
 @apps_app.command("add-secret")
-def apps_add_secret(data_dir: Path = DATA_DIR, app_id: str = typer.Option(..., "--app-id"),
-                    days: float = typer.Option(365, help="Validity; negative: already expired.")
-                    ) -> None:
+def apps_add_secret(
+    data_dir: Path = DATA_DIR,
+    app_id: str = typer.Option(..., "--app-id"),
+    days: float = typer.Option(365, help="Validity; negative: already expired."),
+) -> None:
     """Add a client secret; its value is shown once and never stored."""
-    key_id, secret = _run(_engine(data_dir),
-                          lambda c: add_client_secret(c, app_id, days_valid=days))
+    key_id, secret = _run(
+        _engine(data_dir), lambda c: add_client_secret(c, app_id, days_valid=days)
+    )
     _out({"keyId": key_id, "secretText": secret})
 
 
@@ -297,75 +384,143 @@ def _redirect_out(app_id: str, uris: list[str], as_json: bool) -> None:
 
 
 @redirect_app.command("add")
-def redirect_add(data_dir: Path = DATA_DIR, app_id: str = APP_ID_REQUIRED,
-                 uri: str = typer.Option(..., "--uri"), as_json: bool = AS_JSON) -> None:
+def redirect_add(
+    data_dir: Path = DATA_DIR,
+    app_id: str = APP_ID_REQUIRED,
+    uri: str = typer.Option(..., "--uri"),
+    as_json: bool = AS_JSON,
+) -> None:
     """Register a redirect URI (https, or http on localhost/127.0.0.1)."""
     uris = _run(_engine(data_dir), lambda c: redirect_uris.add_uri(c, app_id, uri))
     _redirect_out(app_id, uris, as_json)
 
 
 @redirect_app.command("list")
-def redirect_list(data_dir: Path = DATA_DIR, app_id: str = APP_ID_REQUIRED,
-                  as_json: bool = AS_JSON) -> None:
+def redirect_list(
+    data_dir: Path = DATA_DIR, app_id: str = APP_ID_REQUIRED, as_json: bool = AS_JSON
+) -> None:
     uris = _run(_engine(data_dir), lambda c: redirect_uris.list_uris(c, app_id))
     _redirect_out(app_id, uris, as_json)
 
 
 @redirect_app.command("remove")
-def redirect_remove(data_dir: Path = DATA_DIR, app_id: str = APP_ID_REQUIRED,
-                    uri: str = typer.Option(..., "--uri"), as_json: bool = AS_JSON) -> None:
+def redirect_remove(
+    data_dir: Path = DATA_DIR,
+    app_id: str = APP_ID_REQUIRED,
+    uri: str = typer.Option(..., "--uri"),
+    as_json: bool = AS_JSON,
+) -> None:
     uris = _run(_engine(data_dir), lambda c: redirect_uris.remove_uri(c, app_id, uri))
     _redirect_out(app_id, uris, as_json)
 
 
 def _user_attrs(**kw: Any) -> dict[str, Any]:
-    names = {"upn": "userPrincipalName", "display_name": "displayName",
-             "given_name": "givenName", "surname": "surname", "mail": "mail",
-             "department": "department", "job_title": "jobTitle", "employee_id": "employeeId",
-             "manager": "manager", "enabled": "accountEnabled"}
+    names = {
+        "upn": "userPrincipalName",
+        "display_name": "displayName",
+        "given_name": "givenName",
+        "surname": "surname",
+        "mail": "mail",
+        "department": "department",
+        "job_title": "jobTitle",
+        "employee_id": "employeeId",
+        "manager": "manager",
+        "enabled": "accountEnabled",
+    }
     return {names[k]: v for k, v in kw.items() if v is not None}
 
 
 @users_app.command("add")
-def users_add(data_dir: Path = DATA_DIR, tenant: str | None = TENANT,
-              upn: str = typer.Option(..., "--upn"), display_name: str | None = None,
-              given_name: str | None = None, surname: str | None = None,
-              mail: str | None = None, department: str | None = None,
-              job_title: str | None = None, employee_id: str | None = None,
-              manager: str | None = None,
-              enabled: bool = typer.Option(True, "--enabled/--disabled")) -> None:
-    attrs = _user_attrs(upn=upn, display_name=display_name, given_name=given_name,
-                        surname=surname, mail=mail or upn, department=department,
-                        job_title=job_title, employee_id=employee_id, manager=manager,
-                        enabled=enabled)
+def users_add(
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = TENANT,
+    upn: str = typer.Option(..., "--upn"),
+    display_name: str | None = None,
+    given_name: str | None = None,
+    surname: str | None = None,
+    mail: str | None = None,
+    department: str | None = None,
+    job_title: str | None = None,
+    employee_id: str | None = None,
+    manager: str | None = None,
+    enabled: bool = typer.Option(True, "--enabled/--disabled"),
+) -> None:
+    attrs = _user_attrs(
+        upn=upn,
+        display_name=display_name,
+        given_name=given_name,
+        surname=surname,
+        mail=mail or upn,
+        department=department,
+        job_title=job_title,
+        employee_id=employee_id,
+        manager=manager,
+        enabled=enabled,
+    )
     _out({"id": _run(_engine(data_dir), lambda c: add_user(c, _tenant(c, tenant).id, attrs))})
 
 
 @users_app.command("update")
-def users_update(user: str, data_dir: Path = DATA_DIR, tenant: str | None = TENANT,
-                 display_name: str | None = None, given_name: str | None = None,
-                 surname: str | None = None, mail: str | None = None,
-                 department: str | None = None, job_title: str | None = None,
-                 employee_id: str | None = None, manager: str | None = None,
-                 enabled: bool | None = typer.Option(None, "--enabled/--disabled")) -> None:
-    attrs = _user_attrs(display_name=display_name, given_name=given_name, surname=surname,
-                        mail=mail, department=department, job_title=job_title,
-                        employee_id=employee_id, manager=manager, enabled=enabled)
-    _out({"id": _run(_engine(data_dir),
-                     lambda c: update_user(c, _tenant(c, tenant).id, user, attrs))})
+def users_update(
+    user: str,
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = TENANT,
+    display_name: str | None = None,
+    given_name: str | None = None,
+    surname: str | None = None,
+    mail: str | None = None,
+    department: str | None = None,
+    job_title: str | None = None,
+    employee_id: str | None = None,
+    manager: str | None = None,
+    enabled: bool | None = typer.Option(None, "--enabled/--disabled"),
+) -> None:
+    attrs = _user_attrs(
+        display_name=display_name,
+        given_name=given_name,
+        surname=surname,
+        mail=mail,
+        department=department,
+        job_title=job_title,
+        employee_id=employee_id,
+        manager=manager,
+        enabled=enabled,
+    )
+    _out(
+        {
+            "id": _run(
+                _engine(data_dir), lambda c: update_user(c, _tenant(c, tenant).id, user, attrs)
+            )
+        }
+    )
 
 
 @users_app.command("disable")
 def users_disable(user: str, data_dir: Path = DATA_DIR, tenant: str | None = TENANT) -> None:
-    _out({"id": _run(_engine(data_dir), lambda c: update_user(
-        c, _tenant(c, tenant).id, user, {"accountEnabled": False}))})
+    _out(
+        {
+            "id": _run(
+                _engine(data_dir),
+                lambda c: update_user(c, _tenant(c, tenant).id, user, {"accountEnabled": False}),
+            )
+        }
+    )
 
 
 @users_app.command("delete")
-def users_delete(user: str, data_dir: Path = DATA_DIR, tenant: str | None = TENANT,
-                 hard: bool = typer.Option(False, help="Skip the recycle bin.")) -> None:
-    _out({"id": _run(_engine(data_dir),
-                     lambda c: delete_user(c, _tenant(c, tenant).id, user, hard=hard))})
+def users_delete(
+    user: str,
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = TENANT,
+    hard: bool = typer.Option(False, help="Skip the recycle bin."),
+) -> None:
+    _out(
+        {
+            "id": _run(
+                _engine(data_dir), lambda c: delete_user(c, _tenant(c, tenant).id, user, hard=hard)
+            )
+        }
+    )
 
 
 @users_app.command("restore")
@@ -374,121 +529,182 @@ def users_restore(user: str, data_dir: Path = DATA_DIR, tenant: str | None = TEN
 
 
 @users_app.command("list")
-def users_list(data_dir: Path = DATA_DIR, tenant: str | None = TENANT,
-               top: int = typer.Option(50)) -> None:
+def users_list(
+    data_dir: Path = DATA_DIR, tenant: str | None = TENANT, top: int = typer.Option(50)
+) -> None:
     with _engine(data_dir).connect() as conn:
         t = _tenant(conn, tenant)
-        rows = conn.execute(select(users).where(users.c.tenant_id == t.id,
-                                                users.c.purged.is_(False)).limit(top))
-        _out([{"id": r.id, "userPrincipalName": r.user_principal_name,
-               "displayName": r.display_name, "accountEnabled": r.account_enabled,
-               "deletedDateTime": r.deleted_at} for r in rows])
+        rows = conn.execute(
+            select(users).where(users.c.tenant_id == t.id, users.c.purged.is_(False)).limit(top)
+        )
+        _out(
+            [
+                {
+                    "id": r.id,
+                    "userPrincipalName": r.user_principal_name,
+                    "displayName": r.display_name,
+                    "accountEnabled": r.account_enabled,
+                    "deletedDateTime": r.deleted_at,
+                }
+                for r in rows
+            ]
+        )
 
 
 @groups_app.command("add")
-def groups_add(name: str, data_dir: Path = DATA_DIR, tenant: str | None = TENANT,
-               description: str | None = None) -> None:
+def groups_add(
+    name: str,
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = TENANT,
+    description: str | None = None,
+) -> None:
     attrs = {"displayName": name, **({"description": description} if description else {})}
     _out({"id": _run(_engine(data_dir), lambda c: add_group(c, _tenant(c, tenant).id, attrs))})
 
 
 @groups_app.command("rename")
-def groups_rename(group: str, new_name: str, data_dir: Path = DATA_DIR,
-                  tenant: str | None = TENANT) -> None:
-    _out({"id": _run(_engine(data_dir), lambda c: update_group(
-        c, _tenant(c, tenant).id, group, {"displayName": new_name}))})
+def groups_rename(
+    group: str, new_name: str, data_dir: Path = DATA_DIR, tenant: str | None = TENANT
+) -> None:
+    _out(
+        {
+            "id": _run(
+                _engine(data_dir),
+                lambda c: update_group(c, _tenant(c, tenant).id, group, {"displayName": new_name}),
+            )
+        }
+    )
 
 
 @groups_app.command("delete")
-def groups_delete(group: str, data_dir: Path = DATA_DIR, tenant: str | None = TENANT,
-                  hard: bool = typer.Option(False)) -> None:
-    _out({"id": _run(_engine(data_dir),
-                     lambda c: delete_group(c, _tenant(c, tenant).id, group, hard=hard))})
+def groups_delete(
+    group: str,
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = TENANT,
+    hard: bool = typer.Option(False),
+) -> None:
+    _out(
+        {
+            "id": _run(
+                _engine(data_dir),
+                lambda c: delete_group(c, _tenant(c, tenant).id, group, hard=hard),
+            )
+        }
+    )
 
 
 @groups_app.command("restore")
 def groups_restore(group: str, data_dir: Path = DATA_DIR, tenant: str | None = TENANT) -> None:
-    _out({"id": _run(_engine(data_dir),
-                     lambda c: restore_group(c, _tenant(c, tenant).id, group))})
+    _out({"id": _run(_engine(data_dir), lambda c: restore_group(c, _tenant(c, tenant).id, group))})
 
 
 @groups_app.command("add-member")
-def groups_add_member(group: str, member: str, data_dir: Path = DATA_DIR,
-                      tenant: str | None = TENANT) -> None:
+def groups_add_member(
+    group: str, member: str, data_dir: Path = DATA_DIR, tenant: str | None = TENANT
+) -> None:
     _run(_engine(data_dir), lambda c: add_member(c, _tenant(c, tenant).id, group, member))
     _out({"group": group, "added": member})
 
 
 @groups_app.command("remove-member")
-def groups_remove_member(group: str, member: str, data_dir: Path = DATA_DIR,
-                         tenant: str | None = TENANT) -> None:
+def groups_remove_member(
+    group: str, member: str, data_dir: Path = DATA_DIR, tenant: str | None = TENANT
+) -> None:
     _run(_engine(data_dir), lambda c: remove_member(c, _tenant(c, tenant).id, group, member))
     _out({"group": group, "removed": member})
 
 
 @groups_app.command("list")
-def groups_list(data_dir: Path = DATA_DIR, tenant: str | None = TENANT,
-                top: int = typer.Option(50)) -> None:
+def groups_list(
+    data_dir: Path = DATA_DIR, tenant: str | None = TENANT, top: int = typer.Option(50)
+) -> None:
     with _engine(data_dir).connect() as conn:
         t = _tenant(conn, tenant)
-        rows = conn.execute(select(groups).where(groups.c.tenant_id == t.id,
-                                                 groups.c.purged.is_(False)).limit(top))
-        _out([{"id": r.id, "displayName": r.display_name, "deletedDateTime": r.deleted_at}
-              for r in rows])
+        rows = conn.execute(
+            select(groups).where(groups.c.tenant_id == t.id, groups.c.purged.is_(False)).limit(top)
+        )
+        _out(
+            [
+                {"id": r.id, "displayName": r.display_name, "deletedDateTime": r.deleted_at}
+                for r in rows
+            ]
+        )
 
 
 @app.command("assign")
-def assign_cmd(principal: str, data_dir: Path = DATA_DIR, tenant: str | None = TENANT,
-               app_id: str | None = APP_ID, sp_id: str | None = SP_ID,
-               remove: bool = typer.Option(False, "--remove", help="Unassign instead.")) -> None:
+def assign_cmd(
+    principal: str,
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = TENANT,
+    app_id: str | None = APP_ID,
+    sp_id: str | None = SP_ID,
+    remove: bool = typer.Option(False, "--remove", help="Unassign instead."),
+) -> None:
     """Assign a user or group (id, UPN or group name) to an enterprise app."""
+
     def go(conn: Connection) -> Any:
         t = _tenant(conn, tenant)
         sp = _sp(conn, t, app_id, sp_id)
-        return unassign(conn, t.id, sp.id, principal) if remove else assign(
-            conn, t.id, sp.id, principal)
+        return (
+            unassign(conn, t.id, sp.id, principal)
+            if remove
+            else assign(conn, t.id, sp.id, principal)
+        )
+
     _out({"assignment": _run(_engine(data_dir), go), "removed": remove})
 
 
 @app.command("audit")
-def audit_cmd(data_dir: Path = DATA_DIR, tenant: str | None = TENANT,
-              activity: str | None = None, top: int = typer.Option(20)) -> None:
+def audit_cmd(
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = TENANT,
+    activity: str | None = None,
+    top: int = typer.Option(20),
+) -> None:
     """Show directory audit records, newest first."""
     with _engine(data_dir).connect() as conn:
         stmt = select(directory_audits).where(
-            directory_audits.c.tenant_id == _tenant(conn, tenant).id)
+            directory_audits.c.tenant_id == _tenant(conn, tenant).id
+        )
         if activity:
             stmt = stmt.where(directory_audits.c.activity_display_name == activity)
-        rows = conn.execute(stmt.order_by(directory_audits.c.activity_date_time.desc())
-                            .limit(top))
+        rows = conn.execute(stmt.order_by(directory_audits.c.activity_date_time.desc()).limit(top))
         _out([r.body for r in rows])
 
 
 @app.command("provisioning-log")
-def provisioning_log_cmd(data_dir: Path = DATA_DIR, tenant: str | None = TENANT,
-                         job: str | None = None, top: int = typer.Option(20)) -> None:
+def provisioning_log_cmd(
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = TENANT,
+    job: str | None = None,
+    top: int = typer.Option(20),
+) -> None:
     """Show provisioning log entries, newest first."""
     with _engine(data_dir).connect() as conn:
         stmt = select(provisioning_logs).where(
-            provisioning_logs.c.tenant_id == _tenant(conn, tenant).id)
+            provisioning_logs.c.tenant_id == _tenant(conn, tenant).id
+        )
         if job:
             stmt = stmt.where(provisioning_logs.c.job_id == job)
-        rows = conn.execute(stmt.order_by(provisioning_logs.c.activity_date_time.desc())
-                            .limit(top))
+        rows = conn.execute(stmt.order_by(provisioning_logs.c.activity_date_time.desc()).limit(top))
         _out([r.body for r in rows])
 
 
 @jobs_app.command("list")
 def jobs_list(data_dir: Path = DATA_DIR, tenant: str | None = TENANT) -> None:
     with _engine(data_dir).connect() as conn:
-        rows = conn.execute(select(sync_jobs).where(
-            sync_jobs.c.tenant_id == _tenant(conn, tenant).id))
-        _out([{"servicePrincipalId": r.sp_id, **jobs.job_to_graph(r, DEFAULT_CYCLE_SECONDS)}
-              for r in rows])
+        rows = conn.execute(
+            select(sync_jobs).where(sync_jobs.c.tenant_id == _tenant(conn, tenant).id)
+        )
+        _out(
+            [
+                {"servicePrincipalId": r.sp_id, **jobs.job_to_graph(r, DEFAULT_CYCLE_SECONDS)}
+                for r in rows
+            ]
+        )
 
 
-def _job_action(data_dir: Path, job_id: str, action: str, reset_scope: str | None = None
-                ) -> None:
+def _job_action(data_dir: Path, job_id: str, action: str, reset_scope: str | None = None) -> None:
     def go(conn: Connection) -> None:
         row = conn.execute(select(sync_jobs).where(sync_jobs.c.id == job_id)).first()
         if row is None:
@@ -501,6 +717,7 @@ def _job_action(data_dir: Path, job_id: str, action: str, reset_scope: str | Non
             jobs.pause(conn, row, initiator)
         else:
             jobs.restart(conn, row, reset_scope, initiator)
+
     _run(_engine(data_dir), go)
     _out({"job": job_id, "action": action})
 
@@ -516,28 +733,40 @@ def jobs_pause(job_id: str, data_dir: Path = DATA_DIR) -> None:
 
 
 @jobs_app.command("restart")
-def jobs_restart(job_id: str, data_dir: Path = DATA_DIR,
-                 reset_scope: str = typer.Option("Full", help="e.g. 'Watermark, Escrows'")
-                 ) -> None:
+def jobs_restart(
+    job_id: str,
+    data_dir: Path = DATA_DIR,
+    reset_scope: str = typer.Option("Full", help="e.g. 'Watermark, Escrows'"),
+) -> None:
     _job_action(data_dir, job_id, "restart", reset_scope)
 
 
 @faults_app.command("set")
-def faults_set(data_dir: Path = DATA_DIR, tenant: str | None = typer.Option(
-               None, "--tenant", help="Tenant id/domain; default: every tenant."),
-               throttle: int = typer.Option(0, help="Answer the next N calls with 429."),
-               retry_after: int = typer.Option(1, help="Retry-After seconds for 429."),
-               latency_ms: int = typer.Option(0, help="Added latency per call."),
-               error_rate: float = typer.Option(0.0, help="Fraction of calls failing (0-1)."),
-               errors: int = typer.Option(0, help="Fail the next N calls."),
-               error_status: int = typer.Option(503, help="Status for injected errors.")
-               ) -> None:
+def faults_set(
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = typer.Option(
+        None, "--tenant", help="Tenant id/domain; default: every tenant."
+    ),
+    throttle: int = typer.Option(0, help="Answer the next N calls with 429."),
+    retry_after: int = typer.Option(1, help="Retry-After seconds for 429."),
+    latency_ms: int = typer.Option(0, help="Added latency per call."),
+    error_rate: float = typer.Option(0.0, help="Fraction of calls failing (0-1)."),
+    errors: int = typer.Option(0, help="Fail the next N calls."),
+    error_status: int = typer.Option(503, help="Status for injected errors."),
+) -> None:
     def go(conn: Connection) -> Any:
         scope = require_tenant(conn, tenant).id if tenant else faults.GLOBAL
-        return faults.set_fault(conn, scope, throttle_remaining=throttle,
-                                retry_after=retry_after, latency_ms=latency_ms,
-                                error_rate=error_rate, error_remaining=errors,
-                                error_status=error_status)
+        return faults.set_fault(
+            conn,
+            scope,
+            throttle_remaining=throttle,
+            retry_after=retry_after,
+            latency_ms=latency_ms,
+            error_rate=error_rate,
+            error_remaining=errors,
+            error_status=error_status,
+        )
+
     _out(_run(_engine(data_dir), go))
 
 

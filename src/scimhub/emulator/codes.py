@@ -51,34 +51,55 @@ def client_info(oid: str, tid: str) -> str:
     return b64url(json.dumps({"uid": oid, "utid": tid}).encode())
 
 
-def issue(conn: Connection, req: AuthRequest, tenant_id: str, admin_login: str,
-          session_id: str) -> str:
+def issue(
+    conn: Connection, req: AuthRequest, tenant_id: str, admin_login: str, session_id: str
+) -> str:
     code = secrets.token_urlsafe(48)
     now = time.time()
     conn.execute(auth_codes.delete().where(auth_codes.c.expires_at < now))
-    conn.execute(auth_codes.insert().values(
-        code_hash=hash_secret(code), client_id=req.client_id, tenant_id=tenant_id,
-        redirect_uri=req.redirect_uri, scope=" ".join(req.scope), nonce=req.nonce or None,
-        code_challenge=req.code_challenge or None,
-        code_challenge_method=req.code_challenge_method or None, session_id=session_id,
-        admin_login=admin_login, admin_oid=admin_object_id(tenant_id, admin_login),
-        created_at=now, expires_at=now + CODE_SECONDS,
-    ))
+    conn.execute(
+        auth_codes.insert().values(
+            code_hash=hash_secret(code),
+            client_id=req.client_id,
+            tenant_id=tenant_id,
+            redirect_uri=req.redirect_uri,
+            scope=" ".join(req.scope),
+            nonce=req.nonce or None,
+            code_challenge=req.code_challenge or None,
+            code_challenge_method=req.code_challenge_method or None,
+            session_id=session_id,
+            admin_login=admin_login,
+            admin_oid=admin_object_id(tenant_id, admin_login),
+            created_at=now,
+            expires_at=now + CODE_SECONDS,
+        )
+    )
     return code
 
 
 def _verifier_matches(grant: Row[Any], verifier: str) -> bool:
-    expected = (b64url(hashlib.sha256(verifier.encode()).digest())
-                if grant.code_challenge_method == "S256" else verifier)
+    expected = (
+        b64url(hashlib.sha256(verifier.encode()).digest())
+        if grant.code_challenge_method == "S256"
+        else verifier
+    )
     return bool(verifier) and hmac.compare_digest(expected, grant.code_challenge)
 
 
-def redeem(conn: Connection, code: str, *, client_id: str, tenant_id: str | None,
-           redirect_uri: str, verifier: str) -> Row[Any]:
+def redeem(
+    conn: Connection,
+    code: str,
+    *,
+    client_id: str,
+    tenant_id: str | None,
+    redirect_uri: str,
+    verifier: str,
+) -> Row[Any]:
     """The code's grant, now marked redeemed; or the AADSTS error Entra would send.
     `tenant_id`: the token endpoint's tenant (None for common/organizations)."""
-    grant = conn.execute(select(auth_codes).where(
-        auth_codes.c.code_hash == hash_secret(code))).first()
+    grant = conn.execute(
+        select(auth_codes).where(auth_codes.c.code_hash == hash_secret(code))
+    ).first()
     now = time.time()
     if grant is None or grant.expires_at <= now:
         raise aadsts.code_expired()
@@ -92,9 +113,11 @@ def redeem(conn: Connection, code: str, *, client_id: str, tenant_id: str | None
         raise aadsts.code_redirect_mismatch()
     if grant.code_challenge and not _verifier_matches(grant, verifier):
         raise aadsts.verifier_mismatch()
-    marked = conn.execute(auth_codes.update().where(
-        auth_codes.c.code_hash == grant.code_hash, auth_codes.c.redeemed_at.is_(None)
-    ).values(redeemed_at=now))
+    marked = conn.execute(
+        auth_codes.update()
+        .where(auth_codes.c.code_hash == grant.code_hash, auth_codes.c.redeemed_at.is_(None))
+        .values(redeemed_at=now)
+    )
     if not marked.rowcount:  # a concurrent request redeemed it first
         raise aadsts.code_redeemed()
     return grant

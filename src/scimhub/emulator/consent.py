@@ -53,10 +53,17 @@ def routes(emu: Emulator) -> list[Route]:
             signed_in = signed_in_tenant(conn, session)
         if not app_visible_in(app, signed_in):
             return error_page(aadsts.app_not_found(app.app_id, signed_in.display_name))
-        csrf = formtokens.issue(emu.session_secret, session.tid, session.sid,
-                                request.url.path, {"v2": v2, **ask})
-        return consent_page(request.url.path, app, signed_in,
-                            permission_lines(app.required_roles), csrf, ask["redirect_uri"])
+        csrf = formtokens.issue(
+            emu.session_secret, session.tid, session.sid, request.url.path, {"v2": v2, **ask}
+        )
+        return consent_page(
+            request.url.path,
+            app,
+            signed_in,
+            permission_lines(app.required_roles),
+            csrf,
+            ask["redirect_uri"],
+        )
 
     async def decide(request: Request) -> Response:
         segment = request.path_params["tenant"]
@@ -65,8 +72,14 @@ def routes(emu: Emulator) -> list[Route]:
         if session is None:
             return _unverified()
         with emu.engine.begin() as conn:
-            claims = formtokens.consume(conn, emu.session_secret, form.get("csrf", ""),
-                                        session.tid, session.sid, request.url.path)
+            claims = formtokens.consume(
+                conn,
+                emu.session_secret,
+                form.get("csrf", ""),
+                session.tid,
+                session.sid,
+                request.url.path,
+            )
         if claims is None:
             return _unverified()
         client_id, redirect_uri, state = (str(claims[f]) for f in _FIELDS)
@@ -77,18 +90,27 @@ def routes(emu: Emulator) -> list[Route]:
             return error_page(err)
         if form.get("decision") != "accept":
             if not redirect_uri:
-                return render("message.html", title="Consent declined",
-                              message="You declined the requested permissions.", error=True)
-            return RedirectResponse(with_query(redirect_uri, aadsts.declined().redirect_params(
-                state)), status_code=302)
+                return render(
+                    "message.html",
+                    title="Consent declined",
+                    message="You declined the requested permissions.",
+                    error=True,
+                )
+            return RedirectResponse(
+                with_query(redirect_uri, aadsts.declined().redirect_params(state)), status_code=302
+            )
         with emu.engine.begin() as conn:
             signed_in = signed_in_tenant(conn, session)
             if not app_visible_in(app, signed_in):
                 return error_page(aadsts.app_not_found(client_id, signed_in.display_name))
             grant_consent(conn, signed_in, client_id)
         if not redirect_uri:
-            return render("message.html", title="Permissions granted",
-                          message="You can close this window.", error=False)
+            return render(
+                "message.html",
+                title="Permissions granted",
+                message="You can close this window.",
+                error=False,
+            )
         answer = {"admin_consent": "True", "tenant": signed_in.id}
         if claims["v2"]:
             answer["scope"] = str(claims["scope"])

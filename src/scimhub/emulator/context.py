@@ -46,8 +46,22 @@ def open_data_dir(data_dir: Path) -> Engine:
     return engine
 
 
-def build(data_dir: Path, base_url: str, *, cycle_seconds: float = DEFAULT_CYCLE_SECONDS,
-          push_concurrency: int = 32, target_ca: str | None = None) -> Emulator:
+def build(
+    data_dir: Path,
+    base_url: str,
+    *,
+    cycle_seconds: float = DEFAULT_CYCLE_SECONDS,
+    push_concurrency: int = 32,
+    target_ca: str | None = None,
+) -> Emulator:
     engine = open_data_dir(data_dir)
-    return Emulator(data_dir, engine, load_signing_key(data_dir), base_url.rstrip("/"),
-                    _session_secret(engine), cycle_seconds, push_concurrency, target_ca)
+    return Emulator(
+        data_dir,
+        engine,
+        load_signing_key(data_dir),
+        base_url.rstrip("/"),
+        _session_secret(engine),
+        cycle_seconds,
+        push_concurrency,
+        target_ca,
+    )

@@ -20,9 +20,12 @@ DB_FILE = "emulator.sqlite3"
 def open_engine(data_dir: Path) -> Engine:
     data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
-        f"sqlite:///{data_dir / DB_FILE}", pool_size=8, max_overflow=8,
+        f"sqlite:///{data_dir / DB_FILE}",
+        pool_size=8,
+        max_overflow=8,
         # orjson: provisioning logs are JSON documents written by the thousand
-        json_serializer=lambda obj: orjson.dumps(obj).decode(), json_deserializer=orjson.loads,
+        json_serializer=lambda obj: orjson.dumps(obj).decode(),
+        json_deserializer=orjson.loads,
     )
 
     @event.listens_for(engine, "connect")

@@ -201,8 +201,9 @@ def delete_user(conn: Connection, tenant_id: str, ref: str, *, hard: bool = Fals
     row = require_user(conn, tenant_id, ref)
     if hard or row.deleted_at is not None:
         _purge_links(conn, tenant_id, row.id)
-        _lifecycle(conn, users, tenant_id, row.id, purged=True,
-                   deleted_at=row.deleted_at or now_iso())
+        _lifecycle(
+            conn, users, tenant_id, row.id, purged=True, deleted_at=row.deleted_at or now_iso()
+        )
     else:
         _lifecycle(conn, users, tenant_id, row.id, deleted_at=now_iso())
     return row.id
@@ -217,8 +218,11 @@ def restore_user(conn: Connection, tenant_id: str, ref: str) -> str:
 
 
 def _purge_links(conn: Connection, tenant_id: str, oid: str) -> None:
-    for m in conn.execute(select(memberships.c.group_id, memberships.c.member_type)
-                          .where(memberships.c.member_id == oid)).all():
+    for m in conn.execute(
+        select(memberships.c.group_id, memberships.c.member_type).where(
+            memberships.c.member_id == oid
+        )
+    ).all():
         _lifecycle(conn, groups, tenant_id, m.group_id)
         _record_membership(conn, tenant_id, m.group_id, oid, m.member_type, removed=True)
     conn.execute(
@@ -279,13 +283,17 @@ def update_group(conn: Connection, tenant_id: str, ref: str, attrs: dict[str, An
 def delete_group(conn: Connection, tenant_id: str, ref: str, *, hard: bool = False) -> str:
     row = require_group(conn, tenant_id, ref)
     if hard or row.deleted_at is not None:
-        member_ids = [m.member_id for m in conn.execute(
-            select(memberships.c.member_id).where(memberships.c.group_id == row.id)
-        )]
+        member_ids = [
+            m.member_id
+            for m in conn.execute(
+                select(memberships.c.member_id).where(memberships.c.group_id == row.id)
+            )
+        ]
         _bump_users(conn, tenant_id, member_ids)
         _purge_links(conn, tenant_id, row.id)
-        _lifecycle(conn, groups, tenant_id, row.id, purged=True,
-                   deleted_at=row.deleted_at or now_iso())
+        _lifecycle(
+            conn, groups, tenant_id, row.id, purged=True, deleted_at=row.deleted_at or now_iso()
+        )
     else:
         _lifecycle(conn, groups, tenant_id, row.id, deleted_at=now_iso())
     return row.id
@@ -345,21 +353,39 @@ def remove_member(conn: Connection, tenant_id: str, group_ref: str, member_ref: 
         )
     ).rowcount
     if not deleted:
-        raise DirectoryError(f"'{member_ref}' is not a member of '{group_ref}'.", status=404,
-                             code="Request_ResourceNotFound")
+        raise DirectoryError(
+            f"'{member_ref}' is not a member of '{group_ref}'.",
+            status=404,
+            code="Request_ResourceNotFound",
+        )
     _lifecycle(conn, groups, tenant_id, group.id)
     is_user = find_user(conn, tenant_id, member.id) is not None
-    _record_membership(conn, tenant_id, group.id, member.id, "user" if is_user else "group",
-                       removed=True)
+    _record_membership(
+        conn, tenant_id, group.id, member.id, "user" if is_user else "group", removed=True
+    )
     _lifecycle(conn, users if is_user else groups, tenant_id, member.id)
 
 
-def _record_membership(conn: Connection, tenant_id: str, group_id: str, member_id: str,
-                       member_type: str, *, removed: bool) -> None:
+def _record_membership(
+    conn: Connection,
+    tenant_id: str,
+    group_id: str,
+    member_id: str,
+    member_type: str,
+    *,
+    removed: bool,
+) -> None:
     """Log the change under the group's new version (its delta round reports it)."""
-    conn.execute(membership_changes.insert().values(
-        tenant_id=tenant_id, group_id=group_id, member_id=member_id, member_type=member_type,
-        version=current_version(conn, tenant_id), removed=removed))
+    conn.execute(
+        membership_changes.insert().values(
+            tenant_id=tenant_id,
+            group_id=group_id,
+            member_id=member_id,
+            member_type=member_type,
+            version=current_version(conn, tenant_id),
+            removed=removed,
+        )
+    )
 
 
 def group_user_members(conn: Connection, group_id: str) -> list[str]:
@@ -382,8 +408,12 @@ def assign(conn: Connection, tenant_id: str, sp_id: str, principal_ref: str) -> 
     aid = new_id()
     conn.execute(
         assignments.insert().values(
-            id=aid, tenant_id=tenant_id, sp_id=sp_id, principal_id=principal.id,
-            principal_type=ptype, created_at=now_iso(),
+            id=aid,
+            tenant_id=tenant_id,
+            sp_id=sp_id,
+            principal_id=principal.id,
+            principal_type=ptype,
+            created_at=now_iso(),
         )
     )
     _touch_principal(conn, tenant_id, principal.id, ptype)

@@ -24,8 +24,14 @@ class Injection:
 
 
 def set_fault(conn: Connection, scope: str, **values: Any) -> dict[str, Any]:
-    allowed = {"throttle_remaining", "retry_after", "latency_ms", "error_rate",
-               "error_remaining", "error_status"}
+    allowed = {
+        "throttle_remaining",
+        "retry_after",
+        "latency_ms",
+        "error_rate",
+        "error_remaining",
+        "error_status",
+    }
     unknown = set(values) - allowed
     if unknown:
         raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
@@ -43,8 +49,10 @@ def clear(conn: Connection, scope: str | None = None) -> None:
 
 
 def describe(conn: Connection) -> dict[str, dict[str, Any]]:
-    return {r.scope: {k: v for k, v in r._mapping.items() if k != "scope"}
-            for r in conn.execute(select(faults))}
+    return {
+        r.scope: {k: v for k, v in r._mapping.items() if k != "scope"}
+        for r in conn.execute(select(faults))
+    }
 
 
 def draw(conn: Connection, tenant_id: str) -> Injection:

@@ -28,8 +28,14 @@ class SigningKey:
 
     def jwk(self) -> dict[str, Any]:
         numbers = self.public.public_numbers()
-        return {"kty": "RSA", "use": "sig", "kid": self.kid, "x5t": self.kid,
-                "n": _b64(numbers.n), "e": _b64(numbers.e)}
+        return {
+            "kty": "RSA",
+            "use": "sig",
+            "kid": self.kid,
+            "x5t": self.kid,
+            "n": _b64(numbers.n),
+            "e": _b64(numbers.e),
+        }
 
 
 def load_signing_key(data_dir: Path) -> SigningKey:
@@ -39,10 +45,13 @@ def load_signing_key(data_dir: Path) -> SigningKey:
         assert isinstance(private, rsa.RSAPrivateKey)
     else:
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        path.write_bytes(private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ))
+        path.write_bytes(
+            private.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
         path.chmod(0o600)
     der = private.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo

@@ -24,8 +24,11 @@ class BodyTooLarge(Exception):
 
 def _limit_and_declared(scope: Scope) -> tuple[int, int | None]:
     headers = dict(scope["headers"])
-    limit = FORM_MAX_BYTES if headers.get(b"content-type", b"").lower().startswith(_FORMS) \
+    limit = (
+        FORM_MAX_BYTES
+        if headers.get(b"content-type", b"").lower().startswith(_FORMS)
         else MAX_BODY_BYTES
+    )
     declared = headers.get(b"content-length", b"")
     return limit, int(declared) if declared.isdigit() else None
 
@@ -65,11 +68,21 @@ class _Request:
 
     async def refuse(self) -> None:
         self._replaced = True
-        body = (b'{"error":"invalid_request","error_description":"The request body exceeds '
-                b'the maximum of %d bytes."}' % self.limit)
-        await self._send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
-            (b"connection", b"close")]})
+        body = (
+            b'{"error":"invalid_request","error_description":"The request body exceeds '
+            b'the maximum of %d bytes."}' % self.limit
+        )
+        await self._send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", b"%d" % len(body)),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await self._send({"type": "http.response.body", "body": body})
 
 

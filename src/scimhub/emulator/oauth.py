@@ -37,14 +37,23 @@ def routes(emu: Emulator) -> list[Route]:
         try:
             if form.get("grant_type") == "authorization_code":
                 with emu.engine.begin() as conn:  # redeeming writes: codes are single use
-                    body = authorization_code(conn, emu.key, emu.base_url, segment, form,
-                                              request.headers.get("authorization", ""))
+                    body = authorization_code(
+                        conn,
+                        emu.key,
+                        emu.base_url,
+                        segment,
+                        form,
+                        request.headers.get("authorization", ""),
+                    )
             else:
                 with emu.engine.connect() as conn:
                     body = client_credentials(conn, emu.key, emu.base_url, segment, form)
         except aadsts.AadstsError as err:
-            return JSONResponse(err.body(emu.base_url, correlation), status_code=err.status,
-                                headers={"Cache-Control": "no-store"})
+            return JSONResponse(
+                err.body(emu.base_url, correlation),
+                status_code=err.status,
+                headers={"Cache-Control": "no-store"},
+            )
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     return [

@@ -32,13 +32,23 @@ def info(emu: Emulator, tls: TlsFiles) -> dict[str, Any]:
     with emu.engine.connect() as conn:
         rows = conn.execute(select(tenants).order_by(tenants.c.created_at)).all()
         uris = list_uris(conn, INTEGRATION_APP_ID)
-        secret_end = conn.execute(
-            select(app_secrets.c.end_date_time).where(app_secrets.c.app_id == INTEGRATION_APP_ID)
-            .order_by(app_secrets.c.start_date_time)).scalars().first()
+        secret_end = (
+            conn.execute(
+                select(app_secrets.c.end_date_time)
+                .where(app_secrets.c.app_id == INTEGRATION_APP_ID)
+                .order_by(app_secrets.c.start_date_time)
+            )
+            .scalars()
+            .first()
+        )
 
     def tenant(t: Any) -> dict[str, Any]:
-        out = {"id": t.id, "domain": t.domain, "display_name": t.display_name,
-               "admin_login": t.admin_login}
+        out = {
+            "id": t.id,
+            "domain": t.domain,
+            "display_name": t.display_name,
+            "admin_login": t.admin_login,
+        }
         if check_password(DEFAULT_ADMIN_PASSWORD, t.admin_password_hash):
             out["admin_password"] = DEFAULT_ADMIN_PASSWORD
         return out
@@ -77,6 +87,14 @@ def write_info(path: Path, data: dict[str, Any]) -> None:
 
 
 def uvicorn_config(app: Any, host: str, port: int, tls: TlsFiles) -> uvicorn.Config:
-    return uvicorn.Config(app, host=host, port=port, ssl_certfile=str(tls.server_cert),
-                          ssl_keyfile=str(tls.server_key), log_level="warning", ws="none",
-                          access_log=False, lifespan="on")
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        ssl_certfile=str(tls.server_cert),
+        ssl_keyfile=str(tls.server_key),
+        log_level="warning",
+        ws="none",
+        access_log=False,
+        lifespan="on",
+    )

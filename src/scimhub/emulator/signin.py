@@ -67,8 +67,9 @@ def segment_tenant(conn: Connection, segment: str) -> tuple[Row[Any] | None, Aad
     return tenant, None if tenant else aadsts.tenant_not_found(segment)
 
 
-def check_client(conn: Connection, segment: str, client_id: str, redirect_uri: str
-                 ) -> tuple[Row[Any] | None, Row[Any]]:
+def check_client(
+    conn: Connection, segment: str, client_id: str, redirect_uri: str
+) -> tuple[Row[Any] | None, Row[Any]]:
     """The segment's tenant (None: common/organizations) and the app; raises the error
     page's AADSTS error otherwise. A redirect URI must be registered for the app: errors
     before this point never redirect anywhere."""
@@ -96,8 +97,9 @@ def app_visible_in(app: Row[Any], tenant: Row[Any]) -> bool:
 
 def resume_url(request: Request) -> str:
     """The login form's return_to: this request, minus an earlier sign-in marker."""
-    query = urlencode([(k, v) for k, v in request.query_params.multi_items()
-                       if k != SIGNED_IN_PARAM])
+    query = urlencode(
+        [(k, v) for k, v in request.query_params.multi_items() if k != SIGNED_IN_PARAM]
+    )
     return f"{request.url.path}?{query}" if query else request.url.path
 
 
@@ -107,8 +109,13 @@ def with_query(uri: str, params: dict[str, str]) -> str:
 
 def error_page(err: AadstsError | str, status: int = 400) -> Response:
     message = err.text if isinstance(err, AadstsError) else err
-    return render("message.html", status=status, title="Sorry, but we're having trouble "
-                  "signing you in.", message=message, error=True)
+    return render(
+        "message.html",
+        status=status,
+        title="Sorry, but we're having trouble signing you in.",
+        message=message,
+        error=True,
+    )
 
 
 def permission_lines(app_roles: Iterable[str], scopes: Iterable[str] = ()) -> list[str]:
@@ -116,13 +123,25 @@ def permission_lines(app_roles: Iterable[str], scopes: Iterable[str] = ()) -> li
     return list(dict.fromkeys(_PERMISSION_TEXT.get(p, p) for p in (*scopes, *app_roles)))
 
 
-def consent_page(action: str, app: Row[Any], tenant: Row[Any], permissions: list[str],
-                 csrf: str, redirect_uri: str) -> Response:
+def consent_page(
+    action: str,
+    app: Row[Any],
+    tenant: Row[Any],
+    permissions: list[str],
+    csrf: str,
+    redirect_uri: str,
+) -> Response:
     return render(
-        "consent.html", title="Permissions requested", action=action,
-        app_name=app.display_name, publisher="scimhub (verified publisher)",
-        admin=tenant.admin_login, tenant_name=tenant.display_name, permissions=permissions,
-        csrf=csrf, form_targets=_origins(redirect_uri),
+        "consent.html",
+        title="Permissions requested",
+        action=action,
+        app_name=app.display_name,
+        publisher="scimhub (verified publisher)",
+        admin=tenant.admin_login,
+        tenant_name=tenant.display_name,
+        permissions=permissions,
+        csrf=csrf,
+        form_targets=_origins(redirect_uri),
     )
 
 
@@ -141,22 +160,31 @@ def _return_targets(conn: Connection, return_to: str) -> list[str]:
     return []
 
 
-def login_page(emu: Emulator, segment: str, return_to: str, *, username: str = "",
-               error: str | None = None) -> Response:
+def login_page(
+    emu: Emulator, segment: str, return_to: str, *, username: str = "", error: str | None = None
+) -> Response:
     nonce = uuid.uuid4().hex
     with emu.engine.connect() as conn:
         targets = _return_targets(conn, return_to)
-    response = render("login.html", title="Sign in", action=f"/{segment}/login",
-                      return_to=return_to, username=username, error=error,
-                      flow=sign({"n": nonce}, emu.session_secret, SESSION_SECONDS),
-                      form_targets=targets)
-    response.set_cookie(LOGIN_COOKIE, nonce, max_age=SESSION_SECONDS, httponly=True,
-                        secure=True, samesite="lax")
+    response = render(
+        "login.html",
+        title="Sign in",
+        action=f"/{segment}/login",
+        return_to=return_to,
+        username=username,
+        error=error,
+        flow=sign({"n": nonce}, emu.session_secret, SESSION_SECONDS),
+        form_targets=targets,
+    )
+    response.set_cookie(
+        LOGIN_COOKIE, nonce, max_age=SESSION_SECONDS, httponly=True, secure=True, samesite="lax"
+    )
     return response
 
 
-def _login_error(emu: Emulator, request: Request, segment: str, form: dict[str, str]
-                 ) -> tuple[Row[Any] | None, str | None]:
+def _login_error(
+    emu: Emulator, request: Request, segment: str, form: dict[str, str]
+) -> tuple[Row[Any] | None, str | None]:
     """The tenant whose admin signed in, or why the sign-in is refused."""
     flow = unsign(form.get("flow", ""), emu.session_secret)
     if flow is None or flow.get("n") != request.cookies.get(LOGIN_COOKIE):
@@ -182,14 +210,18 @@ def routes(emu: Emulator) -> list[Route]:
             return_to = f"/{segment}/adminconsent"  # never an open redirect
         row, error = _login_error(emu, request, segment, form)
         if row is None:
-            return login_page(emu, segment, return_to, username=form.get("username", ""),
-                              error=error)
+            return login_page(
+                emu, segment, return_to, username=form.get("username", ""), error=error
+            )
         sid = str(uuid.uuid4())
-        response = RedirectResponse(with_query(return_to, {SIGNED_IN_PARAM: sid}),
-                                    status_code=303)
-        response.set_cookie(SESSION_COOKIE, sign({"tid": row.id, "sid": sid}, emu.session_secret,
-                                                 SESSION_SECONDS),
-                            httponly=True, secure=True, samesite="lax")
+        response = RedirectResponse(with_query(return_to, {SIGNED_IN_PARAM: sid}), status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            sign({"tid": row.id, "sid": sid}, emu.session_secret, SESSION_SECONDS),
+            httponly=True,
+            secure=True,
+            samesite="lax",
+        )
         response.delete_cookie(LOGIN_COOKIE, httponly=True, secure=True, samesite="lax")
         return response
 

@@ -51,16 +51,20 @@ def _check_secret(conn: Connection, client_id: str, secret: str) -> None:
         raise aadsts.expired_secret(client_id)
 
 
-def client_credentials(conn: Connection, key: SigningKey, base_url: str, tenant_ref: str,
-                       form: dict[str, str]) -> dict[str, Any]:
+def client_credentials(
+    conn: Connection, key: SigningKey, base_url: str, tenant_ref: str, form: dict[str, str]
+) -> dict[str, Any]:
     """Answer a token request or raise the AADSTS error Entra would send."""
     tenant = find_tenant(conn, tenant_ref)
     if tenant is None:
         raise aadsts.tenant_not_found(tenant_ref)
     grant_type = form.get("grant_type", "")
     if grant_type != "client_credentials":
-        raise (aadsts.missing_parameter("grant_type") if not grant_type
-               else aadsts.bad_grant_type(grant_type))
+        raise (
+            aadsts.missing_parameter("grant_type")
+            if not grant_type
+            else aadsts.bad_grant_type(grant_type)
+        )
     client_id = form.get("client_id", "").lower()
     if not client_id:
         raise aadsts.missing_parameter("client_id")
@@ -103,14 +107,21 @@ def client_credentials(conn: Connection, key: SigningKey, base_url: str, tenant_
         "uti": uuid.uuid4().hex[:22],
         "ver": "1.0",
     }
-    return {"token_type": "Bearer", "expires_in": TOKEN_LIFETIME_SECONDS,
-            "ext_expires_in": TOKEN_LIFETIME_SECONDS, "access_token": _sign(key, claims)}
+    return {
+        "token_type": "Bearer",
+        "expires_in": TOKEN_LIFETIME_SECONDS,
+        "ext_expires_in": TOKEN_LIFETIME_SECONDS,
+        "access_token": _sign(key, claims),
+    }
 
 
 def verify(token: str, key: SigningKey, base_url: str) -> dict[str, Any]:
     """Decode a Graph access token; raises jwt.InvalidTokenError on any defect."""
     claims: dict[str, Any] = jwt.decode(
-        token, key.public, algorithms=["RS256"], audience=[GRAPH_AUDIENCE, GRAPH_APP_ID],
+        token,
+        key.public,
+        algorithms=["RS256"],
+        audience=[GRAPH_AUDIENCE, GRAPH_APP_ID],
         options={"require": ["exp", "iat", "nbf", "tid", "appid", "iss"]},
     )
     if claims["iss"] != issuer(base_url, claims["tid"]):
@@ -124,8 +135,11 @@ def openid_configuration(base_url: str, segment: str, issuer_tenant: str) -> dic
     root = f"{base_url}/{segment}"
     return {
         "token_endpoint": f"{root}/oauth2/v2.0/token",
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt",
-                                                  "client_secret_basic"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_post",
+            "private_key_jwt",
+            "client_secret_basic",
+        ],
         "jwks_uri": f"{root}/discovery/v2.0/keys",
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["pairwise"],
@@ -144,6 +158,7 @@ def openid_configuration(base_url: str, segment: str, issuer_tenant: str) -> dic
 
 
 # The authorization code grant.
+
 
 def _basic_credentials(authorization: str) -> tuple[str, str] | None:
     """client_secret_basic: form-urlencoded id and secret, base64'd (RFC 6749 2.3.1)."""
@@ -180,33 +195,62 @@ def _granted_scopes(requested: list[str]) -> tuple[str, list[str]]:
     `.default` means for an app with no other delegated permission) plus the OpenID
     Connect scopes asked for."""
     oidc = [s for s in requested if s in ("openid", "profile", "email", "offline_access")]
-    return (" ".join([*oidc, f"{GRAPH_AUDIENCE}/User.Read"]),
-            [s for s in oidc if s != "offline_access"] + ["User.Read"])
+    return (
+        " ".join([*oidc, f"{GRAPH_AUDIENCE}/User.Read"]),
+        [s for s in oidc if s != "offline_access"] + ["User.Read"],
+    )
 
 
-def _user_tokens(key: SigningKey, base_url: str, app: Row[Any], grant: Row[Any],
-                 with_client_info: bool) -> dict[str, Any]:
+def _user_tokens(
+    key: SigningKey, base_url: str, app: Row[Any], grant: Row[Any], with_client_info: bool
+) -> dict[str, Any]:
     now = int(time.time())
     requested = grant.scope.split()
     scope, scp = _granted_scopes(requested)
-    common = {"iss": issuer(base_url, grant.tenant_id), "iat": now, "nbf": now,
-              "name": ADMIN_DISPLAY_NAME, "oid": grant.admin_oid, "tid": grant.tenant_id,
-              "wids": [GLOBAL_ADMINISTRATOR_ROLE]}
-    access = {**common, "aud": GRAPH_AUDIENCE, "exp": now + TOKEN_LIFETIME_SECONDS,
-              "acr": "1", "amr": ["pwd"], "app_displayname": app.display_name,
-              "appid": grant.client_id, "appidacr": "1", "idtyp": "user",
-              "scp": " ".join(scp), "sub": _pairwise(grant.admin_oid, GRAPH_APP_ID),
-              "unique_name": grant.admin_login, "upn": grant.admin_login,
-              "uti": uuid.uuid4().hex[:22], "ver": "1.0"}
+    common = {
+        "iss": issuer(base_url, grant.tenant_id),
+        "iat": now,
+        "nbf": now,
+        "name": ADMIN_DISPLAY_NAME,
+        "oid": grant.admin_oid,
+        "tid": grant.tenant_id,
+        "wids": [GLOBAL_ADMINISTRATOR_ROLE],
+    }
+    access = {
+        **common,
+        "aud": GRAPH_AUDIENCE,
+        "exp": now + TOKEN_LIFETIME_SECONDS,
+        "acr": "1",
+        "amr": ["pwd"],
+        "app_displayname": app.display_name,
+        "appid": grant.client_id,
+        "appidacr": "1",
+        "idtyp": "user",
+        "scp": " ".join(scp),
+        "sub": _pairwise(grant.admin_oid, GRAPH_APP_ID),
+        "unique_name": grant.admin_login,
+        "upn": grant.admin_login,
+        "uti": uuid.uuid4().hex[:22],
+        "ver": "1.0",
+    }
     body: dict[str, Any] = {
-        "token_type": "Bearer", "scope": scope, "expires_in": TOKEN_LIFETIME_SECONDS,
-        "ext_expires_in": TOKEN_LIFETIME_SECONDS, "access_token": _sign(key, access)}
+        "token_type": "Bearer",
+        "scope": scope,
+        "expires_in": TOKEN_LIFETIME_SECONDS,
+        "ext_expires_in": TOKEN_LIFETIME_SECONDS,
+        "access_token": _sign(key, access),
+    }
     if "offline_access" in requested:  # opaque: the emulator has no refresh_token grant
         body["refresh_token"] = secrets.token_urlsafe(64)
     if "openid" in requested:
-        id_claims = {**common, "aud": grant.client_id, "exp": now + ID_TOKEN_LIFETIME_SECONDS,
-                     "preferred_username": grant.admin_login,
-                     "sub": _pairwise(grant.admin_oid, grant.client_id), "ver": "2.0"}
+        id_claims = {
+            **common,
+            "aud": grant.client_id,
+            "exp": now + ID_TOKEN_LIFETIME_SECONDS,
+            "preferred_username": grant.admin_login,
+            "sub": _pairwise(grant.admin_oid, grant.client_id),
+            "ver": "2.0",
+        }
         if grant.nonce:
             id_claims["nonce"] = grant.nonce
         if "email" in requested:
@@ -221,8 +265,14 @@ def _sign(key: SigningKey, claims: dict[str, Any]) -> str:
     return jwt.encode(claims, key.private, algorithm="RS256", headers={"kid": key.kid})
 
 
-def authorization_code(conn: Connection, key: SigningKey, base_url: str, segment: str,
-                       form: dict[str, str], authorization: str) -> dict[str, Any]:
+def authorization_code(
+    conn: Connection,
+    key: SigningKey,
+    base_url: str,
+    segment: str,
+    form: dict[str, str],
+    authorization: str,
+) -> dict[str, Any]:
     """Redeem a code (`authorization`: the request's Authorization header, for Basic)."""
     tenant = None
     if not is_multi_tenant(segment):
@@ -239,10 +289,14 @@ def authorization_code(conn: Connection, key: SigningKey, base_url: str, segment
     if not secret:
         raise aadsts.missing_secret()
     _check_secret(conn, client_id, secret)
-    grant = codes.redeem(conn, form["code"], client_id=client_id,
-                         tenant_id=tenant.id if tenant else None,
-                         redirect_uri=form.get("redirect_uri", ""),
-                         verifier=form.get("code_verifier", ""))
+    grant = codes.redeem(
+        conn,
+        form["code"],
+        client_id=client_id,
+        tenant_id=tenant.id if tenant else None,
+        redirect_uri=form.get("redirect_uri", ""),
+        verifier=form.get("code_verifier", ""),
+    )
     sp = find_sp(conn, grant.tenant_id, client_id)
     if sp is None:  # consent was revoked since the code was issued
         raise aadsts.no_consent(client_id, app.display_name)

@@ -53,17 +53,20 @@ def _bind(rt: ResourceType, tree: ast.Filter, within: Attribute | None) -> ast.F
 
 def _bind_value_path(rt: ResourceType, tree: ast.ValuePath) -> ast.Filter:
     if tree.path.sub is not None:
-        raise InvalidFilter(f"'{tree.path}[...]': a value filter applies to an attribute, "
-                            "not a sub-attribute")
+        raise InvalidFilter(
+            f"'{tree.path}[...]': a value filter applies to an attribute, not a sub-attribute"
+        )
     path, attr = _bind_path(rt, tree.path, None)
     if attr.type != "complex" or not attr.multi_valued:
-        raise InvalidFilter(f"'{path}' is not a multi-valued complex attribute; "
-                            "it cannot take [...]")
+        raise InvalidFilter(
+            f"'{path}' is not a multi-valued complex attribute; it cannot take [...]"
+        )
     return ast.ValuePath(path, _bind(rt, tree.filter, attr))
 
 
-def _bind_path(rt: ResourceType, path: ast.AttrPath, within: Attribute | None
-               ) -> tuple[ast.AttrPath, Attribute]:
+def _bind_path(
+    rt: ResourceType, path: ast.AttrPath, within: Attribute | None
+) -> tuple[ast.AttrPath, Attribute]:
     """Canonical path and the attribute its comparison is about."""
     if within is not None:
         sub = within.sub(path.attr)
@@ -105,5 +108,4 @@ def _bind_value(tree: ast.Compare, path: ast.AttrPath, target: Attribute) -> ast
             return value
     elif isinstance(value, str) and (target.type != "dateTime" or parse_datetime(value)):
         return value
-    raise InvalidFilter(f"'{path}' is of type {target.type}; {value!r} cannot be compared "
-                        "with it")
+    raise InvalidFilter(f"'{path}' is of type {target.type}; {value!r} cannot be compared with it")

@@ -74,8 +74,9 @@ def parse_bulk(body: Any, *, max_operations: int) -> BulkRequest:
     if not isinstance(operations, list) or not operations:
         raise InvalidSyntax("'Operations' must be a non-empty array")
     if len(operations) > max_operations:
-        raise PayloadTooLarge(f"{len(operations)} operations exceed maxOperations "
-                              f"({max_operations})")
+        raise PayloadTooLarge(
+            f"{len(operations)} operations exceed maxOperations ({max_operations})"
+        )
     parsed = [_operation(number, raw) for number, raw in enumerate(operations, 1)]
     bulk_ids = [op.bulk_id for op in parsed if op.bulk_id is not None]
     if len(bulk_ids) != len(set(bulk_ids)):
@@ -115,8 +116,15 @@ def _operation(number: int, raw: Any) -> BulkOperation:
         raise InvalidValue(f"{where}: 'data' nests deeper than {MAX_DATA_DEPTH} levels")
     path = fields.get("path")
     resource_type, resource_id = _target(where, method, path)
-    return BulkOperation(method, str(path), resource_type, resource_id, bulk_id, version,
-                         data if method != "DELETE" else None)
+    return BulkOperation(
+        method,
+        str(path),
+        resource_type,
+        resource_id,
+        bulk_id,
+        version,
+        data if method != "DELETE" else None,
+    )
 
 
 def _target(where: str, method: str, path: Any) -> tuple[ResourceType, str | None]:
@@ -152,7 +160,7 @@ def referenced_bulk_ids(value: Any) -> set[str]:
     """The bulkIds a value refers to (`"bulkId:qwerty"` strings anywhere in it), so the
     executor can order operations so references resolve (§3.7.2)."""
     if isinstance(value, str):
-        return {value[len(BULK_ID_PREFIX):]} if value.startswith(BULK_ID_PREFIX) else set()
+        return {value[len(BULK_ID_PREFIX) :]} if value.startswith(BULK_ID_PREFIX) else set()
     if isinstance(value, dict):
         value = list(value.values())
     if isinstance(value, list):
@@ -171,7 +179,7 @@ def substitute_bulk_ids(value: Any, resolved: Mapping[str, str]) -> Any:
 
 def _substitute(value: Any, resolved: Mapping[str, str]) -> Any:
     if isinstance(value, str) and value.startswith(BULK_ID_PREFIX):
-        return resolved[value[len(BULK_ID_PREFIX):]]
+        return resolved[value[len(BULK_ID_PREFIX) :]]
     if isinstance(value, dict):
         return {k: _substitute(v, resolved) for k, v in value.items()}
     if isinstance(value, list):
@@ -181,8 +189,7 @@ def _substitute(value: Any, resolved: Mapping[str, str]) -> Any:
 
 def bulk_response(results: Sequence[BulkResult]) -> dict[str, Any]:
     """A BulkResponse (§3.7.3); statuses are strings, as the RFC's examples show."""
-    return {"schemas": [BULK_RESPONSE_URN],
-            "Operations": [_result(result) for result in results]}
+    return {"schemas": [BULK_RESPONSE_URN], "Operations": [_result(result) for result in results]}
 
 
 def _result(result: BulkResult) -> dict[str, Any]:

@@ -69,7 +69,7 @@ def removal_filter(value: Any) -> ast.Filter:
 
 def _all_equal(item: Any) -> ast.Filter:
     if not isinstance(item, dict) or not item:
-        raise InvalidValue("elements to remove must be objects such as {\"value\": \"id\"}")
+        raise InvalidValue('elements to remove must be objects such as {"value": "id"}')
     comparisons: list[ast.Filter] = []
     for key, scalar in item.items():
         if not isinstance(scalar, str | int | float | bool):
@@ -109,7 +109,11 @@ def element_from_filter(condition: ast.Filter) -> dict[str, ast.Scalar] | None:
         if left is None or right is None or left.keys() & right.keys():
             return None
         return {**left, **right}
-    if (isinstance(condition, ast.Compare) and condition.op == "eq"
-            and condition.value is not None and condition.path.sub is None):
+    if (
+        isinstance(condition, ast.Compare)
+        and condition.op == "eq"
+        and condition.value is not None
+        and condition.path.sub is None
+    ):
         return {condition.path.attr: condition.value}
     return None

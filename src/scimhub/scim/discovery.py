@@ -13,31 +13,43 @@ RESOURCE_TYPE_URN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 SCHEMA_URN = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 
 
-def service_provider_config(base_url: str, *, max_operations: int, max_payload_size: int,
-                            max_results: int, documentation_uri: str | None = None
-                            ) -> dict[str, Any]:
+def service_provider_config(
+    base_url: str,
+    *,
+    max_operations: int,
+    max_payload_size: int,
+    max_results: int,
+    documentation_uri: str | None = None,
+) -> dict[str, Any]:
     """RFC 7643 §5. `changePassword` is false: passwords are set with PATCH/PUT like any
     attribute, never verified or changed through a dedicated flow."""
     doc: dict[str, Any] = {"schemas": [SERVICE_PROVIDER_CONFIG_URN]}
     if documentation_uri:
         doc["documentationUri"] = documentation_uri
-    doc.update({
-        "patch": {"supported": True},
-        "bulk": {"supported": True, "maxOperations": max_operations,
-                 "maxPayloadSize": max_payload_size},
-        "filter": {"supported": True, "maxResults": max_results},
-        "changePassword": {"supported": False},
-        "sort": {"supported": True},
-        "etag": {"supported": True},
-        "authenticationSchemes": [{
-            "type": "oauthbearertoken",
-            "name": "OAuth Bearer Token",
-            "description": "Per-organisation bearer token in the Authorization header.",
-            "specUri": "https://www.rfc-editor.org/rfc/rfc6750",
-            "primary": True,
-        }],
-        "meta": _meta("ServiceProviderConfig", f"{base_url}/ServiceProviderConfig"),
-    })
+    doc.update(
+        {
+            "patch": {"supported": True},
+            "bulk": {
+                "supported": True,
+                "maxOperations": max_operations,
+                "maxPayloadSize": max_payload_size,
+            },
+            "filter": {"supported": True, "maxResults": max_results},
+            "changePassword": {"supported": False},
+            "sort": {"supported": True},
+            "etag": {"supported": True},
+            "authenticationSchemes": [
+                {
+                    "type": "oauthbearertoken",
+                    "name": "OAuth Bearer Token",
+                    "description": "Per-organisation bearer token in the Authorization header.",
+                    "specUri": "https://www.rfc-editor.org/rfc/rfc6750",
+                    "primary": True,
+                }
+            ],
+            "meta": _meta("ServiceProviderConfig", f"{base_url}/ServiceProviderConfig"),
+        }
+    )
     return doc
 
 

@@ -61,8 +61,9 @@ def _evaluate(tree: ast.Filter, lookup: _Lookup, doc: Mapping[str, Any]) -> bool
         return not _evaluate(tree.expr, lookup, doc)
     if isinstance(tree, ast.ValuePath):
         attr, elements = lookup(tree.path)
-        return any(isinstance(e, Mapping) and element_matches(attr, tree.filter, e)
-                   for e in elements)
+        return any(
+            isinstance(e, Mapping) and element_matches(attr, tree.filter, e) for e in elements
+        )
     target, values = lookup(tree.path)
     if isinstance(tree, ast.Present):
         return any(_non_empty(v) for v in values)

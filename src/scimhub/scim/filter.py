@@ -38,7 +38,9 @@ _TOKEN_RE = re.compile(
       (?P<punct>[()\[\]])
     | (?P<string>"(?:[^"\\\x00-\x1f]|\\.)*")
     | (?P<number>-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)(?![A-Za-z0-9_.$:-])
-    | (?P<subattr>\.""" + _NAME + r""")
+    | (?P<subattr>\."""
+    + _NAME
+    + r""")
     | (?P<word>[A-Za-z$][A-Za-z0-9_$:.-]*)
     )""",
     re.VERBOSE,
@@ -84,8 +86,7 @@ def _attr_path(word: str, pos: int, error: type[ScimError]) -> ast.AttrPath:
     """Split a word at its last colon (URNs contain dots, `2.0`) and then at its dot."""
     urn, colon, rest = word.rpartition(":")
     attr, dot, sub = rest.partition(".")
-    if (colon and not urn) or not _NAME_RE.fullmatch(attr) or (
-            dot and not _NAME_RE.fullmatch(sub)):
+    if (colon and not urn) or not _NAME_RE.fullmatch(attr) or (dot and not _NAME_RE.fullmatch(sub)):
         raise error(f"invalid attribute path '{word}' at position {pos}")
     return ast.AttrPath(attr, sub if dot else None, urn if colon else None)
 
@@ -104,8 +105,9 @@ def _tokenize(text: str, error: type[ScimError]) -> list[_Token]:
                 return tokens
             where = len(text) - len(rest)
             raise error(f"unexpected character {rest[0]!r} at position {where}")
-        tokens.append(_Token(match.lastgroup, match.group(match.lastgroup),
-                             match.start(match.lastgroup)))
+        tokens.append(
+            _Token(match.lastgroup, match.group(match.lastgroup), match.start(match.lastgroup))
+        )
         pos = match.end()
 
 
@@ -243,8 +245,7 @@ class _Parser:
             self.index += 1
             return ast.Present(path)
         if op not in COMPARE_OPS:
-            self.fail(f"expected an operator (pr {' '.join(sorted(COMPARE_OPS))}) "
-                      f"after '{path}'")
+            self.fail(f"expected an operator (pr {' '.join(sorted(COMPARE_OPS))}) after '{path}'")
         self.index += 1
         return ast.Compare(path, op, self.value())
 
@@ -258,4 +259,3 @@ class _Parser:
             return _LITERALS[token.text.lower()]
         self.index -= 1
         self.fail("expected a value (string, number, true, false or null)")
-

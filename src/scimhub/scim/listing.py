@@ -31,8 +31,15 @@ MAX_START_INDEX = 2**31 - 1
 # makes any larger count of digits pointless.
 _INTEGER_RE = re.compile(r"\s*[+-]?[0-9]{1,30}\s*")
 
-_PARAMETERS = ("filter", "sortBy", "sortOrder", "startIndex", "count", "attributes",
-               "excludedAttributes")
+_PARAMETERS = (
+    "filter",
+    "sortBy",
+    "sortOrder",
+    "startIndex",
+    "count",
+    "attributes",
+    "excludedAttributes",
+)
 _BY_LOWER = {name.lower(): name for name in _PARAMETERS}
 
 
@@ -47,22 +54,28 @@ class SearchRequest:
     excluded_attributes: list[str] | None = None
 
 
-def from_query(params: Mapping[str, str], *, max_count: int,
-               default_count: int = DEFAULT_COUNT) -> SearchRequest:
+def from_query(
+    params: Mapping[str, str], *, max_count: int, default_count: int = DEFAULT_COUNT
+) -> SearchRequest:
     """From GET query parameters (names matched case-insensitively; others are ignored,
     they belong to the route). Raises InvalidFilter, InvalidPath or InvalidValue."""
     found = {_BY_LOWER[k.lower()]: v for k, v in params.items() if k.lower() in _BY_LOWER}
     return _build(
-        found.get("filter"), found.get("sortBy"), found.get("sortOrder"),
-        _integer_text(found, "startIndex"), _integer_text(found, "count"),
+        found.get("filter"),
+        found.get("sortBy"),
+        found.get("sortOrder"),
+        _integer_text(found, "startIndex"),
+        _integer_text(found, "count"),
         parse_attribute_list(found.get("attributes")),
         parse_attribute_list(found.get("excludedAttributes")),
-        max_count=max_count, default_count=default_count,
+        max_count=max_count,
+        default_count=default_count,
     )
 
 
-def from_search_body(body: Any, *, max_count: int,
-                     default_count: int = DEFAULT_COUNT) -> SearchRequest:
+def from_search_body(
+    body: Any, *, max_count: int, default_count: int = DEFAULT_COUNT
+) -> SearchRequest:
     """From a POST `/.search` body (§3.4.3). Raises InvalidSyntax for a malformed message,
     InvalidValue for members of the wrong type."""
     if not isinstance(body, dict):
@@ -77,24 +90,33 @@ def from_search_body(body: Any, *, max_count: int,
     for name in ("filter", "sortBy", "sortOrder"):
         _expect(found, name, str, "a string")
     return _build(
-        found.get("filter"), found.get("sortBy"), found.get("sortOrder"),
-        _integer_member(found, "startIndex"), _integer_member(found, "count"),
-        _name_list(found, "attributes"), _name_list(found, "excludedAttributes"),
-        max_count=max_count, default_count=default_count,
+        found.get("filter"),
+        found.get("sortBy"),
+        found.get("sortOrder"),
+        _integer_member(found, "startIndex"),
+        _integer_member(found, "count"),
+        _name_list(found, "attributes"),
+        _name_list(found, "excludedAttributes"),
+        max_count=max_count,
+        default_count=default_count,
     )
 
 
-def paging_from_query(params: Mapping[str, str], *, max_count: int,
-                      default_count: int) -> tuple[int, int]:
+def paging_from_query(
+    params: Mapping[str, str], *, max_count: int, default_count: int
+) -> tuple[int, int]:
     """`startIndex` and `count` alone, bounded as in `from_query`, for lists that take no
     filter (a group's Members). Raises InvalidValue."""
     found = {_BY_LOWER[k.lower()]: v for k, v in params.items() if k.lower() in _BY_LOWER}
-    return (_start_index(_integer_text(found, "startIndex")),
-            _count(_integer_text(found, "count"), default_count, max_count))
+    return (
+        _start_index(_integer_text(found, "startIndex")),
+        _count(_integer_text(found, "count"), default_count, max_count),
+    )
 
 
-def list_response(resources: Sequence[Mapping[str, Any]], total: int, start_index: int
-                  ) -> dict[str, Any]:
+def list_response(
+    resources: Sequence[Mapping[str, Any]], total: int, start_index: int
+) -> dict[str, Any]:
     """A ListResponse (§3.4.2): `itemsPerPage` is the number actually returned."""
     return {
         "schemas": [LIST_RESPONSE_URN],
@@ -105,9 +127,18 @@ def list_response(resources: Sequence[Mapping[str, Any]], total: int, start_inde
     }
 
 
-def _build(filter_text: str | None, sort_by: str | None, sort_order: str | None,
-           start_index: int | None, count: int | None, attributes: list[str] | None,
-           excluded: list[str] | None, *, max_count: int, default_count: int) -> SearchRequest:
+def _build(
+    filter_text: str | None,
+    sort_by: str | None,
+    sort_order: str | None,
+    start_index: int | None,
+    count: int | None,
+    attributes: list[str] | None,
+    excluded: list[str] | None,
+    *,
+    max_count: int,
+    default_count: int,
+) -> SearchRequest:
     order = (sort_order or "ascending").lower()
     if order not in ("ascending", "descending"):
         raise InvalidValue(f"'sortOrder' must be ascending or descending, got {sort_order!r}")
@@ -135,8 +166,7 @@ def _integer_text(params: Mapping[str, str], name: str) -> int | None:
     if text is None:
         return None
     if not _INTEGER_RE.fullmatch(text):
-        raise InvalidValue(f"'{name}' must be an integer of at most 30 digits, "
-                           f"got {text[:40]!r}")
+        raise InvalidValue(f"'{name}' must be an integer of at most 30 digits, got {text[:40]!r}")
     return int(text)
 
 

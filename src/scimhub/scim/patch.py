@@ -126,9 +126,14 @@ def _lower_keys(obj: Mapping[str, Any], where: str) -> dict[str, Any]:
     return lowered
 
 
-def apply_patch(rt: ResourceType, doc: Mapping[str, Any], ops: Sequence[PatchOp], *,
-                deferred: frozenset[str] = DEFERRED, max_values: int | None = None
-                ) -> PatchResult:
+def apply_patch(
+    rt: ResourceType,
+    doc: Mapping[str, Any],
+    ops: Sequence[PatchOp],
+    *,
+    deferred: frozenset[str] = DEFERRED,
+    max_values: int | None = None,
+) -> PatchResult:
     """Apply `ops` in order to a copy of `doc`; the first failure raises (§3.5.2).
 
     `max_values` bounds every multi-valued attribute of the document after each operation
@@ -157,13 +162,17 @@ class _Target:
     @property
     def selects_elements(self) -> bool:
         """`emails[...]`, `emails[...].value` and `emails.value` address elements."""
-        return self.attribute.multi_valued and (self.condition is not None
-                                                 or self.sub is not None)
+        return self.attribute.multi_valued and (self.condition is not None or self.sub is not None)
 
 
 class _Patcher:
-    def __init__(self, rt: ResourceType, doc: dict[str, Any], deferred: frozenset[str],
-                 max_values: int | None):
+    def __init__(
+        self,
+        rt: ResourceType,
+        doc: dict[str, Any],
+        deferred: frozenset[str],
+        max_values: int | None,
+    ):
         self.rt = rt
         self.doc = doc
         self.deferred = deferred
@@ -199,19 +208,21 @@ class _Patcher:
 
     def target(self, path: ast.PatchPath) -> _Target:
         if path.filter is not None and path.path.sub is not None:
-            raise InvalidPath(f"'{path.path}[...]': a filter applies to an attribute, "
-                              "not a sub-attribute")
+            raise InvalidPath(
+                f"'{path.path}[...]': a filter applies to an attribute, not a sub-attribute"
+            )
         found = resolve(self.rt, path.path)
         sub = found.sub
         if path.sub_after_filter is not None:
             sub = found.attribute.sub(path.sub_after_filter)
             if sub is None:
-                raise InvalidPath(f"unknown sub-attribute "
-                                  f"'{found.attribute.name}.{path.sub_after_filter}'")
-        condition = (_element_filter(self.rt, path.path, path.filter)
-                     if path.filter is not None else None)
+                raise InvalidPath(
+                    f"unknown sub-attribute '{found.attribute.name}.{path.sub_after_filter}'"
+                )
+        condition = (
+            _element_filter(self.rt, path.path, path.filter) if path.filter is not None else None
+        )
         return _Target(path, found.schema, found.attribute, sub, condition)
-
 
     def apply_at(self, op: str, target: _Target, value: Any) -> None:
         attr = target.attribute
@@ -247,8 +258,9 @@ class _Patcher:
         """The dict holding the schema's attributes: the document, or its extension object."""
         if schema is None or schema is self.rt.schema:
             return self.doc
-        extension: dict[str, Any] | None = (self.doc.setdefault(schema.id, {}) if create
-                                             else self.doc.get(schema.id))
+        extension: dict[str, Any] | None = (
+            self.doc.setdefault(schema.id, {}) if create else self.doc.get(schema.id)
+        )
         return extension
 
 
@@ -261,8 +273,7 @@ def _whole_extension(rt: ResourceType, path: ast.PatchPath) -> Schema | None:
     return rt.extension(f"{path.path.urn}:{path.path.attr}")
 
 
-def _element_filter(rt: ResourceType, path: ast.AttrPath, condition: ast.Filter
-                    ) -> ast.Filter:
+def _element_filter(rt: ResourceType, path: ast.AttrPath, condition: ast.Filter) -> ast.Filter:
     """A value filter bound to the sub-attributes of `path`, names made canonical; a filter
     naming what the attribute lacks makes the PATCH path invalid (§3.5.2: invalidPath)."""
     try:
@@ -273,8 +284,14 @@ def _element_filter(rt: ResourceType, path: ast.AttrPath, condition: ast.Filter
     return bound.filter
 
 
-def _patch_whole(op: str, container: dict[str, Any], attr: Attribute, value: Any,
-                 rt: ResourceType, max_values: int | None) -> None:
+def _patch_whole(
+    op: str,
+    container: dict[str, Any],
+    attr: Attribute,
+    value: Any,
+    rt: ResourceType,
+    max_values: int | None,
+) -> None:
     """`emails`, `name`, `active`: §3.5.2.1-3 for a whole attribute."""
     if op == "remove" and attr.multi_valued and value is not None:
         condition = _element_filter(rt, ast.AttrPath(attr.name), dialects.removal_filter(value))
@@ -299,8 +316,9 @@ def _patch_whole(op: str, container: dict[str, Any], attr: Attribute, value: Any
         _store(container, attr, new)
 
 
-def _patch_sub(op: str, container: dict[str, Any], attr: Attribute, sub: Attribute,
-               value: Any) -> None:
+def _patch_sub(
+    op: str, container: dict[str, Any], attr: Attribute, sub: Attribute, value: Any
+) -> None:
     """`name.givenName`, `urn:...:User:manager.value` on a single-valued complex attribute."""
     parent = dict(container.get(attr.name) or {})
     if op == "remove":
@@ -317,8 +335,11 @@ def _patch_elements(op: str, container: dict[str, Any], target: _Target, value: 
         _select_and_remove(container, attr, condition, sub)
         return
     elements: list[Any] = list(container.get(attr.name) or ())
-    chosen = [i for i, e in enumerate(elements)
-              if condition is None or element_matches(attr, condition, e)]
+    chosen = [
+        i
+        for i, e in enumerate(elements)
+        if condition is None or element_matches(attr, condition, e)
+    ]
     if not chosen:
         elements.append(_created_element(target, value))
         chosen = [len(elements) - 1]
@@ -329,17 +350,20 @@ def _patch_elements(op: str, container: dict[str, Any], target: _Target, value: 
 
 def _created_element(target: _Target, value: Any) -> dict[str, Any]:
     """Entra's create-on-no-match (`dialects.element_from_filter`), else noTarget (§3.5.2.3)."""
-    described = (dialects.element_from_filter(target.condition)
-                 if target.condition is not None and target.sub is not None else None)
+    described = (
+        dialects.element_from_filter(target.condition)
+        if target.condition is not None and target.sub is not None
+        else None
+    )
     if described is None or target.sub is None:
-        raise NoTarget(f"no element of '{target.attribute.name}' matches "
-                       f"'{_show(target.path)}'")
+        raise NoTarget(f"no element of '{target.attribute.name}' matches '{_show(target.path)}'")
     # The element is coerced as a whole below, so the described values are checked too.
     return {key: val for key, val in described.items() if key != target.sub.name}
 
 
-def _updated_element(op: str, target: _Target, element: dict[str, Any], value: Any
-                     ) -> dict[str, Any]:
+def _updated_element(
+    op: str, target: _Target, element: dict[str, Any], value: Any
+) -> dict[str, Any]:
     attr, sub = target.attribute, target.sub
     if sub is not None:
         updated = {**element, sub.name: value}
@@ -350,8 +374,9 @@ def _updated_element(op: str, target: _Target, element: dict[str, Any], value: A
     return coerce_one(attr, updated, attr.name) or {}
 
 
-def _select_and_remove(container: dict[str, Any], attr: Attribute,
-                       condition: ast.Filter | None, sub: Attribute | None) -> None:
+def _select_and_remove(
+    container: dict[str, Any], attr: Attribute, condition: ast.Filter | None, sub: Attribute | None
+) -> None:
     """Remove the chosen elements, or their `sub`; a filter matching nothing is a no-op."""
     kept: list[Any] = []
     for element in container.get(attr.name) or ():
@@ -369,8 +394,10 @@ def _with_primary(elements: list[Any], written: Iterable[int]) -> list[Any]:
     written = set(written)
     if not any(_is_primary(elements[i]) for i in written):
         return elements
-    return [{k: v for k, v in e.items() if k != "primary"}
-            if i not in written and _is_primary(e) else e for i, e in enumerate(elements)]
+    return [
+        {k: v for k, v in e.items() if k != "primary"} if i not in written and _is_primary(e) else e
+        for i, e in enumerate(elements)
+    ]
 
 
 def _is_primary(element: Any) -> bool:
@@ -388,12 +415,15 @@ def _store(container: dict[str, Any], attr: Attribute, value: Any) -> None:
 def _member_change(rt: ResourceType, op: str, target: _Target, value: Any) -> MemberChange:
     attr = target.attribute
     if target.sub is not None:
-        raise Mutability(f"'{_show(target.path)}': member sub-attributes are immutable; "
-                         "add or remove members instead")
+        raise Mutability(
+            f"'{_show(target.path)}': member sub-attributes are immutable; "
+            "add or remove members instead"
+        )
     if op != "remove":
         if target.condition is not None:
-            raise Mutability(f"'{_show(target.path)}': members are added or removed, "
-                             "not modified in place")
+            raise Mutability(
+                f"'{_show(target.path)}': members are added or removed, not modified in place"
+            )
         elements = referenced_elements(attr, coerce(attr, value, attr.name))
         return MemberChange(op, values=_unique(e["value"] for e in elements))
     condition = target.condition
@@ -402,8 +432,11 @@ def _member_change(rt: ResourceType, op: str, target: _Target, value: Any) -> Me
     if condition is None:
         return MemberChange("remove")
     ids = _member_ids(condition)
-    return MemberChange("remove", values=ids) if ids is not None else MemberChange(
-        "remove", filter=condition)
+    return (
+        MemberChange("remove", values=ids)
+        if ids is not None
+        else MemberChange("remove", filter=condition)
+    )
 
 
 def _member_ids(condition: ast.Filter) -> list[str] | None:
@@ -411,8 +444,12 @@ def _member_ids(condition: ast.Filter) -> list[str] | None:
     if isinstance(condition, ast.Or):
         left, right = _member_ids(condition.left), _member_ids(condition.right)
         return None if left is None or right is None else _unique([*left, *right])
-    if (isinstance(condition, ast.Compare) and condition.op == "eq"
-            and condition.path == ast.AttrPath("value") and isinstance(condition.value, str)):
+    if (
+        isinstance(condition, ast.Compare)
+        and condition.op == "eq"
+        and condition.path == ast.AttrPath("value")
+        and isinstance(condition.value, str)
+    ):
         return [condition.value]
     return None
 

@@ -50,8 +50,9 @@ def checked_names(names: Sequence[str]) -> list[str] | None:
 class Projection:
     """A compiled `attributes` / `excludedAttributes` pair for one resource type."""
 
-    def __init__(self, rt: ResourceType, attributes: Sequence[str] | None,
-                 excluded: Sequence[str] | None) -> None:
+    def __init__(
+        self, rt: ResourceType, attributes: Sequence[str] | None, excluded: Sequence[str] | None
+    ) -> None:
         self.rt = rt
         self.include = _selection(rt, attributes) if attributes else None
         self.exclude = _selection(rt, excluded or ())
@@ -62,17 +63,23 @@ class Projection:
         for key, value in resource.items():
             extension = self.rt.extension(key)
             if extension is not None and isinstance(value, Mapping):
-                inner = {name: kept for name, item in value.items()
-                         if (kept := self._value(extension.id, extension.attribute(name),
-                                                 item)) is not _DROP}
+                inner = {
+                    name: kept
+                    for name, item in value.items()
+                    if (kept := self._value(extension.id, extension.attribute(name), item))
+                    is not _DROP
+                }
                 if inner:
                     result[key] = inner
             elif key != "schemas":
                 kept = self._value("", _core_attribute(self.rt, key), value)
                 if kept is not _DROP:
                     result[key] = kept
-        present = [urn for urn in resource.get("schemas", ())
-                   if self.rt.extension(urn) is None or urn in result]
+        present = [
+            urn
+            for urn in resource.get("schemas", ())
+            if self.rt.extension(urn) is None or urn in result
+        ]
         return {"schemas": present, **result}
 
     def needs(self, name: str) -> bool:
@@ -111,8 +118,12 @@ class Projection:
         return _DROP if value in ([], {}) else value
 
 
-def project(rt: ResourceType, resource: Mapping[str, Any], attributes: Sequence[str] | None,
-            excluded: Sequence[str] | None) -> dict[str, Any]:
+def project(
+    rt: ResourceType,
+    resource: Mapping[str, Any],
+    attributes: Sequence[str] | None,
+    excluded: Sequence[str] | None,
+) -> dict[str, Any]:
     """One-off `Projection(rt, attributes, excluded).apply(resource)`.
 
     Most requests ask for no projection: then only attributes that are never returned by
@@ -123,8 +134,9 @@ def project(rt: ResourceType, resource: Mapping[str, Any], attributes: Sequence[
     return Projection(rt, attributes, excluded).apply(resource)
 
 
-def needs(rt: ResourceType, attributes: Sequence[str] | None, excluded: Sequence[str] | None,
-          name: str) -> bool:
+def needs(
+    rt: ResourceType, attributes: Sequence[str] | None, excluded: Sequence[str] | None, name: str
+) -> bool:
     """One-off `Projection(rt, attributes, excluded).needs(name)`."""
     if not attributes and not excluded:
         attr = _core_attribute(rt, name)
@@ -137,14 +149,18 @@ def _hidden_by_default(rt: ResourceType) -> frozenset[str]:
     attributes sit under their URN key, and their own `returned` is checked by `apply`)."""
     hidden = {a.name for a in rt.schema.attributes if a.returned in ("never", "request")}
     # An extension with such attributes of its own needs the full walk.
-    hidden |= {ext.id for ext in rt.extensions
-               if any(a.returned in ("never", "request") for a in ext.attributes)}
+    hidden |= {
+        ext.id
+        for ext in rt.extensions
+        if any(a.returned in ("never", "request") for a in ext.attributes)
+    }
     return frozenset(hidden)
 
 
 def _core_attribute(rt: ResourceType, name: str) -> Attribute | None:
     return rt.schema.attribute(name) or next(
-        (a for a in COMMON if a.name.lower() == name.lower()), None)
+        (a for a in COMMON if a.name.lower() == name.lower()), None
+    )
 
 
 def _selection(rt: ResourceType, names: Sequence[str]) -> _Selection:

@@ -29,8 +29,9 @@ def etag_matches(header: str, version: int) -> bool:
     return any(tag == "*" or tag.removeprefix("W/") == wanted for tag in tags)
 
 
-def meta_for(resource_type: str, created: datetime, last_modified: datetime, version: int,
-             location: str) -> dict[str, Any]:
+def meta_for(
+    resource_type: str, created: datetime, last_modified: datetime, version: int, location: str
+) -> dict[str, Any]:
     """The `meta` attribute of a resource (RFC 7643 §3.1)."""
     return {
         "resourceType": resource_type,
@@ -41,8 +42,13 @@ def meta_for(resource_type: str, created: datetime, last_modified: datetime, ver
     }
 
 
-def render(doc: Mapping[str, Any], *, resource_id: str, meta: Mapping[str, Any],
-           derived: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def render(
+    doc: Mapping[str, Any],
+    *,
+    resource_id: str,
+    meta: Mapping[str, Any],
+    derived: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """A response resource: `schemas` and `id` first, then the document, then derived
     attributes the store supplies (user `groups`, group `members`; empty ones left out,
     RFC 7643 §2.5), then `meta`."""

@@ -77,8 +77,9 @@ def normalize(rt: ResourceType, body: Any, *, max_values: int | None = None) -> 
     return Normalized(finalize(rt, doc), members, password)
 
 
-def referenced_elements(attr: Attribute, elements: list[dict[str, Any]] | None
-                        ) -> list[dict[str, Any]]:
+def referenced_elements(
+    attr: Attribute, elements: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
     """Coerced elements of a deferred attribute, each of which must name its `value`."""
     for element in elements or ():
         if "value" not in element:
@@ -112,8 +113,7 @@ def _check_schemas(schemas: Any) -> None:
         raise InvalidValue("'schemas' must be an array of URI strings")
 
 
-def _attribute_items(rt: ResourceType, body: dict[str, Any]
-                     ) -> list[tuple[Schema, str, Any]]:
+def _attribute_items(rt: ResourceType, body: dict[str, Any]) -> list[tuple[Schema, str, Any]]:
     """(schema, attribute name, value) for every attribute in a body, wherever it was put:
     top level, inside an extension object, or as a urn-prefixed top-level key."""
     items: list[tuple[Schema, str, Any]] = []
@@ -156,8 +156,7 @@ def _check_required(rt: ResourceType, doc: dict[str, Any]) -> None:
         container = doc if schema is rt.schema else doc.get(schema.id, {})
         for attr in schema.attributes:
             value = container.get(attr.name)
-            if attr.required and (value is None or (isinstance(value, str)
-                                                    and not value.strip())):
+            if attr.required and (value is None or (isinstance(value, str) and not value.strip())):
                 raise InvalidValue(f"required attribute '{attr.name}' is missing")
 
 

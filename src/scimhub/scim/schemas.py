@@ -81,90 +81,172 @@ def has_schema(schemas: object, urn: str) -> bool:
     """Whether a message's `schemas` member is a list naming `urn` (URNs compare
     case-insensitively, RFC 8141 §3)."""
     return isinstance(schemas, list) and any(
-        isinstance(s, str) and s.lower() == urn.lower() for s in schemas)
+        isinstance(s, str) and s.lower() == urn.lower() for s in schemas
+    )
 
 
 def _s(name: str, **kw: object) -> Attribute:
     return Attribute(name, **kw)  # type: ignore[arg-type]
 
 
-def _multi(name: str, *, types: tuple[str, ...] = (), value_type: str = "string",
-           refs: tuple[str, ...] = (), description: str = "") -> Attribute:
+def _multi(
+    name: str,
+    *,
+    types: tuple[str, ...] = (),
+    value_type: str = "string",
+    refs: tuple[str, ...] = (),
+    description: str = "",
+) -> Attribute:
     """A standard multi-valued complex attribute: value, display, type, primary (§2.4)."""
-    subs = [_s("value", type=value_type, reference_types=refs), _s("display"),
-            _s("type", canonical_values=types), _s("primary", type="boolean")]
-    return Attribute(name, type="complex", multi_valued=True, sub_attributes=tuple(subs),
-                     description=description)
+    subs = [
+        _s("value", type=value_type, reference_types=refs),
+        _s("display"),
+        _s("type", canonical_values=types),
+        _s("primary", type="boolean"),
+    ]
+    return Attribute(
+        name, type="complex", multi_valued=True, sub_attributes=tuple(subs), description=description
+    )
 
 
 # Common attributes (§3.1) live outside any schema but every resource has them.
 ID = _s("id", case_exact=True, mutability="readOnly", returned="always", uniqueness="server")
 EXTERNAL_ID = _s("externalId", case_exact=True)
-META = _s("meta", type="complex", mutability="readOnly", sub_attributes=(
-    _s("resourceType", case_exact=True, mutability="readOnly"),
-    _s("created", type="dateTime", mutability="readOnly"),
-    _s("lastModified", type="dateTime", mutability="readOnly"),
-    _s("location", type="reference", case_exact=True, mutability="readOnly",
-       reference_types=("uri",)),
-    _s("version", case_exact=True, mutability="readOnly"),
-))
+META = _s(
+    "meta",
+    type="complex",
+    mutability="readOnly",
+    sub_attributes=(
+        _s("resourceType", case_exact=True, mutability="readOnly"),
+        _s("created", type="dateTime", mutability="readOnly"),
+        _s("lastModified", type="dateTime", mutability="readOnly"),
+        _s(
+            "location",
+            type="reference",
+            case_exact=True,
+            mutability="readOnly",
+            reference_types=("uri",),
+        ),
+        _s("version", case_exact=True, mutability="readOnly"),
+    ),
+)
 COMMON = (ID, EXTERNAL_ID, META)
 
-_NAME = _s("name", type="complex", sub_attributes=(
-    _s("formatted"), _s("familyName"), _s("givenName"), _s("middleName"),
-    _s("honorificPrefix"), _s("honorificSuffix"),
-))
-_ADDRESSES = Attribute("addresses", type="complex", multi_valued=True, sub_attributes=(
-    _s("formatted"), _s("streetAddress"), _s("locality"), _s("region"), _s("postalCode"),
-    _s("country"), _s("type", canonical_values=("work", "home", "other")),
-    _s("primary", type="boolean"),
-))
-_GROUPS_OF_USER = Attribute("groups", type="complex", multi_valued=True, mutability="readOnly",
-                            sub_attributes=(
-    _s("value", mutability="readOnly"),
-    _s("$ref", type="reference", mutability="readOnly", reference_types=("User", "Group")),
-    _s("display", mutability="readOnly"),
-    _s("type", mutability="readOnly", canonical_values=("direct", "indirect")),
-))
-
-USER_SCHEMA = Schema(USER_URN, "User", "User Account", (
-    _s("userName", required=True, uniqueness="server"),
-    _NAME,
-    _s("displayName"), _s("nickName"),
-    _s("profileUrl", type="reference", reference_types=("external",)),
-    _s("title"), _s("userType"), _s("preferredLanguage"), _s("locale"), _s("timezone"),
-    _s("active", type="boolean"),
-    _s("password", mutability="writeOnly", returned="never"),
-    _multi("emails", types=("work", "home", "other")),
-    _multi("phoneNumbers", types=("work", "home", "mobile", "fax", "pager", "other")),
-    _multi("ims", types=("aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo")),
-    _multi("photos", types=("photo", "thumbnail"), value_type="reference", refs=("external",)),
-    _ADDRESSES,
-    _GROUPS_OF_USER,
-    _multi("entitlements"),
-    _multi("roles"),
-    _multi("x509Certificates", value_type="binary"),
-))
-
-ENTERPRISE_USER_SCHEMA = Schema(ENTERPRISE_URN, "EnterpriseUser", "Enterprise User", (
-    _s("employeeNumber"), _s("costCenter"), _s("organization"), _s("division"),
-    _s("department"),
-    _s("manager", type="complex", sub_attributes=(
-        _s("value"),
-        _s("$ref", type="reference", reference_types=("User",)),
-        _s("displayName", mutability="readOnly"),
-    )),
-))
-
-GROUP_SCHEMA = Schema(GROUP_URN, "Group", "Group", (
-    _s("displayName", required=True, uniqueness="server"),
-    Attribute("members", type="complex", multi_valued=True, sub_attributes=(
-        _s("value", mutability="immutable"),
-        _s("$ref", type="reference", mutability="immutable", reference_types=("User", "Group")),
+_NAME = _s(
+    "name",
+    type="complex",
+    sub_attributes=(
+        _s("formatted"),
+        _s("familyName"),
+        _s("givenName"),
+        _s("middleName"),
+        _s("honorificPrefix"),
+        _s("honorificSuffix"),
+    ),
+)
+_ADDRESSES = Attribute(
+    "addresses",
+    type="complex",
+    multi_valued=True,
+    sub_attributes=(
+        _s("formatted"),
+        _s("streetAddress"),
+        _s("locality"),
+        _s("region"),
+        _s("postalCode"),
+        _s("country"),
+        _s("type", canonical_values=("work", "home", "other")),
+        _s("primary", type="boolean"),
+    ),
+)
+_GROUPS_OF_USER = Attribute(
+    "groups",
+    type="complex",
+    multi_valued=True,
+    mutability="readOnly",
+    sub_attributes=(
+        _s("value", mutability="readOnly"),
+        _s("$ref", type="reference", mutability="readOnly", reference_types=("User", "Group")),
         _s("display", mutability="readOnly"),
-        _s("type", mutability="immutable", canonical_values=("User", "Group")),
-    )),
-))
+        _s("type", mutability="readOnly", canonical_values=("direct", "indirect")),
+    ),
+)
+
+USER_SCHEMA = Schema(
+    USER_URN,
+    "User",
+    "User Account",
+    (
+        _s("userName", required=True, uniqueness="server"),
+        _NAME,
+        _s("displayName"),
+        _s("nickName"),
+        _s("profileUrl", type="reference", reference_types=("external",)),
+        _s("title"),
+        _s("userType"),
+        _s("preferredLanguage"),
+        _s("locale"),
+        _s("timezone"),
+        _s("active", type="boolean"),
+        _s("password", mutability="writeOnly", returned="never"),
+        _multi("emails", types=("work", "home", "other")),
+        _multi("phoneNumbers", types=("work", "home", "mobile", "fax", "pager", "other")),
+        _multi("ims", types=("aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo")),
+        _multi("photos", types=("photo", "thumbnail"), value_type="reference", refs=("external",)),
+        _ADDRESSES,
+        _GROUPS_OF_USER,
+        _multi("entitlements"),
+        _multi("roles"),
+        _multi("x509Certificates", value_type="binary"),
+    ),
+)
+
+ENTERPRISE_USER_SCHEMA = Schema(
+    ENTERPRISE_URN,
+    "EnterpriseUser",
+    "Enterprise User",
+    (
+        _s("employeeNumber"),
+        _s("costCenter"),
+        _s("organization"),
+        _s("division"),
+        _s("department"),
+        _s(
+            "manager",
+            type="complex",
+            sub_attributes=(
+                _s("value"),
+                _s("$ref", type="reference", reference_types=("User",)),
+                _s("displayName", mutability="readOnly"),
+            ),
+        ),
+    ),
+)
+
+GROUP_SCHEMA = Schema(
+    GROUP_URN,
+    "Group",
+    "Group",
+    (
+        _s("displayName", required=True, uniqueness="server"),
+        Attribute(
+            "members",
+            type="complex",
+            multi_valued=True,
+            sub_attributes=(
+                _s("value", mutability="immutable"),
+                _s(
+                    "$ref",
+                    type="reference",
+                    mutability="immutable",
+                    reference_types=("User", "Group"),
+                ),
+                _s("display", mutability="readOnly"),
+                _s("type", mutability="immutable", canonical_values=("User", "Group")),
+            ),
+        ),
+    ),
+)
 
 USER = ResourceType("User", "/Users", "User Account", USER_SCHEMA, (ENTERPRISE_USER_SCHEMA,))
 GROUP = ResourceType("Group", "/Groups", "Group", GROUP_SCHEMA)

@@ -68,8 +68,9 @@ def coerce(attr: Attribute, value: Any, where: str, *, max_values: int | None = 
     return coerce_one(attr, value, where)
 
 
-def coerce_many(attr: Attribute, value: Any, where: str, *, max_values: int | None = None
-                ) -> list[Any] | None:
+def coerce_many(
+    attr: Attribute, value: Any, where: str, *, max_values: int | None = None
+) -> list[Any] | None:
     """Elements of a multi-valued attribute; a lone element is tolerated and wrapped.
 
     Identical elements collapse into one: a set of values has no duplicates (§2.4). The
@@ -153,8 +154,7 @@ def _scalar(attr: Attribute, value: Any, where: str) -> Any:
     checked = _SCALAR_CHECKS[attr.type](value)
     if checked is None:
         expected = _EXPECTED[attr.type]
-        raise InvalidValue(f"'{where}' must be {expected}, got {json_type(value)}"
-                           f"{_preview(value)}")
+        raise InvalidValue(f"'{where}' must be {expected}, got {json_type(value)}{_preview(value)}")
     return checked
 
 
@@ -193,12 +193,21 @@ def _datetime(value: Any) -> str | None:
 
 
 _SCALAR_CHECKS = {
-    "string": _text, "reference": _text, "binary": _binary, "boolean": _boolean,
-    "integer": _integer, "decimal": _decimal, "dateTime": _datetime,
+    "string": _text,
+    "reference": _text,
+    "binary": _binary,
+    "boolean": _boolean,
+    "integer": _integer,
+    "decimal": _decimal,
+    "dateTime": _datetime,
 }
 _EXPECTED = {
-    "string": "a string", "reference": "a string (URI)", "binary": "base64 text",
-    "boolean": "a boolean (true or false)", "integer": "an integer", "decimal": "a number",
+    "string": "a string",
+    "reference": "a string (URI)",
+    "binary": "base64 text",
+    "boolean": "a boolean (true or false)",
+    "integer": "an integer",
+    "decimal": "a number",
     "dateTime": "an xsd:dateTime string (e.g. 2024-05-01T12:00:00Z)",
 }
 

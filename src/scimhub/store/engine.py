@@ -66,8 +66,14 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "busy_timeout=10000", "temp_store=MEMORY", "cache_size=-32000"):
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+        "busy_timeout=10000",
+        "temp_store=MEMORY",
+        "cache_size=-32000",
+    ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 

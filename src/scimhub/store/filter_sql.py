@@ -131,8 +131,11 @@ class FilterCompiler:
         res = resolve(self.rt, path)
         if res.attribute.multi_valued:
             sub = path.sub or "value"
-            element = ast.Present(ast.AttrPath(sub)) if test is None else ast.Compare(
-                ast.AttrPath(sub), *test)
+            element = (
+                ast.Present(ast.AttrPath(sub))
+                if test is None
+                else ast.Compare(ast.AttrPath(sub), *test)
+            )
             return self._value_path(ast.AttrPath(path.attr, None, path.urn), element)
         if res.attribute.type == "complex" and res.sub is None:
             if test is None:
@@ -162,10 +165,12 @@ class FilterCompiler:
         cond = _ElementCompiler(attr, lambda sub: self._element_field(elements, sub)).node(inner)
         return exists(select(literal(1)).select_from(elements).where(cond))
 
-    def _in_complex(self, path: ast.AttrPath, attr: Attribute,
-                    inner: ast.Filter) -> ColumnElement[bool]:
+    def _in_complex(
+        self, path: ast.AttrPath, attr: Attribute, inner: ast.Filter
+    ) -> ColumnElement[bool]:
         def field(sub: Attribute) -> Any:
             return self._json_for(ast.AttrPath(attr.name, sub.name, path.urn), attr, sub)
+
         return _ElementCompiler(attr, field).node(inner)
 
     def _memberships(self, inner: ast.Filter, owner: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -183,13 +188,19 @@ class FilterCompiler:
                 return literal("direct") if self.rt is USER else m.c.member_type
             if sub.name == "display":
                 if self.rt is USER:
-                    return select(groups.c.display_name).where(
-                        groups.c.id == m.c.group_id).scalar_subquery()
+                    return (
+                        select(groups.c.display_name)
+                        .where(groups.c.id == m.c.group_id)
+                        .scalar_subquery()
+                    )
                 return func.coalesce(
-                    select(users.c.display_name).where(users.c.id == m.c.member_id)
+                    select(users.c.display_name)
+                    .where(users.c.id == m.c.member_id)
                     .scalar_subquery(),
-                    select(groups.c.display_name).where(groups.c.id == m.c.member_id)
-                    .scalar_subquery())
+                    select(groups.c.display_name)
+                    .where(groups.c.id == m.c.member_id)
+                    .scalar_subquery(),
+                )
             raise InvalidFilter(f"cannot filter on '{sub.name}' of a membership")
 
         name = "groups" if self.rt is USER else "members"
@@ -219,8 +230,9 @@ class FilterCompiler:
         if self.postgres:
             fn = func.jsonb_array_elements(self.table.c.data[attr.name])
             return fn.table_valued(column("value", JSONB)).alias("elem")
-        return func.json_each(self.table.c.data, f"$.{attr.name}").table_valued("value").alias(
-            "elem")
+        return (
+            func.json_each(self.table.c.data, f"$.{attr.name}").table_valued("value").alias("elem")
+        )
 
     def _element_field(self, elements: Any, sub: Attribute) -> Any:
         if self.postgres:
@@ -261,8 +273,11 @@ class _ElementCompiler:
 
 def _key(path: ast.AttrPath, common: bool) -> str:
     name = path.attr.lower() if path.sub is None else f"{path.attr}.{path.sub}".lower()
-    if path.urn and not common and path.urn.lower() not in (USER.schema.id.lower(),
-                                                           GROUP.schema.id.lower()):
+    if (
+        path.urn
+        and not common
+        and path.urn.lower() not in (USER.schema.id.lower(), GROUP.schema.id.lower())
+    ):
         return f"{path.urn.lower()}:{name}"
     return name
 
@@ -277,8 +292,9 @@ def _typed(expr: Any, attr: Attribute) -> Any:
     return expr.as_string()
 
 
-def _test(expr: Any, attr: Attribute, test: tuple[str, Any] | None, *,
-          lowered: bool = False) -> ColumnElement[bool]:
+def _test(
+    expr: Any, attr: Attribute, test: tuple[str, Any] | None, *, lowered: bool = False
+) -> ColumnElement[bool]:
     """`expr op value` (or presence when `test` is None), never NULL."""
     if test is None:
         present = expr.isnot(None)
@@ -362,4 +378,3 @@ def _beyond(expr: Any, op: str, value: _Beyond) -> ColumnElement[bool]:
 
 def compile_filter(rt: ResourceType, node: ast.Filter, dialect: str) -> ColumnElement[bool]:
     return FilterCompiler(rt, dialect).where(node)
-

@@ -24,8 +24,9 @@ def try_lock(db: Database, name: str) -> Iterator[bool]:
         yield True
         return
     with db.engine.connect() as conn:
-        got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                {"k": _key(name)}).scalar())
+        got = bool(
+            conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _key(name)}).scalar()
+        )
         conn.commit()
         try:
             yield got

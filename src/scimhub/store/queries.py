@@ -11,40 +11,52 @@ from sqlalchemy import bindparam, insert, select
 
 from .tables import groups, memberships, users
 
-user_by_id = select(users).where(users.c.id == bindparam("id"),
-                                 users.c.org_id == bindparam("org_id"))
-group_by_id = select(groups).where(groups.c.id == bindparam("id"),
-                                   groups.c.org_id == bindparam("org_id"))
+user_by_id = select(users).where(
+    users.c.id == bindparam("id"), users.c.org_id == bindparam("org_id")
+)
+group_by_id = select(groups).where(
+    groups.c.id == bindparam("id"), groups.c.org_id == bindparam("org_id")
+)
 
 # A user with its direct groups in one statement: one row per group (or one row with
 # NULL group columns). By id: the GET hot path; by userName: Entra's matching query.
 _user_and_groups = (
     select(users, groups.c.id.label("group_id"), groups.c.display_name.label("group_name"))
-    .select_from(users.outerjoin(memberships, memberships.c.member_id == users.c.id)
-                 .outerjoin(groups, groups.c.id == memberships.c.group_id))
-    .order_by(groups.c.display_name_ci, groups.c.id))
-user_with_groups = _user_and_groups.where(users.c.id == bindparam("id"),
-                                          users.c.org_id == bindparam("org_id"))
+    .select_from(
+        users.outerjoin(memberships, memberships.c.member_id == users.c.id).outerjoin(
+            groups, groups.c.id == memberships.c.group_id
+        )
+    )
+    .order_by(groups.c.display_name_ci, groups.c.id)
+)
+user_with_groups = _user_and_groups.where(
+    users.c.id == bindparam("id"), users.c.org_id == bindparam("org_id")
+)
 user_by_name_with_groups = _user_and_groups.where(
-    users.c.org_id == bindparam("org_id"), users.c.user_name_ci == bindparam("value"))
+    users.c.org_id == bindparam("org_id"), users.c.user_name_ci == bindparam("value")
+)
 
 # A user's direct groups (the read-only `groups` attribute), for one or many users.
 groups_of_user = (
     select(memberships.c.member_id, groups.c.id, groups.c.display_name)
     .join(groups, groups.c.id == memberships.c.group_id)
     .where(memberships.c.member_id == bindparam("user_id"))
-    .order_by(groups.c.display_name_ci, groups.c.id))
+    .order_by(groups.c.display_name_ci, groups.c.id)
+)
 groups_of_users = (
     select(memberships.c.member_id, groups.c.id, groups.c.display_name)
     .join(groups, groups.c.id == memberships.c.group_id)
     .where(memberships.c.member_id.in_(bindparam("user_ids", expanding=True)))
-    .order_by(groups.c.display_name_ci, groups.c.id))
+    .order_by(groups.c.display_name_ci, groups.c.id)
+)
 
 # Lookups by a unique attribute (Entra matches users by userName and groups by
 # displayName before every create): at most one row, so no COUNT is needed.
-user_by_name = select(users).where(users.c.org_id == bindparam("org_id"),
-                                   users.c.user_name_ci == bindparam("value"))
-group_by_name = select(groups).where(groups.c.org_id == bindparam("org_id"),
-                                     groups.c.display_name_ci == bindparam("value"))
+user_by_name = select(users).where(
+    users.c.org_id == bindparam("org_id"), users.c.user_name_ci == bindparam("value")
+)
+group_by_name = select(groups).where(
+    groups.c.org_id == bindparam("org_id"), groups.c.display_name_ci == bindparam("value")
+)
 
 insert_user = insert(users)

@@ -13,12 +13,14 @@ from .engine import Database, as_utc
 
 _WORKERS = text(
     "SELECT count(*) FILTER (WHERE last_heartbeat >= now() - make_interval(secs => :stalled)) "
-    "AS alive, max(last_heartbeat) AS last FROM procrastinate_workers")
+    "AS alive, max(last_heartbeat) AS last FROM procrastinate_workers"
+)
 _JOBS = text(
     "SELECT status::text AS status, count(*) AS n FROM procrastinate_jobs "
     "WHERE args->>'org_id' = :org AND (status IN ('todo', 'doing') OR "
     "(status = 'failed' AND id IN (SELECT job_id FROM procrastinate_events "
-    "WHERE type = 'failed' AND at >= now() - interval '1 day'))) GROUP BY status")
+    "WHERE type = 'failed' AND at >= now() - interval '1 day'))) GROUP BY status"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,10 @@ def queue_status(db: Database, org_id: str, *, stalled_seconds: int) -> QueueSta
     with db.read() as conn:
         workers = conn.execute(_WORKERS, {"stalled": stalled_seconds}).one()
         jobs = {r.status: int(r.n) for r in conn.execute(_JOBS, {"org": org_id})}
-    return QueueStatus(int(workers.alive), as_utc(workers.last) if workers.last else None,
-                       waiting=jobs.get("todo", 0), running=jobs.get("doing", 0),
-                       failed_last_day=jobs.get("failed", 0))
+    return QueueStatus(
+        int(workers.alive),
+        as_utc(workers.last) if workers.last else None,
+        waiting=jobs.get("todo", 0),
+        running=jobs.get("doing", 0),
+        failed_last_day=jobs.get("failed", 0),
+    )

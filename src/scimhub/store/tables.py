@@ -24,19 +24,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-metadata = MetaData(naming_convention={
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-})
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
 Document = JSON().with_variant(JSONB(), "postgresql")
 Timestamp = DateTime(timezone=True)
 BigId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
 
 orgs = Table(
-    "orgs", metadata,
+    "orgs",
+    metadata,
     Column("id", String(36), primary_key=True),
     Column("name", String(256), nullable=False),
     Column("settings", Document, nullable=False),
@@ -44,7 +47,8 @@ orgs = Table(
 )
 
 tokens = Table(
-    "tokens", metadata,
+    "tokens",
+    metadata,
     Column("id", String(36), primary_key=True),
     Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(256), nullable=False),
@@ -59,7 +63,8 @@ tokens = Table(
 )
 
 users = Table(
-    "users", metadata,
+    "users",
+    metadata,
     Column("id", String(36), primary_key=True),
     Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
     Column("user_name", String(512), nullable=False),
@@ -82,7 +87,8 @@ users = Table(
 )
 
 groups = Table(
-    "groups", metadata,
+    "groups",
+    metadata,
     Column("id", String(36), primary_key=True),
     Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
     Column("display_name", String(512), nullable=False),
@@ -101,9 +107,9 @@ groups = Table(
 # `member_id` points at a user or a group (`member_type`); no foreign key can say that,
 # so the directory deletes a resource's memberships in the same transaction as the resource.
 memberships = Table(
-    "memberships", metadata,
-    Column("group_id", String(36), ForeignKey("groups.id", ondelete="CASCADE"),
-           primary_key=True),
+    "memberships",
+    metadata,
+    Column("group_id", String(36), ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
     Column("member_id", String(36), primary_key=True),
     Column("org_id", String(36), nullable=False),
     Column("member_type", String(8), nullable=False),  # "User" | "Group"
@@ -111,7 +117,8 @@ memberships = Table(
 )
 
 audit_events = Table(
-    "audit_events", metadata,
+    "audit_events",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE")),
     Column("time", Timestamp, nullable=False),
@@ -124,7 +131,8 @@ audit_events = Table(
 )
 
 scim_requests = Table(
-    "scim_requests", metadata,
+    "scim_requests",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("org_id", String(36), nullable=False),
     Column("time", Timestamp, nullable=False),
@@ -145,7 +153,8 @@ scim_requests = Table(
 # -- console: admin accounts and server-side sessions ----------------------------------
 
 admins = Table(
-    "admins", metadata,
+    "admins",
+    metadata,
     Column("id", String(36), primary_key=True),
     Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
     Column("email", String(320), nullable=False),
@@ -161,10 +170,10 @@ admins = Table(
 )
 
 sessions = Table(
-    "sessions", metadata,
+    "sessions",
+    metadata,
     Column("id_hash", String(64), primary_key=True),  # SHA-256 of the cookie value
-    Column("admin_id", String(36), ForeignKey("admins.id", ondelete="CASCADE"),
-           nullable=False),
+    Column("admin_id", String(36), ForeignKey("admins.id", ondelete="CASCADE"), nullable=False),
     Column("org_id", String(36), nullable=False),
     Column("csrf_token", String(64), nullable=False),
     Column("created", Timestamp, nullable=False),
@@ -175,7 +184,8 @@ sessions = Table(
 # Failed sign-ins, counted per key (account or client address) over a window; shared by
 # every API process so the limit holds however many run.
 login_failures = Table(
-    "login_failures", metadata,
+    "login_failures",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("key", String(400), nullable=False),
     Column("time", Timestamp, nullable=False),
@@ -187,7 +197,8 @@ login_failures = Table(
 # One row per connected Entra tenant ("instance"): the saved configuration the hub restores
 # after the integration app was deleted and consented again.
 entra_instances = Table(
-    "entra_instances", metadata,
+    "entra_instances",
+    metadata,
     Column("id", String(36), primary_key=True),
     Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
     Column("tenant_id", String(36), nullable=False),
@@ -216,7 +227,8 @@ entra_instances = Table(
 
 # Pending admin-consent round trips: `state` is bound to the admin who started it.
 consent_states = Table(
-    "consent_states", metadata,
+    "consent_states",
+    metadata,
     Column("state_hash", String(64), primary_key=True),
     Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
     Column("actor", String(256), nullable=False),
@@ -232,7 +244,8 @@ consent_states = Table(
 # Upstream failures seen by the integration, with what the troubleshooter needs: the
 # tracking id shown to the admin and Entra's own error code and correlation ids.
 integration_errors = Table(
-    "integration_errors", metadata,
+    "integration_errors",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
     Column("instance_id", String(36)),
@@ -252,9 +265,14 @@ integration_errors = Table(
 # Pull sync: which hub resource stands for which Entra object, and a digest of the document
 # last applied, so an unchanged object costs a lookup and no write.
 entra_links = Table(
-    "entra_links", metadata,
-    Column("instance_id", String(36), ForeignKey("entra_instances.id", ondelete="CASCADE"),
-           primary_key=True),
+    "entra_links",
+    metadata,
+    Column(
+        "instance_id",
+        String(36),
+        ForeignKey("entra_instances.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Column("object_id", String(36), primary_key=True),
     Column("kind", String(8), nullable=False),  # "User" | "Group"
     Column("resource_id", String(36), nullable=False),

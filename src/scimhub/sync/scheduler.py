@@ -49,8 +49,7 @@ def _check_all(work: SyncWork) -> None:
 
 
 async def run_forever(work: SyncWork, *, pull_interval: float, status_interval: float) -> None:
-    loops = [every(HOUR, "expiry check", work.check_expiry),
-             every(HOUR, "clean-up", work.clean_up)]
+    loops = [every(HOUR, "expiry check", work.check_expiry), every(HOUR, "clean-up", work.clean_up)]
     if pull_interval:
         loops.append(every(pull_interval, "pull sync", lambda: _pull_all(work)))
     if status_interval:

@@ -38,12 +38,17 @@ MAX_RUNS = 3  # runs of one job cut short by a dead worker before it is failed
 def cron_every(seconds: int, setting: str) -> str:
     """A cron expression firing every `seconds` (croniter's sixth field is seconds). Cron
     can only divide a minute, an hour or a day evenly, so other intervals are refused."""
-    for unit, size, template in ((1, 60, "* * * * * */{}"), (60, 60, "*/{} * * * *"),
-                                 (3600, 24, "0 */{} * * *")):
+    for unit, size, template in (
+        (1, 60, "* * * * * */{}"),
+        (60, 60, "*/{} * * * *"),
+        (3600, 24, "0 */{} * * *"),
+    ):
         if seconds % unit == 0 and size % (seconds // unit) == 0:
             return template.format(seconds // unit)
-    raise ConfigError(f"{setting}={seconds}: with `scimhub worker` the interval must divide a "
-                      "minute, an hour or a day (e.g. 30, 300, 900, 3600, 86400)")
+    raise ConfigError(
+        f"{setting}={seconds}: with `scimhub worker` the interval must divide a "
+        "minute, an hour or a day (e.g. 30, 300, 900, 3600, 86400)"
+    )
 
 
 def conninfo(database_url: str) -> str:
@@ -66,33 +71,47 @@ class Schedule:
     def crons(self) -> tuple[str | None, str | None, str]:
         """(pull, status check, dead-worker recovery): recovery looks a few times per
         stalled-worker timeout."""
-        pull = (cron_every(self.pull_interval, "SCIMHUB_PULL_INTERVAL_SECONDS")
-                if self.pull_interval else None)
-        status = (cron_every(self.status_interval, "SCIMHUB_STATUS_INTERVAL_SECONDS")
-                  if self.status_interval else None)
-        step = max(d for d in (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)
-                   if d <= max(1, self.stalled_seconds // 3))
+        pull = (
+            cron_every(self.pull_interval, "SCIMHUB_PULL_INTERVAL_SECONDS")
+            if self.pull_interval
+            else None
+        )
+        status = (
+            cron_every(self.status_interval, "SCIMHUB_STATUS_INTERVAL_SECONDS")
+            if self.status_interval
+            else None
+        )
+        step = max(
+            d
+            for d in (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)
+            if d <= max(1, self.stalled_seconds // 3)
+        )
         return pull, status, cron_every(step, "SCIMHUB_WORKER_STALLED_SECONDS")
 
 
 def queue_app(database_url: str) -> procrastinate.App:
     """The queue without task bodies: enough to defer jobs by name or inspect them."""
-    return procrastinate.App(connector=procrastinate.PsycopgConnector(
-        conninfo=conninfo(database_url)))
+    return procrastinate.App(
+        connector=procrastinate.PsycopgConnector(conninfo=conninfo(database_url))
+    )
 
 
-def pull_round_job(app: procrastinate.App, org_id: str, instance_id: str
-                   ) -> JobDeferrer:
+def pull_round_job(app: procrastinate.App, org_id: str, instance_id: str) -> JobDeferrer:
     """A pull round for one instance: never two waiting, never two running."""
-    return app.configure_task(PULL_ROUND, lock=f"instance:{instance_id}",
-                              queueing_lock=f"pull:{instance_id}",
-                              task_kwargs={"org_id": org_id, "instance_id": instance_id})
+    return app.configure_task(
+        PULL_ROUND,
+        lock=f"instance:{instance_id}",
+        queueing_lock=f"pull:{instance_id}",
+        task_kwargs={"org_id": org_id, "instance_id": instance_id},
+    )
 
 
-def check_job(app: procrastinate.App, org_id: str, instance_id: str
-              ) -> JobDeferrer:
-    return app.configure_task(CHECK_INSTANCE, queueing_lock=f"check:{instance_id}",
-                              task_kwargs={"org_id": org_id, "instance_id": instance_id})
+def check_job(app: procrastinate.App, org_id: str, instance_id: str) -> JobDeferrer:
+    return app.configure_task(
+        CHECK_INSTANCE,
+        queueing_lock=f"check:{instance_id}",
+        task_kwargs={"org_id": org_id, "instance_id": instance_id},
+    )
 
 
 async def _defer_once(job: JobDeferrer) -> bool:
@@ -116,15 +135,16 @@ def worker_app(database_url: str, work: SyncWork, schedule: Schedule) -> procras
         return work.check(org_id, instance_id)
 
     if pull_cron:
+
         @app.periodic(cron=pull_cron)
         @app.task(name="scimhub.dispatch_pulls", queueing_lock="dispatch_pulls")
         async def dispatch_pulls(timestamp: int) -> int:
             instances = await asyncio.to_thread(work.instances_in_mode, Mode.PULL)
-            deferred = [await _defer_once(pull_round_job(app, i.org_id, i.id))
-                        for i in instances]
+            deferred = [await _defer_once(pull_round_job(app, i.org_id, i.id)) for i in instances]
             return sum(deferred)
 
     if status_cron:
+
         @app.periodic(cron=status_cron)
         @app.task(name="scimhub.dispatch_checks", queueing_lock="dispatch_checks")
         async def dispatch_checks(timestamp: int) -> int:
@@ -142,15 +162,16 @@ def worker_app(database_url: str, work: SyncWork, schedule: Schedule) -> procras
     async def clean_up(context: procrastinate.JobContext, timestamp: int) -> dict[str, int]:
         removed = asdict(await asyncio.to_thread(work.clean_up))
         await context.app.job_manager.delete_old_jobs(
-            nb_hours=FINISHED_JOBS_KEPT_HOURS, include_failed=True, include_cancelled=True,
-            include_aborted=True)
+            nb_hours=FINISHED_JOBS_KEPT_HOURS,
+            include_failed=True,
+            include_cancelled=True,
+            include_aborted=True,
+        )
         return removed
 
     @app.periodic(cron=recovery_cron)
-    @app.task(name="scimhub.recover_stalled", queueing_lock="recover_stalled",
-              pass_context=True)
-    async def recover_stalled(context: procrastinate.JobContext, timestamp: int
-                              ) -> dict[str, int]:
+    @app.task(name="scimhub.recover_stalled", queueing_lock="recover_stalled", pass_context=True)
+    async def recover_stalled(context: procrastinate.JobContext, timestamp: int) -> dict[str, int]:
         return await recover(context.app.job_manager, schedule.stalled_seconds)
 
     return app
@@ -163,13 +184,20 @@ async def recover(manager: JobManager, stalled_seconds: float) -> dict[str, int]
     out = {"retried": 0, "failed": 0}
     for job in await manager.get_stalled_jobs(seconds_since_heartbeat=stalled_seconds):
         if job.attempts >= MAX_RUNS:
-            log.error("job %s (%s) was running on a worker that stopped answering, %d times; "
-                      "failed", job.id, job.task_name, job.attempts)
+            log.error(
+                "job %s (%s) was running on a worker that stopped answering, %d times; failed",
+                job.id,
+                job.task_name,
+                job.attempts,
+            )
             await manager.finish_job(job, status=Status.FAILED, delete_job=False)
             out["failed"] += 1
         else:
-            log.warning("job %s (%s) was running on a worker that stopped answering; "
-                        "queued again", job.id, job.task_name)
+            log.warning(
+                "job %s (%s) was running on a worker that stopped answering; queued again",
+                job.id,
+                job.task_name,
+            )
             await manager.retry_job(job)
             out["retried"] += 1
     return out

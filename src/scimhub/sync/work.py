@@ -54,9 +54,18 @@ class CleanUp:
 
 
 class SyncWork:
-    def __init__(self, *, instances: Instances, pull: PullSync, entra: EntraIntegration,
-                 tokens: Tokens, sessions: Sessions, requests: RequestLog,
-                 tracking_prefix: str, retention: Retention) -> None:
+    def __init__(
+        self,
+        *,
+        instances: Instances,
+        pull: PullSync,
+        entra: EntraIntegration,
+        tokens: Tokens,
+        sessions: Sessions,
+        requests: RequestLog,
+        tracking_prefix: str,
+        retention: Retention,
+    ) -> None:
         self.instances = instances
         self.pull_sync = pull
         self.reader = entra.reader
@@ -115,9 +124,12 @@ class SyncWork:
             return Expiry(renewed, None)
         left = expires - now
         if left < SECRET_WARNING:
-            log.warning("the hub's client secret (SCIMHUB_ENTRA_CLIENT_SECRET) %s %s: create "
-                        "a new one for the integration app and set it",
-                        "expired" if left.total_seconds() <= 0 else "expires", expires)
+            log.warning(
+                "the hub's client secret (SCIMHUB_ENTRA_CLIENT_SECRET) %s %s: create "
+                "a new one for the integration app and set it",
+                "expired" if left.total_seconds() <= 0 else "expires",
+                expires,
+            )
         return Expiry(renewed, left.days)
 
     def renew_tokens(self, now: datetime | None = None) -> list[str]:
@@ -134,15 +146,21 @@ class SyncWork:
             if expires is None or expires - now > self.retention.token_renewal:
                 continue
             if not instance.hub_url:
-                log.warning("cannot renew the SCIM token of %s: its hub URL is unknown; "
-                            "run Allow Azure AD sync once", instance.name)
+                log.warning(
+                    "cannot renew the SCIM token of %s: its hub URL is unknown; "
+                    "run Allow Azure AD sync once",
+                    instance.name,
+                )
                 continue
             tracking_id = self.tracking_id()
             try:
                 with self._recorded(instance, "scheduled token renewal", tracking_id):
                     self.provisioning.renew_scim_token(
-                        instance.org_id, instance.id, Actor(ACTOR, tracking_id),
-                        hub_url=instance.hub_url)
+                        instance.org_id,
+                        instance.id,
+                        Actor(ACTOR, tracking_id),
+                        hub_url=instance.hub_url,
+                    )
             except IntegrationError:
                 continue
             log.info("renewed the SCIM token of %s (it expired %s)", instance.name, expires)
@@ -152,10 +170,12 @@ class SyncWork:
     def clean_up(self, now: datetime | None = None) -> CleanUp:
         now = now or utcnow()
         cutoff = now - self.retention.request_log
-        return CleanUp(requests=self.requests.prune(cutoff),
-                       failures=self.instances.prune_failures(cutoff),
-                       sessions=self.sessions.prune(now),
-                       consent_states=self.instances.prune_consent_states(now))
+        return CleanUp(
+            requests=self.requests.prune(cutoff),
+            failures=self.instances.prune_failures(cutoff),
+            sessions=self.sessions.prune(now),
+            consent_states=self.instances.prune_consent_states(now),
+        )
 
     # -- failures -------------------------------------------------------------------------
 
@@ -163,16 +183,23 @@ class SyncWork:
         return new_tracking_id(self.tracking_prefix)
 
     @contextmanager
-    def _recorded(self, instance: Instance, operation: str, tracking_id: str | None = None
-                  ) -> Iterator[None]:
+    def _recorded(
+        self, instance: Instance, operation: str, tracking_id: str | None = None
+    ) -> Iterator[None]:
         """Record and log any integration failure inside: nobody is watching this work."""
         tracking_id = tracking_id or self.tracking_id()
         try:
-            with recording_failures(self.instances, instance.org_id, instance.id,
-                                    tracking_id=tracking_id, operation=operation,
-                                    every_failure=True):
+            with recording_failures(
+                self.instances,
+                instance.org_id,
+                instance.id,
+                tracking_id=tracking_id,
+                operation=operation,
+                every_failure=True,
+            ):
                 yield
         except IntegrationError as err:
-            log.warning("%s of %s failed: %s (tracking id %s)", operation, instance.name, err,
-                        tracking_id)
+            log.warning(
+                "%s of %s failed: %s (tracking id %s)", operation, instance.name, err, tracking_id
+            )
             raise

@@ -46,31 +46,51 @@ def routes(emu: Emulator) -> list[Route]:
             if flt := request.query_params.get("$filter"):
                 stmt = stmt.where(odata.parse_filter(flt, columns))
             with emu.engine.connect() as conn:
-                return odata.page(conn, request, stmt, [table.c.activity_date_time, table.c.id],
-                                  lambda r: r.body, f"{base}/v1.0/$metadata#auditLogs/{name}",
-                                  odata.parse_top(request, default=100, maximum=1000),
-                                  descending=True)
+                return odata.page(
+                    conn,
+                    request,
+                    stmt,
+                    [table.c.activity_date_time, table.c.id],
+                    lambda r: r.body,
+                    f"{base}/v1.0/$metadata#auditLogs/{name}",
+                    odata.parse_top(request, default=100, maximum=1000),
+                    descending=True,
+                )
+
         return handler
 
     def getter(table: Any, name: str) -> Any:
         async def handler(request: Request, caller: Caller) -> dict[str, Any]:
             with emu.engine.connect() as conn:
-                row = conn.execute(select(table).where(
-                    table.c.tenant_id == caller.tenant_id,
-                    table.c.id == request.path_params["id"])).first()
+                row = conn.execute(
+                    select(table).where(
+                        table.c.tenant_id == caller.tenant_id,
+                        table.c.id == request.path_params["id"],
+                    )
+                ).first()
             if row is None:
                 raise not_found(request.path_params["id"])
-            return {"@odata.context": f"{base}/v1.0/$metadata#auditLogs/{name}/$entity",
-                    **row.body}
+            return {"@odata.context": f"{base}/v1.0/$metadata#auditLogs/{name}/$entity", **row.body}
+
         return handler
 
     return [
-        Route("/v1.0/auditLogs/directoryAudits", graph_endpoint(
-            emu, lister(directory_audits, AUDIT_COLUMNS, "directoryAudits"), *ROLES)),
-        Route("/v1.0/auditLogs/directoryAudits/{id}", graph_endpoint(
-            emu, getter(directory_audits, "directoryAudits"), *ROLES)),
-        Route("/v1.0/auditLogs/provisioning", graph_endpoint(
-            emu, lister(provisioning_logs, PROVISIONING_COLUMNS, "provisioning"), *ROLES)),
-        Route("/v1.0/auditLogs/provisioning/{id}", graph_endpoint(
-            emu, getter(provisioning_logs, "provisioning"), *ROLES)),
+        Route(
+            "/v1.0/auditLogs/directoryAudits",
+            graph_endpoint(emu, lister(directory_audits, AUDIT_COLUMNS, "directoryAudits"), *ROLES),
+        ),
+        Route(
+            "/v1.0/auditLogs/directoryAudits/{id}",
+            graph_endpoint(emu, getter(directory_audits, "directoryAudits"), *ROLES),
+        ),
+        Route(
+            "/v1.0/auditLogs/provisioning",
+            graph_endpoint(
+                emu, lister(provisioning_logs, PROVISIONING_COLUMNS, "provisioning"), *ROLES
+            ),
+        ),
+        Route(
+            "/v1.0/auditLogs/provisioning/{id}",
+            graph_endpoint(emu, getter(provisioning_logs, "provisioning"), *ROLES),
+        ),
     ]

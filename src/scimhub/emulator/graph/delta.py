@@ -40,28 +40,36 @@ def _members(conn: Connection, group_id: str, state: dict[str, Any]) -> list[dic
     members added or removed (`@removed`) within the round's versions."""
     if state["from"] is None:
         rows = conn.execute(select(memberships).where(memberships.c.group_id == group_id))
-        return [{"@odata.type": f"#microsoft.graph.{r.member_type}", "id": r.member_id}
-                for r in rows]
+        return [
+            {"@odata.type": f"#microsoft.graph.{r.member_type}", "id": r.member_id} for r in rows
+        ]
     c = membership_changes.c
     latest: dict[str, Any] = {}  # the last change of each member within the round wins
-    for r in conn.execute(select(membership_changes).where(
-            c.group_id == group_id, c.version > int(state["from"]), c.version <= state["to"])
-            .order_by(c.version)):
+    for r in conn.execute(
+        select(membership_changes)
+        .where(c.group_id == group_id, c.version > int(state["from"]), c.version <= state["to"])
+        .order_by(c.version)
+    ):
         latest[r.member_id] = r
     out = []
     for r in latest.values():
-        entry: dict[str, Any] = {"@odata.type": f"#microsoft.graph.{r.member_type}",
-                                 "id": r.member_id}
+        entry: dict[str, Any] = {
+            "@odata.type": f"#microsoft.graph.{r.member_type}",
+            "id": r.member_id,
+        }
         if r.removed:
             entry["@removed"] = {"reason": "deleted"}
         out.append(entry)
     return out
 
 
-def _delta(emu: Emulator, table: Table, known: set[str],
-           render: Callable[[Connection, Row[Any], list[str] | None, dict[str, Any]],
-                            dict[str, Any]],
-           name: str) -> Callable[[Request, Caller], Any]:
+def _delta(
+    emu: Emulator,
+    table: Table,
+    known: set[str],
+    render: Callable[[Connection, Row[Any], list[str] | None, dict[str, Any]], dict[str, Any]],
+    name: str,
+) -> Callable[[Request, Caller], Any]:
     async def handler(request: Request, caller: Caller) -> dict[str, Any]:
         fields = odata.parse_select(request, known)
         top = odata.parse_top(request, default=200)
@@ -73,44 +81,55 @@ def _delta(emu: Emulator, table: Table, known: set[str],
                 start = odata.decode_token(q["$deltatoken"], "$deltatoken")
                 if not isinstance(start.get("v"), int):
                     raise odata.bad_request("Invalid $deltatoken value.", "Request_BadRequest")
-                state = {"from": start.get("v"), "to": current_version(conn, caller.tenant_id),
-                         "after": ""}
+                state = {
+                    "from": start.get("v"),
+                    "to": current_version(conn, caller.tenant_id),
+                    "after": "",
+                }
             else:
-                state = {"from": None, "to": current_version(conn, caller.tenant_id),
-                         "after": ""}
+                state = {"from": None, "to": current_version(conn, caller.tenant_id), "after": ""}
             if not isinstance(state.get("to"), int) or not isinstance(state.get("after"), str):
                 raise odata.bad_request("Invalid delta token.", "Request_BadRequest")
-            stmt = select(table).where(table.c.tenant_id == caller.tenant_id,
-                                       table.c.id > state["after"])
+            stmt = select(table).where(
+                table.c.tenant_id == caller.tenant_id, table.c.id > state["after"]
+            )
             if state["from"] is None:  # first round: every live object
                 stmt = stmt.where(table.c.deleted_at.is_(None), table.c.purged.is_(False))
             else:
-                stmt = stmt.where(table.c.version > int(state["from"]),
-                                  table.c.version <= state["to"])
+                stmt = stmt.where(
+                    table.c.version > int(state["from"]), table.c.version <= state["to"]
+                )
             rows = conn.execute(stmt.order_by(table.c.id).limit(top + 1)).all()
             value = [_removed(r) or render(conn, r, fields, state) for r in rows[:top]]
-        body: dict[str, Any] = {"@odata.context": f"{emu.base_url}/v1.0/$metadata#{name}",
-                                "value": value}
+        body: dict[str, Any] = {
+            "@odata.context": f"{emu.base_url}/v1.0/$metadata#{name}",
+            "value": value,
+        }
         if len(rows) > top:
-            body["@odata.nextLink"] = odata.link(request, **{"$skiptoken": odata.encode_token(
-                {**state, "after": rows[top - 1].id})})
+            body["@odata.nextLink"] = odata.link(
+                request, **{"$skiptoken": odata.encode_token({**state, "after": rows[top - 1].id})}
+            )
         else:
-            body["@odata.deltaLink"] = odata.link(request, **{"$deltatoken": odata.encode_token(
-                {"v": state["to"]})})
+            body["@odata.deltaLink"] = odata.link(
+                request, **{"$deltatoken": odata.encode_token({"v": state["to"]})}
+            )
         return body
 
     return handler
 
 
 def routes(emu: Emulator) -> list[Route]:
-    def render_user(_: Connection, row: Row[Any], fields: list[str] | None,
-                    _state: dict[str, Any]) -> dict[str, Any]:
+    def render_user(
+        _: Connection, row: Row[Any], fields: list[str] | None, _state: dict[str, Any]
+    ) -> dict[str, Any]:
         return odata.project(user_to_graph(row), fields, USER_DEFAULT)
 
-    def render_group(conn: Connection, row: Row[Any], fields: list[str] | None,
-                     state: dict[str, Any]) -> dict[str, Any]:
-        out = odata.project(group_to_graph(row), [f for f in fields or [] if f != "members"]
-                            or None)
+    def render_group(
+        conn: Connection, row: Row[Any], fields: list[str] | None, state: dict[str, Any]
+    ) -> dict[str, Any]:
+        out = odata.project(
+            group_to_graph(row), [f for f in fields or [] if f != "members"] or None
+        )
         if fields is None or "members" in fields:
             out["members@delta"] = _members(conn, row.id, state)
         return out

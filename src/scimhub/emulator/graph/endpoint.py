@@ -64,22 +64,32 @@ def authenticate(emu: Emulator, request: Request) -> Caller:
     except jwt.InvalidTokenError as exc:
         raise _unauthorized("Access token validation failure.") from exc
     if claims.get("idtyp") == "user":
-        raise _unauthorized("Access token validation failure. The emulator's Graph serves "
-                            "app-only tokens; delegated (user) tokens are not supported.")
+        raise _unauthorized(
+            "Access token validation failure. The emulator's Graph serves "
+            "app-only tokens; delegated (user) tokens are not supported."
+        )
     # Unlike real Entra, which honours a token until it expires, the emulator revokes a
     # token as soon as its service principal is deleted or disabled: tests see the effect
     # of an admin's action at once instead of an hour later.
     with emu.engine.connect() as conn:
         sp = get_sp(conn, claims["tid"], claims.get("oid", ""))
     if sp is None or not sp.account_enabled:
-        raise _unauthorized("Access token validation failure. The service principal of the "
-                            "calling application was deleted or disabled.")
-    return Caller(claims["tid"], claims["appid"], sp.id, claims.get("app_displayname", ""),
-                  frozenset(claims.get("roles", [])))
+        raise _unauthorized(
+            "Access token validation failure. The service principal of the "
+            "calling application was deleted or disabled."
+        )
+    return Caller(
+        claims["tid"],
+        claims["appid"],
+        sp.id,
+        claims.get("app_displayname", ""),
+        frozenset(claims.get("roles", [])),
+    )
 
 
-def graph_endpoint(emu: Emulator, handler: Handler, *roles: str
-                   ) -> Callable[[Request], Awaitable[Response]]:
+def graph_endpoint(
+    emu: Emulator, handler: Handler, *roles: str
+) -> Callable[[Request], Awaitable[Response]]:
     """`roles`: the caller needs at least one of them (Graph's least-privilege lists)."""
 
     async def endpoint(request: Request) -> Response:
@@ -95,22 +105,30 @@ def graph_endpoint(emu: Emulator, handler: Handler, *roles: str
             if injection.latency_ms:
                 await asyncio.sleep(injection.latency_ms / 1000)
             if injection.status == 429:
-                raise GraphError(429, "TooManyRequests",
-                                 "Too many requests. Please retry after some time.",
-                                 {"Retry-After": str(injection.retry_after)})
+                raise GraphError(
+                    429,
+                    "TooManyRequests",
+                    "Too many requests. Please retry after some time.",
+                    {"Retry-After": str(injection.retry_after)},
+                )
             if injection.status:
-                raise GraphError(injection.status, "ServiceUnavailable" if injection.status == 503
-                                 else "InternalServerError", "Injected failure.")
+                raise GraphError(
+                    injection.status,
+                    "ServiceUnavailable" if injection.status == 503 else "InternalServerError",
+                    "Injected failure.",
+                )
             result = await handler(request, caller)
         except GraphError as err:
             return err.response(request_id, client_request_id)
         except DirectoryError as err:
-            return GraphError(err.status, err.code, str(err)).response(request_id,
-                                                                        client_request_id)
+            return GraphError(err.status, err.code, str(err)).response(
+                request_id, client_request_id
+            )
         except Exception:
             log.exception("unhandled error in %s %s", request.method, request.url.path)
-            return GraphError(500, "InternalServerError", "An internal error occurred."
-                              ).response(request_id, client_request_id)
+            return GraphError(500, "InternalServerError", "An internal error occurred.").response(
+                request_id, client_request_id
+            )
         if isinstance(result, Response):
             result.headers.update(ids)
             return result
@@ -125,9 +143,12 @@ async def json_body(request: Request) -> dict[str, Any]:
     try:
         body = orjson.loads(await request.body() or b"{}")
     except orjson.JSONDecodeError as exc:
-        raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please "
-                         "ensure Content-Type header is set and payload is of valid JSON format."
-                         ) from exc
+        raise GraphError(
+            400,
+            "BadRequest",
+            "Unable to read JSON request payload. Please "
+            "ensure Content-Type header is set and payload is of valid JSON format.",
+        ) from exc
     if not isinstance(body, dict):
         raise GraphError(400, "BadRequest", "The request payload must be a JSON object.")
     return body

@@ -33,8 +33,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
             break
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            raise bad_request(f"Invalid filter clause: syntax error at position {pos} in "
-                              f"'{text}'.")
+            raise bad_request(f"Invalid filter clause: syntax error at position {pos} in '{text}'.")
         kind = m.lastgroup or ""
         out.append((kind, m.group(kind)))
         pos = m.end()
@@ -81,9 +80,12 @@ class _Parser:
 
     def column(self, name: str) -> Any:
         if name not in self.columns:
-            raise GraphError(400, "Request_UnsupportedQuery",
-                             f"Unsupported or invalid query filter clause specified for "
-                             f"property '{name}' of resource.")
+            raise GraphError(
+                400,
+                "Request_UnsupportedQuery",
+                f"Unsupported or invalid query filter clause specified for "
+                f"property '{name}' of resource.",
+            )
         return self.columns[name]
 
     def parse(self) -> ColumnElement[bool]:
@@ -124,8 +126,11 @@ class _Parser:
             self.expect(")")
             if not isinstance(lit, str):
                 raise bad_request(f"Invalid filter clause: {value} needs a string.")
-            return col.startswith(lit, autoescape=True) if value.lower() == "startswith" \
+            return (
+                col.startswith(lit, autoescape=True)
+                if value.lower() == "startswith"
                 else col.endswith(lit, autoescape=True)
+            )
         col = self.column(value)
         op = self.take()[1].lower()
         if op == "in":
@@ -141,8 +146,14 @@ class _Parser:
         lit = _literal(*self.take())
         if lit is None:
             return col.is_(None) if op == "eq" else col.is_not(None)
-        return {"eq": col.__eq__, "ne": col.__ne__, "gt": col.__gt__, "ge": col.__ge__,
-                "lt": col.__lt__, "le": col.__le__}[op](lit)
+        return {
+            "eq": col.__eq__,
+            "ne": col.__ne__,
+            "gt": col.__gt__,
+            "ge": col.__ge__,
+            "lt": col.__lt__,
+            "le": col.__le__,
+        }[op](lit)
 
 
 def parse_filter(text: str, columns: Columns) -> ColumnElement[bool]:
@@ -154,8 +165,10 @@ def parse_top(request: Request, default: int = 100, maximum: int = 999) -> int:
     if raw is None:
         return default
     if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise bad_request(f"Invalid page size specified: '{raw}'. Must be between 1 and "
-                          f"{maximum} inclusive.", "Request_UnsupportedQuery")
+        raise bad_request(
+            f"Invalid page size specified: '{raw}'. Must be between 1 and {maximum} inclusive.",
+            "Request_UnsupportedQuery",
+        )
     return int(raw)
 
 
@@ -166,13 +179,16 @@ def parse_select(request: Request, known: set[str]) -> list[str] | None:
     fields = [f.strip() for f in raw.split(",") if f.strip()]
     for f in fields:
         if f not in known:
-            raise bad_request(f"Could not find a property named '{f}' on type "
-                              "'microsoft.graph.directoryObject'.", "Request_BadRequest")
+            raise bad_request(
+                f"Could not find a property named '{f}' on type 'microsoft.graph.directoryObject'.",
+                "Request_BadRequest",
+            )
     return fields
 
 
-def project(obj: dict[str, Any], fields: list[str] | None, default: list[str] | None = None
-            ) -> dict[str, Any]:
+def project(
+    obj: dict[str, Any], fields: list[str] | None, default: list[str] | None = None
+) -> dict[str, Any]:
     keep = fields or default
     if keep is None:
         return obj
@@ -195,15 +211,24 @@ def decode_token(token: str, name: str) -> dict[str, Any]:
 
 def link(request: Request, **replace: str) -> str:
     """The request's own URL with some query options replaced (for next/delta links)."""
-    params = {k: v for k, v in request.query_params.items() if k not in
-              ("$skiptoken", "$deltatoken")}
+    params = {
+        k: v for k, v in request.query_params.items() if k not in ("$skiptoken", "$deltatoken")
+    }
     params.update(replace)
     return f"{str(request.base_url).rstrip('/')}{request.url.path}?{urlencode(params)}"
 
 
-def page(conn: Connection, request: Request, stmt: Select[Any], keys: list[Any],
-         to_graph: Callable[[Any], dict[str, Any]], context: str, top: int,
-         *, descending: bool = False) -> dict[str, Any]:
+def page(
+    conn: Connection,
+    request: Request,
+    stmt: Select[Any],
+    keys: list[Any],
+    to_graph: Callable[[Any], dict[str, Any]],
+    context: str,
+    top: int,
+    *,
+    descending: bool = False,
+) -> dict[str, Any]:
     """One page of a keyset-paged list: rows after the $skiptoken's key, so pages stay
     stable while data changes (no offsets)."""
     key = tuple_(*keys)
@@ -215,10 +240,10 @@ def page(conn: Connection, request: Request, stmt: Select[Any], keys: list[Any],
         stmt = stmt.where(key < tuple_(*after) if descending else key > tuple_(*after))
     order = [k.desc() for k in keys] if descending else keys
     rows = conn.execute(stmt.order_by(*order).limit(top + 1)).all()
-    body: dict[str, Any] = {"@odata.context": context,
-                            "value": [to_graph(r) for r in rows[:top]]}
+    body: dict[str, Any] = {"@odata.context": context, "value": [to_graph(r) for r in rows[:top]]}
     if len(rows) > top:
         last = rows[top - 1]._mapping
-        body["@odata.nextLink"] = link(request, **{"$skiptoken": encode_token(
-            {"after": [last[k] for k in keys]})})
+        body["@odata.nextLink"] = link(
+            request, **{"$skiptoken": encode_token({"after": [last[k] for k in keys]})}
+        )
     return body

@@ -23,10 +23,23 @@ def routes(emu: Emulator) -> list[Route]:
     async def organization(request: Request, caller: Caller) -> dict[str, Any]:
         with emu.engine.connect() as conn:
             row = conn.execute(select(tenants).where(tenants.c.id == caller.tenant_id)).one()
-        return {"@odata.context": f"{base}/v1.0/$metadata#organization", "value": [{
-            "id": row.id, "displayName": row.display_name,
-            "verifiedDomains": [{"name": row.domain, "type": "Managed", "isDefault": True,
-                                 "isInitial": True, "capabilities": "Email"}],
-        }]}
+        return {
+            "@odata.context": f"{base}/v1.0/$metadata#organization",
+            "value": [
+                {
+                    "id": row.id,
+                    "displayName": row.display_name,
+                    "verifiedDomains": [
+                        {
+                            "name": row.domain,
+                            "type": "Managed",
+                            "isDefault": True,
+                            "isInitial": True,
+                            "capabilities": "Email",
+                        }
+                    ],
+                }
+            ],
+        }
 
     return [Route("/v1.0/organization", graph_endpoint(emu, organization, *READ_ROLES))]

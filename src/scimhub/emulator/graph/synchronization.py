@@ -24,18 +24,25 @@ from .endpoint import Caller, JsonResponse, graph_endpoint, json_body, no_conten
 from .errors import GraphError, bad_request
 from .service_principals import require_owned_sp
 
-ROLES = ("Application.ReadWrite.OwnedBy", "Application.ReadWrite.All",
-         "Synchronization.ReadWrite.All")
+ROLES = (
+    "Application.ReadWrite.OwnedBy",
+    "Application.ReadWrite.All",
+    "Synchronization.ReadWrite.All",
+)
 PREFIX = "/v1.0/servicePrincipals/{id}/synchronization"
 
 
 def _template(sp: Any) -> dict[str, Any]:
-    return {"id": SYNC_TEMPLATE_ID, "applicationId": sp.app_id, "default": True,
-            "description": "Provision users and groups to scimhub over SCIM 2.0.",
-            "discoverable": True, "factoryTag": SYNC_TEMPLATE_ID,
-            "metadata": [{"key": "GalleryApplicationIdentifier",
-                          "value": PROVISIONING_TEMPLATE_ID}],
-            "schema": default_schema()}
+    return {
+        "id": SYNC_TEMPLATE_ID,
+        "applicationId": sp.app_id,
+        "default": True,
+        "description": "Provision users and groups to scimhub over SCIM 2.0.",
+        "discoverable": True,
+        "factoryTag": SYNC_TEMPLATE_ID,
+        "metadata": [{"key": "GalleryApplicationIdentifier", "value": PROVISIONING_TEMPLATE_ID}],
+        "schema": default_schema(),
+    }
 
 
 def routes(emu: Emulator, scheduler: Scheduler) -> list[Route]:
@@ -52,22 +59,28 @@ def routes(emu: Emulator, scheduler: Scheduler) -> list[Route]:
         with emu.engine.connect() as conn:
             sp = require_owned_sp(conn, caller, request.path_params["id"])
         value = [_template(sp)] if sp.application_template_id == PROVISIONING_TEMPLATE_ID else []
-        return {"@odata.context": f"{base}/v1.0/$metadata#servicePrincipals('{sp.id}')/"
-                "synchronization/templates", "value": value}
+        return {
+            "@odata.context": f"{base}/v1.0/$metadata#servicePrincipals('{sp.id}')/"
+            "synchronization/templates",
+            "value": value,
+        }
 
     async def list_jobs(request: Request, caller: Caller) -> dict[str, Any]:
         with emu.engine.connect() as conn:
             sp = require_owned_sp(conn, caller, request.path_params["id"])
             rows = conn.execute(sync_jobs.select().where(sync_jobs.c.sp_id == sp.id)).all()
-        return {"@odata.context": f"{base}/v1.0/$metadata#servicePrincipals('{sp.id}')/"
-                "synchronization/jobs",
-                "value": [jobs.job_to_graph(r, emu.cycle_seconds) for r in rows]}
+        return {
+            "@odata.context": f"{base}/v1.0/$metadata#servicePrincipals('{sp.id}')/"
+            "synchronization/jobs",
+            "value": [jobs.job_to_graph(r, emu.cycle_seconds) for r in rows],
+        }
 
     async def create_job(request: Request, caller: Caller) -> dict[str, Any]:
         body = await json_body(request)
         if body.get("templateId") != SYNC_TEMPLATE_ID:
-            raise bad_request(f"Template '{body.get('templateId')}' not found for this "
-                              "application.", "BadRequest")
+            raise bad_request(
+                f"Template '{body.get('templateId')}' not found for this application.", "BadRequest"
+            )
         with emu.engine.begin() as conn:
             sp = require_owned_sp(conn, caller, request.path_params["id"])
             if sp.application_template_id != PROVISIONING_TEMPLATE_ID:
@@ -123,8 +136,9 @@ def routes(emu: Emulator, scheduler: Scheduler) -> list[Route]:
             subject = body["parameters"][0]["subjects"][0]
             kind, object_id = subject["objectTypeName"], subject["objectId"]
         except (KeyError, IndexError, TypeError) as exc:
-            raise bad_request("parameters[0].subjects[0] with objectId and objectTypeName "
-                              "is required.") from exc
+            raise bad_request(
+                "parameters[0].subjects[0] with objectId and objectTypeName is required."
+            ) from exc
         if kind not in ("User", "Group") or not isinstance(object_id, str):
             raise bad_request(f"Unsupported objectTypeName '{kind}'.")
         with emu.engine.connect() as conn:
@@ -132,17 +146,29 @@ def routes(emu: Emulator, scheduler: Scheduler) -> list[Route]:
             if not jobs.get_secrets(conn, job.sp_id).get("BaseAddress"):
                 raise bad_request("The job has no tenant URL (BaseAddress).")
         if not scheduler.allow_on_demand(job.id):
-            raise GraphError(429, "TooManyRequests", "Provision on demand is limited to 5 "
-                             "requests per 10 seconds.", {"Retry-After": "10"})
+            raise GraphError(
+                429,
+                "TooManyRequests",
+                "Provision on demand is limited to 5 requests per 10 seconds.",
+                {"Retry-After": "10"},
+            )
         entries = await scheduler.run(job.id, only=(kind, object_id))
         if not entries:
-            entries = [{"provisioningAction": "other", "provisioningStatusInfo": {
-                "status": "skipped", "errorInformation": None},
-                "sourceIdentity": {"id": object_id, "identityType": kind},
-                "provisioningSteps": []}]
-        return JsonResponse({
-            "@odata.context": f"{base}/v1.0/$metadata#microsoft.graph.stringKeyStringValuePair",
-            "key": str(uuid.uuid4()), "value": orjson.dumps(entries[-1]).decode()})
+            entries = [
+                {
+                    "provisioningAction": "other",
+                    "provisioningStatusInfo": {"status": "skipped", "errorInformation": None},
+                    "sourceIdentity": {"id": object_id, "identityType": kind},
+                    "provisioningSteps": [],
+                }
+            ]
+        return JsonResponse(
+            {
+                "@odata.context": f"{base}/v1.0/$metadata#microsoft.graph.stringKeyStringValuePair",
+                "key": str(uuid.uuid4()),
+                "value": orjson.dumps(entries[-1]).decode(),
+            }
+        )
 
     async def validate_credentials(request: Request, caller: Caller) -> Response:
         body = await json_body(request)
@@ -157,17 +183,21 @@ def routes(emu: Emulator, scheduler: Scheduler) -> list[Route]:
             raise bad_request("The tenant URL (BaseAddress) is required.")
         # "Test connection": look up a random userName and expect an empty list.
         base_url, _ = parse_base(creds["BaseAddress"])
-        client = ScimClient(base_url, creds.get("SecretToken", ""), concurrency=1, retries=0,
-                            timeout=10)
+        client = ScimClient(
+            base_url, creds.get("SecretToken", ""), concurrency=1, retries=0, timeout=10
+        )
         try:
-            reply = await client.call("GET", "/Users", params={
-                "filter": f'userName eq "{uuid.uuid4()}"'})
+            reply = await client.call(
+                "GET", "/Users", params={"filter": f'userName eq "{uuid.uuid4()}"'}
+            )
             if "totalResults" not in reply.body:
                 raise TargetError(reply.status, "The response is not a SCIM ListResponse.")
         except TargetError as err:
-            raise GraphError(400, "CredentialValidationUnavailable",
-                             f"You appear to have entered invalid credentials. {err.detail}"
-                             ) from err
+            raise GraphError(
+                400,
+                "CredentialValidationUnavailable",
+                f"You appear to have entered invalid credentials. {err.detail}",
+            ) from err
         finally:
             await client.close()
         return no_content()
@@ -176,7 +206,7 @@ def routes(emu: Emulator, scheduler: Scheduler) -> list[Route]:
         body = await json_body(request)
         pairs = body.get("value")
         if not isinstance(pairs, list) or not all(isinstance(p, dict) for p in pairs):
-            raise bad_request("The body must be {\"value\": [{\"key\": ..., \"value\": ...}]}.")
+            raise bad_request('The body must be {"value": [{"key": ..., "value": ...}]}.')
         with emu.engine.begin() as conn:
             sp = require_owned_sp(conn, caller, request.path_params["id"])
             jobs.put_secrets(conn, sp, pairs, initiator(caller))

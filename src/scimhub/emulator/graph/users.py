@@ -16,9 +16,18 @@ from .endpoint import Caller, graph_endpoint
 from .errors import not_found
 
 READ_ROLES = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All")
-DEFAULT_SELECT = ["businessPhones", "displayName", "givenName", "jobTitle", "mail",
-                  "mobilePhone", "officeLocation", "preferredLanguage", "surname",
-                  "userPrincipalName"]
+DEFAULT_SELECT = [
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+]
 FILTER_COLUMNS: odata.Columns = {
     "id": users.c.id,
     "userPrincipalName": users.c.user_principal_name,
@@ -62,8 +71,9 @@ KNOWN = set(FILTER_COLUMNS) | set(DEFAULT_SELECT) | {"deletedDateTime"}
 
 
 def live_users(tenant_id: str) -> Any:
-    return select(users).where(users.c.tenant_id == tenant_id, users.c.deleted_at.is_(None),
-                               users.c.purged.is_(False))
+    return select(users).where(
+        users.c.tenant_id == tenant_id, users.c.deleted_at.is_(None), users.c.purged.is_(False)
+    )
 
 
 def routes(emu: Emulator) -> list[Route]:
@@ -75,9 +85,15 @@ def routes(emu: Emulator) -> list[Route]:
         if flt := request.query_params.get("$filter"):
             stmt = stmt.where(odata.parse_filter(flt, FILTER_COLUMNS))
         with emu.engine.connect() as conn:
-            return odata.page(conn, request, stmt, [users.c.id],
-                              lambda r: odata.project(user_to_graph(r), fields, DEFAULT_SELECT),
-                              f"{base}/v1.0/$metadata#users", odata.parse_top(request))
+            return odata.page(
+                conn,
+                request,
+                stmt,
+                [users.c.id],
+                lambda r: odata.project(user_to_graph(r), fields, DEFAULT_SELECT),
+                f"{base}/v1.0/$metadata#users",
+                odata.parse_top(request),
+            )
 
     async def get_user(request: Request, caller: Caller) -> dict[str, Any]:
         ref = request.path_params["id"]
@@ -86,21 +102,29 @@ def routes(emu: Emulator) -> list[Route]:
         if row is None or row.deleted_at is not None:
             raise not_found(ref)
         fields = odata.parse_select(request, KNOWN)
-        return {"@odata.context": f"{base}/v1.0/$metadata#users/$entity",
-                **odata.project(user_to_graph(row), fields, DEFAULT_SELECT)}
+        return {
+            "@odata.context": f"{base}/v1.0/$metadata#users/$entity",
+            **odata.project(user_to_graph(row), fields, DEFAULT_SELECT),
+        }
 
     async def get_manager(request: Request, caller: Caller) -> dict[str, Any]:
         ref = request.path_params["id"]
         with emu.engine.connect() as conn:
             row = find_user(conn, caller.tenant_id, ref)
-            manager = (find_user(conn, caller.tenant_id, row.manager_id)
-                       if row is not None and row.manager_id else None)
+            manager = (
+                find_user(conn, caller.tenant_id, row.manager_id)
+                if row is not None and row.manager_id
+                else None
+            )
         if row is None or row.deleted_at is not None:
             raise not_found(ref)
         if manager is None or manager.deleted_at is not None:
             raise not_found("manager")
-        return {"@odata.context": f"{base}/v1.0/$metadata#directoryObjects/$entity",
-                "@odata.type": "#microsoft.graph.user", **user_to_graph(manager)}
+        return {
+            "@odata.context": f"{base}/v1.0/$metadata#directoryObjects/$entity",
+            "@odata.type": "#microsoft.graph.user",
+            **user_to_graph(manager),
+        }
 
     return [
         Route("/v1.0/users", graph_endpoint(emu, list_users, *READ_ROLES)),

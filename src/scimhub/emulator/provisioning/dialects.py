@@ -64,8 +64,11 @@ def create_user(values: dict[str, Any]) -> dict[str, Any]:
 
 def create_group(values: dict[str, Any]) -> dict[str, Any]:
     """Groups are created empty; members follow in PATCH requests."""
-    body: dict[str, Any] = {"schemas": [GROUP_SCHEMA, ADSCIM_GROUP_SCHEMA],
-                            "meta": {"resourceType": "Group"}, "members": []}
+    body: dict[str, Any] = {
+        "schemas": [GROUP_SCHEMA, ADSCIM_GROUP_SCHEMA],
+        "meta": {"resourceType": "Group"},
+        "members": [],
+    }
     for path, value in values.items():
         if path != "members":
             _set(body, path, value)
@@ -81,8 +84,9 @@ def _default_value(value: Any) -> Any:
 def patch(dialect: Dialect, changes: dict[str, Any], removed: list[str]) -> dict[str, Any]:
     ops: list[dict[str, Any]] = []
     if dialect is Dialect.DEFAULT:
-        ops += [{"op": "Replace", "path": p, "value": _default_value(v)}
-                for p, v in changes.items()]
+        ops += [
+            {"op": "Replace", "path": p, "value": _default_value(v)} for p, v in changes.items()
+        ]
         ops += [{"op": "Remove", "path": p} for p in removed]
     else:
         if changes:
@@ -94,8 +98,10 @@ def patch(dialect: Dialect, changes: dict[str, Any], removed: list[str]) -> dict
 
 def add_members(dialect: Dialect, target_ids: list[str]) -> dict[str, Any]:
     op = "Add" if dialect is Dialect.DEFAULT else "add"
-    return {"schemas": [PATCH_SCHEMA], "Operations": [
-        {"op": op, "path": "members", "value": [{"value": t} for t in target_ids]}]}
+    return {
+        "schemas": [PATCH_SCHEMA],
+        "Operations": [{"op": op, "path": "members", "value": [{"value": t} for t in target_ids]}],
+    }
 
 
 def remove_members(dialect: Dialect, target_ids: list[str]) -> dict[str, Any]:

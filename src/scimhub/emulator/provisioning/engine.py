@@ -29,6 +29,7 @@ FLUSH_EVERY = 2000
 @dataclass
 class _Attempt:
     """What an object's sync was doing, so a failure is logged with the right action."""
+
     action: str = "other"
     target_id: str | None = None
 
@@ -63,8 +64,17 @@ def _modified(applied: dict[str, Any], changes: dict[str, Any]) -> dict[str, tup
 
 
 class Cycle:
-    def __init__(self, engine: Engine, ref: JobRef, client: ScimClient, dialect: Dialect,
-                 schema: dict[str, Any], snap: Snapshot, *, initial: bool):
+    def __init__(
+        self,
+        engine: Engine,
+        ref: JobRef,
+        client: ScimClient,
+        dialect: Dialect,
+        schema: dict[str, Any],
+        snap: Snapshot,
+        *,
+        initial: bool,
+    ):
         self.engine = engine
         self.ref = ref
         self.client = client
@@ -77,8 +87,9 @@ class Cycle:
         self.user_maps: list[Mapping] = mappings(self.user_om) if self.user_om else []
         self.group_maps: list[Mapping] = mappings(self.group_om) if self.group_om else []
         self.manager_path = next((m.target for m in self.user_maps if m.source == "manager"), None)
-        self.active_path = next((m.target for m in self.user_maps
-                                 if m.source == "accountEnabled"), "active")
+        self.active_path = next(
+            (m.target for m in self.user_maps if m.source == "accountEnabled"), "active"
+        )
         self.match = matching_target(self.user_om) if self.user_om else None
         self.unauthorized: TargetError | None = None
         self.counters = Counters()
@@ -96,8 +107,9 @@ class Cycle:
             await self._each(self.snap.groups, self.sync_group)
         await self.flush()
 
-    async def _each(self, items: Iterable[Row[Any]],
-                    fn: Callable[[Row[Any]], Awaitable[Outcome | None]]) -> None:
+    async def _each(
+        self, items: Iterable[Row[Any]], fn: Callable[[Row[Any]], Awaitable[Outcome | None]]
+    ) -> None:
         it = iter(items)
 
         async def worker() -> None:
@@ -133,29 +145,58 @@ class Cycle:
         if batch:
             await asyncio.to_thread(persist, self.engine, self.ref, batch)
 
-    def _outcome(self, kind: str, row: Row[Any], name: str, action: str, *,
-                 status: str = "success", link: Link | None = None, drop: bool = False,
-                 modified: dict[str, tuple[Any, Any]] | None = None,
-                 error: TargetError | None = None, reason: str | None = None,
-                 began: float, log: bool = True) -> Outcome:
+    def _outcome(
+        self,
+        kind: str,
+        row: Row[Any],
+        name: str,
+        action: str,
+        *,
+        status: str = "success",
+        link: Link | None = None,
+        drop: bool = False,
+        modified: dict[str, tuple[Any, Any]] | None = None,
+        error: TargetError | None = None,
+        reason: str | None = None,
+        began: float,
+        log: bool = True,
+    ) -> Outcome:
         target_id = link.target_id if link else None
-        entry = logs.entry(self.ref, object_type=kind, source_id=row.id, source_name=name,
-                           action=action, status=status, target_id=target_id,
-                           modified=modified, error=error, reason=reason,
-                           duration_ms=int((time.monotonic() - began) * 1000)) if log else None
+        entry = (
+            logs.entry(
+                self.ref,
+                object_type=kind,
+                source_id=row.id,
+                source_name=name,
+                action=action,
+                status=status,
+                target_id=target_id,
+                modified=modified,
+                error=error,
+                reason=reason,
+                duration_ms=int((time.monotonic() - began) * 1000),
+            )
+            if log
+            else None
+        )
         return Outcome(kind, row.id, action, status, link, drop, error, entry)
 
     # -- users -----------------------------------------------------------------------
 
     def _user_scoped(self, row: Row[Any], attrs: dict[str, Any]) -> bool:
         assert self.user_om is not None
-        return (not row.purged and row.deleted_at is None and row.id in self.snap.scope_users
-                and in_filter_scope(self.user_om, attrs))
+        return (
+            not row.purged
+            and row.deleted_at is None
+            and row.id in self.snap.scope_users
+            and in_filter_scope(self.user_om, attrs)
+        )
 
     def _desired_user(self, row: Row[Any], attrs: dict[str, Any]) -> dict[str, Any]:
         manager = self.links.get(("User", row.manager_id)) if row.manager_id else None
-        values = evaluate(self.user_maps, {**attrs, "manager": manager.target_id
-                                           if manager else None})
+        values = evaluate(
+            self.user_maps, {**attrs, "manager": manager.target_id if manager else None}
+        )
         if row.manager_id and manager is None and self.manager_path:
             self.unresolved.append(row)
         return values
@@ -168,8 +209,9 @@ class Cycle:
         except TargetError as err:
             if err.unauthorized:
                 raise
-            return self._outcome("User", row, name, attempt.action, status="failure",
-                                 error=err, began=began)
+            return self._outcome(
+                "User", row, name, attempt.action, status="failure", error=err, began=began
+            )
 
     async def _sync_user(self, row: Row[Any], attempt: _Attempt, began: float) -> Outcome | None:
         key, name = ("User", row.id), row.user_principal_name
@@ -178,12 +220,21 @@ class Cycle:
         scoped = self._user_scoped(row, attrs)
         if link is None:
             if not scoped:
-                return None if self.initial else self._outcome(
-                    "User", row, name, "other", status="skipped", began=began,
-                    reason="NotEffectivelyEntitled: the user is not assigned to the "
-                    "application or is out of the scoping filter.")
-            return await self._match_or_create(row, self._desired_user(row, attrs), attempt,
-                                               began)
+                return (
+                    None
+                    if self.initial
+                    else self._outcome(
+                        "User",
+                        row,
+                        name,
+                        "other",
+                        status="skipped",
+                        began=began,
+                        reason="NotEffectivelyEntitled: the user is not assigned to the "
+                        "application or is out of the scoping filter.",
+                    )
+                )
+            return await self._match_or_create(row, self._desired_user(row, attrs), attempt, began)
         attempt.target_id = link.target_id
         if row.purged:
             attempt.action = "delete"
@@ -195,43 +246,70 @@ class Cycle:
                 return None
             attempt.action = "disable"
             changes = {self.active_path: False}
-            await self.client.call("PATCH", f"/Users/{link.target_id}",
-                                   dialects.patch(self.dialect, changes, []))
+            await self.client.call(
+                "PATCH", f"/Users/{link.target_id}", dialects.patch(self.dialect, changes, [])
+            )
             new = Link(link.target_id, {**link.applied, **changes})
             self.links[key] = new
-            return self._outcome("User", row, name, "disable", link=new, began=began,
-                                 modified=_modified(link.applied, changes))
+            return self._outcome(
+                "User",
+                row,
+                name,
+                "disable",
+                link=new,
+                began=began,
+                modified=_modified(link.applied, changes),
+            )
         desired = self._desired_user(row, attrs)
         changes, removed = _diff(link.applied, desired)
         if not changes and not removed:
             return None
         attempt.action = "update"
-        reply = await self.client.call("PATCH", f"/Users/{link.target_id}",
-                                       dialects.patch(self.dialect, changes, removed), ok404=True)
+        reply = await self.client.call(
+            "PATCH",
+            f"/Users/{link.target_id}",
+            dialects.patch(self.dialect, changes, removed),
+            ok404=True,
+        )
         if reply.status == 404:  # deleted in the target behind our back: provision again
             del self.links[key]
             return await self._match_or_create(row, desired, attempt, began)
         new = Link(link.target_id, desired)
         self.links[key] = new
-        return self._outcome("User", row, name, "update", link=new, began=began,
-                             modified=_modified(link.applied, changes))
+        return self._outcome(
+            "User",
+            row,
+            name,
+            "update",
+            link=new,
+            began=began,
+            modified=_modified(link.applied, changes),
+        )
 
-    async def _match_or_create(self, row: Row[Any], desired: dict[str, Any],
-                               attempt: _Attempt, began: float) -> Outcome:
+    async def _match_or_create(
+        self, row: Row[Any], desired: dict[str, Any], attempt: _Attempt, began: float
+    ) -> Outcome:
         match = self.match
         assert match is not None
         name = row.user_principal_name
         attempt.action = "create"
-        reply = await self.client.call("GET", "/Users", params={
-            "filter": f'{match.target} eq "{_quote(desired.get(match.target, ""))}"'})
+        reply = await self.client.call(
+            "GET",
+            "/Users",
+            params={"filter": f'{match.target} eq "{_quote(desired.get(match.target, ""))}"'},
+        )
         found = reply.body.get("Resources") or []
         if found and isinstance(found[0], dict) and found[0].get("id"):
             attempt.action, attempt.target_id = "update", str(found[0]["id"])
-            changes = {p: v for p, v in desired.items()
-                       if not _same(dialects.read_target(found[0], p), v)}
+            changes = {
+                p: v for p, v in desired.items() if not _same(dialects.read_target(found[0], p), v)
+            }
             if changes:
-                await self.client.call("PATCH", f"/Users/{attempt.target_id}",
-                                       dialects.patch(self.dialect, changes, []))
+                await self.client.call(
+                    "PATCH",
+                    f"/Users/{attempt.target_id}",
+                    dialects.patch(self.dialect, changes, []),
+                )
             action = "update" if changes else "other"
         else:
             created = await self.client.call("POST", "/Users", dialects.create_user(desired))
@@ -240,8 +318,15 @@ class Cycle:
             attempt.target_id, action = str(created.body["id"]), "create"
         link = Link(attempt.target_id, desired)
         self.links[("User", row.id)] = link
-        return self._outcome("User", row, name, action, link=link, began=began,
-                             modified={p: (None, v) for p, v in desired.items()})
+        return self._outcome(
+            "User",
+            row,
+            name,
+            action,
+            link=link,
+            began=began,
+            modified={p: (None, v) for p, v in desired.items()},
+        )
 
     async def resolve_manager(self, row: Row[Any]) -> Outcome | None:
         """Second pass: managers provisioned after their reports in this cycle."""
@@ -254,17 +339,32 @@ class Cycle:
             return None
         changes = {self.manager_path: manager.target_id}
         try:
-            await self.client.call("PATCH", f"/Users/{link.target_id}",
-                                   dialects.patch(self.dialect, changes, []))
+            await self.client.call(
+                "PATCH", f"/Users/{link.target_id}", dialects.patch(self.dialect, changes, [])
+            )
         except TargetError as err:
             if err.unauthorized:
                 raise
-            return self._outcome("User", row, row.user_principal_name, "update",
-                                 status="failure", error=err, began=began)
+            return self._outcome(
+                "User",
+                row,
+                row.user_principal_name,
+                "update",
+                status="failure",
+                error=err,
+                began=began,
+            )
         new = Link(link.target_id, {**link.applied, **changes})
         self.links[("User", row.id)] = new
-        return self._outcome("User", row, row.user_principal_name, "update", link=new,
-                             began=began, modified=_modified(link.applied, changes))
+        return self._outcome(
+            "User",
+            row,
+            row.user_principal_name,
+            "update",
+            link=new,
+            began=began,
+            modified=_modified(link.applied, changes),
+        )
 
     # -- groups ----------------------------------------------------------------------
 
@@ -275,8 +375,15 @@ class Cycle:
         except TargetError as err:
             if err.unauthorized:
                 raise
-            return self._outcome("Group", row, row.display_name, attempt.action,
-                                 status="failure", error=err, began=began)
+            return self._outcome(
+                "Group",
+                row,
+                row.display_name,
+                attempt.action,
+                status="failure",
+                error=err,
+                began=began,
+            )
 
     def _members(self, row: Row[Any]) -> list[str]:
         """Target ids of the direct user members that are entitled and provisioned."""
@@ -287,23 +394,29 @@ class Cycle:
                 out.append(link.target_id)
         return sorted(out)
 
-    async def _sync_group(self, row: Row[Any], attempt: _Attempt, began: float
-                          ) -> Outcome | None:
+    async def _sync_group(self, row: Row[Any], attempt: _Attempt, began: float) -> Outcome | None:
         assert self.group_om is not None
         key, name = ("Group", row.id), row.display_name
-        attrs = {"objectId": row.id, "displayName": row.display_name,
-                 "description": row.description, "mailNickname": row.mail_nickname}
+        attrs = {
+            "objectId": row.id,
+            "displayName": row.display_name,
+            "description": row.description,
+            "mailNickname": row.mail_nickname,
+        }
         link = self.links.get(key)
-        scoped = (not row.purged and row.deleted_at is None and row.id in self.snap.scope_groups
-                  and in_filter_scope(self.group_om, attrs))
+        scoped = (
+            not row.purged
+            and row.deleted_at is None
+            and row.id in self.snap.scope_groups
+            and in_filter_scope(self.group_om, attrs)
+        )
         if not scoped:
             if link is None:
                 return None
             attempt.action = "delete"
             await self.client.call("DELETE", f"/Groups/{link.target_id}", ok404=True)
             del self.links[key]
-            return self._outcome("Group", row, name, "delete", link=link, drop=True,
-                                 began=began)
+            return self._outcome("Group", row, name, "delete", link=link, drop=True, began=began)
         desired = evaluate(self.group_maps, attrs)
         action = "update"
         if link is None:
@@ -313,19 +426,28 @@ class Cycle:
             changes, removed = _diff(link.applied, desired)
             if changes or removed:
                 attempt.action = "update"
-                await self.client.call("PATCH", f"/Groups/{link.target_id}",
-                                       dialects.patch(self.dialect, changes, removed))
+                await self.client.call(
+                    "PATCH",
+                    f"/Groups/{link.target_id}",
+                    dialects.patch(self.dialect, changes, removed),
+                )
         old_members = set(link.applied.get("members", []))
         members = self._members(row)
         added = [m for m in members if m not in old_members]
         gone = sorted(old_members - set(members))
         attempt.action = action
         for i in range(0, len(added), MEMBER_BATCH):
-            await self.client.call("PATCH", f"/Groups/{link.target_id}",
-                                   dialects.add_members(self.dialect, added[i:i + MEMBER_BATCH]))
+            await self.client.call(
+                "PATCH",
+                f"/Groups/{link.target_id}",
+                dialects.add_members(self.dialect, added[i : i + MEMBER_BATCH]),
+            )
         for i in range(0, len(gone), MEMBER_BATCH):
-            await self.client.call("PATCH", f"/Groups/{link.target_id}", dialects.remove_members(
-                self.dialect, gone[i:i + MEMBER_BATCH]))
+            await self.client.call(
+                "PATCH",
+                f"/Groups/{link.target_id}",
+                dialects.remove_members(self.dialect, gone[i : i + MEMBER_BATCH]),
+            )
         new = Link(link.target_id, {**desired, "members": members})
         self.links[key] = new
         changed = _modified(link.applied, _diff(link.applied, desired)[0])
@@ -333,23 +455,32 @@ class Cycle:
             changed["members"] = (len(old_members), len(members))
         if action == "update" and not changed:
             return None
-        return self._outcome("Group", row, name, action, link=new, began=began,
-                             modified=changed)
+        return self._outcome("Group", row, name, action, link=new, began=began, modified=changed)
 
-    async def _match_or_create_group(self, desired: dict[str, Any], attempt: _Attempt
-                                     ) -> tuple[Link, str]:
+    async def _match_or_create_group(
+        self, desired: dict[str, Any], attempt: _Attempt
+    ) -> tuple[Link, str]:
         attempt.action = "create"
-        reply = await self.client.call("GET", "/Groups", params={
-            "filter": f'displayName eq "{_quote(desired.get("displayName", ""))}"',
-            "excludedAttributes": "members"})
+        reply = await self.client.call(
+            "GET",
+            "/Groups",
+            params={
+                "filter": f'displayName eq "{_quote(desired.get("displayName", ""))}"',
+                "excludedAttributes": "members",
+            },
+        )
         found = reply.body.get("Resources") or []
         if found and isinstance(found[0], dict) and found[0].get("id"):
             attempt.target_id = str(found[0]["id"])
-            changes = {p: v for p, v in desired.items()
-                       if not _same(dialects.read_target(found[0], p), v)}
+            changes = {
+                p: v for p, v in desired.items() if not _same(dialects.read_target(found[0], p), v)
+            }
             if changes:
-                await self.client.call("PATCH", f"/Groups/{attempt.target_id}",
-                                       dialects.patch(self.dialect, changes, []))
+                await self.client.call(
+                    "PATCH",
+                    f"/Groups/{attempt.target_id}",
+                    dialects.patch(self.dialect, changes, []),
+                )
             return Link(attempt.target_id, {**desired, "members": []}), "update"
         created = await self.client.call("POST", "/Groups", dialects.create_group(desired))
         if not created.body.get("id"):

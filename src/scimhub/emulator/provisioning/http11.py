@@ -74,8 +74,9 @@ class _Connection:
 
 
 class Pool:
-    def __init__(self, base_url: str, *, size: int, timeout: float,
-                 ssl_context: ssl.SSLContext | None = None):
+    def __init__(
+        self, base_url: str, *, size: int, timeout: float, ssl_context: ssl.SSLContext | None = None
+    ):
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
@@ -83,28 +84,33 @@ class Pool:
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.host_header = parts.netloc.rsplit("@", 1)[-1].encode()
         self.prefix = parts.path.rstrip("/")
-        self.ssl = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" \
-            else None
+        self.ssl = (
+            (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
+        )
         self.timeout = timeout
         self.sem = asyncio.Semaphore(size)
         self.idle: list[_Connection] = []
 
     async def _open(self) -> _Connection:
-        reader, writer = await asyncio.open_connection(self.host, self.port, ssl=self.ssl,
-                                                       limit=2**20)
+        reader, writer = await asyncio.open_connection(
+            self.host, self.port, ssl=self.ssl, limit=2**20
+        )
         return _Connection(reader, writer)
 
-    async def request(self, method: str, target: str, headers: dict[str, str],
-                      body: bytes | None = None) -> Response:
-        lines = [f"{method} {self.prefix}{target} HTTP/1.1".encode(),
-                 b"Host: " + self.host_header]
+    async def request(
+        self, method: str, target: str, headers: dict[str, str], body: bytes | None = None
+    ) -> Response:
+        lines = [f"{method} {self.prefix}{target} HTTP/1.1".encode(), b"Host: " + self.host_header]
         lines += [f"{k}: {v}".encode() for k, v in headers.items()]
         lines.append(f"Content-Length: {len(body) if body else 0}".encode())
         head = b"\r\n".join(lines) + b"\r\n\r\n"
         async with self.sem:
             for attempt in range(2):
-                conn = self.idle.pop() if self.idle else await asyncio.wait_for(
-                    self._open(), self.timeout)
+                conn = (
+                    self.idle.pop()
+                    if self.idle
+                    else await asyncio.wait_for(self._open(), self.timeout)
+                )
                 reused, conn.used = conn.used, True
                 try:
                     async with asyncio.timeout(self.timeout):

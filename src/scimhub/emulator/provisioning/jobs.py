@@ -17,10 +17,22 @@ from ..schema import escrows, sync_jobs, sync_links, sync_secrets
 from .mappings import default_schema, validate_schema
 
 NEVER = "0001-01-01T00:00:00Z"
-RESET_SCOPES = {"None", "ConnectorDataStore", "Escrows", "Watermark", "QuarantineState",
-                "Full", "ForceDeletes"}
-SECRET_KEYS = {"BaseAddress", "SecretToken", "SyncNotificationSettings", "SyncAll",
-               "NotificationEmail"}
+RESET_SCOPES = {
+    "None",
+    "ConnectorDataStore",
+    "Escrows",
+    "Watermark",
+    "QuarantineState",
+    "Full",
+    "ForceDeletes",
+}
+SECRET_KEYS = {
+    "BaseAddress",
+    "SecretToken",
+    "SyncNotificationSettings",
+    "SyncAll",
+    "NotificationEmail",
+}
 
 
 def new_status() -> dict[str, Any]:
@@ -50,33 +62,48 @@ def job_to_graph(row: Row[Any], cycle_seconds: float) -> dict[str, Any]:
     return {
         "id": row.id,
         "templateId": row.template_id,
-        "schedule": {"expiration": None, "interval": interval(cycle_seconds),
-                     "state": row.schedule_state},
+        "schedule": {
+            "expiration": None,
+            "interval": interval(cycle_seconds),
+            "state": row.schedule_state,
+        },
         "status": row.status,
         "synchronizationJobSettings": [
-            {"name": "QuarantineTooManyDeletesThreshold", "value": "500"}],
+            {"name": "QuarantineTooManyDeletesThreshold", "value": "500"}
+        ],
     }
 
 
 def find_job(conn: Connection, sp_id: str, job_id: str) -> Row[Any]:
-    row = conn.execute(select(sync_jobs).where(sync_jobs.c.sp_id == sp_id,
-                                               sync_jobs.c.id == job_id)).first()
+    row = conn.execute(
+        select(sync_jobs).where(sync_jobs.c.sp_id == sp_id, sync_jobs.c.id == job_id)
+    ).first()
     if row is None:
         raise DirectoryError(f"Job '{job_id}' not found.", "ResourceNotFound", 404)
     return row
 
 
 def create_job(conn: Connection, sp: Row[Any], template_id: str) -> Row[Any]:
-    exists = conn.execute(select(sync_jobs).where(sync_jobs.c.sp_id == sp.id,
-                                                  sync_jobs.c.template_id == template_id)).first()
+    exists = conn.execute(
+        select(sync_jobs).where(sync_jobs.c.sp_id == sp.id, sync_jobs.c.template_id == template_id)
+    ).first()
     if exists is not None:
-        raise DirectoryError(f"A job for template '{template_id}' already exists.",
-                             "Conflict", 409)
+        raise DirectoryError(f"A job for template '{template_id}' already exists.", "Conflict", 409)
     job_id = f"{template_id}.{sp.tenant_id.replace('-', '')}.{uuid.uuid4().hex}"
-    conn.execute(sync_jobs.insert().values(
-        id=job_id, tenant_id=sp.tenant_id, sp_id=sp.id, template_id=template_id,
-        schedule_state="Disabled", status=new_status(), schema=None, watermark=None,
-        next_run_at=None, created_at=now_iso()))
+    conn.execute(
+        sync_jobs.insert().values(
+            id=job_id,
+            tenant_id=sp.tenant_id,
+            sp_id=sp.id,
+            template_id=template_id,
+            schedule_state="Disabled",
+            status=new_status(),
+            schema=None,
+            watermark=None,
+            next_run_at=None,
+            created_at=now_iso(),
+        )
+    )
     return find_job(conn, sp.id, job_id)
 
 
@@ -88,12 +115,23 @@ def update(conn: Connection, job_id: str, **values: Any) -> None:
     conn.execute(sync_jobs.update().where(sync_jobs.c.id == job_id).values(**values))
 
 
-def _audit(conn: Connection, job: Row[Any], activity: str, initiator: dict[str, Any],
-           details: dict[str, str] | None = None) -> None:
-    audit.record(conn, job.tenant_id, activity, "ProvisioningManagement",
-                 initiated_by=initiator, service="Account Provisioning",
-                 targets=[audit.target(job.sp_id, job.id, "ServicePrincipal")],
-                 additional={"JobId": job.id, **(details or {})})
+def _audit(
+    conn: Connection,
+    job: Row[Any],
+    activity: str,
+    initiator: dict[str, Any],
+    details: dict[str, str] | None = None,
+) -> None:
+    audit.record(
+        conn,
+        job.tenant_id,
+        activity,
+        "ProvisioningManagement",
+        initiated_by=initiator,
+        service="Account Provisioning",
+        targets=[audit.target(job.sp_id, job.id, "ServicePrincipal")],
+        additional={"JobId": job.id, **(details or {})},
+    )
 
 
 def get_secrets(conn: Connection, sp_id: str) -> dict[str, str]:
@@ -101,8 +139,9 @@ def get_secrets(conn: Connection, sp_id: str) -> dict[str, str]:
     return dict(row.values) if row else {}
 
 
-def put_secrets(conn: Connection, sp: Row[Any], pairs: list[dict[str, Any]],
-                initiator: dict[str, Any]) -> None:
+def put_secrets(
+    conn: Connection, sp: Row[Any], pairs: list[dict[str, Any]], initiator: dict[str, Any]
+) -> None:
     values = get_secrets(conn, sp.id)
     for pair in pairs:
         key, value = pair.get("key"), pair.get("value")
@@ -120,21 +159,34 @@ def put_secrets(conn: Connection, sp: Row[Any], pairs: list[dict[str, Any]],
 def start(conn: Connection, job: Row[Any], initiator: dict[str, Any]) -> None:
     """Start (or resume) the schedule; like Entra, this also lifts a quarantine."""
     if not get_secrets(conn, job.sp_id).get("BaseAddress"):
-        raise DirectoryError("The job cannot be started: the tenant URL (BaseAddress) "
-                             "is not configured.", "BadRequest")
-    update(conn, job.id, schedule_state="Active", next_run_at=time.time(),
-           status={**job.status, "code": "Active", "quarantine": None})
+        raise DirectoryError(
+            "The job cannot be started: the tenant URL (BaseAddress) is not configured.",
+            "BadRequest",
+        )
+    update(
+        conn,
+        job.id,
+        schedule_state="Active",
+        next_run_at=time.time(),
+        status={**job.status, "code": "Active", "quarantine": None},
+    )
     _audit(conn, job, "Start provisioning configuration", initiator)
 
 
 def pause(conn: Connection, job: Row[Any], initiator: dict[str, Any]) -> None:
-    update(conn, job.id, schedule_state="Paused", next_run_at=None,
-           status={**job.status, "code": "Paused"})
+    update(
+        conn,
+        job.id,
+        schedule_state="Paused",
+        next_run_at=None,
+        status={**job.status, "code": "Paused"},
+    )
     _audit(conn, job, "Pause provisioning configuration", initiator)
 
 
-def restart(conn: Connection, job: Row[Any], reset_scope: str | None,
-            initiator: dict[str, Any]) -> None:
+def restart(
+    conn: Connection, job: Row[Any], reset_scope: str | None, initiator: dict[str, Any]
+) -> None:
     """Restart: apply criteria.resetScope (default Full) and run a new initial cycle."""
     scopes = {s.strip() for s in (reset_scope or "Full").split(",") if s.strip()}
     if not scopes <= RESET_SCOPES:
@@ -149,13 +201,21 @@ def restart(conn: Connection, job: Row[Any], reset_scope: str | None,
         conn.execute(escrows.delete().where(escrows.c.job_id == job.id))
     if "ConnectorDataStore" in scopes:
         conn.execute(sync_links.delete().where(sync_links.c.job_id == job.id))
-    values: dict[str, Any] = {"status": {**status, "code": "Active"}, "schedule_state": "Active",
-                              "next_run_at": time.time()}
+    values: dict[str, Any] = {
+        "status": {**status, "code": "Active"},
+        "schedule_state": "Active",
+        "next_run_at": time.time(),
+    }
     if "Watermark" in scopes or "ConnectorDataStore" in scopes:
         values["watermark"] = None
     update(conn, job.id, **values)
-    _audit(conn, job, "Restart provisioning configuration", initiator,
-           {"ResetScope": ", ".join(sorted(scopes))})
+    _audit(
+        conn,
+        job,
+        "Restart provisioning configuration",
+        initiator,
+        {"ResetScope": ", ".join(sorted(scopes))},
+    )
 
 
 def put_schema(conn: Connection, job: Row[Any], schema: Any, initiator: dict[str, Any]) -> None:

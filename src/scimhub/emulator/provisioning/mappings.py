@@ -31,8 +31,15 @@ _GROUP_DEFAULTS: list[tuple[str, str, int]] = [
     ("externalId", "objectId", 0),
     ("members", "members", 0),
 ]
-_OPERATORS = {"EQUALS", "NOT_EQUALS", "IS_TRUE", "IS_FALSE", "IS_NULL", "IS_NOT_NULL",
-              "STARTS_WITH"}
+_OPERATORS = {
+    "EQUALS",
+    "NOT_EQUALS",
+    "IS_TRUE",
+    "IS_FALSE",
+    "IS_NULL",
+    "IS_NOT_NULL",
+    "STARTS_WITH",
+}
 
 
 @dataclass(frozen=True)
@@ -51,13 +58,18 @@ def _attribute_mapping(target: str, source: str, priority: int) -> dict[str, Any
         "flowType": "Always",
         "matchingPriority": priority,
         "targetAttributeName": target,
-        "source": {"expression": f"[{source}]", "name": source, "type": "Attribute",
-                   "parameters": []},
+        "source": {
+            "expression": f"[{source}]",
+            "name": source,
+            "type": "Attribute",
+            "parameters": [],
+        },
     }
 
 
-def _object_mapping(name: str, source: str, target: str,
-                    defaults: list[tuple[str, str, int]]) -> dict[str, Any]:
+def _object_mapping(
+    name: str, source: str, target: str, defaults: list[tuple[str, str, int]]
+) -> dict[str, Any]:
     return {
         "enabled": True,
         "flowTypes": "Add, Update, Delete",
@@ -74,29 +86,35 @@ def default_schema(job_id: str | None = None) -> dict[str, Any]:
     return {
         "id": job_id or SYNC_TEMPLATE_ID,
         "version": "Date:2024-01-01~ID:1",
-        "directories": [{"id": "AzureActiveDirectory", "name": "Azure Active Directory"},
-                        {"id": "customappsso", "name": "customappsso"}],
-        "synchronizationRules": [{
-            "id": f"{SYNC_TEMPLATE_ID}_rule",
-            "name": "USER_INBOUND_USER",
-            "sourceDirectoryName": "Azure Active Directory",
-            "targetDirectoryName": "customappsso",
-            "editable": True,
-            "objectMappings": [
-                _object_mapping(USER_RULE, "User", "User", _USER_DEFAULTS),
-                _object_mapping(GROUP_RULE, "Group", "Group", _GROUP_DEFAULTS),
-            ],
-        }],
+        "directories": [
+            {"id": "AzureActiveDirectory", "name": "Azure Active Directory"},
+            {"id": "customappsso", "name": "customappsso"},
+        ],
+        "synchronizationRules": [
+            {
+                "id": f"{SYNC_TEMPLATE_ID}_rule",
+                "name": "USER_INBOUND_USER",
+                "sourceDirectoryName": "Azure Active Directory",
+                "targetDirectoryName": "customappsso",
+                "editable": True,
+                "objectMappings": [
+                    _object_mapping(USER_RULE, "User", "User", _USER_DEFAULTS),
+                    _object_mapping(GROUP_RULE, "Group", "Group", _GROUP_DEFAULTS),
+                ],
+            }
+        ],
     }
 
 
 def _object_mappings(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    return [m for rule in schema.get("synchronizationRules", [])
-            for m in rule.get("objectMappings", [])]
+    return [
+        m for rule in schema.get("synchronizationRules", []) for m in rule.get("objectMappings", [])
+    ]
 
 
 def validate_schema(schema: Any) -> dict[str, Any]:
     """Reject what Entra's schema editor would reject; a 400 instead of a broken job."""
+
     def fail(message: str) -> DirectoryError:
         return DirectoryError(message, "BadRequest")
 
@@ -115,10 +133,15 @@ def validate_schema(schema: Any) -> dict[str, Any]:
             if not isinstance(am.get("targetAttributeName"), str) or not isinstance(src, dict):
                 raise fail("Each attribute mapping needs targetAttributeName and source.")
             if src.get("type") not in ("Attribute", "Constant"):
-                raise fail(f"Unsupported source type '{src.get('type')}': the emulator "
-                           "evaluates Attribute and Constant mappings.")
-        if om.get("enabled", True) and om["sourceObjectName"] == "User" and not any(
-                am.get("matchingPriority", 0) for am in mappings):
+                raise fail(
+                    f"Unsupported source type '{src.get('type')}': the emulator "
+                    "evaluates Attribute and Constant mappings."
+                )
+        if (
+            om.get("enabled", True)
+            and om["sourceObjectName"] == "User"
+            and not any(am.get("matchingPriority", 0) for am in mappings)
+        ):
             raise fail("The User object mapping needs a matching attribute.")
         for group in (om.get("scope") or {}).get("groups", []) or []:
             for clause in group.get("clauses", []):
@@ -130,8 +153,14 @@ def validate_schema(schema: Any) -> dict[str, Any]:
 
 
 def object_mapping(schema: dict[str, Any], source: str) -> dict[str, Any] | None:
-    return next((om for om in _object_mappings(schema)
-                 if om.get("sourceObjectName") == source and om.get("enabled", True)), None)
+    return next(
+        (
+            om
+            for om in _object_mappings(schema)
+            if om.get("sourceObjectName") == source and om.get("enabled", True)
+        ),
+        None,
+    )
 
 
 def mappings(om: dict[str, Any]) -> list[Mapping]:
@@ -141,8 +170,13 @@ def mappings(om: dict[str, Any]) -> list[Mapping]:
         if src["type"] == "Constant":
             out.append(Mapping(am["targetAttributeName"], None, src.get("expression", "")))
         else:
-            out.append(Mapping(am["targetAttributeName"], src["name"],
-                               matching=am.get("matchingPriority", 0) or 0))
+            out.append(
+                Mapping(
+                    am["targetAttributeName"],
+                    src["name"],
+                    matching=am.get("matchingPriority", 0) or 0,
+                )
+            )
     return out
 
 
@@ -168,8 +202,7 @@ def _clause(attrs: dict[str, Any], clause: dict[str, Any]) -> bool:
 def in_filter_scope(om: dict[str, Any], attrs: dict[str, Any]) -> bool:
     """Scoping filters: clauses AND-ed within a group, groups OR-ed (as in the portal)."""
     groups = (om.get("scope") or {}).get("groups") or []
-    return not groups or any(all(_clause(attrs, c) for c in g.get("clauses", []))
-                             for g in groups)
+    return not groups or any(all(_clause(attrs, c) for c in g.get("clauses", [])) for g in groups)
 
 
 def evaluate(maps: list[Mapping], attrs: dict[str, Any]) -> dict[str, Any]:

@@ -33,8 +33,10 @@ TICK_SECONDS = 0.25
 DELETE_THRESHOLD = 500
 ON_DEMAND_LIMIT, ON_DEMAND_WINDOW = 5, 10.0
 _BACKOFF_HOURS = (6, 12, 24)  # then daily; disabled after four weeks
-_TARGET_TYPES = {"User": "urn:ietf:params:scim:schemas:core:2.0:User",
-                 "Group": "urn:ietf:params:scim:schemas:core:2.0:Group"}
+_TARGET_TYPES = {
+    "User": "urn:ietf:params:scim:schemas:core:2.0:User",
+    "Group": "urn:ietf:params:scim:schemas:core:2.0:Group",
+}
 
 
 def _iso(ts: float) -> str:
@@ -46,7 +48,8 @@ class Scheduler:
         self.emu = emu
         self.running: dict[str, asyncio.Task[None]] = {}
         self.on_demand: dict[str, collections.deque[float]] = collections.defaultdict(
-            collections.deque)
+            collections.deque
+        )
         self._loop_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -91,9 +94,14 @@ class Scheduler:
 
     def _due(self) -> list[str]:
         with self.emu.engine.connect() as conn:
-            return list(conn.execute(select(sync_jobs.c.id).where(
-                sync_jobs.c.schedule_state == "Active",
-                sync_jobs.c.next_run_at <= time.time())).scalars())
+            return list(
+                conn.execute(
+                    select(sync_jobs.c.id).where(
+                        sync_jobs.c.schedule_state == "Active",
+                        sync_jobs.c.next_run_at <= time.time(),
+                    )
+                ).scalars()
+            )
 
     def allow_on_demand(self, job_id: str) -> bool:
         calls, now = self.on_demand[job_id], time.monotonic()
@@ -107,13 +115,14 @@ class Scheduler:
     # -- one cycle -------------------------------------------------------------------
 
     def _client(self, base_url: str, token: str) -> ScimClient:
-        context = (ssl.create_default_context(cafile=self.emu.target_ca)
-                   if self.emu.target_ca else None)
-        return ScimClient(base_url, token, concurrency=self.emu.push_concurrency,
-                          ssl_context=context)
+        context = (
+            ssl.create_default_context(cafile=self.emu.target_ca) if self.emu.target_ca else None
+        )
+        return ScimClient(
+            base_url, token, concurrency=self.emu.push_concurrency, ssl_context=context
+        )
 
-    async def run(self, job_id: str, only: tuple[str, str] | None = None
-                  ) -> list[dict[str, Any]]:
+    async def run(self, job_id: str, only: tuple[str, str] | None = None) -> list[dict[str, Any]]:
         """Run a cycle (or, with `only`, provision one object on demand); returns the
         provisioning log entries it wrote."""
         with self.emu.engine.connect() as conn:
@@ -127,18 +136,29 @@ class Scheduler:
         base, dialect = parse_base(secrets.get("BaseAddress", ""))
         sync_all = secrets.get("SyncAll", "").lower() == "true"
         snap = await asyncio.to_thread(self._load, job, sync_all, only)
-        ref = JobRef(job.tenant_id, job.id, sp.id, sp.display_name, sp.app_id,
-                     str(uuid.uuid4()))
+        ref = JobRef(job.tenant_id, job.id, sp.id, sp.display_name, sp.app_id, str(uuid.uuid4()))
         began = time.time()
         deletes = self._planned_deletes(snap)
         if only is None and deletes > DELETE_THRESHOLD:
-            await asyncio.to_thread(self._quarantine, job, began, "TooManyDeletes",
-                                    f"{deletes} deletions exceed the threshold of "
-                                    f"{DELETE_THRESHOLD}.", Counters())
+            await asyncio.to_thread(
+                self._quarantine,
+                job,
+                began,
+                "TooManyDeletes",
+                f"{deletes} deletions exceed the threshold of {DELETE_THRESHOLD}.",
+                Counters(),
+            )
             return []
         client = self._client(base, secrets.get("SecretToken", ""))
-        cycle = Cycle(self.emu.engine, ref, client, dialect, jobs.schema_of(job), snap,
-                      initial=job.watermark is None and only is None)
+        cycle = Cycle(
+            self.emu.engine,
+            ref,
+            client,
+            dialect,
+            jobs.schema_of(job),
+            snap,
+            initial=job.watermark is None and only is None,
+        )
         cycle.counters.imported = len(snap.users) + len(snap.groups)
         try:
             await cycle.run()
@@ -150,18 +170,32 @@ class Scheduler:
 
     def _load(self, job: Any, sync_all: bool, only: tuple[str, str] | None) -> Snapshot:
         with self.emu.engine.connect() as conn:
-            return load(conn, tenant_id=job.tenant_id, sp_id=job.sp_id, job_id=job.id,
-                        watermark=job.watermark, sync_all=sync_all, only=only)
+            return load(
+                conn,
+                tenant_id=job.tenant_id,
+                sp_id=job.sp_id,
+                job_id=job.id,
+                watermark=job.watermark,
+                sync_all=sync_all,
+                only=only,
+            )
 
     @staticmethod
     def _planned_deletes(snap: Snapshot) -> int:
         users = sum(1 for u in snap.users if u.purged and ("User", u.id) in snap.links)
-        groups = sum(1 for g in snap.groups
-                     if (g.purged or g.deleted_at) and ("Group", g.id) in snap.links)
+        groups = sum(
+            1 for g in snap.groups if (g.purged or g.deleted_at) and ("Group", g.id) in snap.links
+        )
         return users + groups
 
-    def _execution(self, cycle_id: str, began: float, counters: Counters, state: str,
-                   error: dict[str, Any] | None) -> dict[str, Any]:
+    def _execution(
+        self,
+        cycle_id: str,
+        began: float,
+        counters: Counters,
+        state: str,
+        error: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         return {
             "activityIdentifier": cycle_id,
             "countEntitled": counters.attempted,
@@ -182,15 +216,27 @@ class Scheduler:
     def _finish(self, job: Any, snap: Snapshot, cycle: Cycle, began: float) -> None:
         c = cycle.counters
         if cycle.unauthorized is not None:
-            self._quarantine(job, began, "EncounteredQuarantineException",
-                             "The SCIM endpoint rejected the credentials (HTTP 401). "
-                             "Verify the Secret Token. " + cycle.unauthorized.detail[:300], c,
-                             code=cycle.unauthorized.code, cycle_id=cycle.ref.cycle_id)
+            self._quarantine(
+                job,
+                began,
+                "EncounteredQuarantineException",
+                "The SCIM endpoint rejected the credentials (HTTP 401). "
+                "Verify the Secret Token. " + cycle.unauthorized.detail[:300],
+                c,
+                code=cycle.unauthorized.code,
+                cycle_id=cycle.ref.cycle_id,
+            )
             return
         if c.attempted >= 10 and c.escrowed / c.attempted >= 0.5:
-            self._quarantine(job, began, "EncounteredEscrowProportionThreshold",
-                             f"{c.escrowed} of {c.attempted} objects failed in one cycle.", c,
-                             cycle_id=cycle.ref.cycle_id, advance_to=snap.version)
+            self._quarantine(
+                job,
+                began,
+                "EncounteredEscrowProportionThreshold",
+                f"{c.escrowed} of {c.attempted} objects failed in one cycle.",
+                c,
+                cycle_id=cycle.ref.cycle_id,
+                advance_to=snap.version,
+            )
             return
         state = "EntryLevelErrors" if c.escrowed else "Succeeded"
         execution = self._execution(cycle.ref.cycle_id, began, c, state, None)
@@ -201,8 +247,10 @@ class Scheduler:
             status = dict(current.status)
             now = now_iso()
             status.update(
-                lastExecution=execution, lastSuccessfulExecution=execution,
-                countSuccessiveCompleteFailures=0, quarantine=None,
+                lastExecution=execution,
+                lastSuccessfulExecution=execution,
+                countSuccessiveCompleteFailures=0,
+                quarantine=None,
                 synchronizedEntryCountByType=self._entry_counts(conn, job.id),
             )
             if c.exported:
@@ -222,13 +270,25 @@ class Scheduler:
 
     @staticmethod
     def _entry_counts(conn: Any, job_id: str) -> list[dict[str, Any]]:
-        rows = conn.execute(select(sync_links.c.object_type, func.count()).where(
-            sync_links.c.job_id == job_id).group_by(sync_links.c.object_type)).all()
+        rows = conn.execute(
+            select(sync_links.c.object_type, func.count())
+            .where(sync_links.c.job_id == job_id)
+            .group_by(sync_links.c.object_type)
+        ).all()
         return [{"key": _TARGET_TYPES[kind], "value": n} for kind, n in rows]
 
-    def _quarantine(self, job: Any, began: float, reason: str, message: str,
-                    counters: Counters, *, code: str = "QuarantineJob",
-                    cycle_id: str = "", advance_to: int | None = None) -> None:
+    def _quarantine(
+        self,
+        job: Any,
+        began: float,
+        reason: str,
+        message: str,
+        counters: Counters,
+        *,
+        code: str = "QuarantineJob",
+        cycle_id: str = "",
+        advance_to: int | None = None,
+    ) -> None:
         """Quarantine: retry after 6 h, 12 h, 24 h, then daily (scaled with the cycle
         interval); after four weeks the job is disabled."""
         error = {"code": code, "message": message, "tenantActionable": True}
@@ -244,12 +304,18 @@ class Scheduler:
             delay = _BACKOFF_HOURS[min(count, len(_BACKOFF_HOURS)) - 1] * 3600 * self.scale
             execution = self._execution(cycle_id, began, counters, "Failed", error)
             status.update(
-                code="Quarantine", lastExecution=execution,
+                code="Quarantine",
+                lastExecution=execution,
                 countSuccessiveCompleteFailures=status.get("countSuccessiveCompleteFailures", 0)
                 + 1,
-                quarantine={"currentBegan": _iso(now), "nextAttempt": _iso(now + delay),
-                            "reason": reason, "seriesBegan": series_began,
-                            "seriesCount": count, "error": error},
+                quarantine={
+                    "currentBegan": _iso(now),
+                    "nextAttempt": _iso(now + delay),
+                    "reason": reason,
+                    "seriesBegan": series_began,
+                    "seriesCount": count,
+                    "error": error,
+                },
             )
             values: dict[str, Any] = {"status": status, "next_run_at": now + delay}
             began_ts = datetime.fromisoformat(series_began.replace("Z", "+00:00")).timestamp()
@@ -261,10 +327,15 @@ class Scheduler:
                 jobs.update(conn, job.id, **values)
             else:
                 jobs.update(conn, job.id, status=status)
-            audit.record(conn, job.tenant_id, "Quarantine", "ProvisioningManagement",
-                         initiated_by=audit.system_initiator("Azure AD Provisioning Service"),
-                         service="Account Provisioning", result="failure",
-                         result_reason=message,
-                         targets=[audit.target(job.sp_id, job.id, "ServicePrincipal")],
-                         additional={"JobId": job.id, "Reason": reason})
-
+            audit.record(
+                conn,
+                job.tenant_id,
+                "Quarantine",
+                "ProvisioningManagement",
+                initiated_by=audit.system_initiator("Azure AD Provisioning Service"),
+                service="Account Provisioning",
+                result="failure",
+                result_reason=message,
+                targets=[audit.target(job.sp_id, job.id, "ServicePrincipal")],
+                additional={"JobId": job.id, "Reason": reason},
+            )

@@ -47,27 +47,45 @@ class Reply:
 
 
 class ScimClient:
-    def __init__(self, base_url: str, token: str, *, concurrency: int = 32,
-                 timeout: float = 30.0, ssl_context: ssl.SSLContext | None = None,
-                 retries: int = 2):
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        concurrency: int = 32,
+        timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+        retries: int = 2,
+    ):
         self.concurrency = concurrency
         self.retries = retries
         self.requests = 0
         try:
-            self.pool: Pool | None = Pool(base_url, size=concurrency, timeout=timeout,
-                                          ssl_context=ssl_context)
+            self.pool: Pool | None = Pool(
+                base_url, size=concurrency, timeout=timeout, ssl_context=ssl_context
+            )
         except ValueError:
             self.pool = None  # every call fails below, and is reported per object
         self.base_url = base_url
-        self.headers = {"Authorization": f"Bearer {token}", "Accept": SCIM_JSON,
-                        "User-Agent": "Microsoft.Identity.Provisioning/emulator"}
+        self.headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": SCIM_JSON,
+            "User-Agent": "Microsoft.Identity.Provisioning/emulator",
+        }
 
     async def close(self) -> None:
         if self.pool is not None:
             await self.pool.close()
 
-    async def call(self, method: str, path: str, body: dict[str, Any] | None = None,
-                   params: dict[str, str] | None = None, *, ok404: bool = False) -> Reply:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        *,
+        ok404: bool = False,
+    ) -> Reply:
         """Send one request; 429 waits Retry-After and 5xx/network errors retry a few
         times before the error surfaces (then the object goes to escrow)."""
         if self.pool is None:

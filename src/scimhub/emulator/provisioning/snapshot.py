@@ -32,15 +32,26 @@ class Snapshot:
     escrowed: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
-def load(conn: Connection, *, tenant_id: str, sp_id: str, job_id: str,
-         watermark: int | None, sync_all: bool,
-         only: tuple[str, str] | None = None) -> Snapshot:
+def load(
+    conn: Connection,
+    *,
+    tenant_id: str,
+    sp_id: str,
+    job_id: str,
+    watermark: int | None,
+    sync_all: bool,
+    only: tuple[str, str] | None = None,
+) -> Snapshot:
     """`only`: (object type, id) for provision-on-demand; otherwise a whole cycle."""
     version = current_version(conn, tenant_id)
-    links = {(r.object_type, r.source_id): Link(r.target_id, dict(r.applied))
-             for r in conn.execute(select(sync_links).where(sync_links.c.job_id == job_id))}
-    escrowed = {(r.object_type, r.source_id): r.attempts
-                for r in conn.execute(select(escrows).where(escrows.c.job_id == job_id))}
+    links = {
+        (r.object_type, r.source_id): Link(r.target_id, dict(r.applied))
+        for r in conn.execute(select(sync_links).where(sync_links.c.job_id == job_id))
+    }
+    escrowed = {
+        (r.object_type, r.source_id): r.attempts
+        for r in conn.execute(select(escrows).where(escrows.c.job_id == job_id))
+    }
 
     def candidates(table: Any, kind: str) -> list[Row[Any]]:
         stmt = select(table).where(table.c.tenant_id == tenant_id)
@@ -58,18 +69,38 @@ def load(conn: Connection, *, tenant_id: str, sp_id: str, job_id: str,
 
     assigned = conn.execute(select(assignments).where(assignments.c.sp_id == sp_id)).all()
     if sync_all:
-        scope_users = {r.id for r in conn.execute(select(users.c.id).where(
-            users.c.tenant_id == tenant_id, users.c.deleted_at.is_(None)))}
-        scope_groups = {r.id for r in conn.execute(select(groups.c.id).where(
-            groups.c.tenant_id == tenant_id, groups.c.deleted_at.is_(None)))}
+        scope_users = {
+            r.id
+            for r in conn.execute(
+                select(users.c.id).where(
+                    users.c.tenant_id == tenant_id, users.c.deleted_at.is_(None)
+                )
+            )
+        }
+        scope_groups = {
+            r.id
+            for r in conn.execute(
+                select(groups.c.id).where(
+                    groups.c.tenant_id == tenant_id, groups.c.deleted_at.is_(None)
+                )
+            )
+        }
     else:
         scope_users = {a.principal_id for a in assigned if a.principal_type == "User"}
         scope_groups = {a.principal_id for a in assigned if a.principal_type == "Group"}
         # Members of assigned groups are entitled (direct members only, as in Entra).
-        scope_users |= {r.member_id for r in conn.execute(
-            select(memberships.c.member_id).join(groups, groups.c.id == memberships.c.group_id)
-            .where(memberships.c.group_id.in_(scope_groups), memberships.c.member_type == "user",
-                   groups.c.deleted_at.is_(None)))}
+        scope_users |= {
+            r.member_id
+            for r in conn.execute(
+                select(memberships.c.member_id)
+                .join(groups, groups.c.id == memberships.c.group_id)
+                .where(
+                    memberships.c.group_id.in_(scope_groups),
+                    memberships.c.member_type == "user",
+                    groups.c.deleted_at.is_(None),
+                )
+            )
+        }
 
     group_members: dict[str, list[str]] = defaultdict(list)
     wanted = [g.id for g in group_rows]
@@ -77,9 +108,19 @@ def load(conn: Connection, *, tenant_id: str, sp_id: str, job_id: str,
         for r in conn.execute(
             select(memberships.c.group_id, memberships.c.member_id)
             .join(users, users.c.id == memberships.c.member_id)
-            .where(memberships.c.group_id.in_(wanted[start:start + 500]),
-                   users.c.deleted_at.is_(None))
+            .where(
+                memberships.c.group_id.in_(wanted[start : start + 500]),
+                users.c.deleted_at.is_(None),
+            )
         ):
             group_members[r.group_id].append(r.member_id)
-    return Snapshot(version, user_rows, group_rows, scope_users, scope_groups,
-                    dict(group_members), links, escrowed)
+    return Snapshot(
+        version,
+        user_rows,
+        group_rows,
+        scope_users,
+        scope_groups,
+        dict(group_members),
+        links,
+        escrowed,
+    )

@@ -40,8 +40,16 @@ class AuditAction(StrEnum):
         return cls.ALLOW_SYNC_ENABLED if enabled else cls.ALLOW_SYNC_DISABLED
 
 
-def record(audit: Audit, org_id: str, actor: Actor, action: AuditAction, *,
-           target: str | None = None, detail: dict[str, Any] | None = None) -> None:
+def record(
+    audit: Audit,
+    org_id: str,
+    actor: Actor,
+    action: AuditAction,
+    *,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
     """One of the integration's audit events, with the actor's tracking id."""
-    audit.record(org_id, actor.name, action, target=target, detail=detail,
-                 tracking_id=actor.tracking_id)
+    audit.record(
+        org_id, actor.name, action, target=target, detail=detail, tracking_id=actor.tracking_id
+    )

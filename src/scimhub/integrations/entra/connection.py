@@ -27,14 +27,20 @@ class EntraConnection:
             verify = ssl.create_default_context(cafile=settings.ca_bundle)
         self.http = httpx.Client(verify=verify, trust_env=False, timeout=20)
 
-    def graph(self, tenant_id: str, client_request_id: str | None = None, *,
-              max_wait: float = 10.0) -> GraphClient:
+    def graph(
+        self, tenant_id: str, client_request_id: str | None = None, *, max_wait: float = 10.0
+    ) -> GraphClient:
         """Graph as the integration app in one tenant; every call of the client shares one
         client-request-id (a new one unless given)."""
         if not self.settings.configured:
             raise NotConfigured()
-        return GraphClient(self.credentials, self.http, require_tenant_id(tenant_id),
-                           client_request_id or str(uuid.uuid4()), max_wait=max_wait)
+        return GraphClient(
+            self.credentials,
+            self.http,
+            require_tenant_id(tenant_id),
+            client_request_id or str(uuid.uuid4()),
+            max_wait=max_wait,
+        )
 
     def close(self) -> None:
         self.http.close()

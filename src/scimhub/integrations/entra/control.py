@@ -22,8 +22,16 @@ from .status_view import StatusView, instance_doc
 
 
 class Control:
-    def __init__(self, connection: EntraConnection, *, orgs: Orgs, instances: Instances,
-                 audit: Audit, provisioning: Provisioning, status: StatusView) -> None:
+    def __init__(
+        self,
+        connection: EntraConnection,
+        *,
+        orgs: Orgs,
+        instances: Instances,
+        audit: Audit,
+        provisioning: Provisioning,
+        status: StatusView,
+    ) -> None:
         self.connection = connection
         self.orgs = orgs
         self.instances = instances
@@ -33,8 +41,9 @@ class Control:
 
     # -- the provisioning job -----------------------------------------------------------
 
-    def set_auto_sync(self, org_id: str, instance_id: str, enabled: bool, actor: Actor
-                      ) -> dict[str, Any]:
+    def set_auto_sync(
+        self, org_id: str, instance_id: str, enabled: bool, actor: Actor
+    ) -> dict[str, Any]:
         instance, job = push_instance(self.instances, org_id, instance_id)
         graph = self.connection.graph(instance.tenant_id)
         jobs.job_action(graph, job, "start" if enabled else "pause")
@@ -49,22 +58,35 @@ class Control:
         record(self.audit, org_id, actor, AuditAction.SYNC_NOW, target=instance.name)
         return self.status.instance(instance, graph.client_request_id)
 
-    def provision_on_demand(self, org_id: str, instance_id: str, user_id: Any, actor: Actor
-                            ) -> dict[str, Any]:
+    def provision_on_demand(
+        self, org_id: str, instance_id: str, user_id: Any, actor: Actor
+    ) -> dict[str, Any]:
         if not isinstance(user_id, str) or not user_id:
             raise BadRequest("userId (the Entra object id of the user) is required")
         instance, job = push_instance(self.instances, org_id, instance_id)
         graph = self.connection.graph(instance.tenant_id)
         rule_id = _rule_id(jobs.get_schema(graph, job))
-        result = jobs.job_action(graph, job, "provisionOnDemand", {"parameters": [{
-            "ruleId": rule_id, "subjects": [{"objectId": user_id, "objectTypeName": "User"}]}]})
+        result = jobs.job_action(
+            graph,
+            job,
+            "provisionOnDemand",
+            {
+                "parameters": [
+                    {
+                        "ruleId": rule_id,
+                        "subjects": [{"objectId": user_id, "objectTypeName": "User"}],
+                    }
+                ]
+            },
+        )
         record(self.audit, org_id, actor, AuditAction.PROVISION_ON_DEMAND, target=user_id)
         return result if isinstance(result, dict) else {}
 
     # -- the saved configuration --------------------------------------------------------
 
-    def set_scope(self, org_id: str, instance_id: str, scope: Any, actor: Actor, *,
-                  hub_url: str) -> dict[str, Any]:
+    def set_scope(
+        self, org_id: str, instance_id: str, scope: Any, actor: Actor, *, hub_url: str
+    ) -> dict[str, Any]:
         if scope not in SCOPES:
             raise BadRequest(f"scope must be one of {', '.join(SCOPES)}")
         instance = saved_instance(self.instances, org_id, instance_id)
@@ -75,12 +97,17 @@ class Control:
             instance = self.provisioning.put_secrets(graph, instance, job.sp_id, hub_url)
             # As in Entra, a new scope means a new initial cycle.
             jobs.restart(graph, job, start=False)
-        record(self.audit, org_id, actor, AuditAction.SCOPE_CHANGED, target=instance.name,
-               detail={"scope": scope})
+        record(
+            self.audit,
+            org_id,
+            actor,
+            AuditAction.SCOPE_CHANGED,
+            target=instance.name,
+            detail={"scope": scope},
+        )
         return instance_doc(instance)
 
-    def set_mappings(self, org_id: str, instance_id: str, raw: Any, actor: Actor
-                     ) -> dict[str, Any]:
+    def set_mappings(self, org_id: str, instance_id: str, raw: Any, actor: Actor) -> dict[str, Any]:
         chosen = mappings.validate(raw)
         instance = saved_instance(self.instances, org_id, instance_id)
         job = jobs.job_of(instance)
@@ -94,9 +121,10 @@ class Control:
 
     # -- the whole integration ----------------------------------------------------------
 
-    def allow_sync(self, org_id: str, enabled: bool, actor: Actor, *,
-                   hub_url: str) -> dict[str, Any]:
-        """"Allow Azure AD sync": on restores every saved instance, off pauses their jobs.
+    def allow_sync(
+        self, org_id: str, enabled: bool, actor: Actor, *, hub_url: str
+    ) -> dict[str, Any]:
+        """ "Allow Azure AD sync": on restores every saved instance, off pauses their jobs.
         Off is the hub's own decision: it is saved first, whatever Entra answers, and a job
         Entra would not pause is reported (and kept for the troubleshooter)."""
         if not enabled:
@@ -109,14 +137,24 @@ class Control:
                 self.provisioning.restore(instance, actor, hub_url=hub_url)
                 continue
             try:
-                with recording_failures(self.instances, org_id, instance.id,
-                                        tracking_id=actor.tracking_id or "",
-                                        operation="allowSync", every_failure=True):
+                with recording_failures(
+                    self.instances,
+                    org_id,
+                    instance.id,
+                    tracking_id=actor.tracking_id or "",
+                    operation="allowSync",
+                    every_failure=True,
+                ):
                     self._pause(instance)
             except IntegrationError as exc:
-                warnings.append({"instanceId": instance.id, "code": exc.code,
-                                 "description": f"{instance.name}: the job could not be "
-                                                f"paused in Entra ({exc.description})"})
+                warnings.append(
+                    {
+                        "instanceId": instance.id,
+                        "code": exc.code,
+                        "description": f"{instance.name}: the job could not be "
+                        f"paused in Entra ({exc.description})",
+                    }
+                )
         if enabled:
             self.orgs.update_setting(org_id, "allow_azure_sync", True)
         record(self.audit, org_id, actor, AuditAction.allow_sync(enabled))
@@ -133,8 +171,7 @@ class Control:
                 jobs.delete_job(self.connection.graph(instance.tenant_id), job)
         self.provisioning.revoke_job_token(instance)
         self.instances.delete(instance)
-        record(self.audit, org_id, actor, AuditAction.INSTANCE_DISCONNECTED,
-               target=instance.name)
+        record(self.audit, org_id, actor, AuditAction.INSTANCE_DISCONNECTED, target=instance.name)
 
     def _pause(self, instance: Instance) -> None:
         job = jobs.job_of(instance)

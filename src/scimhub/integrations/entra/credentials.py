@@ -37,16 +37,21 @@ class CredentialSource:
             app = self._apps.get(tenant_id)
             if app is None:
                 app = msal.ConfidentialClientApplication(
-                    self.settings.client_id, client_credential=self.settings.client_secret,
+                    self.settings.client_id,
+                    client_credential=self.settings.client_secret,
                     authority=f"{self.settings.login_url}/{tenant_id}",
-                    instance_discovery=False, http_client=self._http, timeout=15)
+                    instance_discovery=False,
+                    http_client=self._http,
+                    timeout=15,
+                )
                 self._apps[tenant_id] = app
             return app
 
     def token(self, tenant_id: str, client_request_id: str) -> str:
         try:
             result: dict[str, Any] = self._app(tenant_id).acquire_token_for_client(
-                scopes=[self.settings.graph_scope])
+                scopes=[self.settings.graph_scope]
+            )
         except (requests.RequestException, ValueError) as exc:
             # ValueError: MSAL could not read the authority's metadata (tenant unknown or
             # the server is not answering like Entra).
@@ -59,7 +64,8 @@ class CredentialSource:
         upstream = Upstream(
             code=f"AADSTS{codes[0]}" if codes else result.get("error"),
             message=(result.get("error_description") or "").split("\r\n")[0],
-            correlation_id=result.get("correlation_id"))
+            correlation_id=result.get("correlation_id"),
+        )
         if codes and codes[0] in _THROTTLED:
             raise Unavailable(client_request_id, upstream)
         raise Unauthorized(client_request_id, upstream)

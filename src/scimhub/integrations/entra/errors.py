@@ -33,9 +33,14 @@ class IntegrationError(Exception):
     status: ClassVar[int]
     code: ClassVar[str]
 
-    def __init__(self, description: str, *, upstream: Upstream | None = None,
-                 client_request_id: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        description: str,
+        *,
+        upstream: Upstream | None = None,
+        client_request_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(description)
         self.description = description
         self.upstream = upstream or Upstream()
@@ -59,13 +64,18 @@ class IntegrationError(Exception):
 
     def failure_fields(self) -> dict[str, Any]:
         """What the troubleshooter keeps of this error (`Instances.record_failure`)."""
-        return {"status": self.status, "code": self.code, "upstream_code": self.upstream.code,
-                "upstream_message": self.upstream.message,
-                "correlation_id": self.upstream.correlation_id,
-                "client_request_id": self.client_request_id}
+        return {
+            "status": self.status,
+            "code": self.code,
+            "upstream_code": self.upstream.code,
+            "upstream_message": self.upstream.message,
+            "correlation_id": self.upstream.correlation_id,
+            "client_request_id": self.client_request_id,
+        }
 
 
 # -- what to do next --------------------------------------------------------------------
+
 
 class Retry(IntegrationError):
     """Transient: the same call may succeed later."""
@@ -87,12 +97,16 @@ class Stop(IntegrationError):
 
 # -- the failures -------------------------------------------------------------------------
 
+
 class Unauthorized(Reconsent):
     status, code = 401, "701018"
 
     def __init__(self, client_request_id: str, upstream: Upstream | None = None) -> None:
-        super().__init__(f"Request unauthorized. client-request-id: {client_request_id}",
-                         upstream=upstream, client_request_id=client_request_id)
+        super().__init__(
+            f"Request unauthorized. client-request-id: {client_request_id}",
+            upstream=upstream,
+            client_request_id=client_request_id,
+        )
 
     @property
     def title(self) -> str:
@@ -105,19 +119,25 @@ class NotProven(Reconsent):
     status, code = 401, "701062"
 
     def __init__(self, reason: str, upstream: Upstream | None = None) -> None:
-        super().__init__(f"The Entra sign-in did not prove the tenant: {reason} Start the "
-                         "setup again.", upstream=upstream)
+        super().__init__(
+            f"The Entra sign-in did not prove the tenant: {reason} Start the setup again.",
+            upstream=upstream,
+        )
 
 
 class Throttled(Retry):
     status, code = 429, "701029"
 
-    def __init__(self, retry_after: int, client_request_id: str,
-                 upstream: Upstream | None = None) -> None:
-        super().__init__("Microsoft Graph is throttling requests; retry after "
-                         f"{retry_after} s. client-request-id: {client_request_id}",
-                         upstream=upstream, client_request_id=client_request_id,
-                         headers={"Retry-After": str(retry_after)})
+    def __init__(
+        self, retry_after: int, client_request_id: str, upstream: Upstream | None = None
+    ) -> None:
+        super().__init__(
+            "Microsoft Graph is throttling requests; retry after "
+            f"{retry_after} s. client-request-id: {client_request_id}",
+            upstream=upstream,
+            client_request_id=client_request_id,
+            headers={"Retry-After": str(retry_after)},
+        )
         self.retry_after = retry_after
 
     @property
@@ -129,14 +149,15 @@ class Unavailable(Retry):
     status, code = 503, "701030"
 
     def __init__(self, client_request_id: str, upstream: Upstream | None = None) -> None:
-        super().__init__(f"Microsoft Entra ID is unavailable. client-request-id: "
-                         f"{client_request_id}", upstream=upstream,
-                         client_request_id=client_request_id)
+        super().__init__(
+            f"Microsoft Entra ID is unavailable. client-request-id: {client_request_id}",
+            upstream=upstream,
+            client_request_id=client_request_id,
+        )
 
     @property
     def title(self) -> str:
-        return (f"{_PREFIX} Microsoft Entra ID is unavailable right now. Try again in a few "
-                "minutes.")
+        return f"{_PREFIX} Microsoft Entra ID is unavailable right now. Try again in a few minutes."
 
 
 class AlreadyRunning(Retry):
@@ -145,8 +166,9 @@ class AlreadyRunning(Retry):
     status, code = 409, "701052"
 
     def __init__(self) -> None:
-        super().__init__("A sync round for this instance is already running; try again when "
-                         "it has finished.")
+        super().__init__(
+            "A sync round for this instance is already running; try again when it has finished."
+        )
 
 
 class NotFound(Recreate):
@@ -157,8 +179,10 @@ class NotFound(Recreate):
 
     @property
     def title(self) -> str:
-        return (f"{_PREFIX} The instance or its provisioning job was not found; it may have "
-                "been deleted. Reload the page.")
+        return (
+            f"{_PREFIX} The instance or its provisioning job was not found; it may have "
+            "been deleted. Reload the page."
+        )
 
 
 class UnexpectedAnswer(Stop):
@@ -167,16 +191,23 @@ class UnexpectedAnswer(Stop):
     status, code = 502, "701031"
 
     def __init__(self, client_request_id: str, upstream: Upstream | None = None) -> None:
-        super().__init__(f"Unexpected answer from Microsoft Graph. client-request-id: "
-                         f"{client_request_id}", upstream=upstream,
-                         client_request_id=client_request_id)
+        super().__init__(
+            f"Unexpected answer from Microsoft Graph. client-request-id: {client_request_id}",
+            upstream=upstream,
+            client_request_id=client_request_id,
+        )
 
 
 class BadRequest(Stop):
     status, code = 400, "701050"
 
-    def __init__(self, description: str, *, upstream: Upstream | None = None,
-                 client_request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        description: str,
+        *,
+        upstream: Upstream | None = None,
+        client_request_id: str | None = None,
+    ) -> None:
         super().__init__(description, upstream=upstream, client_request_id=client_request_id)
 
     @property
@@ -194,9 +225,11 @@ class TenantTaken(Stop):
     status, code = 409, "701053"
 
     def __init__(self) -> None:
-        super().__init__("This Entra tenant is already connected to another organization on "
-                         "this hub. Ask the hub's operator to allow sharing it "
-                         "(SCIMHUB_ENTRA_SHARED_TENANTS) if both should receive its users.")
+        super().__init__(
+            "This Entra tenant is already connected to another organization on "
+            "this hub. Ask the hub's operator to allow sharing it "
+            "(SCIMHUB_ENTRA_SHARED_TENANTS) if both should receive its users."
+        )
 
 
 class PayloadTooLarge(Stop):
@@ -209,8 +242,9 @@ class PayloadTooLarge(Stop):
 class Forbidden(Stop):
     status, code = 403, "701060"
 
-    def __init__(self, description: str = "Read-only administrators cannot change the "
-                 "integration.") -> None:
+    def __init__(
+        self, description: str = "Read-only administrators cannot change the integration."
+    ) -> None:
         super().__init__(description)
 
     @property
@@ -233,8 +267,10 @@ class NotConfigured(Stop):
     status, code = 412, "701070"
 
     def __init__(self) -> None:
-        super().__init__("The Azure AD integration is not configured on this hub "
-                         "(SCIMHUB_ENTRA_CLIENT_ID, _CLIENT_SECRET, _APP_TEMPLATE_ID).")
+        super().__init__(
+            "The Azure AD integration is not configured on this hub "
+            "(SCIMHUB_ENTRA_CLIENT_ID, _CLIENT_SECRET, _APP_TEMPLATE_ID)."
+        )
 
 
 class InternalError(Stop):
@@ -243,5 +279,6 @@ class InternalError(Stop):
     status, code = 500, "701099"
 
     def __init__(self, tracking_id: str) -> None:
-        super().__init__("The hub failed unexpectedly; quote the tracking id "
-                         f"{tracking_id} when reporting it.")
+        super().__init__(
+            f"The hub failed unexpectedly; quote the tracking id {tracking_id} when reporting it."
+        )

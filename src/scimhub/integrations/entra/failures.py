@@ -12,9 +12,15 @@ from .errors import IntegrationError
 
 
 @contextmanager
-def recording_failures(instances: Instances, org_id: str, instance_id: str | None, *,
-                       tracking_id: str, operation: str, every_failure: bool = False
-                       ) -> Iterator[None]:
+def recording_failures(
+    instances: Instances,
+    org_id: str,
+    instance_id: str | None,
+    *,
+    tracking_id: str,
+    operation: str,
+    every_failure: bool = False,
+) -> Iterator[None]:
     """Record an `IntegrationError` raised inside, then let it go on.
 
     By default only what Entra or Graph answered is recorded: the hub's own refusals (a bad
@@ -24,6 +30,11 @@ def recording_failures(instances: Instances, org_id: str, instance_id: str | Non
         yield
     except IntegrationError as err:
         if every_failure or err.from_upstream:
-            instances.record_failure(org_id, instance_id, tracking_id=tracking_id,
-                                     operation=operation, **err.failure_fields())
+            instances.record_failure(
+                org_id,
+                instance_id,
+                tracking_id=tracking_id,
+                operation=operation,
+                **err.failure_fields(),
+            )
         raise

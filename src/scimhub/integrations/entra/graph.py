@@ -27,9 +27,16 @@ _RETRIES = 3
 class GraphClient:
     """Graph calls for one tenant, all tagged with one client-request-id."""
 
-    def __init__(self, credentials: CredentialSource, http: httpx.Client, tenant_id: str,
-                 client_request_id: str, *, max_wait: float = 10.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        credentials: CredentialSource,
+        http: httpx.Client,
+        tenant_id: str,
+        client_request_id: str,
+        *,
+        max_wait: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.credentials = credentials
         self.http = http
         self.tenant_id = tenant_id
@@ -60,8 +67,9 @@ class GraphClient:
                 return
             page = self.request("GET", link)
 
-    def request(self, method: str, path: str, *, params: dict[str, str] | None = None,
-                json: Any = None) -> Any:
+    def request(
+        self, method: str, path: str, *, params: dict[str, str] | None = None, json: Any = None
+    ) -> Any:
         url = path if path.startswith("https://") else self.base + path
         refreshed = False
         attempt = 0
@@ -69,16 +77,24 @@ class GraphClient:
             attempt += 1
             token = self.credentials.token(self.tenant_id, self.client_request_id)
             try:
-                response = self.http.request(method, url, params=params, json=json, headers={
-                    "Authorization": f"Bearer {token}",
-                    "client-request-id": self.client_request_id,
-                    "Accept": "application/json"})
+                response = self.http.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "client-request-id": self.client_request_id,
+                        "Accept": "application/json",
+                    },
+                )
             except httpx.TransportError as exc:
                 if attempt < _RETRIES:
                     self.sleep(0.2 * attempt)
                     continue
-                raise Unavailable(self.client_request_id,
-                                  Upstream(message=type(exc).__name__)) from None
+                raise Unavailable(
+                    self.client_request_id, Upstream(message=type(exc).__name__)
+                ) from None
             status = response.status_code
             if status < 300:
                 return response.json() if response.content else None
@@ -104,8 +120,11 @@ class GraphClient:
                     continue
                 raise Unavailable(self.client_request_id, upstream)
             if status == 400:
-                raise BadRequest(upstream.message or "Bad request to Graph.", upstream=upstream,
-                                 client_request_id=self.client_request_id)
+                raise BadRequest(
+                    upstream.message or "Bad request to Graph.",
+                    upstream=upstream,
+                    client_request_id=self.client_request_id,
+                )
             raise UnexpectedAnswer(self.client_request_id, upstream)
 
 
@@ -122,5 +141,6 @@ def _upstream(response: httpx.Response) -> Upstream:
     except ValueError:
         return Upstream(code=str(response.status_code))
     inner = error.get("innerError") or {}
-    return Upstream(code=error.get("code"), message=error.get("message"),
-                    correlation_id=inner.get("request-id"))
+    return Upstream(
+        code=error.get("code"), message=error.get("message"), correlation_id=inner.get("request-id")
+    )

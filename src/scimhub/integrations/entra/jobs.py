@@ -58,8 +58,9 @@ def sync_template_id(graph: GraphClient, sp_id: str) -> str:
 
 
 def create_job(graph: GraphClient, sp_id: str, template_id: str) -> JobRef:
-    job = graph.post(f"/servicePrincipals/{sp_id}/synchronization/jobs",
-                     {"templateId": template_id})
+    job = graph.post(
+        f"/servicePrincipals/{sp_id}/synchronization/jobs", {"templateId": template_id}
+    )
     if not isinstance(job, dict) or "id" not in job:
         raise UnexpectedAnswer(graph.client_request_id)
     return JobRef(sp_id, str(job["id"]))
@@ -76,13 +77,19 @@ def delete_job(graph: GraphClient, job: JobRef) -> None:
     graph.delete(job.path)
 
 
-def put_secrets(graph: GraphClient, sp_id: str, *, base_address: str, secret_token: str,
-                sync_all: bool) -> None:
-    graph.put(f"/servicePrincipals/{sp_id}/synchronization/secrets", {"value": [
-        {"key": "BaseAddress", "value": base_address},
-        {"key": "SecretToken", "value": secret_token},
-        {"key": "SyncAll", "value": "true" if sync_all else "false"},
-    ]})
+def put_secrets(
+    graph: GraphClient, sp_id: str, *, base_address: str, secret_token: str, sync_all: bool
+) -> None:
+    graph.put(
+        f"/servicePrincipals/{sp_id}/synchronization/secrets",
+        {
+            "value": [
+                {"key": "BaseAddress", "value": base_address},
+                {"key": "SecretToken", "value": secret_token},
+                {"key": "SyncAll", "value": "true" if sync_all else "false"},
+            ]
+        },
+    )
 
 
 def get_schema(graph: GraphClient, job: JobRef) -> dict[str, Any]:
@@ -96,8 +103,9 @@ def put_schema(graph: GraphClient, job: JobRef, schema: dict[str, Any]) -> None:
     graph.put(f"{job.path}/schema", schema)
 
 
-def job_action(graph: GraphClient, job: JobRef, action: str,
-               body: dict[str, Any] | None = None) -> Any:
+def job_action(
+    graph: GraphClient, job: JobRef, action: str, body: dict[str, Any] | None = None
+) -> Any:
     """start | pause | restart | validateCredentials | provisionOnDemand"""
     return graph.post(f"{job.path}/{action}", body)
 

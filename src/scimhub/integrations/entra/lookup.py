@@ -14,8 +14,7 @@ def saved_instance(instances: Instances, org_id: str, instance_id: str) -> Insta
     return instance
 
 
-def push_instance(instances: Instances, org_id: str, instance_id: str
-                  ) -> tuple[Instance, JobRef]:
+def push_instance(instances: Instances, org_id: str, instance_id: str) -> tuple[Instance, JobRef]:
     """An instance with the Entra provisioning job it steers."""
     instance = saved_instance(instances, org_id, instance_id)
     job = job_of(instance)

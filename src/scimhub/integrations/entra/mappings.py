@@ -33,8 +33,13 @@ def validate(mappings: Any) -> list[dict[str, str]]:
         raise BadRequest("mappings must be a non-empty list of {source, target}")
     clean = []
     for m in mappings:
-        if not (isinstance(m, dict) and isinstance(m.get("source"), str)
-                and isinstance(m.get("target"), str) and m["source"] and m["target"]):
+        if not (
+            isinstance(m, dict)
+            and isinstance(m.get("source"), str)
+            and isinstance(m.get("target"), str)
+            and m["source"]
+            and m["target"]
+        ):
             raise BadRequest("each mapping needs a 'source' and a 'target' string")
         clean.append({"source": m["source"], "target": m["target"]})
     targets = [m["target"] for m in clean]
@@ -55,9 +60,11 @@ def _user_mapping(schema: dict[str, Any]) -> dict[str, Any] | None:
 
 def from_schema(schema: dict[str, Any]) -> list[dict[str, str]]:
     mapping = _user_mapping(schema) or {}
-    return [{"source": a["source"]["name"], "target": a["targetAttributeName"]}
-            for a in mapping.get("attributeMappings", [])
-            if isinstance(a.get("source"), dict) and a["source"].get("name")]
+    return [
+        {"source": a["source"]["name"], "target": a["targetAttributeName"]}
+        for a in mapping.get("attributeMappings", [])
+        if isinstance(a.get("source"), dict) and a["source"].get("name")
+    ]
 
 
 def into_schema(schema: dict[str, Any], mappings: list[dict[str, str]]) -> dict[str, Any]:
@@ -66,14 +73,21 @@ def into_schema(schema: dict[str, Any], mappings: list[dict[str, str]]) -> dict[
     mapping = _user_mapping(updated)
     if mapping is None:
         raise BadRequest("the provisioning job's schema has no user mapping")
-    mapping["attributeMappings"] = [{
-        "defaultValue": None,
-        "exportMissingReferences": False,
-        "flowBehavior": "FlowWhenChanged",
-        "flowType": "Always",
-        "matchingPriority": 1 if m["target"] == MATCHING_TARGET else 0,
-        "targetAttributeName": m["target"],
-        "source": {"expression": f"[{m['source']}]", "name": m["source"], "type": "Attribute",
-                   "parameters": []},
-    } for m in mappings]
+    mapping["attributeMappings"] = [
+        {
+            "defaultValue": None,
+            "exportMissingReferences": False,
+            "flowBehavior": "FlowWhenChanged",
+            "flowType": "Always",
+            "matchingPriority": 1 if m["target"] == MATCHING_TARGET else 0,
+            "targetAttributeName": m["target"],
+            "source": {
+                "expression": f"[{m['source']}]",
+                "name": m["source"],
+                "type": "Attribute",
+                "parameters": [],
+            },
+        }
+        for m in mappings
+    ]
     return updated

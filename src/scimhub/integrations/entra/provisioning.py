@@ -24,8 +24,16 @@ from .status_view import StatusView
 
 
 class Provisioning:
-    def __init__(self, connection: EntraConnection, *, tokens: Tokens, instances: Instances,
-                 audit: Audit, status: StatusView, job_token_lifetime: timedelta) -> None:
+    def __init__(
+        self,
+        connection: EntraConnection,
+        *,
+        tokens: Tokens,
+        instances: Instances,
+        audit: Audit,
+        status: StatusView,
+        job_token_lifetime: timedelta,
+    ) -> None:
         self.connection = connection
         self.tokens = tokens
         self.instances = instances
@@ -35,25 +43,31 @@ class Provisioning:
 
     def provision_app(self, graph: GraphClient, instance: Instance, hub_url: str) -> Instance:
         """Instantiate the provisioning app, create and configure its job, start it."""
-        app_id, sp_id = jobs.instantiate(graph, self.connection.settings.app_template_id,
-                                         instance.name)
-        instance = self.instances.update(instance, provisioning_app_id=app_id,
-                                         provisioning_sp_id=sp_id)
+        app_id, sp_id = jobs.instantiate(
+            graph, self.connection.settings.app_template_id, instance.name
+        )
+        instance = self.instances.update(
+            instance, provisioning_app_id=app_id, provisioning_sp_id=sp_id
+        )
         return self._create_job(graph, instance, sp_id, hub_url)
 
-    def put_secrets(self, graph: GraphClient, instance: Instance, sp_id: str,
-                    hub_url: str) -> Instance:
+    def put_secrets(
+        self, graph: GraphClient, instance: Instance, sp_id: str, hub_url: str
+    ) -> Instance:
         """Give the job a fresh hub token (revoking the one it had) and the SCIM URL."""
         scim_base = f"{hub_url}/identity/scim/{instance.org_id}/v2"
         secret, token = self.tokens.create(
-            instance.org_id, name=f"Entra provisioning "
-            f"({instance.tenant_domain or instance.tenant_id})",
-            expires_in=self.job_token_lifetime)
+            instance.org_id,
+            name=f"Entra provisioning ({instance.tenant_domain or instance.tenant_id})",
+            expires_in=self.job_token_lifetime,
+        )
         # Entra's provisioning service reads the dialect's flag from the tenant URL.
-        base = (scim_base if instance.dialect == Dialect.DEFAULT
-                else f"{scim_base}?{instance.dialect}")
-        jobs.put_secrets(graph, sp_id, base_address=base, secret_token=secret,
-                         sync_all=instance.scope == "all")
+        base = (
+            scim_base if instance.dialect == Dialect.DEFAULT else f"{scim_base}?{instance.dialect}"
+        )
+        jobs.put_secrets(
+            graph, sp_id, base_address=base, secret_token=secret, sync_all=instance.scope == "all"
+        )
         self.revoke_job_token(instance)
         return self.instances.update(instance, scim_token_id=token.id, hub_url=hub_url)
 
@@ -62,8 +76,9 @@ class Provisioning:
             with contextlib.suppress(OrgNotFound):  # already gone
                 self.tokens.revoke(instance.org_id, instance.scim_token_id)
 
-    def renew_scim_token(self, org_id: str, instance_id: str, actor: Actor, *,
-                         hub_url: str) -> dict[str, Any]:
+    def renew_scim_token(
+        self, org_id: str, instance_id: str, actor: Actor, *, hub_url: str
+    ) -> dict[str, Any]:
         """Give the job a new hub token (revoking the old one) and restart it: the repair
         for a quarantine caused by the hub answering Entra with 401."""
         instance, job = push_instance(self.instances, org_id, instance_id)
@@ -80,12 +95,16 @@ class Provisioning:
         if instance.mode != Mode.PUSH:
             return instance
         graph = self.connection.graph(instance.tenant_id)
-        sp = (jobs.find_service_principal(graph, instance.provisioning_app_id)
-              if instance.provisioning_app_id else None)
+        sp = (
+            jobs.find_service_principal(graph, instance.provisioning_app_id)
+            if instance.provisioning_app_id
+            else None
+        )
         if sp is None:
             instance = self.provision_app(graph, instance, hub_url)
-            record(self.audit, instance.org_id, actor, AuditAction.APP_RECREATED,
-                   target=instance.name)
+            record(
+                self.audit, instance.org_id, actor, AuditAction.APP_RECREATED, target=instance.name
+            )
             return instance
         sp_id = str(sp["id"])
         if sp_id != instance.provisioning_sp_id:
@@ -96,8 +115,9 @@ class Provisioning:
                 job = jobs.get_job(graph, jobs.JobRef(sp_id, instance.job_id))
         if job is None:
             instance = self._create_job(graph, instance, sp_id, hub_url)
-            record(self.audit, instance.org_id, actor, AuditAction.JOB_RECREATED,
-                   target=instance.name)
+            record(
+                self.audit, instance.org_id, actor, AuditAction.JOB_RECREATED, target=instance.name
+            )
             return instance
         ref = jobs.JobRef(sp_id, str(job["id"]))
         schema = jobs.get_schema(graph, ref)
@@ -108,12 +128,18 @@ class Provisioning:
             jobs.job_action(graph, ref, "start")
         elif not instance.auto_sync and running:
             jobs.job_action(graph, ref, "pause")
-        record(self.audit, instance.org_id, actor, AuditAction.CONFIGURATION_RESTORED,
-               target=instance.name)
+        record(
+            self.audit,
+            instance.org_id,
+            actor,
+            AuditAction.CONFIGURATION_RESTORED,
+            target=instance.name,
+        )
         return instance
 
-    def _create_job(self, graph: GraphClient, instance: Instance, sp_id: str,
-                    hub_url: str) -> Instance:
+    def _create_job(
+        self, graph: GraphClient, instance: Instance, sp_id: str, hub_url: str
+    ) -> Instance:
         template_id = jobs.sync_template_id(graph, sp_id)
         job = jobs.create_job(graph, sp_id, template_id)
         instance = self.instances.update(instance, job_id=job.job_id, template_id=template_id)

@@ -34,8 +34,10 @@ from .graph import GraphClient
 
 # Graph user properties the default mappings read; `manager` needs $expand and is not
 # pulled (push covers it).
-USER_SELECT = ("id,userPrincipalName,displayName,givenName,surname,mail,accountEnabled,"
-               "jobTitle,department,employeeId,mailNickname")
+USER_SELECT = (
+    "id,userPrincipalName,displayName,givenName,surname,mail,accountEnabled,"
+    "jobTitle,department,employeeId,mailNickname"
+)
 PAGE_SIZE = 999  # Graph's largest page for users and groups
 Progress = Callable[[str, int], None]
 
@@ -63,16 +65,27 @@ def user_document(item: dict[str, Any], mappings: list[dict[str, str]]) -> dict[
     """A SCIM user from a Graph user, through the instance's mappings: each mapping is
     applied as a SCIM PATCH `add` on its target path, so any path the SCIM layer accepts
     (`emails[type eq "work"].value`, extension urns) works as a target."""
-    ops = [PatchOp("add", parse_path(m["target"]), item[m["source"]])
-           for m in mappings if item.get(m["source"]) not in (None, "", [])]
+    ops = [
+        PatchOp("add", parse_path(m["target"]), item[m["source"]])
+        for m in mappings
+        if item.get(m["source"]) not in (None, "", [])
+    ]
     doc = apply_patch(USER, {"schemas": [USER_URN]}, ops).doc
     return dict(doc)
 
 
 class PullSync:
-    def __init__(self, connection: EntraConnection, *, instances: Instances, users: Users,
-                 groups: Groups, links: Links, imports: Imports,
-                 page_size: int = PAGE_SIZE) -> None:
+    def __init__(
+        self,
+        connection: EntraConnection,
+        *,
+        instances: Instances,
+        users: Users,
+        groups: Groups,
+        links: Links,
+        imports: Imports,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
         self.connection = connection
         self.instances = instances
         self.users = users
@@ -83,8 +96,7 @@ class PullSync:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
-    def run(self, org_id: str, instance_id: str, progress: Progress | None = None
-            ) -> PullCounts:
+    def run(self, org_id: str, instance_id: str, progress: Progress | None = None) -> PullCounts:
         """One round. A second caller in this process waits for the first to end; one in
         another process (several API processes on PostgreSQL) is told it is running."""
         with self._lock_for(instance_id), self.instances.round_lock(instance_id) as mine:
@@ -106,12 +118,19 @@ class PullSync:
         instance = self._round(graph, instance, "users", counts, progress)
         instance = self._round(graph, instance, "groups", counts, progress)
         counts.seconds = round(time.monotonic() - started, 3)
-        self.instances.update(instance, last_pull={**asdict(counts),
-                                                   "finished": utcnow().isoformat()})
+        self.instances.update(
+            instance, last_pull={**asdict(counts), "finished": utcnow().isoformat()}
+        )
         return counts
 
-    def _round(self, graph: GraphClient, instance: Instance, kind: str, counts: PullCounts,
-               progress: Progress | None) -> Instance:
+    def _round(
+        self,
+        graph: GraphClient,
+        instance: Instance,
+        kind: str,
+        counts: PullCounts,
+        progress: Progress | None,
+    ) -> Instance:
         column = f"{kind}_delta_link"
         link = getattr(instance, column)
         if not link:
@@ -135,8 +154,7 @@ class PullSync:
                 return instance
             link = next_link
 
-    def _users(self, instance: Instance, items: list[dict[str, Any]], counts: PullCounts
-               ) -> None:
+    def _users(self, instance: Instance, items: list[dict[str, Any]], counts: PullCounts) -> None:
         org_id = instance.org_id
         known = self.links.get_many(instance.id, [i["id"] for i in items if "id" in i])
         batch: list[ImportItem] = []
@@ -170,13 +188,14 @@ class PullSync:
             counts.users_created += result.created
             counts.users_updated += result.updated
             counts.skipped += len(result.errors)
-            self.links.save(instance.id, [Link(oid, "User", rid, digests[oid])
-                                          for oid, rid in result.ids.items()])
+            self.links.save(
+                instance.id,
+                [Link(oid, "User", rid, digests[oid]) for oid, rid in result.ids.items()],
+            )
         if gone:
             self.links.forget(instance.id, gone)
 
-    def _remove_user(self, org_id: str, link: Link, reason: str | None, counts: PullCounts
-                     ) -> None:
+    def _remove_user(self, org_id: str, link: Link, reason: str | None, counts: PullCounts) -> None:
         """Graph's @removed: "changed" is a soft delete (deactivate, as Entra's push does);
         "deleted" is permanent (delete)."""
         try:
@@ -184,16 +203,20 @@ class PullSync:
                 self.users.delete(org_id, link.resource_id)
                 counts.users_deleted += 1
             else:
-                self.users.patch(org_id, link.resource_id, {
-                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                    "Operations": [{"op": "replace", "path": "active", "value": False}]},
-                    Locator("", org_id))
+                self.users.patch(
+                    org_id,
+                    link.resource_id,
+                    {
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{"op": "replace", "path": "active", "value": False}],
+                    },
+                    Locator("", org_id),
+                )
                 counts.users_deactivated += 1
         except NotFound:
             pass  # already gone from the hub
 
-    def _groups(self, instance: Instance, items: list[dict[str, Any]], counts: PullCounts
-                ) -> None:
+    def _groups(self, instance: Instance, items: list[dict[str, Any]], counts: PullCounts) -> None:
         org_id = instance.org_id
         known = self.links.get_many(instance.id, [i["id"] for i in items if "id" in i])
         batch: list[ImportItem] = []
@@ -214,8 +237,11 @@ class PullSync:
                 continue
             if not item.get("displayName"):
                 continue  # a membership-only change; members are applied below
-            doc = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                   "displayName": item["displayName"], "externalId": oid}
+            doc = {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": item["displayName"],
+                "externalId": oid,
+            }
             digest = _digest(doc)
             if link is None or link.digest != digest:
                 batch.append(ImportItem(oid, link.resource_id if link else None, doc))
@@ -226,25 +252,30 @@ class PullSync:
             counts.groups_created += result.created
             counts.groups_updated += result.updated
             counts.skipped += len(result.errors)
-            self.links.save(instance.id, [Link(oid, "Group", rid, digests[oid])
-                                          for oid, rid in result.ids.items()])
+            self.links.save(
+                instance.id,
+                [Link(oid, "Group", rid, digests[oid]) for oid, rid in result.ids.items()],
+            )
             ids.update(result.ids)
         self._members(instance, items, ids)
 
-    def _members(self, instance: Instance, items: list[dict[str, Any]], ids: dict[str, str]
-                 ) -> None:
+    def _members(
+        self, instance: Instance, items: list[dict[str, Any]], ids: dict[str, str]
+    ) -> None:
         member_oids = {m["id"] for i in items for m in i.get("members@delta", []) if "id" in m}
-        members = {oid: link.resource_id for oid, link in
-                   self.links.get_many(instance.id, sorted(member_oids)).items()}
+        members = {
+            oid: link.resource_id
+            for oid, link in self.links.get_many(instance.id, sorted(member_oids)).items()
+        }
         for item in items:
             gid = ids.get(item.get("id", ""))
             delta = item.get("members@delta")
             if gid is None or not delta:
                 continue
-            add = [members[m["id"]] for m in delta
-                   if "@removed" not in m and m.get("id") in members]
-            remove = [members[m["id"]] for m in delta
-                      if "@removed" in m and m.get("id") in members]
+            add = [
+                members[m["id"]] for m in delta if "@removed" not in m and m.get("id") in members
+            ]
+            remove = [members[m["id"]] for m in delta if "@removed" in m and m.get("id") in members]
             try:
                 self.groups.change_members(instance.org_id, gid, add=add, remove=remove)
             except NotFound:

@@ -66,12 +66,15 @@ class TenantProbe:
 
     def removed_service_principals(self) -> list[dict[str, Any]]:
         """The directory audit's latest "Remove service principal" records."""
-        found = self._graph.get("/auditLogs/directoryAudits", **{
-            "$filter": "activityDisplayName eq 'Remove service principal'", "$top": "10"})
+        found = self._graph.get(
+            "/auditLogs/directoryAudits",
+            **{"$filter": "activityDisplayName eq 'Remove service principal'", "$top": "10"},
+        )
         return list((found or {}).get("value", []))
 
-    def provisioning_log(self, job_id: str, status: str, since: str | None = None
-                         ) -> list[dict[str, Any]]:
+    def provisioning_log(
+        self, job_id: str, status: str, since: str | None = None
+    ) -> list[dict[str, Any]]:
         """The job's provisioning log entries with this status ("failure", "skipped"),
         from `since` (an ISO time) when given."""
         flt = f"jobId eq '{job_id}' and provisioningStatusInfo/status eq '{status}'"
@@ -99,16 +102,19 @@ class TenantProbe:
         OpenID configuration is asked directly."""
         tenant = self._graph.tenant_id
         try:
-            answer = self._http.get(f"{self._login_url}/{tenant}/v2.0/"
-                                    ".well-known/openid-configuration")
+            answer = self._http.get(
+                f"{self._login_url}/{tenant}/v2.0/.well-known/openid-configuration"
+            )
             body = answer.json() if answer.status_code >= 400 else {}
         except (httpx.HTTPError, ValueError):
             return None
         if _TENANT_NOT_FOUND not in (body.get("error_codes") or []):
             return None
-        return Upstream(f"AADSTS{_TENANT_NOT_FOUND}",
-                        str(body.get("error_description", "")).split("\r\n")[0],
-                        body.get("correlation_id"))
+        return Upstream(
+            f"AADSTS{_TENANT_NOT_FOUND}",
+            str(body.get("error_description", "")).split("\r\n")[0],
+            body.get("correlation_id"),
+        )
 
     def _objects(self, path: str, **params: str) -> Iterator[dict[str, Any]]:
         """Every object of a collection, reading the next page only when it is needed."""

@@ -33,17 +33,34 @@ class EntraIntegration:
     control: Control
 
     @classmethod
-    def open(cls, settings: Settings, *, orgs: Orgs, tokens: Tokens, instances: Instances,
-             audit: Audit) -> EntraIntegration:
+    def open(
+        cls, settings: Settings, *, orgs: Orgs, tokens: Tokens, instances: Instances, audit: Audit
+    ) -> EntraIntegration:
         connection = EntraConnection(EntraSettings.from_settings(settings))
         status = StatusView(connection, orgs=orgs, instances=instances)
-        provisioning = Provisioning(connection, tokens=tokens, instances=instances, audit=audit,
-                                    status=status,
-                                    job_token_lifetime=timedelta(days=settings.job_token_days))
-        setup = Setup(connection, instances=instances, audit=audit, provisioning=provisioning,
-                      shared_tenants=frozenset(t.lower() for t in settings.entra_shared_tenants))
-        control = Control(connection, orgs=orgs, instances=instances, audit=audit,
-                          provisioning=provisioning, status=status)
+        provisioning = Provisioning(
+            connection,
+            tokens=tokens,
+            instances=instances,
+            audit=audit,
+            status=status,
+            job_token_lifetime=timedelta(days=settings.job_token_days),
+        )
+        setup = Setup(
+            connection,
+            instances=instances,
+            audit=audit,
+            provisioning=provisioning,
+            shared_tenants=frozenset(t.lower() for t in settings.entra_shared_tenants),
+        )
+        control = Control(
+            connection,
+            orgs=orgs,
+            instances=instances,
+            audit=audit,
+            provisioning=provisioning,
+            status=status,
+        )
         return cls(connection, EntraReader(connection), status, provisioning, setup, control)
 
     def close(self) -> None:

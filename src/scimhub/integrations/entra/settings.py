@@ -26,10 +26,17 @@ class EntraSettings:
 
     @classmethod
     def from_settings(cls, s: Settings) -> EntraSettings:
-        return cls(s.entra_login_url, s.entra_graph_url, s.entra_graph_scope,
-                   s.entra_client_id, s.entra_client_secret, s.entra_ca_bundle,
-                   s.entra_app_template_id, s.entra_app_name,
-                   s.entra_client_secret_expires)
+        return cls(
+            s.entra_login_url,
+            s.entra_graph_url,
+            s.entra_graph_scope,
+            s.entra_client_id,
+            s.entra_client_secret,
+            s.entra_ca_bundle,
+            s.entra_app_template_id,
+            s.entra_app_name,
+            s.entra_client_secret_expires,
+        )
 
     @property
     def configured(self) -> bool:

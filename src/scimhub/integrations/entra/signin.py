@@ -27,12 +27,14 @@ from .tenants import CONSUMER_TENANT, is_tenant_id
 
 # Directory roles (template ids, as `wids` lists them) that may grant tenant-wide admin
 # consent to application permissions.
-CONSENT_ROLES = frozenset({
-    "62e90394-69f5-4237-9190-012177145e10",  # Global Administrator
-    "e8611ab8-c189-46e8-94e1-60213ab1f814",  # Privileged Role Administrator
-    "158c047a-c907-4556-b7ef-446551a6b5f7",  # Cloud Application Administrator
-    "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",  # Application Administrator
-})
+CONSENT_ROLES = frozenset(
+    {
+        "62e90394-69f5-4237-9190-012177145e10",  # Global Administrator
+        "e8611ab8-c189-46e8-94e1-60213ab1f814",  # Privileged Role Administrator
+        "158c047a-c907-4556-b7ef-446551a6b5f7",  # Cloud Application Administrator
+        "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",  # Application Administrator
+    }
+)
 _LEEWAY_SECONDS = 120  # clock skew tolerated between the hub and Entra
 
 
@@ -59,9 +61,14 @@ class SetupSignIn:
     def _app(self, authority: str) -> msal.ConfidentialClientApplication:
         # A fresh application per sign-in: the admin's tokens are never cached or reused.
         return msal.ConfidentialClientApplication(
-            self.settings.client_id, client_credential=self.settings.client_secret,
-            authority=f"{self.settings.login_url}/{authority}", instance_discovery=False,
-            http_client=self._http, timeout=15, token_cache=msal.TokenCache())
+            self.settings.client_id,
+            client_credential=self.settings.client_secret,
+            authority=f"{self.settings.login_url}/{authority}",
+            instance_discovery=False,
+            http_client=self._http,
+            timeout=15,
+            token_cache=msal.TokenCache(),
+        )
 
     def begin(self, authority: str, redirect_uri: str, state: str) -> tuple[str, dict[str, Any]]:
         """The authorize URL to send the admin to, and the flow to keep until they return
@@ -73,8 +80,11 @@ class SetupSignIn:
                 # POST would leave it behind, and the state is bound to that session).
                 warnings.filterwarnings("ignore", message=".*form_post.*", category=UserWarning)
                 flow = self._app(authority).initiate_auth_code_flow(
-                    [self.settings.graph_scope], redirect_uri=redirect_uri, state=state,
-                    prompt="consent")
+                    [self.settings.graph_scope],
+                    redirect_uri=redirect_uri,
+                    state=state,
+                    prompt="consent",
+                )
         except (requests.RequestException, ValueError) as exc:
             raise Unavailable(str(uuid.uuid4()), Upstream(message=type(exc).__name__)) from None
         return str(flow["auth_uri"]), {"authority": authority, "msal": flow}
@@ -83,21 +93,27 @@ class SetupSignIn:
         """Redeem the code Entra sent back and check the ID token it answers with."""
         msal_flow = flow["msal"]
         try:
-            result = self._app(flow["authority"]).acquire_token_by_auth_code_flow(
-                msal_flow, query)
+            result = self._app(flow["authority"]).acquire_token_by_auth_code_flow(msal_flow, query)
         except ValueError as exc:  # state mismatch, nonce mismatch, malformed answer
             raise NotProven(f"{exc}.") from None
         except requests.RequestException as exc:
             raise Unavailable(str(uuid.uuid4()), Upstream(message=type(exc).__name__)) from None
         if "id_token" not in result:
             codes = result.get("error_codes") or []
-            raise NotProven("Entra refused the sign-in.", Upstream(
-                code=f"AADSTS{codes[0]}" if codes else result.get("error"),
-                message=(result.get("error_description") or "").split("\r\n")[0],
-                correlation_id=result.get("correlation_id")))
+            raise NotProven(
+                "Entra refused the sign-in.",
+                Upstream(
+                    code=f"AADSTS{codes[0]}" if codes else result.get("error"),
+                    message=(result.get("error_description") or "").split("\r\n")[0],
+                    correlation_id=result.get("correlation_id"),
+                ),
+            )
         claims = self.verify_id_token(str(result["id_token"]), nonce=str(msal_flow["nonce"]))
-        return TenantProof(claims["tid"], str(claims.get("oid", "")),
-                           str(claims.get("preferred_username") or claims.get("oid", "")))
+        return TenantProof(
+            claims["tid"],
+            str(claims.get("oid", "")),
+            str(claims.get("preferred_username") or claims.get("oid", "")),
+        )
 
     def verify_id_token(self, token: str, *, nonce: str) -> dict[str, Any]:
         """The ID token's claims, once signature, issuer, audience, lifetime, nonce and
@@ -110,18 +126,25 @@ class SetupSignIn:
             issuer = f"{self.settings.login_url}/{tenant_id}/v2.0"
             key = self._signing_key(tenant_id, jwt.get_unverified_header(token).get("kid"))
             claims: dict[str, Any] = jwt.decode(
-                token, key, algorithms=["RS256"], audience=self.settings.client_id,
-                issuer=issuer, leeway=_LEEWAY_SECONDS,
-                options={"require": ["exp", "iat", "iss", "aud", "tid", "nonce"]})
+                token,
+                key,
+                algorithms=["RS256"],
+                audience=self.settings.client_id,
+                issuer=issuer,
+                leeway=_LEEWAY_SECONDS,
+                options={"require": ["exp", "iat", "iss", "aud", "tid", "nonce"]},
+            )
         except jwt.PyJWTError as exc:
             raise NotProven(f"its ID token is not valid ({exc}).") from None
         # MSAL sends the SHA-256 of its nonce in the authorize request.
         if claims["nonce"] != hashlib.sha256(nonce.encode("ascii")).hexdigest():
             raise NotProven("the ID token was issued for another sign-in.")
         if not CONSENT_ROLES & set(claims.get("wids") or []):
-            raise BadRequest("Sign in as an administrator of the Entra tenant (Global, "
-                              "Privileged Role, Application or Cloud Application "
-                              "Administrator) to connect it.")
+            raise BadRequest(
+                "Sign in as an administrator of the Entra tenant (Global, "
+                "Privileged Role, Application or Cloud Application "
+                "Administrator) to connect it."
+            )
         return claims
 
     def _signing_key(self, tenant_id: str, kid: Any) -> Any:
@@ -129,8 +152,9 @@ class SetupSignIn:
         (whose issuer must be the one the token claims)."""
         root = f"{self.settings.login_url}/{tenant_id}"
         try:
-            config = self._http.get(f"{root}/v2.0/.well-known/openid-configuration",
-                                    timeout=15).json()
+            config = self._http.get(
+                f"{root}/v2.0/.well-known/openid-configuration", timeout=15
+            ).json()
             if config.get("issuer") != f"{root}/v2.0":
                 raise NotProven("the tenant's discovery document names another issuer.")
             keys = self._http.get(str(config["jwks_uri"]), timeout=15).json()

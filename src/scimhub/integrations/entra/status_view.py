@@ -13,14 +13,20 @@ from .connection import EntraConnection
 
 # What of a job's status is kept between reads.
 _KEPT = ("jobStatus", "lastExecution", "quarantine", "counts")
-_EXECUTION = ("state", "timeBegan", "timeEnded", "countExported", "countImported",
-              "countEscrowed", "error")
+_EXECUTION = (
+    "state",
+    "timeBegan",
+    "timeEnded",
+    "countExported",
+    "countImported",
+    "countEscrowed",
+    "error",
+)
 _QUARANTINE = ("reason", "currentBegan", "nextAttempt", "seriesBegan", "seriesCount")
 
 
 class StatusView:
-    def __init__(self, connection: EntraConnection, *, orgs: Orgs,
-                 instances: Instances) -> None:
+    def __init__(self, connection: EntraConnection, *, orgs: Orgs, instances: Instances) -> None:
         self.connection = connection
         self.orgs = orgs
         self.instances = instances
@@ -28,16 +34,16 @@ class StatusView:
     def org(self, org_id: str, client_request_id: str | None = None) -> dict[str, Any]:
         """The instances with their jobs' live status from Graph."""
         org = self.orgs.get(org_id)
-        return self._doc(org, [self.instance(i, client_request_id)
-                               for i in self.instances.list(org_id)])
+        return self._doc(
+            org, [self.instance(i, client_request_id) for i in self.instances.list(org_id)]
+        )
 
     def org_offline(self, org_id: str) -> dict[str, Any]:
         """The instances as last seen, without asking Entra (which may be refusing us)."""
         org = self.orgs.get(org_id)
         return self._doc(org, [instance_doc(i) for i in self.instances.list(org_id)])
 
-    def instance(self, instance: Instance, client_request_id: str | None = None
-                 ) -> dict[str, Any]:
+    def instance(self, instance: Instance, client_request_id: str | None = None) -> dict[str, Any]:
         doc = instance_doc(instance)
         job = jobs.job_of(instance)
         if job is None:
@@ -51,20 +57,30 @@ class StatusView:
         return doc
 
     def _doc(self, org: Org, instances: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"allowSync": bool(org.setting("allow_azure_sync")),
-                "configured": self.connection.settings.configured, "instances": instances}
+        return {
+            "allowSync": bool(org.setting("allow_azure_sync")),
+            "configured": self.connection.settings.configured,
+            "instances": instances,
+        }
 
 
 def instance_doc(instance: Instance) -> dict[str, Any]:
     """An instance's saved configuration and last known status."""
     last = instance.last_status or {}
     return {
-        "id": instance.id, "name": instance.name, "tenantId": instance.tenant_id,
-        "tenantDomain": instance.tenant_domain, "mode": instance.mode,
-        "jobStatus": last.get("jobStatus", "Unknown"), "autoSync": instance.auto_sync,
-        "scope": instance.scope, "mappings": instance.mappings,
-        "lastExecution": last.get("lastExecution"), "lastSuccessfulExecution": None,
-        "quarantine": last.get("quarantine"), "counts": last.get("counts", {}),
+        "id": instance.id,
+        "name": instance.name,
+        "tenantId": instance.tenant_id,
+        "tenantDomain": instance.tenant_domain,
+        "mode": instance.mode,
+        "jobStatus": last.get("jobStatus", "Unknown"),
+        "autoSync": instance.auto_sync,
+        "scope": instance.scope,
+        "mappings": instance.mappings,
+        "lastExecution": last.get("lastExecution"),
+        "lastSuccessfulExecution": None,
+        "quarantine": last.get("quarantine"),
+        "counts": last.get("counts", {}),
         "lastPull": instance.last_pull,
     }
 
@@ -86,7 +102,8 @@ def job_doc(status: dict[str, Any], schedule_state: str | None) -> dict[str, Any
         "lastExecution": _execution(status.get("lastExecution")),
         "lastSuccessfulExecution": _execution(status.get("lastSuccessfulExecution")),
         "quarantine": {k: quarantine.get(k) for k in _QUARANTINE}
-        if isinstance(quarantine, dict) else None,
+        if isinstance(quarantine, dict)
+        else None,
         "counts": counts,
     }
 

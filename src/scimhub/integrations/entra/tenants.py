@@ -47,5 +47,7 @@ def sign_in_authority(hint: str) -> str:
         return ANY_ORGANIZATION
     if is_tenant_id(value) or is_domain(value):
         return value.lower()
-    raise BadRequest("tenant must be a tenant id (GUID), a verified domain such as "
-                      "contoso.onmicrosoft.com, or empty for any organization")
+    raise BadRequest(
+        "tenant must be a tenant id (GUID), a verified domain such as "
+        "contoso.onmicrosoft.com, or empty for any organization"
+    )

@@ -6,7 +6,8 @@ from scimhub.store.migrate import ours
 from scimhub.store.tables import metadata
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
-                  include_name=ours)
+context.configure(
+    connection=connection, target_metadata=metadata, render_as_batch=True, include_name=ours
+)
 with context.begin_transaction():
     context.run_migrations()

@@ -38,8 +38,7 @@ def downgrade() -> None:
     if bind.dialect.name == "postgresql":
         # what the schema created, found by its CREATE statements; CASCADE takes the
         # indexes and triggers along
-        created = re.findall(r"^CREATE (TABLE|FUNCTION|TYPE) (\w+)", _queue_schema(),
-                             re.MULTILINE)
+        created = re.findall(r"^CREATE (TABLE|FUNCTION|TYPE) (\w+)", _queue_schema(), re.MULTILINE)
         for kind, name in reversed(created):
             bind.exec_driver_sql(f"DROP {kind} IF EXISTS {name} CASCADE")
     with op.batch_alter_table("scim_requests", schema=None) as batch_op:

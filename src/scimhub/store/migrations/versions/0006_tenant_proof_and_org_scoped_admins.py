@@ -28,8 +28,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("flow", _DOCUMENT, nullable=True))
     with op.batch_alter_table("admins", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_admins_email_ci"), type_="unique")
-        batch_op.create_unique_constraint(batch_op.f("uq_admins_org_id_email_ci"),
-                                          ["org_id", "email_ci"])
+        batch_op.create_unique_constraint(
+            batch_op.f("uq_admins_org_id_email_ci"), ["org_id", "email_ci"]
+        )
         batch_op.create_index(batch_op.f("ix_admins_email_ci"), ["email_ci"], unique=False)
 
 
