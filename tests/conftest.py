@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -91,7 +91,7 @@ class OrgClient:
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
         content: bytes | None = None,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         return self.http.request(
             method,
             self.base + path,
@@ -101,19 +101,19 @@ class OrgClient:
             params=params,
         )
 
-    def get(self, path: str, **kw: Any) -> httpx.Response:
+    def get(self, path: str, **kw: Any) -> httpx2.Response:
         return self.request("GET", path, **kw)
 
-    def post(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+    def post(self, path: str, json: Any = None, **kw: Any) -> httpx2.Response:
         return self.request("POST", path, json=json, **kw)
 
-    def put(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+    def put(self, path: str, json: Any = None, **kw: Any) -> httpx2.Response:
         return self.request("PUT", path, json=json, **kw)
 
-    def patch(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+    def patch(self, path: str, json: Any = None, **kw: Any) -> httpx2.Response:
         return self.request("PATCH", path, json=json, **kw)
 
-    def delete(self, path: str, **kw: Any) -> httpx.Response:
+    def delete(self, path: str, **kw: Any) -> httpx2.Response:
         return self.request("DELETE", path, **kw)
 
 

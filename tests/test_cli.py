@@ -6,9 +6,10 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from scimhub.cli import app
+from scimhub.cli import _settings, app
 
 runner = CliRunner()
 
@@ -78,3 +79,12 @@ def test_worker_and_serve_refuse_what_cannot_work(tmp_path: Path) -> None:
     assert odd.exit_code == 2 and "SCIMHUB_PULL_INTERVAL_SECONDS=700" in odd.output
     several = runner.invoke(app, ["serve", "--workers", "2", "--data-dir", str(tmp_path)], env=env)
     assert several.exit_code == 2 and "postgresql" in several.output
+
+
+def test_a_flag_is_read_as_its_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flag stands for its SCIMHUB_* variable: it wins over the environment and is read
+    by the same rules, as the processes of `serve --workers` read it from the variable."""
+    monkeypatch.setenv("SCIMHUB_PORT", "8001")
+    settings = _settings(tmp_path, None, port=9000, public_url="https://hub.example/")
+    assert settings.data_dir == tmp_path and settings.port == 9000
+    assert settings.public_url == "https://hub.example"  # as SCIMHUB_PUBLIC_URL would be

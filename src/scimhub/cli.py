@@ -4,6 +4,7 @@ the same data directory or database as `scimhub serve`."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -45,10 +46,16 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts."
 
 
 def _settings(
-    data_dir: Path | None = None, database_url: str | None = None, **overrides: object
+    data_dir: Path | None = None, database_url: str | None = None, **flags: str | int | None
 ) -> Settings:
+    """The settings from the environment, where each flag given stands for its variable
+    (`port` for SCIMHUB_PORT): a flag is read and checked exactly as the variable is, here
+    and in the processes `serve --workers` starts, which get it as that variable."""
+    given = {"data_dir": data_dir, "database_url": database_url, **flags}
+    env = dict(os.environ)
+    env.update({f"SCIMHUB_{k.upper()}": str(v) for k, v in given.items() if v is not None})
     try:
-        return Settings.from_env(data_dir=data_dir, database_url=database_url, **overrides)
+        return Settings.from_env(env)
     except ConfigError as exc:
         console.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -80,8 +87,6 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the HTTP service: SCIM, the integration API, the console."""
-    import os
-
     import uvicorn
 
     settings = _settings(data_dir, database_url, host=host, port=port, public_url=public_url)

@@ -7,7 +7,7 @@ import os
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -157,7 +157,8 @@ class Settings:
         return f"sqlite:///{(self.data_dir / 'scimhub.db').resolve()}"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `env` (default: the process environment), checked."""
         env = os.environ if env is None else env
         settings = cls(
             data_dir=Path(env.get("SCIMHUB_DATA_DIR") or "data"),
@@ -194,7 +195,6 @@ class Settings:
             entra_app_template_id=env.get("SCIMHUB_ENTRA_APP_TEMPLATE_ID", ""),
             entra_app_name=env.get("SCIMHUB_ENTRA_APP_NAME", ENTRA_APP_NAME),
         )
-        settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
         settings.validate()
         return settings
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx2
 import pytest
 from sqlalchemy.exc import OperationalError
 
 from scimhub.api.services import Hub
+from scimhub.config import Settings
 from tests.api.test_users import USER, new_user
 from tests.conftest import OrgClient
 
 
-def assert_error(r, status: int, scim_type: str | None = None) -> None:  # type: ignore[no-untyped-def]
+def assert_error(r: httpx2.Response, status: int, scim_type: str | None = None) -> None:
     assert r.status_code == status, r.text
     body = r.json()
     assert body["status"] == str(status)
@@ -28,7 +32,7 @@ def test_unsupported_media_type(org: OrgClient) -> None:
     assert_error(r, 415)
 
 
-def test_body_over_limit_is_413(org: OrgClient, settings) -> None:  # type: ignore[no-untyped-def]
+def test_body_over_limit_is_413(org: OrgClient, settings: Settings) -> None:
     huge = new_user(displayName="x" * (settings.max_payload_bytes + 10))
     assert_error(org.post("/Users", huge), 413)
 
@@ -74,7 +78,7 @@ def test_body_not_an_object(org: OrgClient) -> None:
         },
     ],
 )
-def test_bad_patch_documents(org: OrgClient, body: dict) -> None:  # type: ignore[type-arg]
+def test_bad_patch_documents(org: OrgClient, body: dict[str, Any]) -> None:
     uid = org.post("/Users", new_user()).json()["id"]
     r = org.patch(f"/Users/{uid}", body)
     assert r.status_code == 400 and r.json()["scimType"] in ("invalidSyntax", "invalidValue")

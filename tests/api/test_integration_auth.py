@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -36,7 +36,7 @@ class Browser:
     def base(self) -> str:
         return f"/extIntegration/azureAD/{self.org_id}/v1"
 
-    def post(self, path: str, body: Any, **headers: str) -> httpx.Response:
+    def post(self, path: str, body: Any, **headers: str) -> httpx2.Response:
         # The cookie as a header: the shared client's own jar stays untouched.
         return self.http.post(
             f"{self.base}{path}",
@@ -64,7 +64,7 @@ def browser(hub: Hub, app_client: TestClient) -> Browser:
     return _browser(hub, app_client, Role.ADMIN)
 
 
-def _envelope(r: httpx.Response) -> tuple[int, str, str]:
+def _envelope(r: httpx2.Response) -> tuple[int, str, str]:
     return r.status_code, r.json()["error"]["key"], r.json()["error"]["message"][0]["code"]
 
 

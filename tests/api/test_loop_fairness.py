@@ -183,9 +183,10 @@ def test_a_user_with_61500_emails_does_not_stall_other_orgs(
 
 def stored_hash(hub: Hub, user_id: str) -> str | None:
     with hub.db.read() as conn:
-        return conn.execute(
+        stored: str | None = conn.execute(
             select(users_table.c.password_hash).where(users_table.c.id == user_id)
         ).scalar_one()
+    return stored
 
 
 class RacingHasher:

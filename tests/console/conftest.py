@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import httpx
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -31,7 +31,7 @@ class Console:
 
     def sign_in(
         self, email: str, password: str = PASSWORD, org: str | None = None
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """Fill in the form; with `org`, the organization field too (as `?org=` shows it)."""
         form = self.http.get("/console/login", params={"org": org} if org else None)
         assert 'action="/console/login"' in form.text, "already signed in"

@@ -7,6 +7,7 @@ from importlib import resources
 
 from scimhub import __version__
 from scimhub.api.auth import SESSION_COOKIE
+from scimhub.api.services import Hub
 
 from .conftest import Admins, Console
 
@@ -17,13 +18,9 @@ def body_attributes(html: str) -> dict[str, str]:
     return dict(re.findall(r'data-([a-z-]+)="([^"]*)"', tag.group(1)))
 
 
-def test_every_page_names_the_admin_and_org(signed_in: Console, admins: Admins) -> None:
+def test_every_page_names_the_admin_and_org(signed_in: Console, admins: Admins, hub: Hub) -> None:
     attrs = body_attributes(signed_in.http.get("/console/settings").text)
-    admin = next(
-        a
-        for a in signed_in.http.app.state.hub.admins.list(admins.org.org_id)
-        if a.email == admins.admin_email
-    )
+    admin = next(a for a in hub.admins.list(admins.org.org_id) if a.email == admins.admin_email)
     assert attrs == {
         "org-id": admins.org.org_id,
         "admin-id": admin.id,

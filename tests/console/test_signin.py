@@ -216,7 +216,7 @@ def twins(hub: Hub, admins: Admins, signed_in: Console, password_a: str) -> Twin
 
 
 def signed_in_org(hub: Hub, console: Console) -> str:
-    session = hub.sessions.lookup(console.http.cookies.get(SESSION_COOKIE, ""))
+    session = hub.sessions.lookup(console.http.cookies.get(SESSION_COOKIE) or "")
     assert session is not None, "not signed in"
     return session.org_id
 

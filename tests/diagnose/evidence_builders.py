@@ -10,7 +10,7 @@ from typing import Any
 from scimhub.diagnose.evidence import Evidence, GraphProblem, InstanceEvidence
 from scimhub.directory.instances import Dialect, Instance, IntegrationFailure, Mode
 from scimhub.directory.request_log import RequestEntry
-from scimhub.directory.tokens import TokenInfo
+from scimhub.directory.tokens import TokenInfo, TokenKind
 
 NOW = datetime(2026, 5, 21, 22, 44, 59, tzinfo=UTC)
 TENANT = "2fdb923e-1d23-4e1b-a30f-e9cd88845744"
@@ -129,7 +129,7 @@ def token(**kw: Any) -> TokenInfo:
         "tok-1",
         "org-1",
         "Entra provisioning (contoso)",
-        "scim",
+        TokenKind.SCIM,
         "scimhub_abcdefgh",
         NOW - timedelta(days=3),
         None,

@@ -9,7 +9,7 @@ import pytest
 from scimhub.diagnose.classify import classify
 from scimhub.diagnose.evidence import Evidence, InstanceEvidence
 from scimhub.diagnose.report import Finding
-from scimhub.diagnose.scope import ScopeEvidence, SourceUser
+from scimhub.diagnose.scope import Reason, ScopeEvidence, SourceUser
 from tests.diagnose.evidence_builders import (
     CLIENT_ID,
     LOGIN,
@@ -221,7 +221,7 @@ def test_request_log_conflicts_count_only_when_entra_logs_are_unreadable() -> No
     assert "duplicate_user_name" in findings(evidence(requests_failed=conflicts))
 
 
-def _scope(*users: tuple[str, bool, str], scope: str = "assigned") -> InstanceEvidence:
+def _scope(*users: tuple[str, bool, Reason], scope: str = "assigned") -> InstanceEvidence:
     return healthy_instance(
         scope=ScopeEvidence(
             scope,

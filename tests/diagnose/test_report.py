@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from scimhub.diagnose import FIXES, report_from
+from scimhub.diagnose import FIXES, Report, report_from
 from scimhub.diagnose.catalogue import MODES, mode_for_failure, mode_for_scim_answer
 from scimhub.diagnose.evidence import InstanceEvidence
 from scimhub.diagnose.render import render_report
@@ -62,7 +62,7 @@ def test_scope_reasons() -> None:
     assert _reason(user, "assigned", set(), set(), set()) == "unassigned"
 
 
-def _seed_story_report():  # type: ignore[no-untyped-def]
+def _seed_story_report() -> Report:
     return report_from(
         evidence(
             InstanceEvidence(instance(), probe_error=problem("AADSTS700016"), scim_token=token()),

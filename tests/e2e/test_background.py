@@ -55,7 +55,8 @@ def test_status_check_records_what_entra_refuses(
     assert work.check(hub.org_id, instance.id) is True
     if mode == "push":  # the job's status is kept for the console
         saved = services.instances.get(hub.org_id, instance.id)
-        assert saved is not None and saved.last_status["jobStatus"] == "Active"
+        assert saved is not None and saved.last_status is not None
+        assert saved.last_status["jobStatus"] == "Active"
 
     emu.cli("sp", "delete", "--tenant", emu.tenant["id"], "--app-id", INTEGRATION_APP_ID)
     assert work.check(hub.org_id, instance.id) is False

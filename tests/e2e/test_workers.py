@@ -142,7 +142,8 @@ def test_periodic_rounds_are_deferred_once_and_never_overlap(
     assert _user_count(services, hub.org_id) == len(_entra_user_names(emu))
     # the later rounds were incremental: they found nothing new to create
     saved = services.instances.get(hub.org_id, instance.id)
-    assert saved is not None and saved.last_pull["users_created"] == 0
+    assert saved is not None and saved.last_pull is not None
+    assert saved.last_pull["users_created"] == 0
 
 
 def _rounds(services: Services, status: str) -> int:

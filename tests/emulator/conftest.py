@@ -24,7 +24,14 @@ from scimhub.emulator.apps import grant_consent, integration_secret
 from scimhub.emulator.certs import TlsFiles, ensure_tls
 from scimhub.emulator.constants import INTEGRATION_APP_ID
 from scimhub.emulator.context import Emulator, build
-from scimhub.emulator.directory import add_group, add_member, add_user, create_tenant, find_tenant
+from scimhub.emulator.directory import (
+    add_group,
+    add_member,
+    add_user,
+    create_tenant,
+    find_tenant,
+    require_tenant,
+)
 from scimhub.emulator.provisioning.scheduler import Scheduler
 from scimhub.emulator.redirect_uris import add_uri
 
@@ -115,7 +122,9 @@ class EmulatorHandle:
             for uid in ids[:2]:
                 add_member(conn, tid, gid, uid)
             sp_id = (
-                grant_consent(conn, find_tenant(conn, tid), INTEGRATION_APP_ID) if consent else None
+                grant_consent(conn, require_tenant(conn, tid), INTEGRATION_APP_ID)
+                if consent
+                else None
             )
         return {
             "id": tid,

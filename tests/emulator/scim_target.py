@@ -61,7 +61,8 @@ def _error(status: int, detail: str, scim_type: str | None = None) -> Response:
 
 def _apply_patch(resource: dict[str, Any], ops: list[dict[str, Any]]) -> None:
     for op in ops:
-        kind, path, value = op["op"].lower(), op.get("path"), op.get("value")
+        kind, path = op["op"].lower(), op.get("path")
+        value: Any = op.get("value")  # absent from a remove by path
         if path == "members" and kind == "add":
             resource.setdefault("members", []).extend(value)
         elif path == "members" and kind == "remove":
@@ -81,7 +82,7 @@ def _apply_patch(resource: dict[str, Any], ops: list[dict[str, Any]]) -> None:
 def build_app(target: Target) -> Starlette:
     async def handle(request: Request) -> Response:
         raw = await request.body()
-        body = orjson.loads(raw) if raw else None
+        body: Any = orjson.loads(raw) if raw else None  # POST and PATCH always carry one
         kind = request.path_params["kind"]
         oid = request.path_params.get("id")
         if target.record:

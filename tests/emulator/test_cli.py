@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import subprocess
 import sys
@@ -137,7 +138,9 @@ def test_serve_writes_info_json_and_serves_https(tmp_path: Path) -> None:
                         assert r.json()["token_endpoint"].endswith("/oauth2/v2.0/token")
                 except httpx.ConnectError:
                     info = None
-        assert info is not None, proc.stdout.read1().decode() if proc.stdout else ""
+        assert info is not None, (
+            os.read(proc.stdout.fileno(), 1 << 16).decode() if proc.stdout else ""
+        )
         assert info["base_url"] == f"https://127.0.0.1:{port}"
         assert info["integration_app"]["client_id"] == INTEGRATION_APP_ID
         assert info["integration_app"]["client_secret"]

@@ -93,7 +93,7 @@ def test_a_token_that_lies_proves_nothing(signin: KnownKey, lie: dict[str, Any])
 
 
 def test_an_unsigned_token_proves_nothing(signin: KnownKey) -> None:
-    unsigned = jwt.encode({"tid": TENANT, "aud": CLIENT_ID}, None, algorithm="none")
+    unsigned = jwt.encode({"tid": TENANT, "aud": CLIENT_ID}, "", algorithm="none")
     with pytest.raises(IntegrationError):
         signin.verify_id_token(unsigned, nonce=NONCE)
 

@@ -15,8 +15,7 @@ from scimhub.scim.resource import normalize
 from scimhub.scim.schemas import GROUP, USER, USER_SCHEMA, Attribute
 from scimhub.scim.values import TooManyValues, coerce_many, coerce_one, value_key
 
-EMAILS = USER_SCHEMA.attribute("emails")
-assert EMAILS is not None
+EMAILS = next(a for a in USER_SCHEMA.attributes if a.name == "emails")
 DECIMALS = Attribute("scores", type="decimal", multi_valued=True)
 
 

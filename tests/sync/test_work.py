@@ -137,7 +137,7 @@ def test_expiry_check_warns_while_the_client_secret_nears_its_end(
 
 
 def test_a_flush_returns_only_when_entries_taken_by_another_flush_are_written(
-    hub: Hub, org: OrgClient
+    hub: Hub, org: OrgClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The console's provisioning log and clean-up flush, then read or delete: an entry
     another thread's flush was still writing must not be missed (it once was, in CI)."""
@@ -154,7 +154,7 @@ def test_a_flush_returns_only_when_entries_taken_by_another_flush_are_written(
 
     tag = uuid.uuid4().hex[:8]
     log.record(_entry(org.org_id, 0, f"RACE_{tag}_1"))
-    log.db = SimpleNamespace(write=slow_write)  # type: ignore[assignment]
+    monkeypatch.setattr(log, "db", SimpleNamespace(write=slow_write))  # only write() is used
     first = threading.Thread(target=log.flush)
     first.start()
     assert writing.wait(5)  # the first flush holds the batch, mid-write

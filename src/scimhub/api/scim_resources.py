@@ -17,7 +17,7 @@ from ..scim.schemas import GROUP, USER, ResourceType
 from . import offload
 from .body import read_json
 from .responses import ScimResponse
-from .scim_endpoint import ScimContext, scim_endpoint
+from .scim_endpoint import Endpoint, ScimContext, scim_endpoint
 
 
 def _projection(request: Request) -> tuple[list[str] | None, list[str] | None]:
@@ -84,7 +84,7 @@ def _limits(ctx: ScimContext) -> dict[str, int]:
 _READS = frozenset({"GET", "HEAD"})
 
 
-def _collection(rt: ResourceType):  # type: ignore[no-untyped-def]
+def _collection(rt: ResourceType) -> Endpoint:
     @scim_endpoint(rt.name)
     async def list_or_create(request: Request, ctx: ScimContext) -> Response:
         if request.method in _READS:
@@ -108,7 +108,7 @@ def _collection(rt: ResourceType):  # type: ignore[no-untyped-def]
     return list_or_create
 
 
-def _search(rt: ResourceType | None):  # type: ignore[no-untyped-def]
+def _search(rt: ResourceType | None) -> Endpoint:
     @scim_endpoint(rt.name if rt else None)
     async def post_search(request: Request, ctx: ScimContext) -> Response:
         body = await read_json(request, limit=ctx.hub.settings.max_payload_bytes)
@@ -146,7 +146,7 @@ def _root_search(ctx: ScimContext, req: listing.SearchRequest) -> Response:
     return ScimResponse(listing.list_response(resources, user_total + group_total, start))
 
 
-def _item(rt: ResourceType):  # type: ignore[no-untyped-def]
+def _item(rt: ResourceType) -> Endpoint:
     @scim_endpoint(rt.name)
     async def item(request: Request, ctx: ScimContext) -> Response:
         rid = request.path_params["id"]
@@ -224,7 +224,7 @@ async def _write_group(request: Request, ctx: ScimContext, rid: str, body: Any) 
 
 def _not_modified(request: Request, doc: dict[str, Any]) -> bool:
     wanted = request.headers.get("if-none-match")
-    return bool(wanted) and etag_matches(wanted, _version(doc))
+    return wanted is not None and etag_matches(wanted, _version(doc))
 
 
 def _version(doc: dict[str, Any]) -> int:

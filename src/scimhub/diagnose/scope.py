@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import Any, Literal
 
 from ..directory.groups import Groups
 from ..directory.instances import Instance
@@ -26,7 +26,8 @@ MAX_USERS = 5000  # a diagnosis, not a sync: beyond this the comparison says it 
 MAX_GROUPS = 500
 NESTING_DEPTH = 3
 _BATCH = 50
-REASONS = ("unassigned", "nested", "pending", "disabled")
+# Why a user in Entra's scope is not in the hub (yet).
+Reason = Literal["unassigned", "nested", "pending", "disabled"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +42,7 @@ class ScopeEvidence:
     scope: str
     checked: int = 0
     truncated: bool = False
-    # (user, reason): reason is one of REASONS
-    not_provisioned: list[tuple[SourceUser, str]] = field(default_factory=list)
+    not_provisioned: list[tuple[SourceUser, Reason]] = field(default_factory=list)
 
 
 def gather_scope(
@@ -87,7 +87,7 @@ def gather_scope(
 
 def _reason(
     user: SourceUser, scope: str, skipped: set[str], direct: set[str], nested: set[str]
-) -> str:
+) -> Reason:
     if not user.enabled:
         return "disabled"
     if scope == "all" or user.id in direct:

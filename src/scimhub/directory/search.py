@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Row, Table, func, select
 
 from ..scim import ast
 from ..scim.bind import bind_filter
@@ -28,7 +29,9 @@ def table_for(rt: ResourceType) -> Table:
     return users if rt is USER else groups
 
 
-def run(conn: Connection, rt: ResourceType, org_id: str, query: Query) -> tuple[list[Any], int]:
+def run(
+    conn: Connection, rt: ResourceType, org_id: str, query: Query
+) -> tuple[Sequence[Row[Any]], int]:
     """The page of rows and the total number of matches."""
     table = table_for(rt)
     compiler = FilterCompiler(rt, conn.dialect.name)
@@ -56,7 +59,7 @@ def run(conn: Connection, rt: ResourceType, org_id: str, query: Query) -> tuple[
         .offset(query.start_index - 1)
         .limit(query.count)
     ).all()
-    return list(rows), total
+    return rows, total
 
 
 def unique_lookup(rt: ResourceType, bound: ast.Filter) -> str | None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, Row, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..scim.bind import bind_filter
@@ -206,7 +207,7 @@ class Users:
         return row
 
     @classmethod
-    def _render_joined(cls, rows: list[Any], loc: Locator) -> dict[str, Any]:
+    def _render_joined(cls, rows: Sequence[Row[Any]], loc: Locator) -> dict[str, Any]:
         """A user from the rows of a user-with-groups statement (one row per group)."""
         return cls._render(
             rows[0],

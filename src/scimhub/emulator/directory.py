@@ -184,7 +184,7 @@ def update_user(conn: Connection, tenant_id: str, ref: str, attrs: dict[str, Any
         .where(users.c.id == row.id)
         .values(version=next_versions(conn, tenant_id), **values)
     )
-    return row.id
+    return str(row.id)
 
 
 def _lifecycle(conn: Connection, table: Any, tenant_id: str, oid: str, **values: Any) -> None:
@@ -206,7 +206,7 @@ def delete_user(conn: Connection, tenant_id: str, ref: str, *, hard: bool = Fals
         )
     else:
         _lifecycle(conn, users, tenant_id, row.id, deleted_at=now_iso())
-    return row.id
+    return str(row.id)
 
 
 def restore_user(conn: Connection, tenant_id: str, ref: str) -> str:
@@ -214,7 +214,7 @@ def restore_user(conn: Connection, tenant_id: str, ref: str) -> str:
     if row.deleted_at is None:
         raise DirectoryError(f"User '{ref}' is not in the recycle bin.")
     _lifecycle(conn, users, tenant_id, row.id, deleted_at=None)
-    return row.id
+    return str(row.id)
 
 
 def _purge_links(conn: Connection, tenant_id: str, oid: str) -> None:
@@ -277,7 +277,7 @@ def add_group(conn: Connection, tenant_id: str, attrs: dict[str, Any]) -> str:
 def update_group(conn: Connection, tenant_id: str, ref: str, attrs: dict[str, Any]) -> str:
     row = require_group(conn, tenant_id, ref)
     _lifecycle(conn, groups, tenant_id, row.id, **_columns(GROUP_FIELDS, attrs))
-    return row.id
+    return str(row.id)
 
 
 def delete_group(conn: Connection, tenant_id: str, ref: str, *, hard: bool = False) -> str:
@@ -296,7 +296,7 @@ def delete_group(conn: Connection, tenant_id: str, ref: str, *, hard: bool = Fal
         )
     else:
         _lifecycle(conn, groups, tenant_id, row.id, deleted_at=now_iso())
-    return row.id
+    return str(row.id)
 
 
 def restore_group(conn: Connection, tenant_id: str, ref: str) -> str:
@@ -304,7 +304,7 @@ def restore_group(conn: Connection, tenant_id: str, ref: str) -> str:
     if row.deleted_at is None:
         raise DirectoryError(f"Group '{ref}' is not in the recycle bin.")
     _lifecycle(conn, groups, tenant_id, row.id, deleted_at=None)
-    return row.id
+    return str(row.id)
 
 
 def _bump_users(conn: Connection, tenant_id: str, user_ids: list[str]) -> None:

@@ -19,8 +19,8 @@ from sqlalchemy import (
 metadata = MetaData()
 
 
-def _ci(name: str, **kw: object) -> Column:
-    return Column(name, String(collation="NOCASE"), **kw)  # type: ignore[arg-type]
+def _ci(name: str, *, unique: bool = False, nullable: bool = True) -> Column[str]:
+    return Column(name, String(collation="NOCASE"), unique=unique, nullable=nullable)
 
 
 tenants = Table(

@@ -92,7 +92,7 @@ def signed_in_tenant(conn: Connection, session: Session) -> Row[Any]:
 
 def app_visible_in(app: Row[Any], tenant: Row[Any]) -> bool:
     """Multi-tenant apps exist for every tenant; single-tenant ones only at home."""
-    return app.sign_in_audience == "AzureADMultipleOrgs" or app.tenant_id == tenant.id
+    return bool(app.sign_in_audience == "AzureADMultipleOrgs" or app.tenant_id == tenant.id)
 
 
 def resume_url(request: Request) -> str:

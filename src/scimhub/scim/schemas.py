@@ -65,10 +65,6 @@ class ResourceType:
     schema: Schema
     extensions: tuple[Schema, ...] = field(default_factory=tuple)
 
-    @property
-    def schema_ids(self) -> tuple[str, ...]:
-        return (self.schema.id, *(ext.id for ext in self.extensions))
-
     def extension(self, urn: str) -> Schema | None:
         lurn = urn.lower()
         for ext in self.extensions:
@@ -85,8 +81,7 @@ def has_schema(schemas: object, urn: str) -> bool:
     )
 
 
-def _s(name: str, **kw: object) -> Attribute:
-    return Attribute(name, **kw)  # type: ignore[arg-type]
+_s = Attribute  # short, for the long tables below
 
 
 def _multi(

@@ -107,7 +107,8 @@ def value_key(value: Any) -> Hashable:
         return frozenset((key, value_key(item)) for key, item in value.items())
     if isinstance(value, list):
         return tuple(value_key(item) for item in value)
-    return value  # str, int, float, bool: hashable, and hash agrees with == across them
+    scalar: str | int | float | bool | None = value  # hash agrees with == across them
+    return scalar
 
 
 def coerce_one(attr: Attribute, value: Any, where: str) -> Any:

@@ -52,7 +52,7 @@ class _Beyond(Enum):
 
 @dataclass(frozen=True, slots=True)
 class _Column:
-    expr: Any
+    expr: ColumnElement[Any]
     lowered: bool = False  # the column already holds lower(value)
 
 
@@ -212,7 +212,9 @@ class FilterCompiler:
 
     # -- JSON access ------------------------------------------------------------------
 
-    def _json_for(self, path: ast.AttrPath, attr: Attribute, sub: Attribute | None) -> Any:
+    def _json_for(
+        self, path: ast.AttrPath, attr: Attribute, sub: Attribute | None
+    ) -> ColumnElement[Any]:
         keys: list[Any] = []
         if path.urn and path.urn.lower() != self.rt.schema.id.lower():
             ext = self.rt.extension(path.urn)
@@ -282,18 +284,28 @@ def _key(path: ast.AttrPath, common: bool) -> str:
     return name
 
 
-def _typed(expr: Any, attr: Attribute) -> Any:
+def _typed(element: Any, attr: Attribute) -> ColumnElement[Any]:
+    """A member of a JSON document read as the attribute's type. (`element` is Any: the
+    `as_*()` methods belong to the JSON type's comparator, which SQLAlchemy's type hints do
+    not show on a JSON column's elements.)"""
+    typed: ColumnElement[Any]
     if attr.type == "boolean":
-        return expr.as_boolean()
-    if attr.type == "integer":
-        return expr.as_integer()
-    if attr.type == "decimal":
-        return expr.as_float()
-    return expr.as_string()
+        typed = element.as_boolean()
+    elif attr.type == "integer":
+        typed = element.as_integer()
+    elif attr.type == "decimal":
+        typed = element.as_float()
+    else:
+        typed = element.as_string()
+    return typed
 
 
 def _test(
-    expr: Any, attr: Attribute, test: tuple[str, Any] | None, *, lowered: bool = False
+    expr: ColumnElement[Any],
+    attr: Attribute,
+    test: tuple[str, Any] | None,
+    *,
+    lowered: bool = False,
 ) -> ColumnElement[bool]:
     """`expr op value` (or presence when `test` is None), never NULL."""
     if test is None:
@@ -369,12 +381,8 @@ def _utc(value: str) -> datetime | _Beyond:
         return _Beyond.LATER if moment.year == MAXYEAR else _Beyond.EARLIER
 
 
-def _beyond(expr: Any, op: str, value: _Beyond) -> ColumnElement[bool]:
+def _beyond(expr: ColumnElement[Any], op: str, value: _Beyond) -> ColumnElement[bool]:
     """`expr op value` for a time before or after every stored one (`ne` is `not eq`):
     true wherever the attribute is present if the order holds, else never."""
     holds = op in ("lt", "le") if value is _Beyond.LATER else op in ("gt", "ge")
     return expr.isnot(None) if holds else false()
-
-
-def compile_filter(rt: ResourceType, node: ast.Filter, dialect: str) -> ColumnElement[bool]:
-    return FilterCompiler(rt, dialect).where(node)

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
-from procrastinate.jobs import JobDeferrer, Status
-from procrastinate.manager import JobManager
+from procrastinate.jobs import Job, JobDeferrer, Status
 from sqlalchemy.engine import make_url
 
 from ..config import ConfigError
@@ -177,7 +177,15 @@ def worker_app(database_url: str, work: SyncWork, schedule: Schedule) -> procras
     return app
 
 
-async def recover(manager: JobManager, stalled_seconds: float) -> dict[str, int]:
+class StalledJobs(Protocol):
+    """What `recover` uses of procrastinate's JobManager (tests stand in for it)."""
+
+    async def get_stalled_jobs(self, *, seconds_since_heartbeat: float) -> Iterable[Job]: ...
+    async def retry_job(self, job: Job) -> None: ...
+    async def finish_job(self, job: Job, *, status: Status, delete_job: bool) -> None: ...
+
+
+async def recover(manager: StalledJobs, stalled_seconds: float) -> dict[str, int]:
     """Queue again the jobs of workers that stopped answering; a job whose runs all ended
     that way (it may be what kills its worker, e.g. out of memory) is failed instead of
     being handed to the next worker."""

@@ -18,6 +18,7 @@ from ..db import current_version
 from ..schema import groups, membership_changes, memberships, users
 from . import odata
 from .endpoint import Caller, graph_endpoint
+from .errors import bad_request
 from .groups import KNOWN as GROUP_FIELDS
 from .groups import READ_ROLES as GROUP_ROLES
 from .groups import group_to_graph
@@ -80,7 +81,7 @@ def _delta(
             elif "$deltatoken" in q:
                 start = odata.decode_token(q["$deltatoken"], "$deltatoken")
                 if not isinstance(start.get("v"), int):
-                    raise odata.bad_request("Invalid $deltatoken value.", "Request_BadRequest")
+                    raise bad_request("Invalid $deltatoken value.", "Request_BadRequest")
                 state = {
                     "from": start.get("v"),
                     "to": current_version(conn, caller.tenant_id),
@@ -89,7 +90,7 @@ def _delta(
             else:
                 state = {"from": None, "to": current_version(conn, caller.tenant_id), "after": ""}
             if not isinstance(state.get("to"), int) or not isinstance(state.get("after"), str):
-                raise odata.bad_request("Invalid delta token.", "Request_BadRequest")
+                raise bad_request("Invalid delta token.", "Request_BadRequest")
             stmt = select(table).where(
                 table.c.tenant_id == caller.tenant_id, table.c.id > state["after"]
             )

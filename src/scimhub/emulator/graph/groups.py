@@ -47,7 +47,7 @@ def group_to_graph(row: Row[Any]) -> dict[str, Any]:
 KNOWN = set(FILTER_COLUMNS) | {"groupTypes", "deletedDateTime", "members"}
 
 
-def member_to_graph(row: Row[Any]) -> dict[str, Any]:
+def member_to_graph(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
     if row.member_type == "user":
         return {"@odata.type": "#microsoft.graph.user", **user_to_graph(row)}
     return {"@odata.type": "#microsoft.graph.group", "id": row.id, "displayName": row.display_name}

@@ -55,7 +55,7 @@ def _literal(kind: str, raw: str) -> Any:
     raise bad_request(f"Invalid filter clause: '{raw}' is not a literal.")
 
 
-Columns = dict[str, Any]
+Columns = dict[str, ColumnElement[Any]]  # a Graph property's name -> its column
 
 
 class _Parser:
@@ -78,7 +78,7 @@ class _Parser:
         if self.take()[1] != value:
             raise bad_request(f"Invalid filter clause: expected '{value}'.")
 
-    def column(self, name: str) -> Any:
+    def column(self, name: str) -> ColumnElement[Any]:
         if name not in self.columns:
             raise GraphError(
                 400,
@@ -90,8 +90,8 @@ class _Parser:
 
     def parse(self) -> ColumnElement[bool]:
         expr = self.disjunction()
-        if self.peek() is not None:
-            raise bad_request(f"Invalid filter clause: unexpected '{self.peek()[1]}'.")  # type: ignore[index]
+        if (tok := self.peek()) is not None:
+            raise bad_request(f"Invalid filter clause: unexpected '{tok[1]}'.")
         return expr
 
     def disjunction(self) -> ColumnElement[bool]:
@@ -136,7 +136,7 @@ class _Parser:
         if op == "in":
             self.expect("(")
             values = [_literal(*self.take())]
-            while self.peek() and self.peek()[1] == ",":  # type: ignore[index]
+            while (tok := self.peek()) and tok[1] == ",":
                 self.take()
                 values.append(_literal(*self.take()))
             self.expect(")")

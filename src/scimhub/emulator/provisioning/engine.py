@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, Row
@@ -40,8 +40,6 @@ class Counters:
     exported: int = 0
     escrowed: int = 0
     attempted: int = 0
-    deletes: int = 0
-    by_type: dict[str, int] = field(default_factory=dict)
 
 
 def _quote(value: Any) -> str:

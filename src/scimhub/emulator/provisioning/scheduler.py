@@ -46,7 +46,7 @@ def _iso(ts: float) -> str:
 class Scheduler:
     def __init__(self, emu: Emulator):
         self.emu = emu
-        self.running: dict[str, asyncio.Task[None]] = {}
+        self.running: dict[str, asyncio.Task[list[dict[str, Any]]]] = {}  # job id -> its cycle
         self.on_demand: dict[str, collections.deque[float]] = collections.defaultdict(
             collections.deque
         )
@@ -83,14 +83,17 @@ class Scheduler:
                 due = await asyncio.to_thread(self._due)
                 for job_id in due:
                     if job_id not in self.running:
-                        task = asyncio.create_task(self.run(job_id))
-                        self.running[job_id] = task
-                        task.add_done_callback(lambda _t, j=job_id: self.running.pop(j, None))
+                        self._start(job_id)
             except Exception:  # a bad job must not stop the service
                 log.exception("provisioning scheduler tick failed")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+
+    def _start(self, job_id: str) -> None:
+        task = asyncio.create_task(self.run(job_id))
+        self.running[job_id] = task
+        task.add_done_callback(lambda _task: self.running.pop(job_id, None))
 
     def _due(self) -> list[str]:
         with self.emu.engine.connect() as conn:

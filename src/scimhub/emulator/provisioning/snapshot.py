@@ -56,7 +56,7 @@ def load(
     def candidates(table: Any, kind: str) -> list[Row[Any]]:
         stmt = select(table).where(table.c.tenant_id == tenant_id)
         if only is not None:
-            return conn.execute(stmt.where(table.c.id == only[1])).all() if only[0] == kind else []
+            return list(conn.execute(stmt.where(table.c.id == only[1]))) if only[0] == kind else []
         if watermark is not None:
             retry = [sid for (k, sid) in escrowed if k == kind]
             stmt = stmt.where(or_(table.c.version > watermark, table.c.id.in_(retry)))

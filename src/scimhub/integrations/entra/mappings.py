@@ -52,9 +52,10 @@ def validate(mappings: Any) -> list[dict[str, str]]:
 
 def _user_mapping(schema: dict[str, Any]) -> dict[str, Any] | None:
     for rule in schema.get("synchronizationRules", []):
-        for mapping in rule.get("objectMappings", []):
+        object_mappings: list[dict[str, Any]] = rule.get("objectMappings", [])
+        for mapping in object_mappings:
             if mapping.get("sourceObjectName") == "User":
-                return mapping  # type: ignore[no-any-return]
+                return mapping
     return None
 
 

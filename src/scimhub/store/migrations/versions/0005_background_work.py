@@ -30,7 +30,9 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         # psycopg runs a parameterless multi-statement script as it is (no % escaping)
-        bind.connection.driver_connection.execute(_queue_schema())
+        driver = bind.connection.driver_connection
+        assert driver is not None  # None only once the connection is invalidated
+        driver.execute(_queue_schema())
 
 
 def downgrade() -> None:
