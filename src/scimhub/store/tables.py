@@ -279,3 +279,34 @@ entra_links = Table(
     Column("digest", String(64), nullable=False),
     Index(None, "resource_id"),
 )
+
+
+# -- change events (an outbox written with each change) --------------------------------
+
+# Every change to an organisation's users, groups and memberships, in the transaction that
+# made it. `seq` is the event's position in its organisation's stream: handed out from the
+# org's row in `event_streams` at the end of the writing transaction, whose row lock is held
+# until commit, so positions are taken in commit order and a reader that has seen N has
+# seen everything before N (an identity column would be assigned at insert, not commit).
+events = Table(
+    "events",
+    metadata,
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("type", String(40), nullable=False),
+    Column("occurred_at", Timestamp, nullable=False),
+    Column("data", Document, nullable=False),
+    Column("changed", Document),
+    Column("source", Document, nullable=False),
+    Index(None, "occurred_at"),  # retention prunes by age across organisations
+)
+
+event_streams = Table(
+    "event_streams",
+    metadata,
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+    # Events up to here were pruned (retention): a cursor before it has lost events.
+    Column("pruned_through", BigInteger, nullable=False),
+)
