@@ -56,6 +56,8 @@ tokens = Table(
     Column("prefix", String(16), nullable=False),  # shown in listings to recognise a token
     # "scim": a SCIM client (Entra's provisioning job); "admin": the integration/admin API
     Column("kind", String(8), nullable=False, server_default="scim"),
+    # "write": read and change the directory; "read": GET and search only (apps that read)
+    Column("scope", String(8), nullable=False, server_default="write"),
     Column("created", Timestamp, nullable=False),
     Column("expires_at", Timestamp),
     Column("revoked_at", Timestamp),

@@ -1,7 +1,8 @@
-"""change events
+"""change events and read-only tokens
 
 The outbox: every change to users, groups and memberships is recorded as an event in the
 transaction that made it, at a position in its organisation's stream taken in commit order.
+Tokens get a scope: "write" (as before) or "read" (apps that only read the directory).
 
 Revision ID: 0008
 Revises: 0007
@@ -23,6 +24,10 @@ _DOCUMENT = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "pos
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("tokens", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("scope", sa.String(length=8), server_default="write", nullable=False)
+        )
     op.create_table(
         "events",
         sa.Column("org_id", sa.String(length=36), nullable=False),
@@ -53,6 +58,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("tokens", schema=None) as batch_op:
+        batch_op.drop_column("scope")
     op.drop_table("event_streams")
     op.drop_index(op.f("ix_events_occurred_at"), table_name="events")
     op.drop_table("events")
