@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import update
 
 from scimhub.api.services import Hub
@@ -90,3 +92,94 @@ def test_a_cursor_older_than_retention_is_refused_not_skipped(hub: Hub) -> None:
 def test_a_cursor_that_is_not_ours_is_refused(hub: Hub, cursor: str) -> None:
     with pytest.raises(BadCursor):
         Events(hub.db).page("any", after=cursor, limit=1)
+
+
+def test_a_cursor_the_stream_has_not_reached_is_refused(hub: Hub) -> None:
+    """A made-up position ahead of the stream would silently skip the events written
+    until the stream got there."""
+    org = hub.orgs.create("future").id
+    _emit(hub, org, "a")
+    log = Events(hub.db)
+    assert log.page(org, after="1", limit=10).events == []
+    with pytest.raises(BadCursor):
+        log.page(org, after="2", limit=10)
+    with pytest.raises(BadCursor):
+        log.page(hub.orgs.create("empty").id, after="1", limit=10)
+
+
+def test_a_filtered_read_moves_past_the_events_it_passed_over(hub: Hub) -> None:
+    """Otherwise a reader of rare types keeps its old cursor until retention removes the
+    events it skipped, and is told it lost events it never wanted."""
+    org = hub.orgs.create("filtered").id
+    _emit(hub, org, "u1", "u2")
+    with hub.db.write() as conn:
+        record(conn, org, [NewEvent(EventType.GROUP_DELETED, {"id": "g1"})])
+    _emit(hub, org, "u3")
+    log = Events(hub.db)
+    groups = frozenset({"group.deleted"})
+    page = log.page(org, after=None, limit=10, types=groups)
+    assert [e.data["id"] for e in page.events] == ["g1"]
+    assert page.next_cursor == "4"  # past u3, which the filter passed over
+    # a full page continues from its last event: what follows may not have been read
+    users = frozenset({"user.created"})
+    full = log.page(org, after=None, limit=2, types=users)
+    assert [e.data["id"] for e in full.events] == ["u1", "u2"]
+    assert full.next_cursor == "2"
+    rest = log.page(org, after=full.next_cursor, limit=2, types=users)
+    assert [e.data["id"] for e in rest.events] == ["u3"]
+    assert log.page(org, after="4", limit=10, types=groups).next_cursor == "4"
+
+
+def test_retention_prunes_in_batches_and_the_mark_follows(hub: Hub) -> None:
+    org = hub.orgs.create("batches").id
+    _emit(hub, org, *(f"old{i}" for i in range(5)))
+    with hub.db.write() as conn:
+        conn.execute(
+            update(events)
+            .where(events.c.org_id == org)
+            .values(occurred_at=utcnow() - timedelta(days=40))
+        )
+    _emit(hub, org, "new")
+    log = Events(hub.db)
+    assert log.prune(utcnow() - timedelta(days=30), batch=2) == 5
+    with pytest.raises(CursorExpired):
+        log.page(org, after="4", limit=10)
+    page = log.page(org, after="5", limit=10)  # read through the last pruned: nothing lost
+    assert [e.data["id"] for e in page.events] == ["new"]
+    assert log.prune(utcnow() - timedelta(days=30), batch=2) == 0
+
+
+def test_a_prune_between_the_reads_statements_is_not_a_silent_skip(hub: Hub) -> None:
+    """On PostgreSQL each statement of a read sees what committed before it: a prune that
+    commits while a page is read must still make the page a 410, not a page that starts
+    after what the prune removed. (On SQLite the read is one snapshot and the page is
+    whole.)"""
+    org = hub.orgs.create("race").id
+    _emit(hub, org, "a", "b", "c")
+    with hub.db.write() as conn:
+        conn.execute(
+            update(events)
+            .where(events.c.org_id == org, events.c.seq <= 2)
+            .values(occurred_at=utcnow() - timedelta(days=40))
+        )
+    log = Events(hub.db)
+    fired: list[bool] = []
+
+    def prune_first(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not fired and "FROM events" in statement and "ORDER BY events.seq" in statement:
+            fired.append(True)
+            log.prune(utcnow() - timedelta(days=30))
+
+    sa_event.listen(hub.db.engine, "before_cursor_execute", prune_first)
+    try:
+        try:
+            page = log.page(org, after="1", limit=10)
+        except CursorExpired:
+            pass  # the prune was seen
+        else:  # the read's snapshot came first: it must then be whole
+            assert [e.data["id"] for e in page.events] == ["b", "c"]
+    finally:
+        sa_event.remove(hub.db.engine, "before_cursor_execute", prune_first)
+    assert fired
+    with pytest.raises(CursorExpired):
+        log.page(org, after="1", limit=10)

@@ -11,13 +11,12 @@ the directory's write methods stay what they are, and work handed to a thread ke
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from random import getrandbits
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
@@ -60,21 +59,34 @@ class Source:
     tracking_id: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {k: str(v) for k, v in asdict(self).items() if v is not None}
+        # Spelled out rather than dataclasses.asdict (a deep copy): this runs on every write.
+        doc = {"kind": str(self.kind), "name": self.name}
+        if self.id is not None:
+            doc["id"] = self.id
+        if self.tracking_id is not None:
+            doc["tracking_id"] = self.tracking_id
+        return doc
 
 
 _SYSTEM = Source(SourceKind.SYSTEM, "scimhub")
 _source: ContextVar[Source] = ContextVar("scimhub_event_source", default=_SYSTEM)
 
 
-@contextmanager
-def caused_by(source: Source) -> Iterator[None]:
-    """Events recorded inside this block name `source` as their cause."""
-    token = _source.set(source)
-    try:
-        yield
-    finally:
-        _source.reset(token)
+class caused_by:  # lower case: used as a function, `with caused_by(source):`
+    """Events recorded inside this block name `source` as their cause. A class rather than
+    a generator-based context manager: the SCIM endpoint enters one per request, and this
+    costs a third as much."""
+
+    __slots__ = ("_source", "_token")
+
+    def __init__(self, source: Source) -> None:
+        self._source = source
+
+    def __enter__(self) -> None:
+        self._token = _source.set(self._source)
+
+    def __exit__(self, *_exc: object) -> None:
+        _source.reset(self._token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,29 +96,30 @@ class NewEvent:
     changed: dict[str, Any] | None = None
 
 
+def new_event_id() -> str:
+    """A UUIDv7 (RFC 9562): time-ordered, so the index on event ids grows at its end instead
+    of at a random page per write. The random bits come from `random` (reseeded in every
+    forked process): an event id is an identifier, not a secret, and `uuid4` (os.urandom and
+    a UUID object) was a tenth of what recording an event cost."""
+    value = (time.time_ns() // 1_000_000) << 80 | getrandbits(80)
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # the RFC's variant
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def record(conn: Connection, org_id: str, new: list[NewEvent]) -> None:
     """Append events to the org's stream in the caller's transaction; call it last in the
     transaction (the positions' row lock is held until commit). Nothing to record: no-op,
     so a write that changed nothing emits nothing and takes no lock."""
     if not new:
         return
-    last = event_positions.take(conn, org_id, len(new))
-    now, source = event_time(), _source.get().as_json()
-    conn.execute(
-        events.insert(),
-        [
-            {
-                "org_id": org_id,
-                "seq": last - len(new) + i + 1,
-                "id": str(uuid.uuid4()),
-                "type": str(e.type),
-                "occurred_at": now,
-                "data": e.data,
-                "changed": e.changed,
-                "source": source,
-            }
-            for i, e in enumerate(new)
-        ],
+    event_positions.append(
+        conn,
+        org_id,
+        event_time(),
+        _source.get().as_json(),
+        [(new_event_id(), str(e.type), e.data, e.changed) for e in new],
     )
 
 
@@ -173,26 +186,44 @@ class Events:
         self, org_id: str, *, after: str | None, limit: int, types: frozenset[str] | None = None
     ) -> EventPage:
         """Up to `limit` events after the cursor (from the oldest kept when None), oldest
-        first. `next_cursor` continues from the last event returned, or stays where it was
-        when there was none: reading from a cursor again returns the same events."""
+        first. `next_cursor` continues from the last event returned, past the events the
+        `types` filter passed over, or stays where it was when there was none: reading
+        from a cursor again returns the same events. Raises BadCursor for a position the
+        stream has not reached (never handed out), CursorExpired for one before what
+        retention removed.
+
+        The statements need not share a snapshot (PostgreSQL reads in READ COMMITTED), so
+        they are ordered to be right regardless: the stream's end is read before the events
+        (every event up to it is committed, so a page short of `limit` has seen them all),
+        and the pruned mark after them (a prune that removed events this read should have
+        returned has moved the mark by then)."""
         start = parse_cursor(after) if after is not None else 0
         where = [events.c.org_id == org_id, events.c.seq > start]
         if types:
             where.append(events.c.type.in_(sorted(types)))
         with self.db.read() as conn:
-            pruned = (
-                conn.execute(
-                    select(event_streams.c.pruned_through).where(event_streams.c.org_id == org_id)
-                ).scalar_one_or_none()
-                or 0
-            )
-            if after is not None and start < pruned:
-                raise CursorExpired(after)
+            end = self._stream(conn, org_id)[0]
+            if start > end:
+                raise BadCursor(after or "")
             rows = conn.execute(
                 select(events).where(*where).order_by(events.c.seq).limit(limit)
             ).all()
+            pruned = self._stream(conn, org_id)[1]
+        if after is not None and start < pruned:
+            raise CursorExpired(after)
         found = [_event(r) for r in rows]
-        return EventPage(found, cursor_of(found[-1].seq) if found else cursor_of(start))
+        last = found[-1].seq if found else start
+        return EventPage(found, cursor_of(last if len(found) == limit else max(last, end)))
+
+    @staticmethod
+    def _stream(conn: Connection, org_id: str) -> tuple[int, int]:
+        """The org's last position and how far retention cut its stream (0, 0: none yet)."""
+        row = conn.execute(
+            select(event_streams.c.last_seq, event_streams.c.pruned_through).where(
+                event_streams.c.org_id == org_id
+            )
+        ).first()
+        return (int(row.last_seq), int(row.pruned_through)) if row else (0, 0)
 
     def last_position(self, org_id: str) -> int:
         with self.db.read() as conn:
@@ -201,25 +232,38 @@ class Events:
             ).scalar_one_or_none()
         return int(last or 0)
 
-    def prune(self, before: datetime) -> int:
+    def prune(self, before: datetime, *, batch: int = 10_000) -> int:
         """Remove events older than `before` (retention), remembering per organisation how
-        far the stream was cut, so an older cursor is told (410) instead of skipping."""
-        removed = 0
-        with self.db.write() as conn:
+        far the stream was cut, so an older cursor is told (410) instead of skipping. Only
+        a prefix of a stream goes (positions are never reused), so the mark only moves
+        forward; at most `batch` events per transaction, so writers (SQLite has one write
+        lock for every organisation) are never held up for long."""
+        with self.db.read() as conn:
             cut = conn.execute(
                 select(events.c.org_id, func.max(events.c.seq))
                 .where(events.c.occurred_at < before)
                 .group_by(events.c.org_id)
             ).all()
-            for org_id, through in cut:
-                removed += conn.execute(
-                    delete(events).where(events.c.org_id == org_id, events.c.seq <= through)
-                ).rowcount
-                # Only a prefix of the stream goes (positions are never reused), so the
-                # mark only moves forward.
-                conn.execute(
-                    update(event_streams)
-                    .where(event_streams.c.org_id == org_id)
-                    .values(pruned_through=through)
-                )
+        removed = 0
+        for org_id, through in cut:
+            upper = 0
+            while upper < through:
+                with self.db.write() as conn:
+                    first = conn.execute(
+                        select(func.min(events.c.seq)).where(events.c.org_id == org_id)
+                    ).scalar_one_or_none()
+                    if first is None or first > through:
+                        break
+                    upper = min(int(through), int(first) + batch - 1)
+                    removed += conn.execute(
+                        delete(events).where(events.c.org_id == org_id, events.c.seq <= upper)
+                    ).rowcount
+                    conn.execute(
+                        update(event_streams)
+                        .where(
+                            event_streams.c.org_id == org_id,
+                            event_streams.c.pruned_through < upper,
+                        )
+                        .values(pruned_through=upper)
+                    )
         return removed
