@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
@@ -45,7 +46,13 @@ def _postgres_database(server_url: str) -> Iterator[str]:
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     data_dir: Path = tmp_path_factory.mktemp("hub")
     # The in-process clients' host (`base_url` below); the bound address stays trusted too.
-    base = Settings(data_dir=data_dir, token_cache_seconds=0, allowed_hosts=("hub.test",))
+    # A secret key as PostgreSQL requires (webhook secrets); SQLite would make a key file.
+    base = Settings(
+        data_dir=data_dir,
+        token_cache_seconds=0,
+        allowed_hosts=("hub.test",),
+        secret_key=Fernet.generate_key().decode(),
+    )
     server = os.environ.get("SCIMHUB_TEST_DATABASE_URL")
     if server:
         for url in _postgres_database(server):

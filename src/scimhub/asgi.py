@@ -24,10 +24,12 @@ def background_work(hub: Hub) -> SyncWork:
         tokens=hub.tokens,
         sessions=hub.sessions,
         requests=hub.requests,
+        events=hub.events,
         tracking_prefix=s.tracking_prefix,
         retention=Retention(
             request_log=timedelta(days=s.request_log_days),
             token_renewal=timedelta(days=s.token_renew_days),
+            events=timedelta(days=s.event_retention_days),
         ),
     )
 
@@ -43,6 +45,7 @@ def app_from_env() -> Starlette:
                 background_work(hub),
                 pull_interval=settings.pull_interval_seconds,
                 status_interval=settings.status_interval_seconds,
+                deliverer=hub.webhooks.deliverer,
             )
         )
     return create_app(settings, background=background)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -66,7 +66,11 @@ def _opened(settings: Settings) -> Iterator[Hub]:
     """The hub's services for one command, closed however the command ends."""
     from .api.services import Hub
 
-    hub = Hub.open(settings)
+    try:
+        hub = Hub.open(settings)
+    except ConfigError as exc:  # e.g. stored webhook secrets and no key to read them
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
     try:
         yield hub
     finally:
@@ -159,6 +163,7 @@ def worker(
             schedule,
             concurrency=settings.worker_concurrency,
             heartbeat_seconds=settings.worker_heartbeat_seconds,
+            deliverer=hub.webhooks.deliverer,
         )
 
 
@@ -212,13 +217,20 @@ def token_create(
     expires_days: Annotated[
         int | None, typer.Option(help="Expire after this many days (default: never).", min=1)
     ] = None,
+    scope: Annotated[
+        Literal["write", "read"],
+        typer.Option(
+            help="write: read and change; read: GET and searches only, any change is 403 "
+            "(apps that read the directory and follow its events)."
+        ),
+    ] = "write",
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a bearer token for an organisation (the secret is shown once)."""
     from .directory.errors import OrgNotFound
-    from .directory.tokens import TokenKind
+    from .directory.tokens import TokenKind, TokenScope
 
     with _opened(_settings(data_dir, database_url)) as hub:
         try:
@@ -227,6 +239,7 @@ def token_create(
                 name=name,
                 kind=TokenKind.ADMIN if admin else TokenKind.SCIM,
                 expires_in=timedelta(days=expires_days) if expires_days else None,
+                scope=TokenScope(scope),
             )
         except OrgNotFound:
             console.print(f"[red]no organisation with id {org}[/red]")
@@ -239,12 +252,16 @@ def token_create(
                     "id": info.id,
                     "org_id": info.org_id,
                     "kind": info.kind,
+                    "scope": info.scope,
                     "expires_at": info.expires_at.isoformat() if info.expires_at else None,
                 }
             )
         )
     else:
-        console.print(f"Token {info.id} for org {org} (shown once, store it now):\n{secret}")
+        console.print(
+            f"Token {info.id} ({info.kind}, scope {info.scope}) for org {org} "
+            f"(shown once, store it now):\n{secret}"
+        )
 
 
 @token_app.command("list")
@@ -262,6 +279,7 @@ def token_list(
             "id": t.id,
             "name": t.name,
             "kind": t.kind,
+            "scope": t.scope,
             "prefix": t.prefix,
             "created": t.created.isoformat(),
             "expires_at": t.expires_at.isoformat() if t.expires_at else None,
@@ -537,6 +555,268 @@ def sync(
     else:
         for iid, counts in results.items():
             console.print(f"{iid}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+# -- webhooks ---------------------------------------------------------------------------
+
+webhook_app = typer.Typer(
+    help="Manage webhook endpoints: the organisation's events posted to apps.",
+    no_args_is_help=True,
+)
+app.add_typer(webhook_app, name="webhook")
+OrgOption = Annotated[str, typer.Option("--org", help="Organisation id.")]
+EndpointArg = Annotated[str, typer.Argument(help="Endpoint id (from `webhook list`).")]
+_CLI_ACTOR = "scimhub webhook (command line)"
+
+
+@contextmanager
+def _webhook_errors() -> Iterator[None]:
+    """The webhook service's refusals as messages and exit codes (1: not found, 2: bad
+    input or configuration)."""
+    from .delivery.endpoints import InvalidWebhook
+    from .directory.errors import OrgNotFound
+    from .directory.webhooks import EndpointNotFound
+
+    try:
+        yield
+    except (OrgNotFound, EndpointNotFound) as exc:
+        what = "organisation" if isinstance(exc, OrgNotFound) else "webhook endpoint"
+        console.print(f"[red]no {what} with id {exc}[/red]")
+        raise typer.Exit(1) from None
+    except (InvalidWebhook, ConfigError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _endpoint_table(rows: list[dict[str, object]]) -> Table:
+    table = Table("id", "url", "event types", "status", "failing since", "disabled reason")
+    for r in rows:
+        types = r["eventTypes"]
+        table.add_row(
+            str(r["id"]),
+            str(r["url"]),
+            ", ".join(map(str, types)) if isinstance(types, list) and types else "all",
+            str(r["status"]),
+            str(r["failingSince"] or ""),
+            str(r["disabledReason"] or ""),
+        )
+    return table
+
+
+@webhook_app.command("add")
+def webhook_add(
+    org: OrgOption,
+    url: Annotated[str, typer.Option("--url", help="The receiver: an https:// URL.")],
+    event_types: Annotated[
+        str,
+        typer.Option("--event-types", help="Comma-separated event types (default: all)."),
+    ] = "",
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add an endpoint; its signing secret is shown once. It receives the events from
+    now on (`webhook replay` sends older ones)."""
+    from .directory.actor import Actor
+
+    with _opened(_settings(data_dir, database_url)) as hub, _webhook_errors():
+        created = hub.webhooks.add(org, url, event_types.split(","), actor=Actor(_CLI_ACTOR))
+    ep = created.endpoint
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "id": ep.id,
+                    "secret": created.secret,
+                    "url": ep.url,
+                    "eventTypes": list(ep.event_types),
+                }
+            )
+        )
+    else:
+        console.print(
+            f"Webhook endpoint {ep.id} for {ep.url}\nsigning secret (shown once, store it "
+            f"now): {created.secret}"
+        )
+
+
+@webhook_app.command("list")
+def webhook_list(
+    org: OrgOption,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List an organisation's endpoints and their state (never their secrets)."""
+    with _opened(_settings(data_dir, database_url)) as hub:
+        rows = [e.as_json() for e in hub.webhooks.endpoints(org)]
+    if as_json:
+        print(json.dumps(rows))
+    else:
+        console.print(_endpoint_table(rows))
+
+
+@webhook_app.command("remove")
+def webhook_remove(
+    org: OrgOption,
+    endpoint_id: EndpointArg,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Remove an endpoint and its delivery record."""
+    from .directory.actor import Actor
+
+    with _opened(_settings(data_dir, database_url)) as hub, _webhook_errors():
+        hub.webhooks.remove(org, endpoint_id, actor=Actor(_CLI_ACTOR))
+    if as_json:
+        print(json.dumps({"id": endpoint_id, "removed": True}))
+    else:
+        console.print(f"Removed webhook endpoint {endpoint_id}")
+
+
+@webhook_app.command("rotate-secret")
+def webhook_rotate_secret(
+    org: OrgOption,
+    endpoint_id: EndpointArg,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Give an endpoint a new secret (shown once); the old one keeps signing beside it
+    for 24 hours, so the receiver can switch without losing a message."""
+    from .directory.actor import Actor
+
+    with _opened(_settings(data_dir, database_url)) as hub, _webhook_errors():
+        rotated = hub.webhooks.rotate_secret(org, endpoint_id, actor=Actor(_CLI_ACTOR))
+    until = rotated.endpoint.as_json()["previousSecretValidUntil"]
+    if as_json:
+        print(
+            json.dumps(
+                {"id": endpoint_id, "secret": rotated.secret, "previousSecretValidUntil": until}
+            )
+        )
+    else:
+        console.print(
+            f"New signing secret (shown once): {rotated.secret}\n"
+            f"The previous secret signs too until {until}."
+        )
+
+
+@webhook_app.command("test")
+def webhook_test(
+    org: OrgOption,
+    endpoint_id: EndpointArg,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Send a signed `webhook.test` message now; exit 1 unless the receiver answers 2xx."""
+    from .directory.actor import Actor
+
+    with _opened(_settings(data_dir, database_url)) as hub, _webhook_errors():
+        sent = hub.webhooks.test(org, endpoint_id, actor=Actor(_CLI_ACTOR))
+    ok = sent.status_code is not None and 200 <= sent.status_code < 300
+    if as_json:
+        print(json.dumps(sent.as_json()))
+    elif ok:
+        console.print(f"The receiver answered {sent.status_code} in {sent.latency_ms} ms")
+    else:
+        console.print(f"[red]test message failed: {sent.error}[/red]")
+    raise typer.Exit(0 if ok else 1)
+
+
+@webhook_app.command("replay")
+def webhook_replay(
+    org: OrgOption,
+    endpoint_id: EndpointArg,
+    since: Annotated[
+        str,
+        typer.Option(
+            "--since", help="ISO time (2026-12-01T08:00:00Z) or a span back (30m, 6h, 3d)."
+        ),
+    ],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Deliver again, in order, every event since TIME (given-up ones included; receivers
+    recognise repeats by `webhook-id`). Also resumes an endpoint waiting to retry."""
+    from .delivery.endpoints import parse_since
+    from .directory.actor import Actor
+    from .store.engine import event_time
+
+    with _opened(_settings(data_dir, database_url)) as hub, _webhook_errors():
+        start = parse_since(since, event_time())
+        ep = hub.webhooks.replay(org, endpoint_id, start, actor=Actor(_CLI_ACTOR))
+    if as_json:
+        print(json.dumps(ep.as_json()))
+    else:
+        console.print(
+            f"Replaying from {start.isoformat()} (cursor {ep.cursor})"
+            + ("" if ep.enabled else "; the endpoint is disabled: `webhook enable` it")
+        )
+
+
+def _switch(org: str, endpoint_id: str, enabled: bool, settings: Settings, as_json: bool) -> None:
+    from .directory.actor import Actor
+
+    with _opened(settings) as hub, _webhook_errors():
+        ep = hub.webhooks.set_enabled(org, endpoint_id, enabled, actor=Actor(_CLI_ACTOR))
+    if as_json:
+        print(json.dumps(ep.as_json()))
+    else:
+        console.print(f"Webhook endpoint {ep.id} {'enabled' if ep.enabled else 'disabled'}")
+
+
+@webhook_app.command("enable")
+def webhook_enable(
+    org: OrgOption,
+    endpoint_id: EndpointArg,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Switch an endpoint on again; delivery resumes where it stopped, at once."""
+    _switch(org, endpoint_id, True, _settings(data_dir, database_url), as_json)
+
+
+@webhook_app.command("disable")
+def webhook_disable(
+    org: OrgOption,
+    endpoint_id: EndpointArg,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Switch an endpoint off; its events wait (as long as events are kept)."""
+    _switch(org, endpoint_id, False, _settings(data_dir, database_url), as_json)
+
+
+@webhook_app.command("deliveries")
+def webhook_deliveries(
+    org: OrgOption,
+    endpoint_id: EndpointArg,
+    limit: Annotated[int, typer.Option(help="How many, newest first.", min=1, max=500)] = 20,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """An endpoint's latest delivery attempts: status code, latency, outcome."""
+    with _opened(_settings(data_dir, database_url)) as hub, _webhook_errors():
+        rows = [d.as_json() for d in hub.webhooks.deliveries(org, endpoint_id, limit=limit)]
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("time", "event", "attempt", "status", "latency ms", "outcome", "error")
+    for r in rows:
+        table.add_row(
+            *(str(r[k] or "") for k in ("time", "eventId", "attempt", "statusCode")),
+            str(r["latencyMs"] if r["latencyMs"] is not None else ""),
+            str(r["outcome"]),
+            str(r["error"] or ""),
+        )
+    console.print(table)
 
 
 app.add_typer(emulator_app, name="emulator", help="The local Entra ID emulator.")

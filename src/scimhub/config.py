@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
+
 ENTRA_LOGIN_URL = "https://login.microsoftonline.com"
 ENTRA_GRAPH_URL = "https://graph.microsoft.com"
 ENTRA_GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -39,6 +41,33 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -
     if value < minimum:
         raise ConfigError(f"{name} must be >= {minimum}, got {value}")
     return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _fernet_keys(value: str) -> tuple[str, ...]:
+    """SCIMHUB_SECRET_KEY: Fernet keys, comma-separated; the first encrypts, every one
+    decrypts (so a new key can be put in front of the old one)."""
+    keys = tuple(k.strip() for k in value.split(",") if k.strip())
+    for key in keys:
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ConfigError(
+                "SCIMHUB_SECRET_KEY must be Fernet keys (32 bytes, url-safe base64; make one "
+                'with `python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"`), comma-separated'
+            ) from None
+    return keys
 
 
 def _date(env: Mapping[str, str], name: str) -> datetime | None:
@@ -117,6 +146,7 @@ class Settings:
     job_token_days: int = 180  # lifetime of the SCIM token an Entra job holds
     token_renew_days: int = 30  # renewed this long before it expires
     request_log_days: int = 30  # the provisioning log keeps this many days
+    event_retention_days: int = 30  # change events kept for the events API; older: 410
     worker_concurrency: int = 4  # jobs one worker process runs at once
     worker_heartbeat_seconds: int = 10
     worker_stalled_seconds: int = 60  # a worker silent this long is dead: its jobs retried
@@ -134,6 +164,12 @@ class Settings:
     # Entra tenants the operator allows to feed several organisations; any other tenant
     # connects to one organisation only.
     entra_shared_tenants: tuple[str, ...] = ()
+    # Webhooks: receivers on loopback, private or link-local addresses (and plain http)
+    # are refused unless this is on (development and tests only).
+    webhook_allow_private: bool = False
+    # Encrypts secrets kept in the database (webhook signing secrets): Fernet keys. Unset on
+    # SQLite: a key file in the data directory; PostgreSQL (several processes) needs it.
+    secret_key: str = field(default="", repr=False)
     # Derived once (it is read on every request): the hosts requests may name; others are
     # refused, so no forged Host reaches a link the hub hands out. The public URL's host and
     # the bound address are always safe: a link to them leads back to this hub.
@@ -149,6 +185,10 @@ class Settings:
         if self.scheduler == "auto":
             return not self.effective_database_url.startswith("postgresql")
         return self.scheduler == "inprocess"
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        return _fernet_keys(self.secret_key)
 
     @property
     def effective_database_url(self) -> str:
@@ -181,6 +221,7 @@ class Settings:
             job_token_days=_int(env, "SCIMHUB_JOB_TOKEN_DAYS", 180, minimum=2),
             token_renew_days=_int(env, "SCIMHUB_TOKEN_RENEW_DAYS", 30),
             request_log_days=_int(env, "SCIMHUB_REQUEST_LOG_DAYS", 30),
+            event_retention_days=_int(env, "SCIMHUB_EVENT_RETENTION_DAYS", 30),
             worker_concurrency=_int(env, "SCIMHUB_WORKER_CONCURRENCY", 4),
             worker_heartbeat_seconds=_int(env, "SCIMHUB_WORKER_HEARTBEAT_SECONDS", 10),
             worker_stalled_seconds=_int(env, "SCIMHUB_WORKER_STALLED_SECONDS", 60),
@@ -194,6 +235,8 @@ class Settings:
             entra_ca_bundle=env.get("SCIMHUB_ENTRA_CA_BUNDLE", ""),
             entra_app_template_id=env.get("SCIMHUB_ENTRA_APP_TEMPLATE_ID", ""),
             entra_app_name=env.get("SCIMHUB_ENTRA_APP_NAME", ENTRA_APP_NAME),
+            webhook_allow_private=_bool(env, "SCIMHUB_WEBHOOK_ALLOW_PRIVATE", False),
+            secret_key=env.get("SCIMHUB_SECRET_KEY", ""),
         )
         settings.validate()
         return settings
@@ -226,5 +269,6 @@ class Settings:
                     f"SCIMHUB_ALLOWED_HOSTS: {host!r} is not a host name, an IP "
                     "address, *.domain or *"
                 )
+        _fernet_keys(self.secret_key)
         if self.default_page_size > self.max_page_size:
             raise ConfigError("default page size exceeds SCIMHUB_MAX_PAGE_SIZE")

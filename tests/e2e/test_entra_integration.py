@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 
 from scimhub.config import Settings
+from scimhub.config import Settings as HubSettings
+from scimhub.directory.events import Events
+from scimhub.store.engine import Database
 from tests.e2e.conftest import scimhub
 from tests.e2e.entra import (
     INTEGRATION_APP_ID,
@@ -76,7 +79,6 @@ def test_seed_story_sp_deleted_then_consent_and_allow_restores(world: tuple[Emul
     assert "AADSTS" not in r.text  # upstream details stay on the server
     # ... where the troubleshooter finds them by tracking id
     from scimhub.api.services import Hub as HubServices
-    from scimhub.config import Settings as HubSettings
 
     services = HubServices.open(HubSettings.from_env(hub.env))
     try:
@@ -94,11 +96,36 @@ def test_seed_story_sp_deleted_then_consent_and_allow_restores(world: tuple[Emul
     with hub.api() as api:
         restored = api.post("/allowSync", json={"enabled": True})
     assert restored.status_code == 200, restored.text
+    restored_tid = restored.headers["TrackingID"]
     after = restored.json()["instances"][0]
     assert after["jobStatus"] == "Active" and after["autoSync"] is True
     assert after["id"] == before["id"]
     assert after["mappings"] == before["mappings"] and after["scope"] == "all"
     assert "Remove service principal" in emu.cli("audit", "--tenant", emu.tenant["id"])
+
+    # Apps following the org's change events saw all of it: Entra's pushes (by the job's
+    # token), the failure with the tracking id the admin was shown, and the restore.
+    db = Database.connect(HubSettings.from_env(hub.env).effective_database_url)
+    try:
+        stream = Events(db).page(hub.org_id, after=None, limit=1000).events
+    finally:
+        db.dispose()
+    pushed = [e for e in stream if e.type == "user.created"]
+    assert len(pushed) >= 12
+    assert {e.source["kind"] for e in pushed} == {"scim"}
+    assert all(e.source["name"].startswith("Entra provisioning") for e in pushed)
+    [failure] = [e for e in stream if e.type == "integration.error"]
+    assert failure.data["tracking_id"] == tid and failure.data["code"] == "701018"
+    assert failure.data["description"] == message["description"]
+    assert failure.source["kind"] == "admin" and failure.source["tracking_id"] == tid
+    [restore] = [e for e in stream if e.type == "integration.restored"]
+    assert restore.data == {
+        "instance_id": before["id"],
+        "name": restore.data["name"],
+        "restored": "configuration",
+    }
+    assert restore.source["kind"] == "entra" and restore.source["id"] == before["id"]
+    assert restore.source["tracking_id"] == restored_tid
 
 
 def test_reconsent_through_setup_restores_instead_of_duplicating(
@@ -132,7 +159,6 @@ def test_provisioning_app_deleted_too_is_recreated(world: tuple[Emulator, Hub]) 
         )
         assert mapped.status_code == 200, mapped.text
     from scimhub.api.services import Hub as HubServices
-    from scimhub.config import Settings as HubSettings
 
     services = HubServices.open(HubSettings.from_env(hub.env))
     try:
@@ -162,6 +188,14 @@ def test_provisioning_app_deleted_too_is_recreated(world: tuple[Emulator, Hub]) 
     assert recreated.job_id != saved.job_id
     # the new job pushes with a fresh token; the old one was revoked
     assert recreated.scim_token_id != saved.scim_token_id
+    db = Database.connect(HubSettings.from_env(hub.env).effective_database_url)
+    try:
+        stream = Events(db).page(
+            hub.org_id, after=None, limit=1000, types=frozenset({"integration.restored"})
+        )
+    finally:
+        db.dispose()
+    assert [e.data["restored"] for e in stream.events] == ["app"]
 
 
 def test_auto_sync_sync_now_scope_and_errors(world: tuple[Emulator, Hub]) -> None:

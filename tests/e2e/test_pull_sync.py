@@ -1,5 +1,6 @@
 """Pull sync from Graph delta queries against the live emulator: initial round, increments
-(update, disable, hard delete, new user), resume after a failure mid-round."""
+(update, disable, hard delete, new user), resume after a failure mid-round; each round's
+change events, caused by the instance, and its `sync.completed`."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ import pytest
 
 from scimhub.api.services import Hub as Services
 from scimhub.config import Settings
+from scimhub.directory.events import Event, Events
 from scimhub.directory.imports import Imports
 from scimhub.directory.links import Links
 from scimhub.integrations.entra.errors import IntegrationError
 from scimhub.integrations.entra.pull import PullSync
+from scimhub.store.engine import Database
 from tests.e2e.conftest import scimhub
 from tests.e2e.entra import (
     Emulator,
@@ -26,6 +29,26 @@ from tests.e2e.entra import (
     run_workers,
     wait_for,
 )
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+class Stream:
+    """The org's change events, read as an app would, from where the last read ended."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.db = Database.connect(Settings.from_env(hub.env).effective_database_url)
+        self.org_id = hub.org_id
+        self.cursor: str | None = None
+
+    def new(self) -> list[Event]:
+        out: list[Event] = []
+        while True:
+            page = Events(self.db).page(self.org_id, after=self.cursor, limit=100)
+            self.cursor = page.next_cursor
+            out += page.events
+            if not page.events:
+                return out
 
 
 @pytest.fixture
@@ -51,6 +74,19 @@ def test_pull_rounds(world: tuple[Emulator, Hub]) -> None:
     assert counts["users_created"] == len(users) >= 25
     assert counts["groups_created"] == len(groups) >= 3
     assert hub.scim_count("Users") == len(users) and hub.scim_count("Groups") == len(groups)
+    stream = Stream(hub)
+    round1 = stream.new()
+    kinds = [e.type for e in round1]
+    assert kinds.count("user.created") == len(users)
+    assert kinds.count("group.created") == len(groups)
+    assert "group.member_added" in kinds
+    assert kinds[-1] == "sync.completed" and kinds.count("sync.completed") == 1
+    assert round1[-1].data["instance_id"] == instance["id"]
+    assert round1[-1].data["counts"]["users_created"] == len(users)
+    # every event of the round names the instance and the request that ran it
+    assert {e.source["kind"] for e in round1} == {"entra"}
+    assert {e.source["id"] for e in round1} == {instance["id"]}
+    assert {e.source["tracking_id"] for e in round1} == {first.headers["TrackingID"]}
 
     upns = sorted(u["userPrincipalName"] for u in users)
     emu.cli("users", "update", upns[0], "--tenant", emu.tenant["id"], "--department", "Legal")
@@ -73,6 +109,15 @@ def test_pull_rounds(world: tuple[Emulator, Hub]) -> None:
     assert second["users_deleted"] == 1
     assert second["users_updated"] == 2  # the department change and accountEnabled=false
     assert hub.scim_count("Users") == len(users)
+    round2 = {(e.type, e.data.get("userName")): e for e in stream.new()}
+    moved = round2[("user.updated", upns[0])]
+    assert moved.changed is not None and ENTERPRISE in moved.changed
+    assert moved.data[ENTERPRISE]["department"] == "Legal"
+    assert ("user.deactivated", upns[1]) in round2
+    assert ("user.deleted", upns[2]) in round2
+    assert ("user.created", f"newcomer@{emu.tenant['domain']}") in round2
+    assert ("sync.completed", None) in round2
+    assert {e.source["kind"] for e in round2.values()} == {"entra"}
     import httpx
 
     token = json.loads(scimhub("token", "create", "--org", hub.org_id, "--json", env=hub.env))[
@@ -113,12 +158,21 @@ def test_pull_rounds(world: tuple[Emulator, Hub]) -> None:
     now = {m["value"] for m in after["Resources"]}
     assert now == (member_ids - {leaving_id}) | {joining_id}
     assert after["totalResults"] == len(member_ids)
+    members = [
+        (e.type, e.data["member_id"]) for e in stream.new() if e.type.startswith("group.member")
+    ]
+    assert members == [
+        ("group.member_removed", leaving_id),
+        ("group.member_added", joining_id),
+    ]
 
     # nothing changed: a third round writes nothing
     third = next(
         iter(json.loads(scimhub("sync", "--org", hub.org_id, "--json", env=hub.env)).values())
     )
     assert third["users_created"] == third["users_updated"] == 0
+    assert [e.type for e in stream.new()] == ["sync.completed"]  # and no change events
+    stream.db.dispose()
 
 
 def test_pull_resumes_after_a_failure_without_duplicates(world: tuple[Emulator, Hub]) -> None:

@@ -108,7 +108,7 @@ def test_a_dead_workers_jobs_are_retried_until_they_look_like_the_cause() -> Non
         for n in (1, 2, 3)
     ]
     manager = RecordingManager(jobs)
-    assert asyncio.run(recover(manager, 60)) == {"retried": 2, "failed": 1}
+    assert asyncio.run(recover(manager, 60)) == {"retried": 2, "failed": 1, "ended": 0}
     assert manager.asked == [60]
     assert manager.retried == [1, 2]
     assert manager.finished == [(3, Status.FAILED)]

@@ -19,9 +19,10 @@ from sqlalchemy import update
 
 from scimhub.api.services import Hub
 from scimhub.asgi import background_work
+from scimhub.directory.events import CursorExpired, EventType, NewEvent, record
 from scimhub.directory.request_log import RequestEntry, RequestLog
 from scimhub.store.engine import utcnow
-from scimhub.store.tables import consent_states, integration_errors, sessions
+from scimhub.store.tables import consent_states, events, integration_errors, sessions
 from tests.conftest import OrgClient
 
 
@@ -167,3 +168,30 @@ def test_a_flush_returns_only_when_entries_taken_by_another_flush_are_written(
     first.join(5)
     second.join(5)
     assert f"RACE_{tag}_1" in {e.tracking_id for e in log.entries(org.org_id, limit=5)[0]}
+
+
+def test_clean_up_prunes_change_events_past_their_retention(hub: Hub, org: OrgClient) -> None:
+    work = background_work(hub)
+    assert (
+        work.retention.events
+        == timedelta(days=hub.settings.event_retention_days)
+        == timedelta(days=30)
+    )
+    with hub.db.write() as conn:
+        record(conn, org.org_id, [NewEvent(EventType.USER_CREATED, {"id": "old"})] * 3)
+        conn.execute(
+            update(events)
+            .where(events.c.org_id == org.org_id)
+            .values(occurred_at=utcnow() - timedelta(days=31))
+        )
+    with hub.db.write() as conn:
+        record(conn, org.org_id, [NewEvent(EventType.USER_CREATED, {"id": "new"})])
+
+    assert work.clean_up().events >= 3  # other tests' organisations share the database
+
+    assert [e.data["id"] for e in hub.events.page(org.org_id, after=None, limit=10).events] == [
+        "new"
+    ]
+    with pytest.raises(CursorExpired):  # a reader still before them is told, not skipped
+        hub.events.page(org.org_id, after="0", limit=10)
+    assert work.clean_up().events == 0

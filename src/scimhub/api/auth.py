@@ -97,15 +97,16 @@ def genuine(
 def authenticate(
     request: Request, *, tokens: Tokens, sessions: Sessions, org_id: str, public_url: str
 ) -> Principal:
-    """The integration API's caller: an admin token of `org_id` (scripts) or a console
-    session of `org_id` whose unsafe requests carry the CSRF header (the console's
-    JavaScript). Raises Refused."""
+    """The integration API's caller: an admin token of `org_id` (scripts; a read-scoped one
+    acts as a read-only administrator) or a console session of `org_id` whose unsafe
+    requests carry the CSRF header (the console's JavaScript). Raises Refused."""
     secret = bearer_secret(request)
     if secret is not None:
         token = tokens.authenticate(secret, TokenKind.ADMIN)
         if token is None or token.org_id != org_id:
             raise Refused(Refusal.SIGNED_OUT)
-        return Principal(org_id, f"token:{token.name}", Role.ADMIN, None)
+        role = Role.READONLY if token.scope.read_only else Role.ADMIN
+        return Principal(org_id, f"token:{token.name}", role, None)
     session = signed_in(request, sessions)
     if session is None or session.org_id != org_id:
         raise Refused(Refusal.SIGNED_OUT)

@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from ..diagnose import FIXES, apply_fix, diagnose, explain_tracking_id
 from ..directory.actor import Actor
+from ..directory.events import Source, SourceKind, caused_by
 from ..directory.instances import Mode
 from ..integrations.entra.audit_actions import AuditAction, record
 from ..integrations.entra.errors import (
@@ -99,12 +100,17 @@ def endpoint(handler: Handler, *, writes: bool) -> Callable[[Request], Awaitable
         tid = tracking_id(request.scope)
 
         def call(admin: Admin) -> Any:
-            with recording_failures(
-                hub.instances,
-                org_id,
-                request.path_params.get("instance_id"),
-                tracking_id=tid,
-                operation=request.url.path.rsplit("/v1/", 1)[-1][:64],
+            # Events recorded meanwhile (an integration error) name the admin; pull sync and
+            # restores name their instance instead.
+            with (
+                caused_by(Source(SourceKind.ADMIN, admin.name, tracking_id=tid)),
+                recording_failures(
+                    hub.instances,
+                    org_id,
+                    request.path_params.get("instance_id"),
+                    tracking_id=tid,
+                    operation=request.url.path.rsplit("/v1/", 1)[-1][:64],
+                ),
             ):
                 return handler(request, hub, admin, Actor(admin.name, tid))
 
@@ -201,7 +207,7 @@ def sync_now(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str
     iid = request.path_params["instance_id"]
     instance = saved_instance(hub.instances, admin.org_id, iid)
     if instance.mode == Mode.PULL:
-        counts = hub.pull.run(admin.org_id, iid)
+        counts = hub.pull.run(admin.org_id, iid, tracking_id=actor.tracking_id)
         record(
             hub.audit,
             admin.org_id,

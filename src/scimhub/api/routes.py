@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from ..scim.errors import ScimError
-from . import integration, scim_bulk, scim_discovery, scim_resources
+from . import integration, scim_bulk, scim_discovery, scim_resources, v1, webhooks
 from .responses import JsonResponse
 from .scim_endpoint import error_response
 from .services import Hub
@@ -24,8 +24,11 @@ async def health(request: Request) -> Response:
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's own 404/405 in the SCIM error shape, with the tracking id."""
+    """Starlette's own 404/405 in the SCIM error shape, with the tracking id; under
+    `/api/v1/` in that API's envelope."""
     assert isinstance(exc, HTTPException)
+    if v1.owns(request.url.path):
+        return v1.http_error_response(request, exc.status_code, exc.headers)
     err = ScimError(exc.detail or "error")
     err.status = exc.status_code
     return error_response(err, tracking_id(request.scope))
@@ -38,4 +41,5 @@ routes: list[BaseRoute] = [
         routes=scim_resources.routes + scim_discovery.routes + scim_bulk.routes,
     ),
     *integration.routes,
+    *webhooks.routes,
 ]

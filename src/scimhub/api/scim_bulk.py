@@ -34,7 +34,7 @@ def _run(ctx: ScimContext, op: bulk.BulkOperation, resolved: dict[str, str]) -> 
     if rid is None:
         raise InvalidPath(f"{op.method} needs a resource id in its path")
     if op.method == "DELETE":
-        service.delete(ctx.org_id, rid, if_match=op.version)
+        service.delete(ctx.org_id, rid, if_match=op.version, loc=ctx.loc)
         return bulk.BulkResult(
             "DELETE", 204, op.bulk_id, location=ctx.loc.location(op.resource_type.name, rid)
         )

@@ -15,12 +15,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..config import url_host
+from ..directory.events import Source, SourceKind, caused_by
 from ..directory.locator import Locator
 from ..directory.request_log import RequestEntry
 from ..directory.tokens import TokenInfo
-from ..scim.errors import NotFound, ScimError, Unauthorized
+from ..scim.errors import Forbidden, NotFound, ScimError, Unauthorized
 from ..store.engine import event_time
-from .auth import bearer_secret
+from .auth import SAFE_METHODS, bearer_secret
 from .responses import ScimResponse
 from .services import Hub
 from .tracking import tracking_id
@@ -88,6 +89,20 @@ def _authenticate(request: Request, hub: Hub, org_id: str) -> TokenInfo:
     return token
 
 
+def _within_scope(request: Request, token: TokenInfo) -> None:
+    """A read-only token reads and searches: GET and HEAD, and the `/.search` POSTs (RFC
+    7644 §3.4.3, a query sent as a body). Any other request could change the directory
+    (POST, PUT, PATCH, DELETE, Bulk) and is refused before it is read. Raises Forbidden."""
+    if not token.scope.read_only or request.method in SAFE_METHODS:
+        return
+    if request.method == "POST" and request.url.path.endswith("/.search"):
+        return
+    raise Forbidden(
+        f"this token is read-only (scope {token.scope}): it may read and search the "
+        "directory, not change it; use a token with scope write"
+    )
+
+
 class InternalError(ScimError):
     status = 500
 
@@ -104,7 +119,8 @@ def error_response(exc: ScimError, tid: str) -> ScimResponse:
 
 
 def scim_endpoint(resource_type: str | None) -> Callable[[Handler], Endpoint]:
-    """Wrap a handler: authenticate, run, render errors, record the request."""
+    """Wrap a handler: authenticate, run as the token's source of events, render errors,
+    record the request."""
 
     def wrap(handler: Handler) -> Endpoint:
         async def endpoint(request: Request) -> Response:
@@ -116,8 +132,12 @@ def scim_endpoint(resource_type: str | None) -> Callable[[Handler], Endpoint]:
             scim_type = None
             try:
                 token = _authenticate(request, hub, org_id)
+                _within_scope(request, token)
                 ctx = ScimContext(hub, org_id, token, Locator(base_url(request, hub), org_id))
-                response = await handler(request, ctx)
+                # The events the handler's writes record name this client and request
+                # (threaded work too: AnyIO runs it in a copy of this context).
+                with caused_by(Source(SourceKind.SCIM, token.name, token.id, tid)):
+                    response = await handler(request, ctx)
             except ScimError as exc:
                 scim_type = exc.scim_type
                 response = error_response(exc, tid)

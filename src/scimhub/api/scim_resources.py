@@ -158,7 +158,13 @@ def _item(rt: ResourceType) -> Endpoint:
             await ctx.hub.offload.run(
                 ctx.org_id,
                 True,
-                partial(service.delete, ctx.org_id, rid, if_match=request.headers.get("if-match")),
+                partial(
+                    service.delete,
+                    ctx.org_id,
+                    rid,
+                    if_match=request.headers.get("if-match"),
+                    loc=ctx.loc,
+                ),
             )
             return Response(status_code=204)
         body = await read_json(request, limit=ctx.hub.settings.max_payload_bytes)

@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import Settings
+from ..delivery.endpoints import WebhookService
 from ..directory.admins import Admins
 from ..directory.audit import Audit
+from ..directory.events import Events
 from ..directory.groups import Groups
 from ..directory.health import Health
 from ..directory.imports import Imports
@@ -42,6 +44,8 @@ class Hub:
     pull: PullSync
     health: Health
     offload: Offload
+    events: Events
+    webhooks: WebhookService
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
@@ -51,6 +55,7 @@ class Hub:
         db = Database.connect(settings.effective_database_url)
         migrate.upgrade(db)
         orgs, audit, instances = Orgs(db), Audit(db), Instances(db)
+        events = Events(db)
         tokens = Tokens(db, cache_seconds=settings.token_cache_seconds)
         entra = EntraIntegration.open(
             settings, orgs=orgs, tokens=tokens, instances=instances, audit=audit
@@ -64,6 +69,7 @@ class Hub:
             links=Links(db),
             imports=Imports(db),
             page_size=settings.pull_page_size,
+            base_url=settings.public_url,
         )
         return cls(
             settings,
@@ -85,6 +91,8 @@ class Hub:
                 worker_stalled_seconds=settings.worker_stalled_seconds,
             ),
             Offload(settings.offload_threads),
+            events,
+            WebhookService.open(settings, db, audit, events),
         )
 
     def close(self) -> None:

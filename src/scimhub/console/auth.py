@@ -18,6 +18,7 @@ from ..api.scim_endpoint import base_url
 from ..api.services import Hub
 from ..directory.locator import Locator
 from ..directory.sessions import SessionInfo
+from ..directory.webhooks import EndpointState
 from . import debug_info
 from .csrf import submitted_token
 from .render import page
@@ -47,6 +48,12 @@ class ConsoleContext:
             "active": nav,
             "org_name": self.hub.orgs.get(self.org_id).name,
             "debug": debug_info.page_attributes(self.session),
+            # the banner: endpoints delivery disabled (410, or no success for 5 days)
+            "webhook_alerts": [
+                e
+                for e in self.hub.webhooks.endpoints(self.org_id)
+                if e.state == EndpointState.DISABLED
+            ],
             **extra,
         }
 

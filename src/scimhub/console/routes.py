@@ -14,6 +14,7 @@ from . import (
     routes_settings,
     routes_signin,
     routes_status,
+    routes_webhooks,
 )
 from .auth import ConsoleContext, console_page, error_page
 
@@ -36,5 +37,6 @@ routes: list[BaseRoute] = [
     *routes_settings.routes,
     *routes_logs.routes,
     *routes_status.routes,
+    *routes_webhooks.routes,
     Route("/{path:path}", not_found),  # an HTML 404 for a signed-in admin, not a SCIM error
 ]

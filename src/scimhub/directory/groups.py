@@ -22,8 +22,10 @@ from ..store.engine import Database, utcnow
 from ..store.errors import is_unique_violation
 from ..store.filter_sql import FilterCompiler
 from ..store.tables import groups, memberships, users
-from ..store.upsert import insert_ignoring_duplicates
+from ..store.upsert import inserted_keys
 from . import search
+from .changes import MemberDelta, group_updated, member_event, without
+from .events import EventType, NewEvent, record
 from .locator import Locator
 from .render import document, member_entries, members_query
 from .versions import check_if_match
@@ -75,14 +77,19 @@ class Groups:
                         version=1,
                     )
                 )
-                self._add(conn, org_id, gid, _member_ids(result.members))
+                delta = MemberDelta(gid)
+                delta.add(self._add(conn, org_id, gid, _member_ids(result.members)))
                 row = self._row(conn, org_id, gid)
                 members = member_entries(conn.execute(members_query(gid)), loc)
+                created = self._render(row, loc, members)
+                # The group without its members, then one event per member.
+                new = [NewEvent(EventType.GROUP_CREATED, without(created, "members"))]
+                record(conn, org_id, new + delta.events())
         except IntegrityError as exc:
             if is_unique_violation(exc):
                 raise _taken(result.doc["displayName"]) from None
             raise
-        return self._render(row, loc, members)
+        return created
 
     def get(
         self, org_id: str, group_id: str, loc: Locator, *, with_members: bool = True
@@ -129,9 +136,11 @@ class Groups:
     ) -> dict[str, Any]:
         result = normalize(GROUP, body)
 
-        def change(conn: Connection, _current: Any) -> dict[str, Any]:
-            conn.execute(delete(memberships).where(memberships.c.group_id == group_id))
-            self._add(conn, org_id, group_id, _member_ids(result.members))
+        def change(conn: Connection, _current: Any, delta: MemberDelta) -> dict[str, Any]:
+            delta.remove(
+                self._delete(conn, delete(memberships).where(memberships.c.group_id == group_id))
+            )
+            delta.add(self._add(conn, org_id, group_id, _member_ids(result.members)))
             return _columns(result.doc)
 
         return self._write(org_id, group_id, loc, if_match, change, with_members)
@@ -148,18 +157,24 @@ class Groups:
     ) -> dict[str, Any]:
         ops = parse_patch(body)
 
-        def change(conn: Connection, current: Any) -> dict[str, Any] | None:
+        def change(conn: Connection, current: Any, delta: MemberDelta) -> dict[str, Any] | None:
             result = apply_patch(GROUP, current.data, ops)
             members_changed = False
             for member_change in result.deferred:
-                members_changed |= self._apply(conn, org_id, group_id, member_change)
+                members_changed |= self._apply(conn, org_id, group_id, member_change, delta)
             if result.changed:
                 return _columns(result.doc)
             return {} if members_changed else None
 
         return self._write(org_id, group_id, loc, if_match, change, with_members)
 
-    def delete(self, org_id: str, group_id: str, *, if_match: str | None = None) -> None:
+    def delete(
+        self, org_id: str, group_id: str, *, if_match: str | None = None, loc: Locator | None = None
+    ) -> None:
+        """Delete the group (its own member rows go with it, by cascade). Its events:
+        `group.member_removed` for each group it was a member of, then `group.deleted`
+        with its last state (located by `loc`, else by the hub-relative path); no event per
+        member of its own: they went with the group."""
         with self.db.write() as conn:
             row = self._row(conn, org_id, group_id, lock=True)
             check_if_match(if_match, row.version)
@@ -173,8 +188,15 @@ class Groups:
                 )
                 .values(version=groups.c.version + 1, last_modified=utcnow())
             )
-            conn.execute(delete(memberships).where(memberships.c.member_id == group_id))
+            left = conn.execute(
+                delete(memberships)
+                .where(memberships.c.member_id == group_id)
+                .returning(memberships.c.group_id)
+            ).scalars()
+            new = [member_event(EventType.GROUP_MEMBER_REMOVED, g, group_id, "Group") for g in left]
             conn.execute(delete(groups).where(groups.c.id == group_id))
+            last = self._render(row, loc or Locator("", org_id), None)
+            record(conn, org_id, [*new, NewEvent(EventType.GROUP_DELETED, last)])
 
     def search(
         self, org_id: str, query: search.Query, loc: Locator, *, with_members: bool = True
@@ -217,40 +239,68 @@ class Groups:
                         )
                     )
                 ]
-            changed = self._add(conn, org_id, group_id, known) > 0
+            delta = MemberDelta(group_id)
+            added = self._add(conn, org_id, group_id, known)
+            delta.add(added)
+            changed = bool(added)
             if remove:
-                changed |= self._apply(conn, org_id, group_id, MemberChange("remove", remove))
+                changed |= self._apply(
+                    conn, org_id, group_id, MemberChange("remove", remove), delta
+                )
             if changed:
                 conn.execute(
                     update(groups)
                     .where(groups.c.id == group_id)
                     .values(version=groups.c.version + 1, last_modified=utcnow())
                 )
+            record(conn, org_id, delta.events())
 
     # -- memberships ------------------------------------------------------------------
 
-    def _apply(self, conn: Connection, org_id: str, group_id: str, change: MemberChange) -> bool:
-        """Apply one deferred PATCH operation on `members`; True if rows changed."""
+    def _apply(
+        self,
+        conn: Connection,
+        org_id: str,
+        group_id: str,
+        change: MemberChange,
+        delta: MemberDelta,
+    ) -> bool:
+        """Apply one deferred PATCH operation on `members`, noting in `delta` the rows it
+        added and removed; True if rows changed."""
         m = memberships
         if change.op == "add":
-            return self._add(conn, org_id, group_id, change.values or []) > 0
-        if change.op == "replace":
-            removed = conn.execute(delete(m).where(m.c.group_id == group_id)).rowcount
-            return self._add(conn, org_id, group_id, change.values or []) > 0 or removed > 0
-        # remove
+            added = self._add(conn, org_id, group_id, change.values or [])
+            delta.add(added)
+            return bool(added)
+        # remove, or replace (remove all, then add)
         stmt = delete(m).where(m.c.group_id == group_id)
-        if change.values is not None:
-            removed = 0
+        removed: list[tuple[str, str]] = []
+        if change.op == "remove" and change.values is not None:
             for chunk in _chunks(change.values):
-                removed += conn.execute(stmt.where(m.c.member_id.in_(chunk))).rowcount
-            return removed > 0
-        if change.filter is not None:
+                removed += self._delete(conn, stmt.where(m.c.member_id.in_(chunk)))
+        elif change.op == "remove" and change.filter is not None:
             cond = FilterCompiler(GROUP, conn.dialect.name).membership_condition(change.filter)
-            return conn.execute(stmt.where(cond)).rowcount > 0
-        return conn.execute(stmt).rowcount > 0
+            removed = self._delete(conn, stmt.where(cond))
+        else:
+            removed = self._delete(conn, stmt)
+        delta.remove(removed)
+        if change.op != "replace":
+            return bool(removed)
+        added = self._add(conn, org_id, group_id, change.values or [])
+        delta.add(added)
+        return bool(added) or bool(removed)
 
-    def _add(self, conn: Connection, org_id: str, group_id: str, ids: list[str]) -> int:
-        """Add members by id after checking each exists in the org; returns rows added."""
+    @staticmethod
+    def _delete(conn: Connection, stmt: Any) -> list[tuple[str, str]]:
+        """Run a DELETE on memberships; the (member id, member type) of the rows deleted."""
+        m = memberships
+        return [(r[0], r[1]) for r in conn.execute(stmt.returning(m.c.member_id, m.c.member_type))]
+
+    def _add(
+        self, conn: Connection, org_id: str, group_id: str, ids: list[str]
+    ) -> list[tuple[str, str]]:
+        """Add members by id after checking each exists in the org; returns the (member id,
+        member type) of the rows added, those already there left out."""
         wanted = list(dict.fromkeys(ids))
         if group_id in wanted:
             raise InvalidValue("a group cannot be a member of itself")
@@ -277,7 +327,9 @@ class Groups:
                 {"group_id": group_id, "member_id": i, "org_id": org_id, "member_type": found[i]}
                 for i in chunk
             ]
-        return insert_ignoring_duplicates(conn, memberships, rows)
+        inserted = {k.member_id for k in inserted_keys(conn, memberships, rows)}
+        # In the order given: RETURNING's order is the driver's.
+        return [(r["member_id"], r["member_type"]) for r in rows if r["member_id"] in inserted]
 
     # -- internals --------------------------------------------------------------------
 
@@ -294,7 +346,9 @@ class Groups:
             with self.db.write() as conn:
                 current = self._row(conn, org_id, group_id, lock=True)
                 check_if_match(if_match, current.version)
-                values = change(conn, current)
+                delta = MemberDelta(group_id)
+                values = change(conn, current, delta)
+                before = current.data
                 if values is not None:
                     conn.execute(
                         update(groups)
@@ -307,11 +361,16 @@ class Groups:
                     if with_members
                     else None
                 )
+                doc = self._render(current, loc, members)
+                if values is not None:
+                    # The group first (only if an attribute changed), then its members.
+                    new = group_updated(before, current.data, without(doc, "members"))
+                    record(conn, org_id, new + delta.events())
         except IntegrityError as exc:
             if is_unique_violation(exc):
                 raise Uniqueness("displayName is already in use in this organisation") from None
             raise
-        return self._render(current, loc, members)
+        return doc
 
     @staticmethod
     def _row(conn: Connection, org_id: str, group_id: str, *, lock: bool = False) -> Any:

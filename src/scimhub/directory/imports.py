@@ -5,21 +5,33 @@ Each document is validated like a SCIM request; one that fails is reported and s
 rest of the page is still applied. A new document whose userName (or group displayName)
 already exists in the org adopts that resource instead of failing, so a pull that starts
 after a push, or after a crash, never duplicates anyone.
+
+The page's events are recorded in its transaction, in the page's order: `user.created` /
+`group.created` for a new resource, and for an update what changed against the stored
+document (read once for the page's updates), as a SCIM write would record it. The
+documents are located by the caller's `Locator`: the hub's public URL when it is
+configured, otherwise `meta.location` is the hub-relative path (`/identity/scim/...`).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, select, update
 
 from ..scim.errors import ScimError, Uniqueness
 from ..scim.resource import normalize
 from ..scim.schemas import GROUP, USER, ResourceType
 from ..store.engine import Database, utcnow
 from ..store.tables import groups, users
+from .changes import group_updated, user_updated
+from .events import EventType, NewEvent, record
+from .locator import Locator
+from .render import document
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +71,19 @@ class Imports:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def users(self, org_id: str, items: list[ImportItem]) -> ImportResult:
-        return _import_page(self.db, USER, org_id, items)
+    def users(
+        self, org_id: str, items: list[ImportItem], loc: Locator | None = None
+    ) -> ImportResult:
+        return _import_page(self.db, USER, org_id, items, loc or Locator("", org_id))
 
-    def groups(self, org_id: str, items: list[ImportItem]) -> ImportResult:
-        return _import_page(self.db, GROUP, org_id, items)
+    def groups(
+        self, org_id: str, items: list[ImportItem], loc: Locator | None = None
+    ) -> ImportResult:
+        return _import_page(self.db, GROUP, org_id, items, loc or Locator("", org_id))
 
 
 def _import_page(
-    db: Database, rt: ResourceType, org_id: str, items: list[ImportItem]
+    db: Database, rt: ResourceType, org_id: str, items: list[ImportItem], loc: Locator
 ) -> ImportResult:
     table: Table = users if rt is USER else groups
     key_column = table.c.user_name_ci if rt is USER else table.c.display_name_ci
@@ -103,6 +119,7 @@ def _import_page(
                 }
             )
         inserts, updates = [], []
+        order: list[tuple[bool, dict[str, Any]]] = []  # (created?, row), for the events
         for item, values in prepared:
             unique = values["user_name_ci" if rt is USER else "display_name_ci"]
             owner = existing.get(unique)
@@ -123,9 +140,12 @@ def _import_page(
                         "version": 1,
                     }
                 )
+                order.append((True, inserts[-1]))
             else:
                 updates.append({"b_id": rid, **values})
+                order.append((False, updates[-1]))
             result.ids[item.key] = rid
+        stored = _stored(conn, table, org_id, [u["b_id"] for u in updates])
         if inserts:
             conn.execute(table.insert(), inserts)
         if updates:
@@ -139,5 +159,52 @@ def _import_page(
                 )
             )
             conn.execute(stmt, updates)
+        record(conn, org_id, _events(rt, loc, order, stored, now))
     result.created, result.updated = len(inserts), len(updates)
     return result
+
+
+def _stored(conn: Connection, table: Table, org_id: str, ids: list[str]) -> dict[str, Any]:
+    """The rows a page is about to update, as they are: what their events compare with."""
+    found: dict[str, Any] = {}
+    for i in range(0, len(ids), 500):
+        found.update(
+            (r.id, r)
+            for r in conn.execute(
+                select(table.c.id, table.c.data, table.c.created, table.c.version).where(
+                    table.c.org_id == org_id, table.c.id.in_(ids[i : i + 500])
+                )
+            )
+        )
+    return found
+
+
+def _events(
+    rt: ResourceType,
+    loc: Locator,
+    order: list[tuple[bool, dict[str, Any]]],
+    stored: dict[str, Any],
+    now: datetime,
+) -> list[NewEvent]:
+    created = EventType.USER_CREATED if rt is USER else EventType.GROUP_CREATED
+    out: list[NewEvent] = []
+    for is_new, row in order:
+        if is_new:
+            out.append(NewEvent(created, document(SimpleNamespace(**row), rt.name, loc)))
+            continue
+        old = stored.get(row["b_id"])
+        if old is None:  # a link to a resource deleted meanwhile: the UPDATE found nothing
+            continue
+        new = SimpleNamespace(
+            id=old.id,
+            data=row["data"],
+            created=old.created,
+            last_modified=now,
+            version=old.version + 1,
+        )
+        data = document(new, rt.name, loc)
+        if rt is USER:
+            out += user_updated(old.data, row["data"], data)
+        else:
+            out += group_updated(old.data, row["data"], data)
+    return out

@@ -1,6 +1,8 @@
 """The hub's record of its Entra ID connections ("instances"): the saved configuration
 that "Allow Azure AD sync" restores, the pending admin-consent round trips, and the
-integration failures the troubleshooter explains."""
+integration failures the troubleshooter explains. What happens to an instance that apps
+may follow is recorded as change events here, beside the rows: `integration.error` with
+each failure, `integration.restored`, and `sync.completed` at the end of a pull round."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sqlalchemy import delete, func, select, update
 from ..store.engine import Database, as_utc, event_time, utcnow
 from ..store.locks import try_lock
 from ..store.tables import consent_states, entra_instances, integration_errors
+from .events import EventType, NewEvent, record
 
 CONSENT_STATE_TTL = timedelta(minutes=15)
 
@@ -191,6 +194,28 @@ class Instances:
         assert found is not None
         return found
 
+    def finish_pull(self, instance: Instance, counts: dict[str, Any]) -> Instance:
+        """Save a finished pull round's counts and record its `sync.completed` event, in
+        one transaction."""
+        t = entra_instances
+        with self.db.write() as conn:
+            conn.execute(
+                update(t).where(t.c.id == instance.id).values(last_pull=counts, updated=utcnow())
+            )
+            data = {"instance_id": instance.id, "name": instance.name, "counts": counts}
+            record(conn, instance.org_id, [NewEvent(EventType.SYNC_COMPLETED, data)])
+        found = self.get(instance.org_id, instance.id)
+        assert found is not None
+        return found
+
+    def record_restored(self, instance: Instance, restored: str) -> None:
+        """An `integration.restored` event: the tenant was brought back to the saved
+        configuration (`restored`: "app" recreated with its job, "job" recreated, or
+        "configuration" re-applied to what still existed)."""
+        data = {"instance_id": instance.id, "name": instance.name, "restored": restored}
+        with self.db.write() as conn:
+            record(conn, instance.org_id, [NewEvent(EventType.INTEGRATION_RESTORED, data)])
+
     def delete(self, instance: Instance) -> None:
         with self.db.write() as conn:
             conn.execute(delete(entra_instances).where(entra_instances.c.id == instance.id))
@@ -274,7 +299,19 @@ class Instances:
         upstream_message: str | None,
         correlation_id: str | None,
         client_request_id: str | None,
+        description: str | None = None,
     ) -> None:
+        """Keep a failure for the troubleshooter and record its `integration.error` event
+        in the same transaction. The event carries the hub's own account of it (status,
+        code, the description the admin saw, the tracking id), never what Entra said."""
+        event = {
+            "instance_id": instance_id,
+            "status": status,
+            "code": code,
+            "description": description,
+            "tracking_id": tracking_id,
+            "operation": operation,
+        }
         with self.db.write() as conn:
             conn.execute(
                 integration_errors.insert().values(
@@ -291,6 +328,7 @@ class Instances:
                     client_request_id=client_request_id,
                 )
             )
+            record(conn, org_id, [NewEvent(EventType.INTEGRATION_ERROR, event)])
 
     def failures(
         self,

@@ -3,6 +3,9 @@
 The secret is shown once at creation; only its SHA-256 is stored. A slow KDF is not needed:
 the secret is 256 random bits, so the hash cannot be brute-forced, and checking it stays
 cheap on every request.
+
+A token's kind says what it opens (SCIM, or the admin APIs), its scope whether it may
+change anything there (`read` tokens are for apps that only read the directory).
 """
 
 from __future__ import annotations
@@ -30,7 +33,18 @@ class TokenKind(StrEnum):
     """What a token opens; the value is what `tokens.kind` stores."""
 
     SCIM = "scim"  # a SCIM client's (Entra's provisioning job)
-    ADMIN = "admin"  # scripts calling the integration API as a full administrator
+    ADMIN = "admin"  # scripts calling the integration API and the /api/v1 APIs
+
+
+class TokenScope(StrEnum):
+    """What a token may do with what it opens; the value is what `tokens.scope` stores."""
+
+    WRITE = "write"  # read and change (the default)
+    READ = "read"  # read only: SCIM GET and searches, the events API; any write is 403
+
+    @property
+    def read_only(self) -> bool:
+        return self is TokenScope.READ
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +57,7 @@ class TokenInfo:
     created: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    scope: TokenScope = TokenScope.WRITE
 
     def usable(self, now: datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
@@ -62,6 +77,7 @@ def _info(r: Any) -> TokenInfo:
         as_utc(r.created),
         as_utc(r.expires_at) if r.expires_at else None,
         as_utc(r.revoked_at) if r.revoked_at else None,
+        TokenScope(r.scope),
     )
 
 
@@ -80,6 +96,7 @@ class Tokens:
         name: str = "SCIM client",
         kind: TokenKind = TokenKind.SCIM,
         expires_in: timedelta | None = None,
+        scope: TokenScope = TokenScope.WRITE,
     ) -> tuple[str, TokenInfo]:
         Orgs(self.db).get(org_id)  # raises OrgNotFound
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -93,6 +110,7 @@ class Tokens:
             now,
             now + expires_in if expires_in else None,
             None,
+            TokenScope(scope),
         )
         with self.db.write() as conn:
             conn.execute(
@@ -101,6 +119,7 @@ class Tokens:
                     org_id=org_id,
                     name=name,
                     kind=kind,
+                    scope=info.scope,
                     token_hash=_hash(secret),
                     prefix=info.prefix,
                     created=now,

@@ -21,6 +21,8 @@ from ..store.engine import Database, utcnow
 from ..store.errors import is_unique_violation
 from ..store.tables import groups, memberships, users
 from . import search
+from .changes import member_event, user_updated, without
+from .events import EventType, NewEvent, record
 from .locator import Locator
 from .render import document, group_entry, groups_of
 from .versions import check_if_match
@@ -63,15 +65,18 @@ class Users:
             "version": 1,
             "password_hash": _passwords.hash(result.password) if result.password else None,
         }
+        # Rendered from what was written: reading the row back would only cost a query.
+        # A new user is in no group, so the event carries the very document returned.
+        created = self._render(SimpleNamespace(**row), loc, [])
         try:
             with self.db.write() as conn:
                 conn.execute(queries.insert_user, row)
+                record(conn, org_id, [NewEvent(EventType.USER_CREATED, created)])
         except IntegrityError as exc:
             if is_unique_violation(exc):
                 raise _taken(doc["userName"]) from None
             raise
-        # Rendered from what was written: reading the row back would only cost a query.
-        return self._render(SimpleNamespace(**row), loc, [])
+        return created
 
     def get(
         self, org_id: str, user_id: str, loc: Locator, *, with_groups: bool = True
@@ -116,7 +121,12 @@ class Users:
 
         return self._write(org_id, user_id, loc, if_match, change)
 
-    def delete(self, org_id: str, user_id: str, *, if_match: str | None = None) -> None:
+    def delete(
+        self, org_id: str, user_id: str, *, if_match: str | None = None, loc: Locator | None = None
+    ) -> None:
+        """Delete the user and its memberships. Its events: `group.member_removed` for each
+        group it was in, then `user.deleted` with its last state (located by `loc`, else by
+        the hub-relative path)."""
         with self.db.write() as conn:
             row = self._row(conn, org_id, user_id, lock=True)
             check_if_match(if_match, row.version)
@@ -131,8 +141,15 @@ class Users:
                 )
                 .values(version=groups.c.version + 1, last_modified=now)
             )
-            conn.execute(delete(memberships).where(memberships.c.member_id == user_id))
+            left = conn.execute(
+                delete(memberships)
+                .where(memberships.c.member_id == user_id)
+                .returning(memberships.c.group_id)
+            ).scalars()
+            new = [member_event(EventType.GROUP_MEMBER_REMOVED, g, user_id, "User") for g in left]
             conn.execute(delete(users).where(users.c.id == user_id))
+            last = self._render(row, loc or Locator("", org_id), None)
+            record(conn, org_id, [*new, NewEvent(EventType.USER_DELETED, last)])
 
     def search(
         self, org_id: str, query: search.Query, loc: Locator, *, with_groups: bool = True
@@ -184,6 +201,7 @@ class Users:
                 current = self._row(conn, org_id, user_id, lock=True)
                 check_if_match(if_match, current.version)
                 values = change(current)
+                before = current.data
                 if values is not None:
                     conn.execute(
                         update(users)
@@ -191,12 +209,20 @@ class Users:
                         .values(**values, version=users.c.version + 1, last_modified=utcnow())
                     )
                     current = self._row(conn, org_id, user_id)
-                member_of = groups_of(conn, [user_id], loc)[user_id]
+                doc = self._render(current, loc, groups_of(conn, [user_id], loc)[user_id])
+                if values is not None:  # a PUT that changes nothing records nothing either
+                    new = user_updated(
+                        before,
+                        current.data,
+                        without(doc, "groups"),
+                        password_set="password_hash" in values,
+                    )
+                    record(conn, org_id, new)
         except IntegrityError as exc:
             if is_unique_violation(exc):
                 raise Uniqueness("userName is already in use in this organisation") from None
             raise
-        return self._render(current, loc, member_of)
+        return doc
 
     @staticmethod
     def _row(conn: Connection, org_id: str, user_id: str, *, lock: bool = False) -> Any:

@@ -56,6 +56,8 @@ tokens = Table(
     Column("prefix", String(16), nullable=False),  # shown in listings to recognise a token
     # "scim": a SCIM client (Entra's provisioning job); "admin": the integration/admin API
     Column("kind", String(8), nullable=False, server_default="scim"),
+    # "write": read and change the directory; "read": GET and search only (apps that read)
+    Column("scope", String(8), nullable=False, server_default="write"),
     Column("created", Timestamp, nullable=False),
     Column("expires_at", Timestamp),
     Column("revoked_at", Timestamp),
@@ -278,4 +280,89 @@ entra_links = Table(
     Column("resource_id", String(36), nullable=False),
     Column("digest", String(64), nullable=False),
     Index(None, "resource_id"),
+)
+
+
+# -- change events (an outbox written with each change) --------------------------------
+
+# Every change to an organisation's users, groups and memberships, in the transaction that
+# made it. `seq` is the event's position in its organisation's stream: handed out from the
+# org's row in `event_streams` at the end of the writing transaction, whose row lock is held
+# until commit, so positions are taken in commit order and a reader that has seen N has
+# seen everything before N (an identity column would be assigned at insert, not commit).
+events = Table(
+    "events",
+    metadata,
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("type", String(40), nullable=False),
+    Column("occurred_at", Timestamp, nullable=False),
+    Column("data", Document, nullable=False),
+    Column("changed", Document),
+    Column("source", Document, nullable=False),
+    Index(None, "occurred_at"),  # retention prunes by age across organisations
+)
+
+event_streams = Table(
+    "event_streams",
+    metadata,
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+    # Events up to here were pruned (retention): a cursor before it has lost events.
+    Column("pruned_through", BigInteger, nullable=False),
+)
+
+
+# -- webhooks: the event stream delivered to apps' endpoints ---------------------------
+
+# One row per receiving endpoint. `cursor` is the position in the org's event stream up to
+# which the endpoint is done (delivered, given up, or not matching its filter); delivery
+# reads the next matching event after it, and moves it in the transaction that records the
+# delivery. Secrets are Fernet tokens (`delivery.secrets`), never the `whsec_` text itself.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("event_types", Document, nullable=False),  # []: every type
+    Column("enabled", Boolean, nullable=False),
+    Column("secret_encrypted", Text, nullable=False),
+    # during a rotation the old secret signs too, until `previous_valid_until`
+    Column("previous_secret_encrypted", Text),
+    Column("previous_valid_until", Timestamp),
+    Column("cursor", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),  # ok, retrying, disabled
+    Column("failing_since", Timestamp),  # the first failure since the last success
+    Column("retrying_since", Timestamp),  # the first failed attempt of the head event
+    Column("disabled_reason", String(200)),
+    Column("next_attempt_at", Timestamp),  # None: as soon as there is an event
+    Column("attempts", Integer, nullable=False),  # failed attempts of the head event
+    Column("created", Timestamp, nullable=False),
+    Index(None, "org_id"),
+)
+
+# Every attempt (and every event skipped for good), kept like the request log.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "endpoint_id",
+        String(36),
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("org_id", String(36), nullable=False),
+    Column("event_seq", BigInteger, nullable=False),  # 0: a test message
+    Column("event_id", String(64), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("time", Timestamp, nullable=False),
+    Column("status_code", Integer),
+    Column("latency_ms", Integer),
+    Column("error", String(200)),  # short, and never a secret
+    Column("outcome", String(16), nullable=False),
+    Index(None, "endpoint_id", "id"),
+    Index(None, "time"),  # clean-up deletes by age across organisations
 )

@@ -10,18 +10,23 @@ skip; checks and clean-up are harmless to repeat.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from ..delivery.deliver import Deliverer
 from ..directory.instances import Mode
 from .work import SyncWork
 
 log = logging.getLogger("scimhub.sync")
 
 HOUR = 3600.0
+WEBHOOK_POLL_SECONDS = 0.5  # an idle hub delivers a new event within about a second
+WEBHOOK_THREADS = 4  # endpoints delivered at once (a slow receiver holds only its own)
 
 
 async def every(interval: float, name: str, step: Callable[[], Any]) -> None:
@@ -48,8 +53,54 @@ def _check_all(work: SyncWork) -> None:
         work.check(instance.org_id, instance.id)
 
 
-async def run_forever(work: SyncWork, *, pull_interval: float, status_interval: float) -> None:
+async def deliver_forever(
+    deliverer: Deliverer,
+    *,
+    interval: float = WEBHOOK_POLL_SECONDS,
+    threads: int = WEBHOOK_THREADS,
+) -> None:
+    """Webhook delivery: every `interval`, ask which endpoints are behind their stream
+    and due (one indexed query: cheap while idle), and start a run for each in a thread
+    of its own pool — never two runs of one endpoint, so its events keep their order, and
+    never in the pool the API's requests use."""
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="scimhub-webhooks")
+    loop = asyncio.get_running_loop()
+    running: set[str] = set()
+
+    def finished(endpoint_id: str, future: asyncio.Future[Any]) -> None:
+        running.discard(endpoint_id)
+        if not future.cancelled() and future.exception() is not None:
+            log.error("webhook delivery of %s failed", endpoint_id, exc_info=future.exception())
+
+    try:
+        while True:
+            try:
+                due = await run_in_threadpool(deliverer.due)
+            except Exception:  # the database may be away for a moment; poll again
+                log.exception("could not look for webhook deliveries")
+                due = []
+            for endpoint_id in due:
+                if endpoint_id in running or len(running) >= threads:
+                    continue
+                running.add(endpoint_id)
+                future = loop.run_in_executor(pool, deliverer.run, endpoint_id)
+                future.add_done_callback(functools.partial(finished, endpoint_id))
+            await asyncio.sleep(interval)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def run_forever(
+    work: SyncWork,
+    *,
+    pull_interval: float,
+    status_interval: float,
+    deliverer: Deliverer | None = None,
+) -> None:
     loops = [every(HOUR, "expiry check", work.check_expiry), every(HOUR, "clean-up", work.clean_up)]
+    if deliverer is not None:
+        loops.append(deliver_forever(deliverer))
+        loops.append(every(HOUR, "webhook clean-up", deliverer.clean_up))
     if pull_interval:
         loops.append(every(pull_interval, "pull sync", lambda: _pull_all(work)))
     if status_interval:

@@ -5,6 +5,10 @@
 - A pull round is one job per instance, deferred with a queueing lock (never two waiting)
   and a lock (never two running); the round itself also takes the instance's advisory lock,
   so a "Sync now" from an API process and a worker's round cannot overlap either.
+- Webhook delivery is one job per endpoint run, with the endpoint's queueing lock and
+  lock: one worker at a time serves an endpoint, so its events keep their order. Every
+  worker looks twice a second for endpoints that are behind and due (one cheap query)
+  and defers their jobs; the queueing lock turns the other workers' defers into no-ops.
 - A worker that dies mid-job stops sending heartbeats; `recover_stalled` in any other
   worker puts its jobs back in the queue. A pull round resumes from the last page it
   saved, so nothing is lost and nothing is applied twice.
@@ -24,6 +28,7 @@ from procrastinate.jobs import Job, JobDeferrer, Status
 from sqlalchemy.engine import make_url
 
 from ..config import ConfigError
+from ..delivery.deliver import Deliverer
 from ..directory.instances import Mode
 from .work import SyncWork
 
@@ -31,6 +36,8 @@ log = logging.getLogger("scimhub.sync")
 
 PULL_ROUND = "scimhub.pull_round"
 CHECK_INSTANCE = "scimhub.check_instance"
+DELIVER_WEBHOOK = "scimhub.deliver_webhook"
+WEBHOOK_POLL_SECONDS = 0.5
 FINISHED_JOBS_KEPT_HOURS = 24
 MAX_RUNS = 3  # runs of one job cut short by a dead worker before it is failed
 
@@ -114,6 +121,33 @@ def check_job(app: procrastinate.App, org_id: str, instance_id: str) -> JobDefer
     )
 
 
+def webhook_job(app: procrastinate.App, endpoint_id: str) -> JobDeferrer:
+    """One endpoint's delivery run: never two waiting, never two running."""
+    return app.configure_task(
+        DELIVER_WEBHOOK,
+        lock=f"webhook:{endpoint_id}",
+        queueing_lock=f"webhook:{endpoint_id}",
+        task_kwargs={"endpoint_id": endpoint_id},
+    )
+
+
+async def dispatch_webhooks(app: procrastinate.App, deliverer: Deliverer) -> int:
+    """Defer a run for every endpoint that is behind and due; returns how many."""
+    due = await asyncio.to_thread(deliverer.due)
+    return sum([await _defer_once(webhook_job(app, endpoint_id)) for endpoint_id in due])
+
+
+async def dispatch_webhooks_forever(
+    app: procrastinate.App, deliverer: Deliverer, interval: float = WEBHOOK_POLL_SECONDS
+) -> None:
+    while True:
+        try:
+            await dispatch_webhooks(app, deliverer)
+        except Exception:  # the database may be away for a moment; poll again
+            log.exception("could not dispatch webhook deliveries")
+        await asyncio.sleep(interval)
+
+
 async def _defer_once(job: JobDeferrer) -> bool:
     try:
         await job.defer_async()
@@ -122,9 +156,25 @@ async def _defer_once(job: JobDeferrer) -> bool:
     return True
 
 
-def worker_app(database_url: str, work: SyncWork, schedule: Schedule) -> procrastinate.App:
+def worker_app(
+    database_url: str,
+    work: SyncWork,
+    schedule: Schedule,
+    deliverer: Deliverer | None = None,
+) -> procrastinate.App:
     app = queue_app(database_url)
     pull_cron, status_cron, recovery_cron = schedule.crons()
+
+    if deliverer is not None:
+
+        @app.task(name=DELIVER_WEBHOOK)
+        def deliver_webhook(endpoint_id: str) -> dict[str, Any]:
+            return asdict(deliverer.run(endpoint_id))
+
+        @app.periodic(cron="29 * * * *")
+        @app.task(name="scimhub.webhook_clean_up", queueing_lock="webhook_clean_up")
+        def webhook_clean_up(timestamp: int) -> int:
+            return deliverer.clean_up()
 
     @app.task(name=PULL_ROUND)
     def pull_round(org_id: str, instance_id: str) -> dict[str, Any] | None:
@@ -188,10 +238,24 @@ class StalledJobs(Protocol):
 async def recover(manager: StalledJobs, stalled_seconds: float) -> dict[str, int]:
     """Queue again the jobs of workers that stopped answering; a job whose runs all ended
     that way (it may be what kills its worker, e.g. out of memory) is failed instead of
-    being handed to the next worker."""
-    out = {"retried": 0, "failed": 0}
+    being handed to the next worker.
+
+    A webhook delivery run is ended instead: it has no state of its own (the endpoint's
+    cursor is in the database, moved with each delivery), and the run the dispatcher
+    already queued behind it holds its queueing lock, so queueing the stalled one again
+    would collide with it. Ending it frees the endpoint's lock for that next run."""
+    out = {"retried": 0, "failed": 0, "ended": 0}
     for job in await manager.get_stalled_jobs(seconds_since_heartbeat=stalled_seconds):
-        if job.attempts >= MAX_RUNS:
+        if job.task_name == DELIVER_WEBHOOK:
+            log.warning(
+                "job %s (%s) was running on a worker that stopped answering; ended, the "
+                "next run resumes from the endpoint's cursor",
+                job.id,
+                job.task_name,
+            )
+            await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+            out["ended"] += 1
+        elif job.attempts >= MAX_RUNS:
             log.error(
                 "job %s (%s) was running on a worker that stopped answering, %d times; failed",
                 job.id,

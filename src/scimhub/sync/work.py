@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..directory.actor import Actor
+from ..directory.events import Events
 from ..directory.instances import Instance, Instances, Mode
 from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
@@ -36,6 +37,7 @@ ACTOR = "scimhub background sync"
 @dataclass(frozen=True, slots=True)
 class Retention:
     request_log: timedelta = timedelta(days=30)
+    events: timedelta = timedelta(days=30)  # change events (SCIMHUB_EVENT_RETENTION_DAYS)
     token_renewal: timedelta = timedelta(days=30)  # renew a job's token this long ahead
 
 
@@ -51,6 +53,7 @@ class CleanUp:
     failures: int
     sessions: int
     consent_states: int
+    events: int
 
 
 class SyncWork:
@@ -63,6 +66,7 @@ class SyncWork:
         tokens: Tokens,
         sessions: Sessions,
         requests: RequestLog,
+        events: Events,
         tracking_prefix: str,
         retention: Retention,
     ) -> None:
@@ -74,6 +78,7 @@ class SyncWork:
         self.tokens = tokens
         self.sessions = sessions
         self.requests = requests
+        self.events = events
         self.tracking_prefix = tracking_prefix
         self.retention = retention
 
@@ -91,9 +96,10 @@ class SyncWork:
         instance = self.instances.get(org_id, instance_id)
         if instance is None or instance.mode != Mode.PULL:
             return None  # disconnected or switched since the round was scheduled
-        with self._recorded(instance, "scheduled pull"):
+        tracking_id = self.tracking_id()  # one id for the round: its failure and its events
+        with self._recorded(instance, "scheduled pull", tracking_id):
             try:
-                return asdict(self.pull_sync.run(org_id, instance_id))
+                return asdict(self.pull_sync.run(org_id, instance_id, tracking_id=tracking_id))
             except AlreadyRunning:
                 return None
 
@@ -175,6 +181,9 @@ class SyncWork:
             failures=self.instances.prune_failures(cutoff),
             sessions=self.sessions.prune(now),
             consent_states=self.instances.prune_consent_states(now),
+            # Each organisation's stream remembers where it was cut: a reader whose cursor
+            # was older is told (410), never skipped past what it missed.
+            events=self.events.prune(now - self.retention.events),
         )
 
     # -- failures -------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import logging
 import os
 import socket
 
-from .tasks import Schedule, worker_app
+from ..delivery.deliver import Deliverer
+from .tasks import Schedule, dispatch_webhooks_forever, worker_app
 from .work import SyncWork
 
 
@@ -19,8 +20,9 @@ def run(
     *,
     concurrency: int,
     heartbeat_seconds: int,
+    deliverer: Deliverer | None = None,
 ) -> None:
-    app = worker_app(database_url, work, schedule)
+    app = worker_app(database_url, work, schedule, deliverer)
     name = f"{socket.gethostname()}:{os.getpid()}"
     logging.getLogger("scimhub.sync").info(
         "worker %s: concurrency %d, pull every %ss, checks every %ss",
@@ -32,12 +34,21 @@ def run(
 
     async def main() -> None:
         async with app.open_async():
-            await app.run_worker_async(
-                name=name,
-                concurrency=concurrency,
-                wait=True,
-                update_heartbeat_interval=heartbeat_seconds,
-                stalled_worker_timeout=schedule.stalled_seconds,
+            dispatch = (
+                asyncio.create_task(dispatch_webhooks_forever(app, deliverer))
+                if deliverer is not None
+                else None
             )
+            try:
+                await app.run_worker_async(
+                    name=name,
+                    concurrency=concurrency,
+                    wait=True,
+                    update_heartbeat_interval=heartbeat_seconds,
+                    stalled_worker_timeout=schedule.stalled_seconds,
+                )
+            finally:
+                if dispatch is not None:
+                    dispatch.cancel()
 
     asyncio.run(main())

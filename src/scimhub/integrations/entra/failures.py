@@ -35,6 +35,7 @@ def recording_failures(
                 instance_id,
                 tracking_id=tracking_id,
                 operation=operation,
+                description=err.description,  # with it, an `integration.error` event
                 **err.failure_fields(),
             )
         raise

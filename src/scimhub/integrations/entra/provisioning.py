@@ -12,6 +12,7 @@ from typing import Any
 from ...directory.actor import Actor
 from ...directory.audit import Audit
 from ...directory.errors import OrgNotFound
+from ...directory.events import Source, SourceKind, caused_by
 from ...directory.instances import Dialect, Instance, Instances, Mode
 from ...directory.tokens import Tokens
 from . import jobs, mappings
@@ -102,9 +103,7 @@ class Provisioning:
         )
         if sp is None:
             instance = self.provision_app(graph, instance, hub_url)
-            record(
-                self.audit, instance.org_id, actor, AuditAction.APP_RECREATED, target=instance.name
-            )
+            self._restored(instance, actor, AuditAction.APP_RECREATED, "app")
             return instance
         sp_id = str(sp["id"])
         if sp_id != instance.provisioning_sp_id:
@@ -115,9 +114,7 @@ class Provisioning:
                 job = jobs.get_job(graph, jobs.JobRef(sp_id, instance.job_id))
         if job is None:
             instance = self._create_job(graph, instance, sp_id, hub_url)
-            record(
-                self.audit, instance.org_id, actor, AuditAction.JOB_RECREATED, target=instance.name
-            )
+            self._restored(instance, actor, AuditAction.JOB_RECREATED, "job")
             return instance
         ref = jobs.JobRef(sp_id, str(job["id"]))
         schema = jobs.get_schema(graph, ref)
@@ -128,14 +125,17 @@ class Provisioning:
             jobs.job_action(graph, ref, "start")
         elif not instance.auto_sync and running:
             jobs.job_action(graph, ref, "pause")
-        record(
-            self.audit,
-            instance.org_id,
-            actor,
-            AuditAction.CONFIGURATION_RESTORED,
-            target=instance.name,
-        )
+        self._restored(instance, actor, AuditAction.CONFIGURATION_RESTORED, "configuration")
         return instance
+
+    def _restored(
+        self, instance: Instance, actor: Actor, action: AuditAction, restored: str
+    ) -> None:
+        """The audit trail's entry for a restore, and its `integration.restored` event,
+        caused by the instance (the admin who asked is in the audit trail)."""
+        record(self.audit, instance.org_id, actor, action, target=instance.name)
+        with caused_by(Source(SourceKind.ENTRA, instance.name, instance.id, actor.tracking_id)):
+            self.instances.record_restored(instance, restored)
 
     def _create_job(
         self, graph: GraphClient, instance: Instance, sp_id: str, hub_url: str

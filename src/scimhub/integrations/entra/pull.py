@@ -4,6 +4,11 @@ an alternative to Entra's 40-minute push for one instance.
 A round starts from the saved deltaLink (or from scratch), and after each page is applied
 the next link is saved, so a crash resumes at the page it was on; links and digests make
 re-applying a page harmless (nothing duplicated, unchanged objects not written).
+
+A round's writes record their change events as the instance's (`Source` ENTRA, with the
+round's tracking id when its caller has one), and a finished round records
+`sync.completed` with its counts. Documents in those events are located under the hub's
+public URL, else the instance's saved hub URL, else the hub-relative path.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from ...directory.events import Source, SourceKind, caused_by
 from ...directory.groups import Groups
 from ...directory.imports import ImportItem, Imports
 from ...directory.instances import Instance, Instances, Mode
@@ -85,6 +91,7 @@ class PullSync:
         links: Links,
         imports: Imports,
         page_size: int = PAGE_SIZE,
+        base_url: str = "",
     ) -> None:
         self.connection = connection
         self.instances = instances
@@ -93,35 +100,54 @@ class PullSync:
         self.links = links
         self.imports = imports
         self.page_size = page_size
+        self.base_url = base_url  # the hub's public URL, for `meta.location` in events
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
-    def run(self, org_id: str, instance_id: str, progress: Progress | None = None) -> PullCounts:
+    def run(
+        self,
+        org_id: str,
+        instance_id: str,
+        progress: Progress | None = None,
+        *,
+        tracking_id: str | None = None,
+    ) -> PullCounts:
         """One round. A second caller in this process waits for the first to end; one in
-        another process (several API processes on PostgreSQL) is told it is running."""
+        another process (several API processes on PostgreSQL) is told it is running.
+        `tracking_id`: the request or scheduled run the round belongs to, for its events."""
         with self._lock_for(instance_id), self.instances.round_lock(instance_id) as mine:
             if not mine:
                 raise AlreadyRunning()
-            return self._run(org_id, instance_id, progress)
+            return self._run(org_id, instance_id, progress, tracking_id)
 
     def _lock_for(self, instance_id: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(instance_id, threading.Lock())
 
-    def _run(self, org_id: str, instance_id: str, progress: Progress | None) -> PullCounts:
+    def _run(
+        self,
+        org_id: str,
+        instance_id: str,
+        progress: Progress | None,
+        tracking_id: str | None,
+    ) -> PullCounts:
         instance = self.instances.get(org_id, instance_id)
         if instance is None or instance.mode != Mode.PULL:
             raise Conflict("This instance does not use pull sync.")
         started = time.monotonic()
         counts = PullCounts()
         graph = self.connection.graph(instance.tenant_id, max_wait=300)
-        instance = self._round(graph, instance, "users", counts, progress)
-        instance = self._round(graph, instance, "groups", counts, progress)
-        counts.seconds = round(time.monotonic() - started, 3)
-        self.instances.update(
-            instance, last_pull={**asdict(counts), "finished": utcnow().isoformat()}
-        )
+        with caused_by(Source(SourceKind.ENTRA, instance.name, instance.id, tracking_id)):
+            instance = self._round(graph, instance, "users", counts, progress)
+            instance = self._round(graph, instance, "groups", counts, progress)
+            counts.seconds = round(time.monotonic() - started, 3)
+            self.instances.finish_pull(
+                instance, {**asdict(counts), "finished": utcnow().isoformat()}
+            )
         return counts
+
+    def _locator(self, instance: Instance) -> Locator:
+        return Locator(self.base_url or instance.hub_url or "", instance.org_id)
 
     def _round(
         self,
@@ -168,7 +194,7 @@ class PullSync:
             removed = item.get("@removed")
             if removed is not None:
                 if link is not None:
-                    self._remove_user(org_id, link, removed.get("reason"), counts)
+                    self._remove_user(instance, link, removed.get("reason"), counts)
                     if removed.get("reason") == "deleted":
                         gone.append(oid)
                 continue
@@ -184,7 +210,7 @@ class PullSync:
             batch.append(ImportItem(oid, link.resource_id if link else None, doc))
             digests[oid] = digest
         if batch:
-            result = self.imports.users(org_id, batch)
+            result = self.imports.users(org_id, batch, self._locator(instance))
             counts.users_created += result.created
             counts.users_updated += result.updated
             counts.skipped += len(result.errors)
@@ -195,12 +221,15 @@ class PullSync:
         if gone:
             self.links.forget(instance.id, gone)
 
-    def _remove_user(self, org_id: str, link: Link, reason: str | None, counts: PullCounts) -> None:
+    def _remove_user(
+        self, instance: Instance, link: Link, reason: str | None, counts: PullCounts
+    ) -> None:
         """Graph's @removed: "changed" is a soft delete (deactivate, as Entra's push does);
         "deleted" is permanent (delete)."""
+        org_id, loc = instance.org_id, self._locator(instance)
         try:
             if reason == "deleted":
-                self.users.delete(org_id, link.resource_id)
+                self.users.delete(org_id, link.resource_id, loc=loc)
                 counts.users_deleted += 1
             else:
                 self.users.patch(
@@ -210,7 +239,7 @@ class PullSync:
                         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                         "Operations": [{"op": "replace", "path": "active", "value": False}],
                     },
-                    Locator("", org_id),
+                    loc,
                 )
                 counts.users_deactivated += 1
         except NotFound:
@@ -229,7 +258,7 @@ class PullSync:
             if item.get("@removed") is not None:
                 if link is not None:
                     try:
-                        self.groups.delete(org_id, link.resource_id)
+                        self.groups.delete(org_id, link.resource_id, loc=self._locator(instance))
                         counts.groups_deleted += 1
                     except NotFound:
                         pass
@@ -248,7 +277,7 @@ class PullSync:
                 digests[oid] = digest
         ids = {oid: link.resource_id for oid, link in known.items()}
         if batch:
-            result = self.imports.groups(org_id, batch)
+            result = self.imports.groups(org_id, batch, self._locator(instance))
             counts.groups_created += result.created
             counts.groups_updated += result.updated
             counts.skipped += len(result.errors)
