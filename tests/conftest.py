@@ -47,18 +47,23 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     data_dir: Path = tmp_path_factory.mktemp("hub")
     # The in-process clients' host (`base_url` below); the bound address stays trusted too.
     # A secret key as PostgreSQL requires (webhook secrets); SQLite would make a key file.
+    # In the environment too: the hubs and CLIs the end-to-end tests start share the
+    # database, and refuse to start without the key once it holds a webhook secret.
+    key = Fernet.generate_key().decode()
     base = Settings(
         data_dir=data_dir,
         token_cache_seconds=0,
         allowed_hosts=("hub.test",),
-        secret_key=Fernet.generate_key().decode(),
+        secret_key=key,
     )
-    server = os.environ.get("SCIMHUB_TEST_DATABASE_URL")
-    if server:
-        for url in _postgres_database(server):
-            yield replace(base, database_url=url)
-    else:
-        yield base
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SCIMHUB_SECRET_KEY", key)
+        server = os.environ.get("SCIMHUB_TEST_DATABASE_URL")
+        if server:
+            for url in _postgres_database(server):
+                yield replace(base, database_url=url)
+        else:
+            yield base
 
 
 @pytest.fixture(scope="session")

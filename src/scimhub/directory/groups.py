@@ -221,8 +221,9 @@ class Groups:
         out of scope here."""
         with self.db.write() as conn:
             self._row(conn, org_id, group_id, lock=True)
-            known = []
-            for chunk in _chunks(list(dict.fromkeys(add))):
+            wanted = list(dict.fromkeys(add))
+            known: list[str] = []
+            for chunk in _chunks(wanted):
                 known += [
                     r.id
                     for r in conn.execute(
@@ -239,8 +240,10 @@ class Groups:
                         )
                     )
                 ]
+            found = set(known)
             delta = MemberDelta(group_id)
-            added = self._add(conn, org_id, group_id, known)
+            # In the order given, so the member events come in the source's order.
+            added = self._add(conn, org_id, group_id, [i for i in wanted if i in found])
             delta.add(added)
             changed = bool(added)
             if remove:
