@@ -24,6 +24,7 @@ from ..scim import listing, projection
 from ..scim.bind import bind_filter
 from ..scim.patch import parse_patch
 from ..scim.schemas import GROUP, ResourceType
+from .body_limit import declared_length
 
 T = TypeVar("T")
 
@@ -55,11 +56,8 @@ class Offload:
 
 def large_body(request: Request) -> bool:
     """A body over LARGE_BODY_BYTES, or of undeclared size (chunked): its cost is unknown."""
-    declared = request.headers.get("content-length", "")
-    # str.isdigit accepts "²", which int() refuses; past 18 digits it is large anyway.
-    if not (declared.isascii() and declared.isdigit()) or len(declared) > 18:
-        return True
-    return int(declared) > LARGE_BODY_BYTES
+    declared = declared_length(request.scope)
+    return declared is None or declared > LARGE_BODY_BYTES
 
 
 def sets_password(body: Any) -> bool:
