@@ -18,7 +18,6 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Mount
 
-from .api import events
 from .api.body_limit import BodyLimitMiddleware, hub_limits
 from .api.routes import http_error
 from .api.routes import routes as api_routes
@@ -58,7 +57,7 @@ def create_app(
                 the_hub.close()
 
     app = Starlette(
-        routes=[*api_routes, *events.routes, Mount("/console", routes=console_routes)],
+        routes=[*api_routes, Mount("/console", routes=console_routes)],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
