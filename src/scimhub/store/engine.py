@@ -16,6 +16,8 @@ import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from .checkpoint import BACKSTOP_PAGES, Checkpointer
+
 
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
@@ -46,6 +48,11 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             json_deserializer=orjson.loads,
             connect_args={"check_same_thread": False, "isolation_level": None},
             pool_size=pool_size,
+            # The connection used last is the one handed out next: each SQLite connection
+            # has its own page cache, and a FIFO pool spreads the event loop's requests over
+            # every connection a background thread ever opened (measured: 4-5% of GET
+            # throughput while webhook delivery polled twice a second).
+            pool_use_lifo=True,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -73,6 +80,9 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
         "busy_timeout=10000",
         "temp_store=MEMORY",
         "cache_size=-32000",
+        # Checkpoints are a background thread's work (`store.checkpoint`); this is the
+        # backstop past which the committing writer does it itself.
+        f"wal_autocheckpoint={BACKSTOP_PAGES}",
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
@@ -92,10 +102,15 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        self._checkpointer: Checkpointer | None = None
 
     @classmethod
     def connect(cls, url: str) -> Database:
-        return cls(make_engine(url))
+        db = cls(make_engine(url))
+        path = db.engine.url.database
+        if db.is_sqlite and path and path != ":memory:" and not path.startswith("file:"):
+            db._checkpointer = Checkpointer(path).start()
+        return db
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -133,4 +148,6 @@ class Database:
             conn.exec_driver_sql("SELECT 1")
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
