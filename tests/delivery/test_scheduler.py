@@ -17,13 +17,13 @@ from tests.delivery.receiver import Receiver, serving
 
 
 @contextmanager
-def scheduler(deliverer: Deliverer) -> Iterator[None]:
+def scheduler(deliverer: Deliverer, *, interval: float = 0.5) -> Iterator[None]:
     loop = asyncio.new_event_loop()
     started = threading.Event()
     tasks: list[asyncio.Task[None]] = []
 
     async def main() -> None:
-        tasks.append(asyncio.ensure_future(deliver_forever(deliverer)))
+        tasks.append(asyncio.ensure_future(deliver_forever(deliverer, interval=interval)))
         started.set()
         with suppress(asyncio.CancelledError):
             await tasks[0]
@@ -66,6 +66,51 @@ def test_a_scim_write_reaches_the_receiver_within_a_second(org: OrgClient) -> No
 
     event = json.loads(got.body)
     assert event["type"] == "user.created" and event["data"]["id"] == answer.json()["id"]
+
+
+def test_a_commit_wakes_delivery_without_waiting_for_the_poll(org: OrgClient) -> None:
+    from scimhub.api.services import Hub
+
+    hub: Hub = org.http.app.state.hub  # type: ignore[attr-defined]
+    service = make_service(hub)
+    # Polling every minute: only the commit's wake-up can deliver within the second.
+    with serving(Receiver()) as receiver, scheduler(service.deliverer, interval=60.0):
+        service.add(org.org_id, receiver.url, ["user.created"], actor=ADMIN)
+        time.sleep(0.3)  # the first poll has run and found nothing
+        started = time.monotonic()
+        answer = org.post(
+            "/Users",
+            {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "wake.test@example.com",
+            },
+        )
+        assert answer.status_code == 201
+        receiver.wait_for(lambda: bool(receiver.acknowledged), timeout=5)
+        latency = receiver.requests[0].at - started
+    assert latency < 1.0, latency
+
+
+def test_a_rolled_back_write_wakes_nothing(org: OrgClient) -> None:
+    from scimhub.api.services import Hub
+    from scimhub.directory.events import COMMITTED, EventType, NewEvent, record
+
+    hub: Hub = org.http.app.state.hub  # type: ignore[attr-defined]
+    calls: list[int] = []
+    unsubscribe = hub.db.subscribe(COMMITTED, lambda: calls.append(1))
+    try:
+        with suppress(RuntimeError), hub.db.write() as conn:
+            record(conn, org.org_id, [NewEvent(EventType.SYNC_COMPLETED, {})])
+            raise RuntimeError("rolled back")
+        assert calls == []
+        with hub.db.write() as conn:  # the same pooled connection: no stale notice on it
+            pass
+        assert calls == []
+        with hub.db.write() as conn:
+            record(conn, org.org_id, [NewEvent(EventType.SYNC_COMPLETED, {})])
+        assert calls == [1]
+    finally:
+        unsubscribe()
 
 
 def test_a_slow_receiver_does_not_hold_up_another_endpoint(org: OrgClient) -> None:

@@ -22,8 +22,10 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select, update
 
 from ..store import event_positions
-from ..store.engine import Database, as_utc, event_time
+from ..store.engine import Database, as_utc, event_time, notice
 from ..store.tables import event_streams, events
+
+COMMITTED = "events"  # the `Database.subscribe` topic of writes that recorded events
 
 
 class EventType(StrEnum):
@@ -121,6 +123,7 @@ def record(conn: Connection, org_id: str, new: list[NewEvent]) -> None:
         _source.get().as_json(),
         [(new_event_id(), str(e.type), e.data, e.changed) for e in new],
     )
+    notice(conn, COMMITTED)
 
 
 @dataclass(frozen=True, slots=True)

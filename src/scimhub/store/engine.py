@@ -7,7 +7,7 @@ read transaction tries to upgrade.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +37,14 @@ def event_time() -> datetime:
 def as_utc(value: datetime) -> datetime:
     """SQLite hands timestamps back naive; everything scimhub stores is UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+_NOTICES = "scimhub.notices"  # in a connection's `info`: topics its transaction touched
+
+
+def notice(conn: Connection, topic: str) -> None:
+    """Tell `topic`'s subscribers (`Database.subscribe`) once this write commits."""
+    conn.info.setdefault(_NOTICES, set()).add(topic)
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -103,6 +111,7 @@ class Database:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._checkpointer: Checkpointer | None = None
+        self._subscribers: dict[str, list[Callable[[], None]]] = {}
 
     @classmethod
     def connect(cls, url: str) -> Database:
@@ -135,8 +144,24 @@ class Database:
         with self.engine.connect() as conn:
             if self.is_sqlite:
                 conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-            with conn.begin():
-                yield conn
+            try:
+                with conn.begin():
+                    yield conn
+            except BaseException:
+                conn.info.pop(_NOTICES, None)  # rolled back: nothing to tell
+                raise
+            topics = conn.info.pop(_NOTICES, None)
+        if topics:
+            for topic in topics:
+                for subscriber in self._subscribers.get(topic, ()):
+                    subscriber()
+
+    def subscribe(self, topic: str, subscriber: Callable[[], None]) -> Callable[[], None]:
+        """Call `subscriber` (in the committing thread; keep it short) after each write
+        transaction of this process that gave `topic` a `notice`. Returns the unsubscribe.
+        Other processes' writes are not seen: subscribers still poll, less often."""
+        self._subscribers.setdefault(topic, []).append(subscriber)
+        return lambda: self._subscribers[topic].remove(subscriber)
 
     @property
     def dialect(self) -> str:

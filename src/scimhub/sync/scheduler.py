@@ -12,20 +12,24 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
 from ..delivery.deliver import Deliverer
+from ..directory.events import COMMITTED
 from ..directory.instances import Mode
 from .work import SyncWork
 
 log = logging.getLogger("scimhub.sync")
 
 HOUR = 3600.0
-WEBHOOK_POLL_SECONDS = 0.5  # an idle hub delivers a new event within about a second
+WEBHOOK_POLL_SECONDS = 0.5  # for events committed by other processes, and retries
+WEBHOOK_MIN_GAP_SECONDS = 0.02  # between polls woken by this process's commits
 WEBHOOK_THREADS = 4  # endpoints delivered at once (a slow receiver holds only its own)
 
 
@@ -59,21 +63,34 @@ async def deliver_forever(
     interval: float = WEBHOOK_POLL_SECONDS,
     threads: int = WEBHOOK_THREADS,
 ) -> None:
-    """Webhook delivery: every `interval`, ask which endpoints are behind their stream
-    and due (one indexed query: cheap while idle), and start a run for each in a thread
-    of its own pool — never two runs of one endpoint, so its events keep their order, and
-    never in the pool the API's requests use."""
+    """Webhook delivery: whenever this process commits events (at most every
+    WEBHOOK_MIN_GAP_SECONDS), and every `interval` for other processes' events and retries
+    that come due, ask which endpoints are behind their stream and due (one indexed query)
+    and start a run for each in a thread of its own pool — never two runs of one endpoint,
+    so its events keep their order, and never in the pool the API's requests use."""
     pool = ThreadPoolExecutor(threads, thread_name_prefix="scimhub-webhooks")
     loop = asyncio.get_running_loop()
     running: set[str] = set()
+    wake = asyncio.Event()
+    pending = threading.Event()  # set by committing threads; one wake-up per poll
+
+    def committed() -> None:
+        if not pending.is_set():
+            pending.set()
+            loop.call_soon_threadsafe(wake.set)
 
     def finished(endpoint_id: str, future: asyncio.Future[Any]) -> None:
         running.discard(endpoint_id)
         if not future.cancelled() and future.exception() is not None:
             log.error("webhook delivery of %s failed", endpoint_id, exc_info=future.exception())
+        elif future.result().delivered >= deliverer.options.run_events:
+            wake.set()  # stopped at its run's limit with more to send
 
+    unsubscribe = deliverer.db.subscribe(COMMITTED, committed)
     try:
         while True:
+            pending.clear()
+            wake.clear()
             try:
                 due = await run_in_threadpool(deliverer.due)
             except Exception:  # the database may be away for a moment; poll again
@@ -85,8 +102,11 @@ async def deliver_forever(
                 running.add(endpoint_id)
                 future = loop.run_in_executor(pool, deliverer.run, endpoint_id)
                 future.add_done_callback(functools.partial(finished, endpoint_id))
-            await asyncio.sleep(interval)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), interval)
+            await asyncio.sleep(WEBHOOK_MIN_GAP_SECONDS)  # a burst of writes: one poll
     finally:
+        unsubscribe()
         pool.shutdown(wait=False, cancel_futures=True)
 
 
