@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from ..store.engine import Database, as_utc, event_time
 from ..store.tables import event_streams, events, orgs, webhook_deliveries, webhook_endpoints
@@ -219,6 +219,27 @@ _RESUMED = {  # what enabling, replaying or "retry now" clears: deliver at once
     "retrying_since": None,
     "failing_since": None,
 }
+
+
+# Built once: every delivered event runs both (built per call, SQLAlchemy's cache key for
+# the literal values cost more than the statements).
+_INSERT_DELIVERY = webhook_deliveries.insert()
+_MOVE = (
+    update(webhook_endpoints)
+    .where(
+        webhook_endpoints.c.id == bindparam("endpoint_id"),
+        webhook_endpoints.c.cursor == bindparam("read_cursor"),
+        webhook_endpoints.c.attempts == bindparam("read_attempts"),
+    )
+    .values(
+        cursor=bindparam("new_cursor"),
+        state=bindparam("new_state"),
+        attempts=bindparam("new_attempts"),
+        next_attempt_at=bindparam("new_next_attempt_at"),
+        retrying_since=bindparam("new_retrying_since"),
+        failing_since=bindparam("new_failing_since"),
+    )
+)
 
 
 class Webhooks:
@@ -456,18 +477,19 @@ class Webhooks:
         kept as history all the same). Disabling writes its audit event in it too."""
         with self.db.write() as conn:
             conn.execute(
-                webhook_deliveries.insert().values(
-                    endpoint_id=endpoint.id,
-                    org_id=endpoint.org_id,
-                    event_seq=attempt.event_seq,
-                    event_id=attempt.event_id[:64],
-                    attempt=attempt.attempt,
-                    time=attempt.time,
-                    status_code=attempt.status_code,
-                    latency_ms=attempt.latency_ms,
-                    error=(attempt.error or None) and attempt.error[:200],
-                    outcome=attempt.outcome.value,
-                )
+                _INSERT_DELIVERY,
+                {
+                    "endpoint_id": endpoint.id,
+                    "org_id": endpoint.org_id,
+                    "event_seq": attempt.event_seq,
+                    "event_id": attempt.event_id[:64],
+                    "attempt": attempt.attempt,
+                    "time": attempt.time,
+                    "status_code": attempt.status_code,
+                    "latency_ms": attempt.latency_ms,
+                    "error": (attempt.error or None) and attempt.error[:200],
+                    "outcome": attempt.outcome.value,
+                },
             )
             if progress is None:
                 return True
@@ -563,27 +585,22 @@ class Webhooks:
     # -- inside ---------------------------------------------------------------------------
 
     def _progress(self, conn: Connection, endpoint: Endpoint, progress: Progress) -> bool:
-        t = webhook_endpoints
         values: dict[str, Any] = {
-            "cursor": progress.cursor,
-            "state": progress.state.value,
-            "attempts": progress.attempts,
-            "next_attempt_at": progress.next_attempt_at,
-            "retrying_since": progress.retrying_since,
-            "failing_since": progress.failing_since,
+            "new_cursor": progress.cursor,
+            "new_state": progress.state.value,
+            "new_attempts": progress.attempts,
+            "new_next_attempt_at": progress.next_attempt_at,
+            "new_retrying_since": progress.retrying_since,
+            "new_failing_since": progress.failing_since,
+            "endpoint_id": endpoint.id,
+            "read_cursor": endpoint.cursor,
+            "read_attempts": endpoint.attempts,
         }
         disabling = progress.disabled_reason is not None
+        statement = _MOVE
         if disabling:
-            values |= {"enabled": False, "disabled_reason": progress.disabled_reason}
-        moved = conn.execute(
-            update(t)
-            .where(
-                t.c.id == endpoint.id,
-                t.c.cursor == endpoint.cursor,
-                t.c.attempts == endpoint.attempts,
-            )
-            .values(**values)
-        ).rowcount
+            statement = _MOVE.values(enabled=False, disabled_reason=progress.disabled_reason)
+        moved = conn.execute(statement, values).rowcount
         if moved and disabling:
             self.audit.record(
                 endpoint.org_id,
