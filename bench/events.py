@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -264,8 +265,6 @@ def part_delivery(args: argparse.Namespace, tmp: Path) -> list[str]:
                     while hub.webhooks.deliverer.run(endpoint_id).delivered:
                         pass
 
-                from concurrent.futures import ThreadPoolExecutor
-
                 with ThreadPoolExecutor(count) as pool:
                     list(pool.map(drain, ids))
                 seconds = time.perf_counter() - t0
@@ -408,8 +407,9 @@ def part_lag(args: argparse.Namespace, tmp: Path) -> list[str]:
 
 
 def part_pull(args: argparse.Namespace, tmp: Path) -> list[str]:
-    from scimhub.demo.processes import start_emulator
     from sync import connect
+
+    from scimhub.demo.processes import start_emulator
 
     emu = start_emulator(
         tmp / "emu",
