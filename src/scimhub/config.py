@@ -137,6 +137,7 @@ class Settings:
     max_multi_values: int = 1000  # elements of one multi-valued attribute of a resource
     offload_threads: int = 4  # threads for CPU-heavy SCIM requests, off the event loop
     token_cache_seconds: int = 5
+    schema_cache_seconds: int = 5
     pull_interval_seconds: int = 900  # scheduled pull-sync rounds; 0: only on demand
     pull_page_size: int = 999  # Graph delta page size (999 is Graph's largest)
     # Background work: "auto" runs it in the API process on SQLite and leaves it to
@@ -214,6 +215,7 @@ class Settings:
             max_multi_values=_int(env, "SCIMHUB_MAX_MULTI_VALUES", 1000),
             offload_threads=_int(env, "SCIMHUB_OFFLOAD_THREADS", 4),
             token_cache_seconds=_int(env, "SCIMHUB_TOKEN_CACHE_SECONDS", 5, minimum=0),
+            schema_cache_seconds=_int(env, "SCIMHUB_SCHEMA_CACHE_SECONDS", 5, minimum=0),
             pull_interval_seconds=_int(env, "SCIMHUB_PULL_INTERVAL_SECONDS", 900, minimum=0),
             pull_page_size=_int(env, "SCIMHUB_PULL_PAGE_SIZE", 999),
             scheduler=env.get("SCIMHUB_SCHEDULER", "auto"),

@@ -186,7 +186,7 @@ def test_pull_resumes_after_a_failure_without_duplicates(world: tuple[Emulator, 
             users=services.users,
             groups=services.groups,
             links=Links(services.db),
-            imports=Imports(services.db),
+            imports=Imports(services.db, services.attributes),
             page_size=10,
         )
         instance = services.instances.list(hub.org_id)[0]

@@ -54,7 +54,7 @@ def test_presence_of_complex_attribute_is_allowed() -> None:
     [
         ('favourite eq "x"', "unknown attribute 'favourite'"),
         ('name.nick eq "x"', "unknown sub-attribute"),
-        ('urn:example:x:1.0:User:y eq "x"', "unknown schema"),
+        ('urn:example:x:1.0:User:y eq "x"', "is not defined"),
         ('emails[colour eq "x"]', "unknown attribute 'emails.colour'"),
         ('name[givenName eq "x"]', "not a multi-valued complex"),
         ('emails.value[type eq "x"]', "not a sub-attribute"),

@@ -409,7 +409,7 @@ def test_read_only_targets(path: str) -> None:
     [
         ("nickname.first", "unknown sub-attribute"),
         ("favouriteColour", "unknown attribute"),
-        ("urn:example:ext:1.0:User:x", "unknown schema"),
+        ("urn:example:ext:1.0:User:x", "is not defined"),
         ('emails[colour eq "x"].value', "unknown attribute"),
         ('emails[type eq "work"].colour', "unknown sub-attribute"),
         ('title[value eq "x"]', "not a multi-valued"),

@@ -153,7 +153,7 @@ def test_boolean_strings(flag: Any, expected: bool) -> None:
         ({"userName": "a", "x509Certificates": [{"value": "not base64!"}]}, "base64"),
         ({"userName": "a", "favouriteColour": "blue"}, "unknown attribute 'favouriteColour'"),
         ({"userName": "a", "name": {"nick": "x"}}, "unknown attribute 'name.nick'"),
-        ({"userName": "a", "urn:example:ext:User:x": 1}, "unknown attribute"),
+        ({"userName": "a", "urn:example:ext:User:x": 1}, "is not defined"),
         ({"userName": "a", ENTERPRISE_URN: "dept"}, "must be an object"),
         ({"userName": "a", ENTERPRISE_URN: {"floor": 3}}, "unknown attribute 'floor'"),
         ({"userName": "a", "username": "b"}, "given twice"),

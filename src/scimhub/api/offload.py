@@ -23,7 +23,7 @@ from ..directory import search
 from ..scim import listing, projection
 from ..scim.bind import bind_filter
 from ..scim.patch import parse_patch
-from ..scim.schemas import GROUP, ResourceType
+from ..scim.schemas import ResourceType
 from .body_limit import declared_length
 
 T = TypeVar("T")
@@ -91,6 +91,6 @@ def search_is_heavy(rt: ResourceType, req: listing.SearchRequest) -> bool:
     and a group's members are as many as it has."""
     if req.filter is None:
         return True
-    if rt is GROUP and projection.needs(GROUP, req.attributes, req.excluded_attributes, "members"):
+    if not rt.is_user and projection.needs(rt, req.attributes, req.excluded_attributes, "members"):
         return True
     return search.unique_lookup(rt, bind_filter(rt, req.filter)) is None

@@ -13,7 +13,6 @@ from starlette.routing import Route
 
 from ..scim import bulk
 from ..scim.errors import Conflict, InvalidPath, ScimError
-from ..scim.schemas import USER
 from .body import read_json
 from .responses import ScimResponse
 from .scim_endpoint import ScimContext, scim_endpoint
@@ -23,7 +22,7 @@ def _run(ctx: ScimContext, op: bulk.BulkOperation, resolved: dict[str, str]) -> 
     """Run one operation. Raises bulk.UnresolvedBulkId while a reference is pending."""
     rid = bulk.substitute_bulk_ids(op.resource_id, resolved) if op.resource_id else None
     data = bulk.substitute_bulk_ids(op.data, resolved) if op.data is not None else None
-    service: Any = ctx.hub.users if op.resource_type is USER else ctx.hub.groups
+    service: Any = ctx.hub.users if op.resource_type.is_user else ctx.hub.groups
     if op.method == "POST":
         doc = service.create(ctx.org_id, data, ctx.loc)
         if op.bulk_id:

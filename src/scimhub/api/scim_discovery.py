@@ -28,7 +28,8 @@ async def service_provider_config(request: Request, ctx: ScimContext) -> Respons
 
 @scim_endpoint(None)
 async def resource_types(request: Request, ctx: ScimContext) -> Response:
-    docs = discovery.resource_types(ctx.loc.scim_base)
+    types = ctx.hub.attributes.types(ctx.org_id)
+    docs = discovery.resource_types(ctx.loc.scim_base, (types.user, types.group))
     name = request.path_params.get("name")
     if name is None:
         return ScimResponse(listing.list_response(docs, len(docs), 1))
@@ -40,12 +41,13 @@ async def resource_types(request: Request, ctx: ScimContext) -> Response:
 
 @scim_endpoint(None)
 async def schemas(request: Request, ctx: ScimContext) -> Response:
-    docs = discovery.schemas(ctx.loc.scim_base)
+    types = ctx.hub.attributes.types(ctx.org_id)
+    docs = discovery.schemas(ctx.loc.scim_base, (types.user, types.group))
     urn = request.path_params.get("urn")
     if urn is None:
         return ScimResponse(listing.list_response(docs, len(docs), 1))
     for doc in docs:
-        if doc["id"] == urn:
+        if doc["id"].lower() == urn.lower():
             return ScimResponse(doc)
     raise NotFound(f"schema '{urn}' not found")
 

@@ -30,7 +30,7 @@ def _projection(request: Request) -> tuple[list[str] | None, list[str] | None]:
 
 def _needs_refs(rt: ResourceType, attrs: list[str] | None, excluded: list[str] | None) -> bool:
     """Whether `members` (groups) or `groups` (users) will be returned, so worth loading."""
-    return projection.needs(rt, attrs, excluded, "members" if rt is GROUP else "groups")
+    return projection.needs(rt, attrs, excluded, "groups" if rt.is_user else "members")
 
 
 def _resource(
@@ -62,9 +62,9 @@ def _query(req: listing.SearchRequest) -> search.Query:
 
 def _list(rt: ResourceType, ctx: ScimContext, req: listing.SearchRequest) -> Response:
     with_refs = projection.needs(
-        rt, req.attributes, req.excluded_attributes, "members" if rt is GROUP else "groups"
+        rt, req.attributes, req.excluded_attributes, "groups" if rt.is_user else "members"
     )
-    if rt is USER:
+    if rt.is_user:
         docs, total = ctx.hub.users.search(ctx.org_id, _query(req), ctx.loc, with_groups=with_refs)
     else:
         docs, total = ctx.hub.groups.search(
@@ -84,19 +84,25 @@ def _limits(ctx: ScimContext) -> dict[str, int]:
 _READS = frozenset({"GET", "HEAD"})
 
 
-def _collection(rt: ResourceType) -> Endpoint:
-    @scim_endpoint(rt.name)
+def _org_type(ctx: ScimContext, base: ResourceType) -> ResourceType:
+    """The organisation's User or Group: the built-in one with its custom attributes."""
+    return ctx.hub.attributes.resource_type(ctx.org_id, base.name)
+
+
+def _collection(base: ResourceType) -> Endpoint:
+    @scim_endpoint(base.name)
     async def list_or_create(request: Request, ctx: ScimContext) -> Response:
+        rt = _org_type(ctx, base)
         if request.method in _READS:
             req = listing.from_query(request.query_params, **_limits(ctx))
             return await ctx.hub.offload.run(
                 ctx.org_id, offload.search_is_heavy(rt, req), partial(_list, rt, ctx, req)
             )
         body = await read_json(request, limit=ctx.hub.settings.max_payload_bytes)
-        service = ctx.hub.users if rt is USER else ctx.hub.groups
+        service = ctx.hub.users if rt.is_user else ctx.hub.groups
         heavy = (
             offload.user_write_is_heavy(request, body)
-            if rt is USER
+            if rt.is_user
             else offload.large_body(request)
         )
 
@@ -108,12 +114,13 @@ def _collection(rt: ResourceType) -> Endpoint:
     return list_or_create
 
 
-def _search(rt: ResourceType | None) -> Endpoint:
-    @scim_endpoint(rt.name if rt else None)
+def _search(base: ResourceType | None) -> Endpoint:
+    @scim_endpoint(base.name if base else None)
     async def post_search(request: Request, ctx: ScimContext) -> Response:
         body = await read_json(request, limit=ctx.hub.settings.max_payload_bytes)
         req = listing.from_search_body(body, **_limits(ctx))
-        if rt is not None:
+        if base is not None:
+            rt = _org_type(ctx, base)
             return await ctx.hub.offload.run(
                 ctx.org_id, offload.search_is_heavy(rt, req), partial(_list, rt, ctx, req)
             )
@@ -125,6 +132,7 @@ def _search(rt: ResourceType | None) -> Endpoint:
 
 def _root_search(ctx: ScimContext, req: listing.SearchRequest) -> Response:
     """Users first, then groups."""
+    types = ctx.hub.attributes.types(ctx.org_id)
     user_total = ctx.hub.users.search(
         ctx.org_id, _query(replace(req, start_index=1, count=0)), ctx.loc
     )[1]
@@ -133,7 +141,7 @@ def _root_search(ctx: ScimContext, req: listing.SearchRequest) -> Response:
     if start <= user_total and count:
         docs, _ = ctx.hub.users.search(ctx.org_id, _query(req), ctx.loc)
         resources += [
-            projection.project(USER, d, req.attributes, req.excluded_attributes) for d in docs
+            projection.project(types.user, d, req.attributes, req.excluded_attributes) for d in docs
         ]
     remaining = count - len(resources)
     group_start = max(1, start - user_total)
@@ -141,19 +149,20 @@ def _root_search(ctx: ScimContext, req: listing.SearchRequest) -> Response:
         ctx.org_id, _query(replace(req, start_index=group_start, count=remaining)), ctx.loc
     )
     resources += [
-        projection.project(GROUP, d, req.attributes, req.excluded_attributes) for d in docs
+        projection.project(types.group, d, req.attributes, req.excluded_attributes) for d in docs
     ]
     return ScimResponse(listing.list_response(resources, user_total + group_total, start))
 
 
-def _item(rt: ResourceType) -> Endpoint:
-    @scim_endpoint(rt.name)
+def _item(base: ResourceType) -> Endpoint:
+    @scim_endpoint(base.name)
     async def item(request: Request, ctx: ScimContext) -> Response:
         rid = request.path_params["id"]
+        rt = _org_type(ctx, base)
         if request.method in _READS:
             return await _read(rt, request, ctx, rid)
         if request.method == "DELETE":
-            service = ctx.hub.users if rt is USER else ctx.hub.groups
+            service = ctx.hub.users if rt.is_user else ctx.hub.groups
             # A delete cascades over memberships: as many rows as the resource has.
             await ctx.hub.offload.run(
                 ctx.org_id,
@@ -168,9 +177,9 @@ def _item(rt: ResourceType) -> Endpoint:
             )
             return Response(status_code=204)
         body = await read_json(request, limit=ctx.hub.settings.max_payload_bytes)
-        if rt is USER:
-            return await _write_user(request, ctx, rid, body)
-        return await _write_group(request, ctx, rid, body)
+        if rt.is_user:
+            return await _write_user(rt, request, ctx, rid, body)
+        return await _write_group(rt, request, ctx, rid, body)
 
     return item
 
@@ -181,7 +190,7 @@ async def _read(rt: ResourceType, request: Request, ctx: ScimContext, rid: str) 
     with_refs = _needs_refs(rt, attrs, excluded)
 
     def read() -> Response:
-        if rt is USER:
+        if rt.is_user:
             doc = ctx.hub.users.get(ctx.org_id, rid, ctx.loc, with_groups=with_refs)
         else:
             doc = ctx.hub.groups.get(ctx.org_id, rid, ctx.loc, with_members=with_refs)
@@ -189,25 +198,29 @@ async def _read(rt: ResourceType, request: Request, ctx: ScimContext, rid: str) 
             return Response(status_code=304, headers={"ETag": doc["meta"]["version"]})
         return _resource(rt, doc, request, projection_params=(attrs, excluded))
 
-    return await ctx.hub.offload.run(ctx.org_id, rt is GROUP and with_refs, read)
+    return await ctx.hub.offload.run(ctx.org_id, not rt.is_user and with_refs, read)
 
 
-async def _write_user(request: Request, ctx: ScimContext, rid: str, body: Any) -> Response:
+async def _write_user(
+    rt: ResourceType, request: Request, ctx: ScimContext, rid: str, body: Any
+) -> Response:
     users = ctx.hub.users
     write = users.replace if request.method == "PUT" else users.patch
 
     def run() -> Response:
         doc = write(ctx.org_id, rid, body, ctx.loc, if_match=request.headers.get("if-match"))
-        return _resource(USER, doc, request)
+        return _resource(rt, doc, request)
 
     return await ctx.hub.offload.run(ctx.org_id, offload.user_write_is_heavy(request, body), run)
 
 
-async def _write_group(request: Request, ctx: ScimContext, rid: str, body: Any) -> Response:
+async def _write_group(
+    rt: ResourceType, request: Request, ctx: ScimContext, rid: str, body: Any
+) -> Response:
     attrs, excluded = _projection(request)
     org = ctx.hub.orgs.get(ctx.org_id)
     quiet = request.method == "PATCH" and org.setting("group_patch_status") == 204
-    with_members = _needs_refs(GROUP, attrs, excluded) and not quiet
+    with_members = _needs_refs(rt, attrs, excluded) and not quiet
     groups = ctx.hub.groups
     write = groups.replace if request.method == "PUT" else groups.patch
 
@@ -222,7 +235,7 @@ async def _write_group(request: Request, ctx: ScimContext, rid: str, body: Any) 
         )
         if quiet:
             return Response(status_code=204, headers={"ETag": doc["meta"]["version"]})
-        return _resource(GROUP, doc, request, projection_params=(attrs, excluded))
+        return _resource(rt, doc, request, projection_params=(attrs, excluded))
 
     heavy = offload.group_write_is_heavy(request, body, with_members=with_members)
     return await ctx.hub.offload.run(ctx.org_id, heavy, run)

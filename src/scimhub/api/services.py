@@ -9,6 +9,7 @@ from ..config import Settings
 from ..delivery.endpoints import WebhookService
 from ..directory.admins import Admins
 from ..directory.audit import Audit
+from ..directory.custom_attributes import CustomAttributes
 from ..directory.events import Events
 from ..directory.groups import Groups
 from ..directory.health import Health
@@ -46,6 +47,7 @@ class Hub:
     offload: Offload
     events: Events
     webhooks: WebhookService
+    attributes: CustomAttributes
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
@@ -60,14 +62,16 @@ class Hub:
         entra = EntraIntegration.open(
             settings, orgs=orgs, tokens=tokens, instances=instances, audit=audit
         )
-        users, groups = Users(db, max_values=settings.max_multi_values), Groups(db)
+        attributes = CustomAttributes(db, cache_seconds=settings.schema_cache_seconds)
+        users = Users(db, attributes, max_values=settings.max_multi_values)
+        groups = Groups(db, attributes)
         pull = PullSync(
             entra.connection,
             instances=instances,
             users=users,
             groups=groups,
             links=Links(db),
-            imports=Imports(db),
+            imports=Imports(db, attributes),
             page_size=settings.pull_page_size,
             base_url=settings.public_url,
         )
@@ -93,6 +97,7 @@ class Hub:
             Offload(settings.offload_threads),
             events,
             WebhookService.open(settings, db, audit, events),
+            attributes,
         )
 
     def close(self) -> None:

@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 from ..scim.errors import InvalidValue, NotFound, Uniqueness
 from ..scim.patch import MemberChange, apply_patch, parse_patch
 from ..scim.resource import normalize
-from ..scim.schemas import GROUP
 from ..store import queries
 from ..store.engine import Database, utcnow
 from ..store.errors import is_unique_violation
@@ -25,6 +24,7 @@ from ..store.tables import groups, memberships, users
 from ..store.upsert import inserted_keys
 from . import search
 from .changes import MemberDelta, group_updated, member_event, without
+from .custom_attributes import CustomAttributes
 from .events import EventType, NewEvent, record
 from .locator import Locator
 from .render import document, member_entries, members_query
@@ -58,11 +58,13 @@ def _member_ids(members: Iterable[dict[str, Any]]) -> list[str]:
 
 
 class Groups:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, attributes: CustomAttributes) -> None:
         self.db = db
+        self.attributes = attributes  # the organisation's own: its resource type
 
     def create(self, org_id: str, body: Any, loc: Locator) -> dict[str, Any]:
-        result = normalize(GROUP, body)
+        types = self.attributes.types(org_id)
+        result = normalize(types.group, body)
         now = utcnow()
         gid = str(uuid.uuid4())
         try:
@@ -77,6 +79,7 @@ class Groups:
                         version=1,
                     )
                 )
+                types.keep_values(conn, "Group", gid, result.doc)
                 delta = MemberDelta(gid)
                 delta.add(self._add(conn, org_id, gid, _member_ids(result.members)))
                 row = self._row(conn, org_id, gid)
@@ -134,7 +137,7 @@ class Groups:
         if_match: str | None = None,
         with_members: bool = True,
     ) -> dict[str, Any]:
-        result = normalize(GROUP, body)
+        result = normalize(self.attributes.resource_type(org_id, "Group"), body)
 
         def change(conn: Connection, _current: Any, delta: MemberDelta) -> dict[str, Any]:
             delta.remove(
@@ -156,9 +159,10 @@ class Groups:
         with_members: bool = True,
     ) -> dict[str, Any]:
         ops = parse_patch(body)
+        rt = self.attributes.resource_type(org_id, "Group")
 
         def change(conn: Connection, current: Any, delta: MemberDelta) -> dict[str, Any] | None:
-            result = apply_patch(GROUP, current.data, ops)
+            result = apply_patch(rt, current.data, ops)
             members_changed = False
             for member_change in result.deferred:
                 members_changed |= self._apply(conn, org_id, group_id, member_change, delta)
@@ -195,14 +199,16 @@ class Groups:
             ).scalars()
             new = [member_event(EventType.GROUP_MEMBER_REMOVED, g, group_id, "Group") for g in left]
             conn.execute(delete(groups).where(groups.c.id == group_id))
+            self.attributes.types(org_id).drop_values(conn, "Group", group_id)
             last = self._render(row, loc or Locator("", org_id), None)
             record(conn, org_id, [*new, NewEvent(EventType.GROUP_DELETED, last)])
 
     def search(
         self, org_id: str, query: search.Query, loc: Locator, *, with_members: bool = True
     ) -> tuple[list[dict[str, Any]], int]:
+        types = self.attributes.types(org_id)
         with self.db.read() as conn:
-            rows, total = search.run(conn, GROUP, org_id, query)
+            rows, total = search.run(conn, types.group, org_id, query, types.attribute_ids("Group"))
             out = []
             for row in rows:
                 members = (
@@ -282,7 +288,8 @@ class Groups:
             for chunk in _chunks(change.values):
                 removed += self._delete(conn, stmt.where(m.c.member_id.in_(chunk)))
         elif change.op == "remove" and change.filter is not None:
-            cond = FilterCompiler(GROUP, conn.dialect.name).membership_condition(change.filter)
+            rt = self.attributes.resource_type(org_id, "Group")
+            cond = FilterCompiler(rt, conn.dialect.name).membership_condition(change.filter)
             removed = self._delete(conn, stmt.where(cond))
         else:
             removed = self._delete(conn, stmt)
@@ -359,6 +366,9 @@ class Groups:
                         .values(**values, version=groups.c.version + 1, last_modified=utcnow())
                     )
                     current = self._row(conn, org_id, group_id)
+                    self.attributes.types(org_id).keep_values(
+                        conn, "Group", group_id, current.data, before
+                    )
                 members = (
                     member_entries(conn.execute(members_query(group_id)), loc)
                     if with_members

@@ -25,10 +25,11 @@ from sqlalchemy import Connection, Table, and_, bindparam, select, update
 
 from ..scim.errors import ScimError, Uniqueness
 from ..scim.resource import normalize
-from ..scim.schemas import GROUP, USER, ResourceType
+from ..scim.schemas import ResourceType
 from ..store.engine import Database, utcnow
 from ..store.tables import groups, users
 from .changes import group_updated, user_updated
+from .custom_attributes import CustomAttributes, OrgTypes
 from .events import EventType, NewEvent, record
 from .locator import Locator
 from .render import document
@@ -50,7 +51,7 @@ class ImportResult:
 
 
 def _columns(rt: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
-    if rt is USER:
+    if rt.is_user:
         return {
             "user_name": doc["userName"],
             "user_name_ci": doc["userName"].lower(),
@@ -68,35 +69,44 @@ def _columns(rt: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 class Imports:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, attributes: CustomAttributes) -> None:
         self.db = db
+        self.attributes = attributes
 
     def users(
         self, org_id: str, items: list[ImportItem], loc: Locator | None = None
     ) -> ImportResult:
-        return _import_page(self.db, USER, org_id, items, loc or Locator("", org_id))
+        types = self.attributes.types(org_id)
+        return _import_page(self.db, types, "User", org_id, items, loc or Locator("", org_id))
 
     def groups(
         self, org_id: str, items: list[ImportItem], loc: Locator | None = None
     ) -> ImportResult:
-        return _import_page(self.db, GROUP, org_id, items, loc or Locator("", org_id))
+        types = self.attributes.types(org_id)
+        return _import_page(self.db, types, "Group", org_id, items, loc or Locator("", org_id))
 
 
 def _import_page(
-    db: Database, rt: ResourceType, org_id: str, items: list[ImportItem], loc: Locator
+    db: Database,
+    types: OrgTypes,
+    kind: str,
+    org_id: str,
+    items: list[ImportItem],
+    loc: Locator,
 ) -> ImportResult:
-    table: Table = users if rt is USER else groups
-    key_column = table.c.user_name_ci if rt is USER else table.c.display_name_ci
+    rt = types.of(kind)
+    table: Table = users if rt.is_user else groups
+    key_column = table.c.user_name_ci if rt.is_user else table.c.display_name_ci
     result = ImportResult()
     prepared: list[tuple[ImportItem, dict[str, Any]]] = []
     seen: set[str] = set()
     for item in items:
         try:
             doc = dict(normalize(rt, item.body).doc)
-            if rt is USER:
+            if rt.is_user:
                 doc.setdefault("active", True)
             values = _columns(rt, doc)
-            unique = values["user_name_ci" if rt is USER else "display_name_ci"]
+            unique = values["user_name_ci" if rt.is_user else "display_name_ci"]
             if unique in seen:
                 raise Uniqueness(f"'{unique}' appears twice in one page")
             seen.add(unique)
@@ -105,7 +115,7 @@ def _import_page(
             result.errors[item.key] = f"{exc.scim_type or exc.status}: {exc.detail}"
     now = utcnow()
     with db.write() as conn:
-        names = [v["user_name_ci" if rt is USER else "display_name_ci"] for _, v in prepared]
+        names = [v["user_name_ci" if rt.is_user else "display_name_ci"] for _, v in prepared]
         existing = {}
         for i in range(0, len(names), 500):
             existing.update(
@@ -121,7 +131,7 @@ def _import_page(
         inserts, updates = [], []
         order: list[tuple[bool, dict[str, Any]]] = []  # (created?, row), for the events
         for item, values in prepared:
-            unique = values["user_name_ci" if rt is USER else "display_name_ci"]
+            unique = values["user_name_ci" if rt.is_user else "display_name_ci"]
             owner = existing.get(unique)
             rid = item.resource_id
             if rid is not None and owner is not None and owner != rid:
@@ -159,6 +169,11 @@ def _import_page(
                 )
             )
             conn.execute(stmt, updates)
+        for row in inserts:
+            types.keep_values(conn, kind, row["id"], row["data"])
+        for row in updates:
+            if row["b_id"] in stored:
+                types.keep_values(conn, kind, row["b_id"], row["data"], stored[row["b_id"]].data)
         record(conn, org_id, _events(rt, loc, order, stored, now))
     result.created, result.updated = len(inserts), len(updates)
     return result
@@ -186,7 +201,7 @@ def _events(
     stored: dict[str, Any],
     now: datetime,
 ) -> list[NewEvent]:
-    created = EventType.USER_CREATED if rt is USER else EventType.GROUP_CREATED
+    created = EventType.USER_CREATED if rt.is_user else EventType.GROUP_CREATED
     out: list[NewEvent] = []
     for is_new, row in order:
         if is_new:
@@ -203,7 +218,7 @@ def _events(
             version=old.version + 1,
         )
         data = document(new, rt.name, loc)
-        if rt is USER:
+        if rt.is_user:
             out += user_updated(old.data, row["data"], data)
         else:
             out += group_updated(old.data, row["data"], data)

@@ -10,9 +10,9 @@ from sqlalchemy import Connection, Row, Table, func, select
 
 from ..scim import ast
 from ..scim.bind import bind_filter
-from ..scim.schemas import GROUP, USER, ResourceType
+from ..scim.schemas import ResourceType
 from ..store import queries
-from ..store.filter_sql import FilterCompiler
+from ..store.filter_sql import AttributeIds, FilterCompiler
 from ..store.tables import groups, users
 
 
@@ -26,21 +26,26 @@ class Query:
 
 
 def table_for(rt: ResourceType) -> Table:
-    return users if rt is USER else groups
+    return users if rt.is_user else groups
 
 
 def run(
-    conn: Connection, rt: ResourceType, org_id: str, query: Query
+    conn: Connection,
+    rt: ResourceType,
+    org_id: str,
+    query: Query,
+    attribute_ids: AttributeIds | None = None,
 ) -> tuple[Sequence[Row[Any]], int]:
-    """The page of rows and the total number of matches."""
+    """The page of rows and the total number of matches (`rt` is the organisation's type;
+    `attribute_ids` finds the value index of its custom attributes)."""
     table = table_for(rt)
-    compiler = FilterCompiler(rt, conn.dialect.name)
+    compiler = FilterCompiler(rt, conn.dialect.name, attribute_ids)
     where = [table.c.org_id == org_id]
     if query.filter is not None:
         bound = bind_filter(rt, query.filter)
         unique = unique_lookup(rt, bound)
         if unique is not None:
-            statement = queries.user_by_name if rt is USER else queries.group_by_name
+            statement = queries.user_by_name if rt.is_user else queries.group_by_name
             rows = conn.execute(statement, {"org_id": org_id, "value": unique}).all()
             return (rows if query.start_index == 1 else [])[: query.count], len(rows)
         where.append(compiler.where(bound))
@@ -73,5 +78,5 @@ def unique_lookup(rt: ResourceType, bound: ast.Filter) -> str | None:
         and isinstance(bound.value, str)
     ):
         return None
-    unique = "userName" if rt is USER else "displayName" if rt is GROUP else None
+    unique = "userName" if rt.is_user else "displayName"
     return bound.value.lower() if bound.path.attr == unique else None

@@ -15,13 +15,14 @@ from ..scim.bind import bind_filter
 from ..scim.errors import NotFound, Uniqueness
 from ..scim.patch import PatchOp, apply_patch, parse_patch
 from ..scim.resource import normalize
-from ..scim.schemas import USER
+from ..scim.schemas import ResourceType
 from ..store import queries
 from ..store.engine import Database, utcnow
 from ..store.errors import is_unique_violation
 from ..store.tables import groups, memberships, users
 from . import search
 from .changes import member_event, user_updated, without
+from .custom_attributes import CustomAttributes
 from .events import EventType, NewEvent, record
 from .locator import Locator
 from .render import document, group_entry, groups_of
@@ -47,12 +48,16 @@ def _taken(user_name: str) -> Uniqueness:
 
 
 class Users:
-    def __init__(self, db: Database, *, max_values: int | None = None) -> None:
+    def __init__(
+        self, db: Database, attributes: CustomAttributes, *, max_values: int | None = None
+    ) -> None:
         self.db = db
+        self.attributes = attributes  # the organisation's own: its resource type
         self.max_values = max_values  # elements per multi-valued attribute; None: unbounded
 
     def create(self, org_id: str, body: Any, loc: Locator) -> dict[str, Any]:
-        result = normalize(USER, body, max_values=self.max_values)
+        types = self.attributes.types(org_id)
+        result = normalize(types.user, body, max_values=self.max_values)
         doc = {**result.doc}
         doc.setdefault("active", True)
         now = utcnow()
@@ -71,6 +76,7 @@ class Users:
         try:
             with self.db.write() as conn:
                 conn.execute(queries.insert_user, row)
+                types.keep_values(conn, "User", row["id"], doc)
                 record(conn, org_id, [NewEvent(EventType.USER_CREATED, created)])
         except IntegrityError as exc:
             if is_unique_violation(exc):
@@ -92,7 +98,7 @@ class Users:
     def replace(
         self, org_id: str, user_id: str, body: Any, loc: Locator, *, if_match: str | None = None
     ) -> dict[str, Any]:
-        result = normalize(USER, body, max_values=self.max_values)
+        result = normalize(self._type(org_id), body, max_values=self.max_values)
         doc = {**result.doc}
         doc.setdefault("active", True)
         values = _columns(doc)
@@ -112,12 +118,13 @@ class Users:
         with self.db.read_one() as conn:
             seen = self._row(conn, org_id, user_id)
         check_if_match(if_match, seen.version)
-        prepared = self._patched(seen.data, ops, hashes)
+        rt = self._type(org_id)
+        prepared = self._patched(rt, seen.data, ops, hashes)
 
         def change(current: Any) -> dict[str, Any] | None:
             if current.version == seen.version:
                 return prepared
-            return self._patched(current.data, ops, hashes)
+            return self._patched(rt, current.data, ops, hashes)
 
         return self._write(org_id, user_id, loc, if_match, change)
 
@@ -148,14 +155,16 @@ class Users:
             ).scalars()
             new = [member_event(EventType.GROUP_MEMBER_REMOVED, g, user_id, "User") for g in left]
             conn.execute(delete(users).where(users.c.id == user_id))
+            self.attributes.types(org_id).drop_values(conn, "User", user_id)
             last = self._render(row, loc or Locator("", org_id), None)
             record(conn, org_id, [*new, NewEvent(EventType.USER_DELETED, last)])
 
     def search(
         self, org_id: str, query: search.Query, loc: Locator, *, with_groups: bool = True
     ) -> tuple[list[dict[str, Any]], int]:
+        types = self.attributes.types(org_id)
         name = (
-            search.unique_lookup(USER, bind_filter(USER, query.filter))
+            search.unique_lookup(types.user, bind_filter(types.user, query.filter))
             if query.filter is not None and with_groups
             else None
         )
@@ -169,7 +178,7 @@ class Users:
                 return [], total
             return [self._render_joined(rows, loc)], total
         with self.db.read() as conn:
-            rows, total = search.run(conn, USER, org_id, query)
+            rows, total = search.run(conn, types.user, org_id, query, types.attribute_ids("User"))
             member_of = groups_of(conn, [r.id for r in rows], loc) if with_groups else {}
         return [
             self._render(r, loc, member_of.get(r.id) if with_groups else None) for r in rows
@@ -177,13 +186,16 @@ class Users:
 
     # -- internals --------------------------------------------------------------------
 
+    def _type(self, org_id: str) -> ResourceType:
+        return self.attributes.resource_type(org_id, "User")
+
     def _patched(
-        self, data: dict[str, Any], ops: list[PatchOp], hashes: dict[str, str]
+        self, rt: ResourceType, data: dict[str, Any], ops: list[PatchOp], hashes: dict[str, str]
     ) -> dict[str, Any] | None:
         """The column values after `ops`, None when nothing changes. `hashes` keeps each
         password's hash: the password comes from the operations alone, so a second run
         (after a concurrent write) reuses it instead of hashing under the lock."""
-        result = apply_patch(USER, data, ops, max_values=self.max_values)
+        result = apply_patch(rt, data, ops, max_values=self.max_values)
         if not result.changed and result.password is None:
             return None
         values = _columns(result.doc)
@@ -209,6 +221,9 @@ class Users:
                         .values(**values, version=users.c.version + 1, last_modified=utcnow())
                     )
                     current = self._row(conn, org_id, user_id)
+                    self.attributes.types(org_id).keep_values(
+                        conn, "User", user_id, current.data, before
+                    )
                 doc = self._render(current, loc, groups_of(conn, [user_id], loc)[user_id])
                 if values is not None:  # a PUT that changes nothing records nothing either
                     new = user_updated(

@@ -67,8 +67,11 @@ def resource_type(rt: ResourceType, base_url: str) -> dict[str, Any]:
     }
 
 
-def resource_types(base_url: str) -> list[dict[str, Any]]:
-    return [resource_type(rt, base_url) for rt in RESOURCE_TYPES]
+def resource_types(
+    base_url: str, types: tuple[ResourceType, ...] = RESOURCE_TYPES
+) -> list[dict[str, Any]]:
+    """The resource types (an organisation's, with its extensions, when given)."""
+    return [resource_type(rt, base_url) for rt in types]
 
 
 def schema(definition: Schema, base_url: str) -> dict[str, Any]:
@@ -83,8 +86,13 @@ def schema(definition: Schema, base_url: str) -> dict[str, Any]:
     }
 
 
-def schemas(base_url: str) -> list[dict[str, Any]]:
-    return [schema(definition, base_url) for definition in ALL_SCHEMAS]
+def schemas(
+    base_url: str, types: tuple[ResourceType, ...] = RESOURCE_TYPES
+) -> list[dict[str, Any]]:
+    """The built-in schemas, then the extensions the types add to them (an organisation's
+    own attributes)."""
+    custom = [ext for rt in types for ext in rt.extensions if ext.custom]
+    return [schema(definition, base_url) for definition in (*ALL_SCHEMAS, *custom)]
 
 
 def _attribute(attr: Attribute) -> dict[str, Any]:

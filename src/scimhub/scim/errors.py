@@ -5,6 +5,8 @@ Routes never build a 4xx body by hand; they raise one of these and a single hand
 
 from __future__ import annotations
 
+from typing import Self
+
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
@@ -16,6 +18,16 @@ class ScimError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.headers = headers or {}
+
+    def prefixed(self, prefix: str) -> Self:
+        """The same error, its detail after `prefix` (which operation of a PATCH failed)."""
+        # Not copy.copy: an exception copies by calling its class with `args`, and the
+        # subclasses' constructors take other arguments.
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.detail = f"{prefix}{self.detail}"
+        Exception.__init__(clone, clone.detail)
+        return clone
 
     def body(self, tracking_id: str | None = None) -> dict[str, object]:
         """The Error message (§3.12). The Error schema has no member for a tracking id and
@@ -59,6 +71,25 @@ class NoTarget(ScimError):
 
 class InvalidValue(ScimError):
     scim_type = "invalidValue"
+
+
+class UndefinedAttribute(InvalidValue, InvalidPath):
+    """An extension attribute this organisation has not defined, named in a body or path.
+
+    Answered as invalidValue (the first base): the value is what the client cannot send.
+    It is an InvalidPath too, so where an unknown path is ignored (`attributes=`) or is a
+    filter's error, this is handled the same way. The detail says where to define it: Entra
+    escrows the users whose mappings send such an attribute, and the admin who reads the
+    provisioning log needs the fix, not just a "no".
+    """
+
+    def __init__(self, resource_type: str, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"attribute '{name}' is not defined for this organisation's {resource_type}s: "
+            f"an administrator defines it in the console (Organization Settings > "
+            f"{resource_type} attributes) or with `scimhub attribute add`"
+        )
 
 
 class InvalidVersion(ScimError):

@@ -144,7 +144,7 @@ def apply_patch(
         try:
             patcher.apply(op)
         except ScimError as error:
-            raise type(error)(f"operation {number}: {error.detail}") from None
+            raise error.prefixed(f"operation {number}: ") from None
     result = finalize(rt, patcher.doc)
     return PatchResult(result, patcher.changes, result != doc, patcher.password)
 

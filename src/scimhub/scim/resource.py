@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InvalidSyntax, InvalidValue
+from .errors import InvalidSyntax, InvalidValue, UndefinedAttribute
 from .schemas import COMMON, Attribute, ResourceType, Schema
 from .values import check_single_primary, coerce, json_type
 
@@ -136,7 +136,7 @@ def _attribute_items(rt: ResourceType, body: dict[str, Any]) -> list[tuple[Schem
             continue
         schema = rt.schema if urn.lower() == rt.schema.id.lower() else rt.extension(urn)
         if schema is None:
-            raise InvalidValue(f"unknown attribute '{key}'")
+            raise UndefinedAttribute(rt.name, key)
         items.append((schema, name, value))
     return items
 
@@ -145,6 +145,8 @@ def _lookup(schema: Schema, name: str, rt: ResourceType) -> Attribute:
     attr = schema.attribute(name)
     if attr is None and schema is rt.schema:
         attr = next((a for a in COMMON if a.name.lower() == name.lower()), None)
+    if attr is None and schema.custom:
+        raise UndefinedAttribute(rt.name, f"{schema.id}:{name}")
     if attr is None:
         raise InvalidValue(f"unknown attribute '{name}'")
     return attr

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .ast import AttrPath
-from .errors import InvalidPath
+from .errors import InvalidPath, UndefinedAttribute
 
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -48,6 +48,7 @@ class Schema:
     name: str
     description: str
     attributes: tuple[Attribute, ...]
+    custom: bool = False  # an organisation's own extension (defined as data, not here)
 
     def attribute(self, name: str) -> Attribute | None:
         lname = name.lower()
@@ -71,6 +72,20 @@ class ResourceType:
             if ext.id.lower() == lurn:
                 return ext
         return None
+
+    @property
+    def is_user(self) -> bool:
+        """Users or Groups: an organisation's types are copies of USER and GROUP with its
+        own extensions, so they compare by name, not identity."""
+        return self.name == "User"
+
+    def with_extensions(self, extra: tuple[Schema, ...]) -> ResourceType:
+        """This type with an organisation's extension schemas added after the built-in ones."""
+        if not extra:
+            return self
+        return ResourceType(
+            self.name, self.endpoint, self.description, self.schema, (*self.extensions, *extra)
+        )
 
 
 def has_schema(schemas: object, urn: str) -> bool:
@@ -268,8 +283,8 @@ def resolve(rt: ResourceType, path: AttrPath) -> Resolved:
     if path.urn:
         core = path.urn.lower() == rt.schema.id.lower()
         schema = rt.schema if core else rt.extension(path.urn)
-        if schema is None:
-            raise InvalidPath(f"unknown schema '{path.urn}'")
+        if schema is None or (schema.custom and schema.attribute(path.attr) is None):
+            raise UndefinedAttribute(rt.name, f"{path.urn}:{path.attr}")
         attr = schema.attribute(path.attr)
     else:
         schema = rt.schema

@@ -11,6 +11,7 @@ Each comparison is written so that it is never NULL (`x IS NOT NULL AND x = v`),
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import MAXYEAR, UTC, datetime
 from enum import Enum
@@ -33,9 +34,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from ..scim import ast
 from ..scim.errors import InvalidFilter, InvalidPath
-from ..scim.schemas import GROUP, USER, Attribute, ResourceType, resolve
+from ..scim.schemas import GROUP, USER, Attribute, ResourceType, Schema, resolve
 from ..scim.values import parse_datetime
-from .tables import groups, memberships, users
+from .custom_values import utc_text
+from .tables import custom_values, groups, memberships, users
 
 _ORDERING = ("gt", "ge", "lt", "le")
 _STRING_OPS = ("co", "sw", "ew")
@@ -74,14 +76,22 @@ _GROUP_COLUMNS = {
 }
 
 
-class FilterCompiler:
-    """Compiles filters for one resource type on one SQL dialect."""
+# An organisation's custom attribute -> the id its values are indexed under.
+AttributeIds = Callable[[Schema, Attribute], str | None]
 
-    def __init__(self, rt: ResourceType, dialect: str) -> None:
+
+class FilterCompiler:
+    """Compiles filters for one resource type on one SQL dialect. Custom attributes (an
+    organisation's extensions) are looked up in `custom_values` by `attribute_ids`."""
+
+    def __init__(
+        self, rt: ResourceType, dialect: str, attribute_ids: AttributeIds | None = None
+    ) -> None:
         self.rt = rt
-        self.table = users if rt is USER else groups
-        self.columns = _USER_COLUMNS if rt is USER else _GROUP_COLUMNS
+        self.table = users if rt.is_user else groups
+        self.columns = _USER_COLUMNS if rt.is_user else _GROUP_COLUMNS
         self.postgres = dialect == "postgresql"
+        self.attribute_ids = attribute_ids
 
     # -- public -----------------------------------------------------------------------
 
@@ -99,6 +109,8 @@ class FilterCompiler:
         key = _key(path, res.schema is None)
         if key in self.columns:
             return self.columns[key].expr
+        if res.schema is not None and res.schema.custom:
+            return self._custom_sort_key(res.schema, res.attribute)
         if res.attribute.multi_valued:
             if res.attribute.name in ("members", "groups"):
                 raise InvalidFilter(f"cannot sort by '{res.attribute.name}'")
@@ -129,6 +141,8 @@ class FilterCompiler:
 
     def _attr(self, path: ast.AttrPath, test: tuple[str, Any] | None) -> ColumnElement[bool]:
         res = resolve(self.rt, path)
+        if res.schema is not None and res.schema.custom:
+            return self._custom(res.schema, res.attribute, test)
         if res.attribute.multi_valued:
             sub = path.sub or "value"
             element = (
@@ -154,12 +168,14 @@ class FilterCompiler:
     def _value_path(self, path: ast.AttrPath, inner: ast.Filter) -> ColumnElement[bool]:
         res = resolve(self.rt, path)
         attr = res.attribute
+        if res.schema is not None and res.schema.custom:
+            raise InvalidFilter(f"'{attr.name}' has no sub-attributes to filter in [...]")
         if not attr.multi_valued:
             # `name[givenName eq "x"]` on a single complex attribute: test it in place.
             return self._in_complex(path, attr, inner)
-        if attr.name == "members" and self.rt is GROUP:
+        if attr.name == "members" and not self.rt.is_user:
             return self._memberships(inner, owner=memberships.c.group_id == groups.c.id)
-        if attr.name == "groups" and self.rt is USER:
+        if attr.name == "groups" and self.rt.is_user:
             return self._memberships(inner, owner=memberships.c.member_id == users.c.id)
         elements = self._elements(path, attr)
         cond = _ElementCompiler(attr, lambda sub: self._element_field(elements, sub)).node(inner)
@@ -183,11 +199,11 @@ class FilterCompiler:
 
         def field(sub: Attribute) -> Any:
             if sub.name == "value":
-                return m.c.group_id if self.rt is USER else m.c.member_id
+                return m.c.group_id if self.rt.is_user else m.c.member_id
             if sub.name == "type":
-                return literal("direct") if self.rt is USER else m.c.member_type
+                return literal("direct") if self.rt.is_user else m.c.member_type
             if sub.name == "display":
-                if self.rt is USER:
+                if self.rt.is_user:
                     return (
                         select(groups.c.display_name)
                         .where(groups.c.id == m.c.group_id)
@@ -203,12 +219,64 @@ class FilterCompiler:
                 )
             raise InvalidFilter(f"cannot filter on '{sub.name}' of a membership")
 
-        name = "groups" if self.rt is USER else "members"
+        name = "groups" if self.rt.is_user else "members"
         attr = resolve(self.rt, ast.AttrPath(name)).attribute
         try:
             return _ElementCompiler(attr, field).node(inner)
         except InvalidPath as exc:
             raise InvalidFilter(exc.detail) from None
+
+    # -- custom attributes (rows of custom_values) -------------------------------------
+
+    def _attribute_id(self, schema: Schema, attr: Attribute) -> str:
+        found = self.attribute_ids(schema, attr) if self.attribute_ids else None
+        if found is None:  # pragma: no cover - the resource type came with its ids
+            raise InvalidFilter(f"'{schema.id}:{attr.name}' is not filterable")
+        return found
+
+    def _custom(
+        self, schema: Schema, attr: Attribute, test: tuple[str, Any] | None
+    ) -> ColumnElement[bool]:
+        """A test on a custom attribute: whether one of the resource's value rows passes
+        it (any value, for a multi-valued one), through the attribute's value index."""
+        v = custom_values
+        attribute_id = self._attribute_id(schema, attr)
+        owner = self.table.c.id
+        held = select(v.c.resource_id).where(v.c.attribute_id == attribute_id)
+        if test is None or test[1] is None:
+            if test is not None and test[0] not in ("eq", "ne"):
+                raise InvalidFilter(f"'{test[0]}' cannot compare with null")
+            present = owner.in_(held)
+            return not_(present) if test is not None and test[0] == "eq" else present
+        op, value = test
+        if op == "ne":
+            return not_(self._custom(schema, attr, ("eq", value)))
+        value = _coerce(attr, op, value)
+        if isinstance(value, _Beyond):
+            return owner.in_(held) if _beyond_holds(op, value) else false()
+        if attr.type in ("integer", "decimal", "boolean"):
+            column, value = v.c.number_value, float(value)
+        else:
+            column = v.c.text_value
+            if attr.type == "dateTime":
+                value = utc_text(value)
+            elif not attr.case_exact:
+                value = value.lower()
+        return owner.in_(held.where(_compare(column, op, value)))
+
+    def _custom_sort_key(self, schema: Schema, attr: Attribute) -> Any:
+        v = custom_values
+        column = (
+            v.c.number_value if attr.type in ("integer", "decimal", "boolean") else v.c.text_value
+        )
+        return (
+            select(func.min(column))
+            .where(
+                v.c.resource_id == self.table.c.id,
+                v.c.attribute_id == self._attribute_id(schema, attr),
+            )
+            .scalar_subquery()
+        )
 
     # -- JSON access ------------------------------------------------------------------
 
@@ -326,7 +394,11 @@ def _test(
     if attr.type in ("string", "reference", "binary") and not attr.case_exact:
         value = value.lower()
         expr = expr if lowered else func.lower(expr)
-    present = expr.isnot(None)
+    return and_(expr.isnot(None), _compare(expr, op, value))
+
+
+def _compare(expr: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+    cond: ColumnElement[bool]
     match op:
         case "eq":
             cond = expr == value
@@ -346,7 +418,7 @@ def _test(
             cond = expr <= value
         case _:
             raise InvalidFilter(f"unknown operator '{op}'")
-    return and_(present, cond)
+    return cond
 
 
 def _coerce(attr: Attribute, op: str, value: Any) -> Any:
@@ -384,5 +456,8 @@ def _utc(value: str) -> datetime | _Beyond:
 def _beyond(expr: ColumnElement[Any], op: str, value: _Beyond) -> ColumnElement[bool]:
     """`expr op value` for a time before or after every stored one (`ne` is `not eq`):
     true wherever the attribute is present if the order holds, else never."""
-    holds = op in ("lt", "le") if value is _Beyond.LATER else op in ("gt", "ge")
-    return expr.isnot(None) if holds else false()
+    return expr.isnot(None) if _beyond_holds(op, value) else false()
+
+
+def _beyond_holds(op: str, value: _Beyond) -> bool:
+    return op in ("lt", "le") if value is _Beyond.LATER else op in ("gt", "ge")

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -150,6 +151,51 @@ scim_requests = Table(
     Index(None, "org_id", "time"),
     Index(None, "tracking_id"),
     Index(None, "time"),  # clean-up deletes by age across organisations
+)
+
+# -- an organisation's own attributes (SCIM schema extensions) --------------------------
+
+custom_attributes = Table(
+    "custom_attributes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    Column("resource_type", String(8), nullable=False),  # "User" | "Group"
+    Column("schema_urn", String(256), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("path_ci", String(330), nullable=False),  # lower("<schema_urn>:<name>")
+    Column("type", String(16), nullable=False),
+    Column("multi_valued", Boolean, nullable=False),
+    Column("case_exact", Boolean, nullable=False),
+    Column("is_unique", Boolean, nullable=False),
+    Column("required", Boolean, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("created", Timestamp, nullable=False),
+    UniqueConstraint("org_id", "resource_type", "path_ci"),
+)
+
+# The values of custom attributes, one row per value, beside the documents that hold them:
+# what filters, sorting and uniqueness use (the document stays what reads return). One
+# table for every organisation's attributes keeps writes of everyone else's users free of
+# per-attribute indexes. Strings are lower-cased unless caseExact, times are UTC ISO text
+# (which sorts as time does), numbers and booleans are in `number_value`.
+custom_values = Table(
+    "custom_values",
+    metadata,
+    Column("resource_id", String(36), primary_key=True),
+    Column(
+        "attribute_id",
+        String(36),
+        ForeignKey("custom_attributes.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("text_value", Text),
+    Column("number_value", Float),
+    Column("unique_key", Text),  # set for uniqueness=server attributes only
+    Index(None, "attribute_id", "text_value"),
+    Index(None, "attribute_id", "number_value"),
+    UniqueConstraint("attribute_id", "unique_key"),
 )
 
 # -- console: admin accounts and server-side sessions ----------------------------------

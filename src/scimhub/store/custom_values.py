@@ -1,0 +1,114 @@
+"""The indexed copies of custom attribute values (table `custom_values`): built from a
+resource's document, rewritten with it, and checked for uniqueness in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from ..scim.custom import AttributeType, Definition
+from ..scim.errors import InvalidValue, Uniqueness
+from ..scim.values import parse_datetime
+from .tables import custom_values
+
+# Longest string value kept: enough for any badge number or cost centre, and short enough
+# for every database's b-tree entry (PostgreSQL refuses index rows over ~2.7 kB).
+MAX_TEXT = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Indexed:
+    """A definition with its row id: what the store needs to keep and find its values."""
+
+    id: str
+    definition: Definition
+
+
+def utc_text(moment: datetime) -> str:
+    """A time as fixed-width UTC text: ordering the text orders the times."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def text_key(indexed: Indexed, value: str) -> str:
+    """A string value as its column holds it (lower-cased unless caseExact)."""
+    return value if indexed.definition.case_exact else value.lower()
+
+
+def rows(
+    attributes: Sequence[Indexed], resource_id: str, doc: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The value rows of a (validated) document. Raises InvalidValue for a string longer
+    than MAX_TEXT."""
+    out: list[dict[str, Any]] = []
+    for indexed in attributes:
+        d = indexed.definition
+        value = doc.get(d.schema, {}).get(d.name)
+        if value is None:
+            continue
+        for position, one in enumerate(value if d.multi_valued else [value]):
+            text, number = _columns(indexed, one)
+            out.append(
+                {
+                    "resource_id": resource_id,
+                    "attribute_id": indexed.id,
+                    "position": position,
+                    "text_value": text,
+                    "number_value": number,
+                    "unique_key": (text if text is not None else repr(number))
+                    if d.unique
+                    else None,
+                }
+            )
+    return out
+
+
+def _columns(indexed: Indexed, value: Any) -> tuple[str | None, float | None]:
+    kind = indexed.definition.type
+    if kind in (AttributeType.BOOLEAN, AttributeType.INTEGER, AttributeType.DECIMAL):
+        return None, float(value)
+    if kind is AttributeType.DATETIME:
+        moment = parse_datetime(value)
+        assert moment is not None  # the document was validated
+        return utc_text(moment), None
+    if len(value) > MAX_TEXT:
+        raise InvalidValue(f"'{indexed.definition.path}' is longer than {MAX_TEXT} characters")
+    return text_key(indexed, value), None
+
+
+def write(
+    conn: Connection,
+    attributes: Sequence[Indexed],
+    resource_id: str,
+    doc: dict[str, Any],
+    *,
+    replace: bool,
+) -> None:
+    """Store a resource's values (`replace`: dropping the ones it had). Raises Uniqueness,
+    naming the attribute, when another resource holds a unique value."""
+    new = rows(attributes, resource_id, doc)
+    if replace:
+        conn.execute(delete(custom_values).where(custom_values.c.resource_id == resource_id))
+    taken = [r for r in new if r["unique_key"] is not None and _holder(conn, r) is not None]
+    if taken:
+        name = next(i.definition.path for i in attributes if i.id == taken[0]["attribute_id"])
+        raise Uniqueness(f"'{name}' must be unique and this value is already in use")
+    if new:
+        conn.execute(insert(custom_values), new)
+
+
+def _holder(conn: Connection, row: dict[str, Any]) -> str | None:
+    return conn.execute(
+        select(custom_values.c.resource_id).where(
+            custom_values.c.attribute_id == row["attribute_id"],
+            custom_values.c.unique_key == row["unique_key"],
+            custom_values.c.resource_id != row["resource_id"],
+        )
+    ).scalar()
+
+
+def drop(conn: Connection, resource_id: str) -> None:
+    conn.execute(delete(custom_values).where(custom_values.c.resource_id == resource_id))
