@@ -50,9 +50,7 @@ def _loc(org: OrgClient) -> Locator:
 def test_a_deleted_user_is_404_its_name_reusable_and_restored_whole(
     hub: Hub, org: OrgClient
 ) -> None:
-    user = _user(
-        org, "Ann@Example.com", displayName="Ann", title="Engineer", externalId="ext-ann"
-    )
+    user = _user(org, "Ann@Example.com", displayName="Ann", title="Engineer", externalId="ext-ann")
     group = _group(org, "Engineers", [user["id"]])
     assert org.delete(f"/Users/{user['id']}").status_code == 204
 
@@ -85,9 +83,7 @@ def test_a_deleted_user_is_404_its_name_reusable_and_restored_whole(
     assert events[-2].source["kind"] == "admin" and "groups" not in events[-2].data
 
 
-def test_a_restored_group_gets_its_members_and_its_parents_back(
-    hub: Hub, org: OrgClient
-) -> None:
+def test_a_restored_group_gets_its_members_and_its_parents_back(hub: Hub, org: OrgClient) -> None:
     ann, bob = _user(org, "ann"), _user(org, "bob")
     inner = _group(org, "Inner", [ann["id"], bob["id"]])
     outer = _group(org, "Outer", [inner["id"]])
@@ -109,9 +105,7 @@ def test_a_restored_group_gets_its_members_and_its_parents_back(
     assert (back.memberships_restored, back.memberships_skipped) == (0, 0)
 
 
-def test_a_group_restored_after_its_member_takes_the_member_back(
-    hub: Hub, org: OrgClient
-) -> None:
+def test_a_group_restored_after_its_member_takes_the_member_back(hub: Hub, org: OrgClient) -> None:
     ann = _user(org, "ann")
     group = _group(org, "Team", [ann["id"]])
     assert org.delete(f"/Groups/{group['id']}").status_code == 204  # kept with Ann
