@@ -185,7 +185,8 @@ class RecycleBin:
                 holder = self._holder(conn, org_id, kind, kept.name_ci)
                 if holder is not None:
                     raise NameTaken(kind, kept.name, holder)
-                restored = (self._user if kind == "User" else self._group)(conn, org_id, kept, loc)
+                put_back = self._user if kind == "User" else self._group
+                restored, new = put_back(conn, org_id, kept, loc)
                 conn.execute(
                     delete(recycle_bin).where(
                         recycle_bin.c.org_id == org_id, recycle_bin.c.id == resource_id
@@ -204,6 +205,7 @@ class RecycleBin:
                     tracking_id=actor.tracking_id,
                     conn=conn,
                 )
+                record(conn, org_id, new)  # last: its position lock is held until commit
         except IntegrityError as exc:
             # The name was taken between the check and the insert (PostgreSQL, concurrent
             # writers): name the holder as the check would have.
@@ -215,7 +217,10 @@ class RecycleBin:
             raise NameTaken(kind, kept.name, holder or "unknown") from None
         return restored
 
-    def _user(self, conn: Connection, org_id: str, kept: Any, loc: Locator) -> Restored:
+    def _user(
+        self, conn: Connection, org_id: str, kept: Any, loc: Locator
+    ) -> tuple[Restored, list[NewEvent]]:
+        """Insert the user and its memberships; what it is now, and its events."""
         row = {
             "id": kept.id,
             "org_id": org_id,
@@ -239,10 +244,12 @@ class RecycleBin:
         member_of = groups_of(conn, [kept.id], loc)[kept.id]
         doc = document(SimpleNamespace(**row), "User", loc, {"groups": member_of})
         new = [NewEvent(EventType.USER_RESTORED, without(doc, "groups")), *added]
-        record(conn, org_id, new)
-        return Restored(doc, len(added), len(wanted) - len(added))
+        return Restored(doc, len(added), len(wanted) - len(added)), new
 
-    def _group(self, conn: Connection, org_id: str, kept: Any, loc: Locator) -> Restored:
+    def _group(
+        self, conn: Connection, org_id: str, kept: Any, loc: Locator
+    ) -> tuple[Restored, list[NewEvent]]:
+        """Insert the group, its members and its own memberships; likewise."""
         row = {
             "id": kept.id,
             "org_id": org_id,
@@ -273,8 +280,7 @@ class RecycleBin:
         members_now = member_entries(conn.execute(members_query(kept.id)), loc)
         doc = document(SimpleNamespace(**row), "Group", loc, {"members": members_now})
         new = [NewEvent(EventType.GROUP_RESTORED, without(doc, "members")), *added]
-        record(conn, org_id, new)
-        return Restored(doc, len(added), len(members) + len(parents) - len(added))
+        return Restored(doc, len(added), len(members) + len(parents) - len(added)), new
 
     @staticmethod
     def _add(
