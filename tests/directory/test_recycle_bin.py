@@ -14,6 +14,7 @@ from sqlalchemy import update
 
 from scimhub.api.services import Hub
 from scimhub.asgi import background_work
+from scimhub.config import ConfigError, Settings
 from scimhub.directory.actor import Actor
 from scimhub.directory.events import Events
 from scimhub.directory.locator import Locator
@@ -175,6 +176,13 @@ def test_the_clean_up_purges_what_is_past_the_retention(hub: Hub, org: OrgClient
     assert [d.id for d in hub.recycle_bin.entries(org.org_id, "User")[0]] == [recent["id"]]
     with pytest.raises(NotFound):
         hub.recycle_bin.restore_user(org.org_id, old["id"], _loc(org), actor=ACTOR)
+
+
+def test_the_retention_is_a_setting_of_at_least_a_day() -> None:
+    assert Settings.from_env({}).recycle_days == 30
+    assert Settings.from_env({"SCIMHUB_RECYCLE_DAYS": "7"}).recycle_days == 7
+    with pytest.raises(ConfigError, match="SCIMHUB_RECYCLE_DAYS must be >= 1"):
+        Settings.from_env({"SCIMHUB_RECYCLE_DAYS": "0"})
 
 
 def test_a_rolled_back_delete_keeps_nothing_in_the_bin(
