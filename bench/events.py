@@ -441,11 +441,19 @@ def part_pull(args: argparse.Namespace, tmp: Path) -> list[str]:
     return [
         f"A pull round of {args.pull_users:,} users and {args.pull_groups:,} groups from the "
         f"emulator into `scimhub serve` (SQLite) with one webhook endpoint: the round took "
-        f"{pulled:.1f} s ({round_['pull']}); all **{total:,} events were received "
+        f"{pulled:.1f} s ({_round_summary(round_['pull'])}); all **{total:,} events were received "
         f"{delivered:.1f} s after it started** ({total / delivered:,.0f} events/s end to "
         f"end, delivery overlapping the round); {faultless(stats)}.",
         "",
     ]
+
+
+def _round_summary(pull: dict[str, int | float]) -> str:
+    """The round's counts as a sentence, e.g. "100,003 users and 1,001 groups created"."""
+    return (
+        f"{pull['users_created']:,} users and {pull['groups_created']:,} groups created "
+        f"from {pull['pages']:,} delta pages"
+    )
 
 
 def _stream_length(url: str, org: str, admin: str) -> int:

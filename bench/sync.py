@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
+from scimhub.api.integration import CONSENT_CALLBACK
 from scimhub.demo.entra_admin import answer_consent
 from scimhub.demo.processes import free_port, start_emulator
 from scimhub.emulator.db import open_engine
@@ -57,6 +58,9 @@ def connect(hub_url: str, org: str, token: str, emu, mode: str) -> httpx.Client:
         headers={"Authorization": f"Bearer {token}"},
         timeout=3600,
     )
+    # The integration app accepts consent callbacks only at registered redirect URIs, as
+    # Entra does: this hub's port is new each run.
+    emu.register_redirect_uri(f"{hub_url}{CONSENT_CALLBACK}")
     url = (
         api.post("/setup", json={"tenant": "common", "scope": "all", "mode": mode})
         .raise_for_status()

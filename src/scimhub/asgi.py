@@ -25,11 +25,13 @@ def background_work(hub: Hub) -> SyncWork:
         sessions=hub.sessions,
         requests=hub.requests,
         events=hub.events,
+        recycle_bin=hub.recycle_bin,
         tracking_prefix=s.tracking_prefix,
         retention=Retention(
             request_log=timedelta(days=s.request_log_days),
             token_renewal=timedelta(days=s.token_renew_days),
             events=timedelta(days=s.event_retention_days),
+            recycle_bin=timedelta(days=s.recycle_days),
         ),
     )
 

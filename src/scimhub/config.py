@@ -148,6 +148,7 @@ class Settings:
     token_renew_days: int = 30  # renewed this long before it expires
     request_log_days: int = 30  # the provisioning log keeps this many days
     event_retention_days: int = 30  # change events kept for the events API; older: 410
+    recycle_days: int = 30  # deleted users and groups stay restorable this long
     worker_concurrency: int = 4  # jobs one worker process runs at once
     worker_heartbeat_seconds: int = 10
     worker_stalled_seconds: int = 60  # a worker silent this long is dead: its jobs retried
@@ -224,6 +225,7 @@ class Settings:
             token_renew_days=_int(env, "SCIMHUB_TOKEN_RENEW_DAYS", 30),
             request_log_days=_int(env, "SCIMHUB_REQUEST_LOG_DAYS", 30),
             event_retention_days=_int(env, "SCIMHUB_EVENT_RETENTION_DAYS", 30),
+            recycle_days=_int(env, "SCIMHUB_RECYCLE_DAYS", 30),
             worker_concurrency=_int(env, "SCIMHUB_WORKER_CONCURRENCY", 4),
             worker_heartbeat_seconds=_int(env, "SCIMHUB_WORKER_HEARTBEAT_SECONDS", 10),
             worker_stalled_seconds=_int(env, "SCIMHUB_WORKER_STALLED_SECONDS", 60),

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from ..scim.errors import ScimError
-from . import events, integration, scim_bulk, scim_discovery, scim_resources, v1, webhooks
+from . import deleted, events, integration, scim_bulk, scim_discovery, scim_resources, v1, webhooks
 from .responses import JsonResponse
 from .scim_endpoint import error_response
 from .services import Hub
@@ -43,4 +43,5 @@ routes: list[BaseRoute] = [
     *integration.routes,
     *events.routes,
     *webhooks.routes,
+    *deleted.routes,
 ]

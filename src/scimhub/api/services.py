@@ -17,6 +17,7 @@ from ..directory.imports import Imports
 from ..directory.instances import Instances
 from ..directory.links import Links
 from ..directory.orgs import Orgs
+from ..directory.recycle_bin import RecycleBin
 from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
 from ..directory.tokens import Tokens
@@ -47,6 +48,7 @@ class Hub:
     offload: Offload
     events: Events
     webhooks: WebhookService
+    recycle_bin: RecycleBin
     attributes: CustomAttributes
 
     @classmethod
@@ -97,6 +99,7 @@ class Hub:
             Offload(settings.offload_threads),
             events,
             WebhookService.open(settings, db, audit, events),
+            RecycleBin(db, audit, attributes),
             attributes,
         )
 

@@ -1,14 +1,20 @@
 """Users and Groups: searchable, paged lists and detail pages, read through the directory's
-SCIM layer with the signed-in admin's org, so a URL naming another org's user is a 404."""
+SCIM layer with the signed-in admin's org, so a URL naming another org's user is a 404; and
+the deleted ones in the recycle bin, which a full admin restores (a CSRF-checked form)."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from ..api.tracking import tracking_id
+from ..directory.actor import Actor
+from ..directory.recycle_bin import Kind, NameTaken
 from ..directory.search import Query
 from ..scim.errors import InvalidFilter, NotFound
 from ..scim.filter import parse_attr_path
@@ -147,9 +153,70 @@ async def group(request: Request, ctx: ConsoleContext) -> Response:
     )
 
 
+# -- the recycle bin ----------------------------------------------------------------------
+
+
+def _bin_routes(section: str, kind: Kind) -> tuple[Route, Route]:
+    """The Deleted users (or groups) page and its Restore form, under /console/{section}."""
+    back = f"/console/{section}/deleted"
+
+    @console_page()
+    async def deleted(request: Request, ctx: ConsoleContext) -> Response:
+        def render() -> Response:
+            found, total = ctx.hub.recycle_bin.entries(
+                ctx.org_id, kind, limit=PAGE_SIZE, offset=Pager.offset_for(request)
+            )
+            return page(
+                request,
+                "deleted.html",
+                ctx.page_context(
+                    section,
+                    section=section,
+                    kind=kind,
+                    deleted=found,
+                    days=ctx.hub.settings.recycle_days,
+                    pager=Pager.of(request, total),
+                    notice=request.query_params.get("notice", "")[:300],
+                    error=request.query_params.get("error", "")[:300],
+                ),
+            )
+
+        return await run_in_threadpool(render)
+
+    @console_page(changes=True)
+    async def restore(request: Request, ctx: ConsoleContext) -> Response:
+        resource_id = request.path_params["resource_id"]
+        actor = Actor(ctx.principal.name, tracking_id(request.scope))
+        bin_ = ctx.hub.recycle_bin
+        run = bin_.restore_user if kind == "User" else bin_.restore_group
+        try:
+            restored = await run_in_threadpool(
+                lambda: run(ctx.org_id, resource_id, ctx.loc, actor=actor)
+            )
+        except NameTaken as exc:
+            return RedirectResponse(f"{back}?{urlencode({'error': exc.detail})}", 303)
+        except NotFound:
+            gone = f"That {kind.lower()} is no longer in the recycle bin."
+            return RedirectResponse(f"{back}?{urlencode({'error': gone})}", 303)
+        doc = restored.resource
+        name = doc.get("userName") or doc.get("displayName")
+        notice = f"Restored {name} with {restored.memberships_restored} membership(s)."
+        if restored.memberships_skipped:
+            notice += f" {restored.memberships_skipped} skipped: their other side is gone."
+        return RedirectResponse(f"{back}?{urlencode({'notice': notice})}", 303)
+
+    return (
+        Route(f"/{section}/deleted", deleted, methods=["GET"]),
+        Route(f"/{section}/deleted/{{resource_id}}/restore", restore, methods=["POST"]),
+    )
+
+
 routes = [
     Route("/users", users, methods=["GET"]),
+    # before /users/{user_id}, which would take "deleted" for an id
+    *_bin_routes("users", "User"),
     Route("/users/{user_id}", user, methods=["GET"]),
     Route("/groups", groups, methods=["GET"]),
+    *_bin_routes("groups", "Group"),
     Route("/groups/{group_id}", group, methods=["GET"]),
 ]

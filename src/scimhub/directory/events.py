@@ -34,9 +34,11 @@ class EventType(StrEnum):
     USER_DEACTIVATED = "user.deactivated"
     USER_REACTIVATED = "user.reactivated"
     USER_DELETED = "user.deleted"
+    USER_RESTORED = "user.restored"
     GROUP_CREATED = "group.created"
     GROUP_UPDATED = "group.updated"
     GROUP_DELETED = "group.deleted"
+    GROUP_RESTORED = "group.restored"
     GROUP_MEMBER_ADDED = "group.member_added"
     GROUP_MEMBER_REMOVED = "group.member_removed"
     INTEGRATION_ERROR = "integration.error"
@@ -72,6 +74,11 @@ class Source:
 
 _SYSTEM = Source(SourceKind.SYSTEM, "scimhub")
 _source: ContextVar[Source] = ContextVar("scimhub_event_source", default=_SYSTEM)
+
+
+def current_source() -> Source:
+    """Who is causing the changes being made now (the recycle bin notes who deleted)."""
+    return _source.get()
 
 
 class caused_by:  # lower case: used as a function, `with caused_by(source):`

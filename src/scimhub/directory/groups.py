@@ -22,7 +22,7 @@ from ..store.errors import is_unique_violation
 from ..store.filter_sql import FilterCompiler
 from ..store.tables import groups, memberships, users
 from ..store.upsert import inserted_keys
-from . import search
+from . import recycle_bin, search
 from .changes import MemberDelta, group_updated, member_event, without
 from .custom_attributes import CustomAttributes
 from .events import EventType, NewEvent, record
@@ -175,7 +175,8 @@ class Groups:
     def delete(
         self, org_id: str, group_id: str, *, if_match: str | None = None, loc: Locator | None = None
     ) -> None:
-        """Delete the group (its own member rows go with it, by cascade). Its events:
+        """Delete the group (its own member rows go with it, by cascade), keeping it and its
+        memberships both ways in the recycle bin. Its events:
         `group.member_removed` for each group it was a member of, then `group.deleted`
         with its last state (located by `loc`, else by the hub-relative path); no event per
         member of its own: they went with the group."""
@@ -192,12 +193,26 @@ class Groups:
                 )
                 .values(version=groups.c.version + 1, last_modified=utcnow())
             )
-            left = conn.execute(
-                delete(memberships)
-                .where(memberships.c.member_id == group_id)
-                .returning(memberships.c.group_id)
-            ).scalars()
+            left = (
+                conn.execute(
+                    delete(memberships)
+                    .where(memberships.c.member_id == group_id)
+                    .returning(memberships.c.group_id)
+                )
+                .scalars()
+                .all()
+            )
             new = [member_event(EventType.GROUP_MEMBER_REMOVED, g, group_id, "Group") for g in left]
+            own = conn.execute(
+                select(memberships.c.member_id, memberships.c.member_type).where(
+                    memberships.c.group_id == group_id
+                )
+            ).all()
+            kept = {
+                "members": [{"member_id": m, "member_type": t} for m, t in own],
+                "member_of": list(left),
+            }
+            recycle_bin.keep(conn, org_id, "Group", row, kept)
             conn.execute(delete(groups).where(groups.c.id == group_id))
             self.attributes.types(org_id).drop_values(conn, "Group", group_id)
             last = self._render(row, loc or Locator("", org_id), None)

@@ -20,7 +20,7 @@ from ..store import queries
 from ..store.engine import Database, utcnow
 from ..store.errors import is_unique_violation
 from ..store.tables import groups, memberships, users
-from . import search
+from . import recycle_bin, search
 from .changes import member_event, user_updated, without
 from .custom_attributes import CustomAttributes
 from .events import EventType, NewEvent, record
@@ -131,9 +131,9 @@ class Users:
     def delete(
         self, org_id: str, user_id: str, *, if_match: str | None = None, loc: Locator | None = None
     ) -> None:
-        """Delete the user and its memberships. Its events: `group.member_removed` for each
-        group it was in, then `user.deleted` with its last state (located by `loc`, else by
-        the hub-relative path)."""
+        """Delete the user and its memberships, keeping both in the recycle bin. Its events:
+        `group.member_removed` for each group it was in, then `user.deleted` with its last
+        state (located by `loc`, else by the hub-relative path)."""
         with self.db.write() as conn:
             row = self._row(conn, org_id, user_id, lock=True)
             check_if_match(if_match, row.version)
@@ -148,12 +148,17 @@ class Users:
                 )
                 .values(version=groups.c.version + 1, last_modified=now)
             )
-            left = conn.execute(
-                delete(memberships)
-                .where(memberships.c.member_id == user_id)
-                .returning(memberships.c.group_id)
-            ).scalars()
+            left = (
+                conn.execute(
+                    delete(memberships)
+                    .where(memberships.c.member_id == user_id)
+                    .returning(memberships.c.group_id)
+                )
+                .scalars()
+                .all()
+            )
             new = [member_event(EventType.GROUP_MEMBER_REMOVED, g, user_id, "User") for g in left]
+            recycle_bin.keep(conn, org_id, "User", row, {"groups": list(left)})
             conn.execute(delete(users).where(users.c.id == user_id))
             self.attributes.types(org_id).drop_values(conn, "User", user_id)
             last = self._render(row, loc or Locator("", org_id), None)

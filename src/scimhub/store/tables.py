@@ -412,3 +412,34 @@ webhook_deliveries = Table(
     Index(None, "endpoint_id", "id"),
     Index(None, "time"),  # clean-up deletes by age across organisations
 )
+
+
+# -- the recycle bin: deleted users and groups, restorable for SCIMHUB_RECYCLE_DAYS -------
+
+# A deleted resource's row moves here, out of `users`/`groups`: SCIM reads, filters and
+# uniqueness see it gone (404, its name free again) at no cost to them. `memberships`
+# holds what a restore puts back: a user's group ids ({"groups": [...]}), a group's own
+# members and the groups it was in ({"members": [{"member_id", "member_type"}],
+# "member_of": [...]}).
+recycle_bin = Table(
+    "recycle_bin",
+    metadata,
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("resource_type", String(8), nullable=False),  # "User" | "Group"
+    Column("name", String(512), nullable=False),  # userName / displayName
+    Column("name_ci", String(512), nullable=False),
+    Column("external_id", String(512)),
+    Column("display_name", String(512)),
+    Column("active", Boolean),  # users only
+    Column("password_hash", String(256)),  # users only
+    Column("data", Document, nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("last_modified", Timestamp, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("memberships", Document, nullable=False),
+    Column("deleted_at", Timestamp, nullable=False),
+    Column("deleted_by", Document, nullable=False),  # the change's source (events.Source)
+    Index(None, "org_id", "resource_type", "deleted_at"),
+    Index(None, "deleted_at"),  # the purge deletes by age across organisations
+)

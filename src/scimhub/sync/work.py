@@ -19,6 +19,7 @@ from typing import Any
 from ..directory.actor import Actor
 from ..directory.events import Events
 from ..directory.instances import Instance, Instances, Mode
+from ..directory.recycle_bin import RecycleBin
 from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
 from ..directory.tokens import Tokens
@@ -38,6 +39,7 @@ ACTOR = "scimhub background sync"
 class Retention:
     request_log: timedelta = timedelta(days=30)
     events: timedelta = timedelta(days=30)  # change events (SCIMHUB_EVENT_RETENTION_DAYS)
+    recycle_bin: timedelta = timedelta(days=30)  # deleted resources (SCIMHUB_RECYCLE_DAYS)
     token_renewal: timedelta = timedelta(days=30)  # renew a job's token this long ahead
 
 
@@ -54,6 +56,7 @@ class CleanUp:
     sessions: int
     consent_states: int
     events: int
+    recycled: int  # deleted users and groups purged from the recycle bin
 
 
 class SyncWork:
@@ -67,6 +70,7 @@ class SyncWork:
         sessions: Sessions,
         requests: RequestLog,
         events: Events,
+        recycle_bin: RecycleBin,
         tracking_prefix: str,
         retention: Retention,
     ) -> None:
@@ -79,6 +83,7 @@ class SyncWork:
         self.sessions = sessions
         self.requests = requests
         self.events = events
+        self.recycle_bin = recycle_bin
         self.tracking_prefix = tracking_prefix
         self.retention = retention
 
@@ -184,6 +189,7 @@ class SyncWork:
             # Each organisation's stream remembers where it was cut: a reader whose cursor
             # was older is told (410), never skipped past what it missed.
             events=self.events.prune(now - self.retention.events),
+            recycled=self.recycle_bin.purge(now - self.retention.recycle_bin),
         )
 
     # -- failures -------------------------------------------------------------------------
