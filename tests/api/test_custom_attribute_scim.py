@@ -16,6 +16,7 @@ from scimhub.directory.custom_attributes import AttributeExists, AttributeInUse
 from scimhub.directory.locator import Locator
 from scimhub.scim.custom import AttributeType, Definition
 from scimhub.scim.errors import InvalidValue
+from scimhub.store import custom_values
 from tests.conftest import OrgClient
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -347,3 +348,24 @@ def test_an_attribute_held_by_users_is_not_removed(hub: Hub, org: OrgClient) -> 
     assert EXT not in [
         e["schema"] for e in org.get("/ResourceTypes/User").json()["schemaExtensions"]
     ]
+
+
+def test_a_multi_valued_unique_attribute_claims_each_value_once(hub: Hub, org: OrgClient) -> None:
+    _define(hub, org, "aliases", multi_valued=True, unique=True)
+    ann = _user(org, "ann", aliases=["A.B", "a.b", "ab"])  # "A.B" and "a.b" are one value
+    assert ann[EXT]["aliases"] == ["A.B", "a.b", "ab"]
+    r = org.post("/Users", {"schemas": [USER, EXT], "userName": "b", EXT: {"aliases": ["AB"]}})
+    _error(r, 409, "uniqueness")
+
+
+def test_a_value_claimed_between_check_and_insert_is_a_409(
+    hub: Hub, defined: OrgClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two writers on PostgreSQL can both pass the check; the index's UNIQUE constraint
+    then refuses the second, which must read as the attribute's conflict, not a 500 or
+    a userName clash."""
+    _user(defined, "ann", badge=5)
+    monkeypatch.setattr(custom_values, "_holder", lambda conn, row: None)
+    r = defined.post("/Users", {"schemas": [USER, EXT], "userName": "bob", EXT: {"badge": 5}})
+    assert f"'{EXT}:badge' must be unique" in _error(r, 409, "uniqueness")
+    assert _names(defined, filter='userName eq "bob"') == []

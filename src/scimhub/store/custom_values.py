@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from ..scim.custom import AttributeType, Definition
 from ..scim.errors import InvalidValue, Uniqueness
 from ..scim.values import parse_datetime
+from .errors import is_unique_violation
 from .tables import custom_values
 
 # Longest string value kept: enough for any badge number or cost centre, and short enough
@@ -49,8 +51,14 @@ def rows(
         value = doc.get(d.schema, {}).get(d.name)
         if value is None:
             continue
+        claimed: set[str] = set()
         for position, one in enumerate(value if d.multi_valued else [value]):
             text, number = _columns(indexed, one)
+            key = (text if text is not None else repr(number)) if d.unique else None
+            if key is not None and key in claimed:
+                continue  # "A" and "a" of one resource: the same value, claimed once
+            if key is not None:
+                claimed.add(key)
             out.append(
                 {
                     "resource_id": resource_id,
@@ -58,9 +66,7 @@ def rows(
                     "position": position,
                     "text_value": text,
                     "number_value": number,
-                    "unique_key": (text if text is not None else repr(number))
-                    if d.unique
-                    else None,
+                    "unique_key": key,
                 }
             )
     return out
@@ -94,10 +100,23 @@ def write(
         conn.execute(delete(custom_values).where(custom_values.c.resource_id == resource_id))
     taken = [r for r in new if r["unique_key"] is not None and _holder(conn, r) is not None]
     if taken:
-        name = next(i.definition.path for i in attributes if i.id == taken[0]["attribute_id"])
-        raise Uniqueness(f"'{name}' must be unique and this value is already in use")
-    if new:
+        raise _in_use(attributes, taken)
+    if not new:
+        return
+    try:
         conn.execute(insert(custom_values), new)
+    except IntegrityError as exc:
+        # Another transaction claimed the value between the check and the insert
+        # (PostgreSQL, concurrent writers).
+        if not is_unique_violation(exc):
+            raise
+        raise _in_use(attributes, [r for r in new if r["unique_key"] is not None]) from None
+
+
+def _in_use(attributes: Sequence[Indexed], taken: list[dict[str, Any]]) -> Uniqueness:
+    ids = {r["attribute_id"] for r in taken}
+    names = " or ".join(f"'{i.definition.path}'" for i in attributes if i.id in ids)
+    return Uniqueness(f"{names} must be unique and this value is already in use")
 
 
 def _holder(conn: Connection, row: dict[str, Any]) -> str | None:
