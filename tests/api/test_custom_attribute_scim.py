@@ -369,3 +369,61 @@ def test_a_value_claimed_between_check_and_insert_is_a_409(
     r = defined.post("/Users", {"schemas": [USER, EXT], "userName": "bob", EXT: {"badge": 5}})
     assert f"'{EXT}:badge' must be unique" in _error(r, 409, "uniqueness")
     assert _names(defined, filter='userName eq "bob"') == []
+
+
+HR = "urn:example:hr:2.0:User"
+
+
+def test_an_org_may_keep_undeclared_attributes_as_sent(
+    hub: Hub, org: OrgClient, other_org: OrgClient
+) -> None:
+    _define(hub, org, "costCenter")
+    hub.attributes.keep_undeclared(org.org_id, True)
+    body = {
+        "schemas": [USER, EXT],
+        "userName": "ann",
+        EXT: {"costCenter": "CC-1", "employeeType": "F", "badges": [{"id": 1}]},
+        f"{HR}:level": 3,
+    }
+    r = org.post("/Users", body)
+    assert r.status_code == 201, r.text
+    ann = r.json()
+    assert ann["schemas"] == [USER, EXT, HR]
+    assert ann[EXT] == {"costCenter": "CC-1", "employeeType": "F", "badges": [{"id": 1}]}
+    assert ann[HR] == {"level": 3}
+    assert org.get(f"/Users/{ann['id']}").json() == ann
+    got = org.get(f"/Users/{ann['id']}", params={"attributes": f"{HR}:level"}).json()
+    assert got[HR] == {"level": 3} and "userName" not in got
+    # Defined attributes are still checked; a URN that is not an extension's is not kept.
+    r = org.post("/Users", {"schemas": [USER], "userName": "b", EXT: {"costCenter": 5}})
+    _error(r, 400, "invalidValue")
+    r = org.post("/Users", {"schemas": [USER], "userName": "b", "urn:acme:hr:level": 1})
+    _error(r, 400, "invalidValue")
+
+    # Entra's PATCH forms reach kept attributes too.
+    r = _patch(org, ann["id"], {"op": "Replace", "path": f"{EXT}:employeeType", "value": "P"})
+    assert r.status_code == 200 and r.json()[EXT]["employeeType"] == "P", r.text
+    r = _patch(org, ann["id"], {"op": "add", "value": {HR: {"grade": "B"}}})
+    assert r.json()[HR] == {"level": 3, "grade": "B"}
+    r = _patch(org, ann["id"], {"op": "remove", "path": HR})
+    assert HR not in r.json() and r.json()["schemas"] == [USER, EXT]
+
+    # Kept, not filterable: there is no type to compare by.
+    for params in ({"filter": f'{EXT}:employeeType eq "P"'}, {"sortBy": f"{EXT}:employeeType"}):
+        detail = _error(org.get("/Users", params=params), 400, "invalidFilter")
+        assert "kept as sent but not defined" in detail and "scimhub attribute add" in detail
+
+    # Defining it indexes what is kept, so filters find it at once.
+    _define(hub, org, "employeeType")
+    assert _names(org, filter=f'{EXT}:employeeType eq "p"') == ["ann"]
+    # A definition the kept values do not fit is refused, naming how many.
+    with pytest.raises(InvalidValue, match=r"1 user\(s\) hold values .* not of type integer"):
+        _define(hub, org, "badges", type=AttributeType.INTEGER, multi_valued=True)
+
+    # Another org still refuses; refusing again keeps what is stored.
+    r = other_org.post("/Users", {"schemas": [USER], "userName": "z", f"{EXT}:employeeType": "F"})
+    _error(r, 400, "invalidValue")
+    hub.attributes.keep_undeclared(org.org_id, False)
+    r = org.post("/Users", {"schemas": [USER], "userName": "c", f"{HR}:level": 1})
+    _error(r, 400, "invalidValue")
+    assert org.get(f"/Users/{ann['id']}").json()[EXT]["badges"] == [{"id": 1}]

@@ -15,19 +15,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, Text, cast, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..scim.custom import AttributeType, Definition, check, extension_schemas
 from ..scim.errors import Conflict, InvalidValue, NotFound
 from ..scim.schemas import GROUP, USER, Attribute, ResourceType, Schema
+from ..scim.values import coerce
 from ..store import custom_values
 from ..store.custom_values import Indexed
 from ..store.engine import Database, as_utc, utcnow
 from ..store.errors import is_unique_violation
 from ..store.filter_sql import AttributeIds
-from ..store.tables import custom_attributes
+from ..store.tables import custom_attributes, groups, users
 from ..store.tables import custom_values as values_table
+from .orgs import Orgs
 
 _BUILT_IN = {"User": USER, "Group": GROUP}
 
@@ -107,8 +109,9 @@ class AttributeInUse(Conflict):
 
 
 class CustomAttributes:
-    def __init__(self, db: Database, *, cache_seconds: float = 5.0) -> None:
+    def __init__(self, db: Database, orgs: Orgs, *, cache_seconds: float = 5.0) -> None:
         self.db = db
+        self.orgs = orgs
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, OrgTypes]] = {}
         self._lock = threading.Lock()
@@ -119,7 +122,8 @@ class CustomAttributes:
         if cached is not None and cached[0] > now:
             return cached[1]
         defined = self.definitions(org_id)
-        types = _build(defined)
+        keep = self.keeps_undeclared(org_id)
+        types = _build(defined, keep)
         with self._lock:
             self._cache[org_id] = (now + self.cache_seconds, types)
         return types
@@ -134,6 +138,16 @@ class CustomAttributes:
             query = query.where(t.c.resource_type == resource_type)
         with self.db.read() as conn:
             return [_defined(r) for r in conn.execute(query)]
+
+    def keeps_undeclared(self, org_id: str) -> bool:
+        """Whether the org keeps extension attributes it has not defined (else refuses them)."""
+        return bool(self.orgs.get(org_id).setting("undeclared_attributes") == "keep")
+
+    def keep_undeclared(self, org_id: str, keep: bool) -> None:
+        """Keep (or refuse again) undeclared extension attributes. Values kept before a
+        refusal stay in their documents, returned, until a write replaces them."""
+        self.orgs.update_setting(org_id, "undeclared_attributes", "keep" if keep else "refuse")
+        self._forget(org_id)
 
     def get(self, org_id: str, attribute_id: str) -> Defined:
         t = custom_attributes
@@ -176,6 +190,7 @@ class CustomAttributes:
                         created=defined.created,
                     )
                 )
+                _index_kept(conn, org_id, defined)
         except IntegrityError as exc:
             if is_unique_violation(exc):
                 raise AttributeExists(
@@ -221,6 +236,49 @@ class CustomAttributes:
             self._cache.pop(org_id, None)
 
 
+def _index_kept(conn: Connection, org_id: str, defined: Defined) -> None:
+    """Index the values documents already hold under a new attribute's path: kept as sent
+    while the organisation kept undeclared attributes. Raises InvalidValue when one is not
+    of the attribute's type (defining it must not leave values it cannot describe),
+    Uniqueness when a unique attribute's values collide."""
+    d = defined.definition
+    table = users if d.resource_type == "User" else groups
+    urn = d.schema.lower()
+    needle = "%" + urn.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    candidates = conn.execute(
+        select(table.c.id, table.c.data).where(
+            table.c.org_id == org_id,
+            func.lower(cast(table.c.data, Text)).like(needle, escape="\\"),
+        )
+    )
+    attribute, indexed, refused = d.attribute(), [Indexed(defined.id, d)], []
+    for resource_id, data in candidates:
+        value = _kept_value(data, urn, d.name.lower())
+        if value is None:
+            continue
+        try:
+            coerced = coerce(attribute, value, d.path)
+        except InvalidValue:
+            refused.append(resource_id)
+            continue
+        custom_values.write(
+            conn, indexed, resource_id, {d.schema: {d.name: coerced}}, replace=False
+        )
+    if refused:
+        raise InvalidValue(
+            f"{len(refused)} {d.resource_type.lower()}(s) hold values of '{d.path}' that are "
+            f"not of type {d.type.value} (for example {refused[0]}): correct or clear them, "
+            "or define the attribute with another type"
+        )
+
+
+def _kept_value(data: dict[str, Any], urn: str, name: str) -> Any:
+    for key, block in data.items():
+        if key.lower() == urn and isinstance(block, dict):
+            return next((v for k, v in block.items() if k.lower() == name), None)
+    return None
+
+
 def _defined(r: Any) -> Defined:
     return Defined(
         r.id,
@@ -239,12 +297,13 @@ def _defined(r: Any) -> Defined:
     )
 
 
-def _build(defined: list[Defined]) -> OrgTypes:
-    if not defined:
+def _build(defined: list[Defined], keep: bool) -> OrgTypes:
+    if not defined and not keep:
         return _PLAIN
     types = {
         name: base.with_extensions(
-            extension_schemas(d.definition for d in defined if d.definition.resource_type == name)
+            extension_schemas(d.definition for d in defined if d.definition.resource_type == name),
+            keep=keep,
         )
         for name, base in _BUILT_IN.items()
     }

@@ -20,6 +20,9 @@ SETTINGS: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "group_patch_status": (200, (200, 204)),
     # "Allow Azure AD sync": off pauses every Entra instance's job, on restores them.
     "allow_azure_sync": (True, (True, False)),
+    # Extension attributes the organisation has not defined: refused (400 naming them and
+    # where to define them) or kept as sent (returned, not filterable). docs/scim.md.
+    "undeclared_attributes": ("refuse", ("refuse", "keep")),
 }
 
 

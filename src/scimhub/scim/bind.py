@@ -16,8 +16,8 @@ and refuses comparisons the schema cannot honour, so consumers can trust the tre
 from __future__ import annotations
 
 from . import ast, dialects
-from .errors import InvalidFilter, InvalidPath
-from .schemas import Attribute, ResourceType, resolve
+from .errors import InvalidFilter, InvalidPath, NotFilterable
+from .schemas import ANY, Attribute, ResourceType, resolve
 from .values import parse_datetime
 
 _OPS_BY_TYPE = {
@@ -77,6 +77,8 @@ def _bind_path(
         found = resolve(rt, path)
     except InvalidPath as error:
         raise InvalidFilter(error.detail) from None
+    if found.attribute.type == ANY:
+        raise NotFilterable(rt.name, str(path))
     urn = found.schema.id if found.schema in rt.extensions else None
     sub_name = found.sub.name if found.sub else None
     return ast.AttrPath(found.attribute.name, sub_name, urn), found.target

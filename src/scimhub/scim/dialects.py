@@ -87,7 +87,7 @@ def pathless_items(rt: ResourceType, value: Mapping[str, Any]) -> Iterator[tuple
     key is read as a path, and an extension object contributes one path per member.
     """
     for key, item in value.items():
-        extension = rt.extension(key)
+        extension = rt.schema_for(key)
         if extension is not None and isinstance(item, dict):
             for sub_key, sub_item in item.items():
                 if sub_key.lower() != "schemas":  # as in resource.normalize

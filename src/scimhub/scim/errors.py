@@ -92,6 +92,20 @@ class UndefinedAttribute(InvalidValue, InvalidPath):
         )
 
 
+class NotFilterable(InvalidFilter):
+    """An attribute an organisation keeps as sent (it keeps undeclared attributes) but has
+    not defined: it has no type to compare by and no index, so it is returned, never
+    filtered or sorted on."""
+
+    def __init__(self, resource_type: str, name: str) -> None:
+        super().__init__(
+            f"attribute '{name}' is kept as sent but not defined for this organisation's "
+            f"{resource_type}s, so it cannot be filtered or sorted on: an administrator "
+            f"defines it in the console (Organization Settings > {resource_type} attributes) "
+            f"or with `scimhub attribute add`"
+        )
+
+
 class InvalidVersion(ScimError):
     scim_type = "invalidVers"
 

@@ -270,7 +270,7 @@ def _whole_extension(rt: ResourceType, path: ast.PatchPath) -> Schema | None:
     plain = path.filter is None and path.sub_after_filter is None and path.path.sub is None
     if not plain or path.path.urn is None:
         return None
-    return rt.extension(f"{path.path.urn}:{path.path.attr}")
+    return rt.schema_for(f"{path.path.urn}:{path.path.attr}")
 
 
 def _element_filter(rt: ResourceType, path: ast.AttrPath, condition: ast.Filter) -> ast.Filter:

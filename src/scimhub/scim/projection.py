@@ -176,7 +176,9 @@ def _selection(rt: ResourceType, names: Sequence[str]) -> _Selection:
         except InvalidPath:
             continue  # unknown: ignored
 
-        scope = found.schema.id if found.schema in rt.extensions else ""
+        schema = found.schema
+        kept = schema is not None and schema.kept
+        scope = schema.id if schema is not None and (schema in rt.extensions or kept) else ""
         key = (scope, found.attribute.name)
         if found.sub is None or (key in selection and selection[key] is None):
             selection[key] = None

@@ -90,18 +90,34 @@ def referenced_elements(
 def finalize(rt: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
     """Restore the document invariants after any change: `schemas` first and truthful,
     no empty extension objects, required attributes present, at most one primary."""
-    body = {k: v for k, v in doc.items() if k != "schemas" and rt.extension(k) is None}
+    blocks = {k: v for k, v in doc.items() if rt.schema_for(k) is not None}
+    body = {k: v for k, v in doc.items() if k != "schemas" and k not in blocks}
     result: dict[str, Any] = {"schemas": [rt.schema.id]}
+    kept: list[str] = []
     for extension in rt.extensions:
-        if doc.get(extension.id):
+        if _block(blocks, extension.id):
             result["schemas"].append(extension.id)
+    if rt.keeps_undeclared:  # undeclared extensions, after the defined ones
+        kept = [k for k, v in blocks.items() if v and rt.extension(k) is None]
+        result["schemas"].extend(kept)
     result.update(body)
     for extension in rt.extensions:
-        if doc.get(extension.id):
-            result[extension.id] = doc[extension.id]
+        if block := _block(blocks, extension.id):
+            result[extension.id] = block
+    result.update((k, blocks[k]) for k in kept)
     _check_required(rt, result)
     _check_primaries(rt, result)
     return result
+
+
+def _block(blocks: dict[str, Any], urn: str) -> Any:
+    """An extension's object, under its URN as defined or as a document stored before the
+    definition spelt it (a kept undeclared extension, defined since in other case)."""
+    found = blocks.get(urn)
+    if found is None:
+        lurn = urn.lower()
+        found = next((v for k, v in blocks.items() if k.lower() == lurn), None)
+    return found
 
 
 def _check_schemas(schemas: Any) -> None:
@@ -120,7 +136,7 @@ def _attribute_items(rt: ResourceType, body: dict[str, Any]) -> list[tuple[Schem
     for key, value in body.items():
         if key.lower() in IGNORED_KEYS:
             continue
-        extension = rt.extension(key)
+        extension = rt.schema_for(key)
         if extension is not None:
             if value is None:
                 continue
@@ -134,7 +150,7 @@ def _attribute_items(rt: ResourceType, body: dict[str, Any]) -> list[tuple[Schem
         if not colon:
             items.append((rt.schema, key, value))
             continue
-        schema = rt.schema if urn.lower() == rt.schema.id.lower() else rt.extension(urn)
+        schema = rt.schema if urn.lower() == rt.schema.id.lower() else rt.schema_for(urn)
         if schema is None:
             raise UndefinedAttribute(rt.name, key)
         items.append((schema, name, value))

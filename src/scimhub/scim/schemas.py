@@ -7,10 +7,15 @@ advertises is what the service does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .ast import AttrPath
 from .errors import InvalidPath, UndefinedAttribute
+
+# The type of an attribute kept as sent: any JSON value, never validated, filtered or sorted.
+ANY = "any"
+# URNs that are never an extension, so never kept: the core schemas and the API messages.
+_NOT_EXTENSIONS = ("urn:ietf:params:scim:schemas:core:", "urn:ietf:params:scim:api:")
 
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -49,13 +54,16 @@ class Schema:
     description: str
     attributes: tuple[Attribute, ...]
     custom: bool = False  # an organisation's own extension (defined as data, not here)
+    # Of an organisation that keeps undeclared attributes: a name it has not defined is
+    # an attribute of type ANY, kept as sent.
+    kept: bool = False
 
     def attribute(self, name: str) -> Attribute | None:
         lname = name.lower()
         for attr in self.attributes:
             if attr.name.lower() == lname:
                 return attr
-        return None
+        return Attribute(name, type=ANY) if self.kept else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,9 @@ class ResourceType:
     description: str
     schema: Schema
     extensions: tuple[Schema, ...] = field(default_factory=tuple)
+    # The organisation keeps extension attributes it has not defined (stored, returned,
+    # not filterable) instead of refusing them.
+    keeps_undeclared: bool = False
 
     def extension(self, urn: str) -> Schema | None:
         lurn = urn.lower()
@@ -73,18 +84,42 @@ class ResourceType:
                 return ext
         return None
 
+    def schema_for(self, urn: str) -> Schema | None:
+        """The extension a URN names: a defined one, or, when undeclared attributes are
+        kept, a schema that keeps whatever is sent under it. An undeclared URN must end
+        with this resource type's name, as extension URNs do
+        (`urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User`): only
+        then can a stored document tell the extension's object from one attribute."""
+        found = self.extension(urn)
+        if found is not None or not self.keeps_undeclared:
+            return found
+        lurn = urn.lower()
+        if not lurn.startswith("urn:") or lurn.startswith(_NOT_EXTENSIONS):
+            return None
+        if lurn.rpartition(":")[2] != self.name.lower():
+            return None
+        return Schema(urn, urn, "", (), custom=True, kept=True)
+
     @property
     def is_user(self) -> bool:
         """Users or Groups: an organisation's types are copies of USER and GROUP with its
         own extensions, so they compare by name, not identity."""
         return self.name == "User"
 
-    def with_extensions(self, extra: tuple[Schema, ...]) -> ResourceType:
-        """This type with an organisation's extension schemas added after the built-in ones."""
-        if not extra:
+    def with_extensions(self, extra: tuple[Schema, ...], *, keep: bool = False) -> ResourceType:
+        """This type with an organisation's extension schemas added after the built-in ones
+        (`keep`: undeclared extension attributes are kept, in its own schemas too)."""
+        if not extra and not keep:
             return self
+        if keep:
+            extra = tuple(replace(s, kept=True) for s in extra)
         return ResourceType(
-            self.name, self.endpoint, self.description, self.schema, (*self.extensions, *extra)
+            self.name,
+            self.endpoint,
+            self.description,
+            self.schema,
+            (*self.extensions, *extra),
+            keeps_undeclared=keep,
         )
 
 
@@ -282,7 +317,7 @@ def resolve(rt: ResourceType, path: AttrPath) -> Resolved:
     schema: Schema | None
     if path.urn:
         core = path.urn.lower() == rt.schema.id.lower()
-        schema = rt.schema if core else rt.extension(path.urn)
+        schema = rt.schema if core else rt.schema_for(path.urn)
         if schema is None or (schema.custom and schema.attribute(path.attr) is None):
             raise UndefinedAttribute(rt.name, f"{path.urn}:{path.attr}")
         attr = schema.attribute(path.attr)

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import dialects
 from .errors import InvalidValue
-from .schemas import Attribute
+from .schemas import ANY, Attribute
 
 _DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
@@ -113,6 +113,8 @@ def value_key(value: Any) -> Hashable:
 
 def coerce_one(attr: Attribute, value: Any, where: str) -> Any:
     """One value (or one element of a multi-valued attribute), None if unassigned."""
+    if attr.type == ANY:
+        return value  # kept as sent (schemas.ANY)
     if not attr.multi_valued:
         value = dialects.single_complex(attr, value)
     if value is None:

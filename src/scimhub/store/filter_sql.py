@@ -33,8 +33,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from ..scim import ast
-from ..scim.errors import InvalidFilter, InvalidPath
-from ..scim.schemas import GROUP, USER, Attribute, ResourceType, Schema, resolve
+from ..scim.errors import InvalidFilter, InvalidPath, NotFilterable
+from ..scim.schemas import ANY, GROUP, USER, Attribute, ResourceType, Schema, resolve
 from ..scim.values import parse_datetime
 from .custom_values import utc_text
 from .tables import custom_values, groups, memberships, users
@@ -106,6 +106,8 @@ class FilterCompiler:
             res = resolve(self.rt, path)
         except InvalidPath as exc:
             raise InvalidFilter(f"sortBy: {exc.detail}") from None
+        if res.attribute.type == ANY:
+            raise NotFilterable(self.rt.name, str(path))
         key = _key(path, res.schema is None)
         if key in self.columns:
             return self.columns[key].expr
