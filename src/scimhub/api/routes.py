@@ -10,7 +10,17 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from ..scim.errors import ScimError
-from . import deleted, events, integration, scim_bulk, scim_discovery, scim_resources, v1, webhooks
+from . import (
+    attributes,
+    deleted,
+    events,
+    integration,
+    scim_bulk,
+    scim_discovery,
+    scim_resources,
+    v1,
+    webhooks,
+)
 from .responses import JsonResponse
 from .scim_endpoint import error_response
 from .services import Hub
@@ -44,4 +54,5 @@ routes: list[BaseRoute] = [
     *events.routes,
     *webhooks.routes,
     *deleted.routes,
+    *attributes.routes,
 ]

@@ -42,6 +42,23 @@ class Defined:
     definition: Definition
     created: datetime
 
+    def as_json(self) -> dict[str, Any]:
+        d = self.definition
+        return {
+            "id": self.id,
+            "resource": d.resource_type,
+            "schema": d.schema,
+            "name": d.name,
+            "path": d.path,
+            "type": d.type.value,
+            "multiValued": d.multi_valued,
+            "caseExact": d.case_exact,
+            "uniqueness": "server" if d.unique else "none",
+            "required": d.required,
+            "description": d.description,
+            "created": self.created.isoformat().replace("+00:00", "Z"),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class OrgTypes:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from .errors import InvalidValue
 from .schemas import ENTERPRISE_URN, ENTRA_GROUP_URN, GROUP_URN, USER_URN, Attribute, Schema
@@ -65,6 +66,66 @@ class Definition:
             uniqueness="server" if self.unique else "none",
             description=self.description,
         )
+
+
+_MEMBERS = {
+    "resource",
+    "schema",
+    "name",
+    "type",
+    "multiValued",
+    "caseExact",
+    "uniqueness",
+    "required",
+    "description",
+}
+
+
+def definition_from_json(body: Any) -> Definition:
+    """A definition as the admin API takes it (the members of `Defined.as_json` that are
+    not made by the hub). Raises InvalidValue naming what is wrong; `check` comes after."""
+    if not isinstance(body, dict):
+        raise InvalidValue("an attribute definition is a JSON object")
+    unknown = sorted(set(body) - _MEMBERS)
+    if unknown:
+        raise InvalidValue(
+            f"unknown member '{unknown[0][:64]}'; known: {', '.join(sorted(_MEMBERS))}"
+        )
+
+    def text(key: str, default: str | None = None) -> str:
+        value = body.get(key, default)
+        if not isinstance(value, str):
+            raise InvalidValue(f"'{key}' must be a string")
+        return value
+
+    def flag(key: str) -> bool:
+        value = body.get(key, False)
+        if not isinstance(value, bool):
+            raise InvalidValue(f"'{key}' must be true or false")
+        return value
+
+    try:
+        kind = AttributeType(text("type", "string"))
+    except ValueError:
+        kinds = ", ".join(t.value for t in AttributeType)
+        raise InvalidValue(f"'type' must be one of {kinds}") from None
+    uniqueness = text("uniqueness", "none")
+    if uniqueness not in ("none", "server"):
+        raise InvalidValue("'uniqueness' must be none or server")
+    description = text("description", "")
+    if len(description) > 1024:
+        raise InvalidValue("'description' is longer than 1024 characters")
+    return Definition(
+        resource_type=text("resource", "User"),
+        schema=text("schema"),
+        name=text("name"),
+        type=kind,
+        multi_valued=flag("multiValued"),
+        case_exact=flag("caseExact"),
+        unique=uniqueness == "server",
+        required=flag("required"),
+        description=description,
+    )
 
 
 def check(definition: Definition) -> None:
