@@ -927,3 +927,143 @@ def group_restore(
     """Restore a deleted group: same id and attributes, its members and parent groups that
     still exist."""
     _restore("Group", org, group_id, _settings(data_dir, database_url), as_json)
+
+
+# -- custom attributes --------------------------------------------------------------------
+
+attribute_app = typer.Typer(
+    help="An organisation's own attributes (SCIM schema extensions).", no_args_is_help=True
+)
+app.add_typer(attribute_app, name="attribute")
+ResourceOption = Annotated[
+    str, typer.Option("--resource", help="User or Group.", case_sensitive=False)
+]
+_ATTRIBUTE_ACTOR = "scimhub attribute (command line)"
+
+
+@contextmanager
+def _attribute_refusals() -> Iterator[None]:
+    """Refusals as a message: 1 when it exists, is held or is not found; 2 for a bad
+    definition."""
+    from .scim.errors import InvalidValue, ScimError
+
+    try:
+        yield
+    except InvalidValue as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from None
+    except ScimError as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from None
+
+
+def _resource(value: str) -> str:
+    if value.lower() not in ("user", "group"):
+        console.print("[red]--resource must be User or Group[/red]")
+        raise typer.Exit(2)
+    return value.capitalize()
+
+
+@attribute_app.command("add")
+def attribute_add(
+    org: OrgOption,
+    schema: Annotated[str, typer.Option("--schema", help="The extension's URN.")],
+    name: Annotated[str, typer.Option("--name", help="The attribute's name.")],
+    resource: ResourceOption = "User",
+    type_: Annotated[
+        str,
+        typer.Option("--type", help="string, boolean, integer, decimal, dateTime or reference."),
+    ] = "string",
+    multi_valued: Annotated[bool, typer.Option("--multi-valued")] = False,
+    case_exact: Annotated[bool, typer.Option("--case-exact")] = False,
+    unique: Annotated[bool, typer.Option("--unique", help="Uniqueness server.")] = False,
+    description: Annotated[str, typer.Option("--description")] = "",
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Define an attribute: SCIM clients may send it at once, filter and sort by it."""
+    from .scim.custom import definition_from_json
+
+    body = {
+        "resource": _resource(resource),
+        "schema": schema,
+        "name": name,
+        "type": type_,
+        "multiValued": multi_valued,
+        "caseExact": case_exact,
+        "uniqueness": "server" if unique else "none",
+        "description": description,
+    }
+    with _opened(_settings(data_dir, database_url)) as hub, _attribute_refusals():
+        defined = hub.attributes.add(org, definition_from_json(body))
+    if as_json:
+        print(json.dumps(defined.as_json()))
+    else:
+        console.print(f"Defined {defined.definition.path} ({defined.id})")
+
+
+@attribute_app.command("list")
+def attribute_list(
+    org: OrgOption,
+    resource: Annotated[
+        str | None, typer.Option("--resource", help="User or Group (default: both).")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The organisation's attributes, oldest first."""
+    kind = _resource(resource) if resource else None
+    with _opened(_settings(data_dir, database_url)) as hub:
+        rows = [d.as_json() for d in hub.attributes.definitions(org, kind)]
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table(Column("id", no_wrap=True), "resource", "path", "type", "multi", "unique")
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["resource"],
+            r["path"],
+            r["type"],
+            "yes" if r["multiValued"] else "",
+            "yes" if r["uniqueness"] == "server" else "",
+        )
+    console.print(table)
+
+
+@attribute_app.command("remove")
+def attribute_remove(
+    org: OrgOption,
+    attribute_id: Annotated[str, typer.Argument(help="The attribute's id (from `list`).")],
+    purge: Annotated[
+        bool, typer.Option("--purge", help="Clear it from every user or group holding it first.")
+    ] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Remove an attribute; refused while resources hold values of it, unless --purge."""
+    from .directory.actor import Actor
+    from .directory.attribute_removal import remove_attribute
+    from .directory.locator import Locator
+    from .tracking_ids import new_tracking_id
+
+    settings = _settings(data_dir, database_url)
+    actor = Actor(_ATTRIBUTE_ACTOR, new_tracking_id(settings.tracking_prefix))
+    with _opened(settings) as hub, _attribute_refusals():
+        defined, cleared = remove_attribute(
+            hub.attributes,
+            hub.users,
+            hub.groups,
+            org,
+            attribute_id,
+            Locator(settings.public_url, org),
+            purge=purge,
+            actor=actor,
+        )
+    if as_json:
+        print(json.dumps({"removed": defined.as_json(), "cleared": cleared}))
+    else:
+        console.print(f"Removed {defined.definition.path}; cleared from {cleared} resource(s)")
