@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import (
+    routes_attributes,
     routes_directory,
     routes_logs,
     routes_overview,
@@ -35,6 +36,7 @@ routes: list[BaseRoute] = [
     *routes_overview.routes,
     *routes_directory.routes,
     *routes_settings.routes,
+    *routes_attributes.routes,
     *routes_logs.routes,
     *routes_status.routes,
     *routes_webhooks.routes,
