@@ -262,6 +262,12 @@ class FilterCompiler:
                 value = utc_text(value)
             elif not attr.case_exact:
                 value = value.lower()
+            after = _prefix_end(value) if op == "sw" and not self.postgres else None
+            if after is not None:
+                # SQLite's LIKE is case-insensitive and never uses the value index (a
+                # `? || '%'` pattern is no literal): the prefix's range is exact in its
+                # binary order (UTF-8 bytes sort as code points), case-exact and indexed.
+                return owner.in_(held.where(column >= value, column < after))
         return owner.in_(held.where(_compare(column, op, value)))
 
     def _custom_sort_key(self, schema: Schema, attr: Attribute) -> Any:
@@ -419,6 +425,18 @@ def _compare(expr: ColumnElement[Any], op: str, value: Any) -> ColumnElement[boo
         case _:
             raise InvalidFilter(f"unknown operator '{op}'")
     return cond
+
+
+def _prefix_end(prefix: str) -> str | None:
+    """The least string after every string that starts with `prefix`, in code point order:
+    its last character's successor (past the surrogates, which no text holds). None when
+    there is none (an empty prefix, or one ending in U+10FFFF)."""
+    if not prefix or prefix[-1] == "\U0010ffff":
+        return None
+    following = ord(prefix[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:
+        following = 0xE000
+    return prefix[:-1] + chr(following)
 
 
 def _coerce(attr: Attribute, op: str, value: Any) -> Any:
