@@ -397,3 +397,10 @@ def test_an_attribute_defined_since_is_history() -> None:
         defined_attributes=frozenset({f"User:{URN.lower()}:costcenter"}),
     )
     assert "undefined_attribute" not in findings(ev)
+
+
+def test_refusals_that_named_no_user_are_still_one_finding() -> None:
+    found = findings(evidence(refused_attributes=[_refused(f"{URN}:costCenter", 0)]))
+    assert found["undefined_attribute"].title == (
+        "Entra sends attribute costCenter, which this organisation has not defined"
+    )

@@ -528,13 +528,17 @@ def _undefined_attributes(ev: Evidence) -> list[Finding]:
             finding(
                 "undefined_attribute",
                 severity="warning",
-                title=f"Entra maps {r.subjects} {whose} attribute {name}, which this "
-                "organisation has not defined",
+                title=(
+                    f"Entra maps {r.subjects} {whose} attribute {name}"
+                    if r.subjects
+                    else f"Entra sends attribute {name}"  # writes that named no one
+                )
+                + ", which this organisation has not defined",
                 explanation=f"The hub refused {r.requests} of Entra's writes (400 "
                 f"invalidValue) between {fmt.when(r.first)} and {fmt.when(r.last)} because "
                 f"they set '{r.attribute}', which no {kind} attribute of this organisation "
-                "defines. Entra escrows these users and retries them; past enough failures "
-                "it quarantines the job.",
+                f"defines. Entra escrows these {kind.lower()}s and retries them; past enough "
+                "failures it quarantines the job.",
                 evidence=[
                     f"{r.subjects} {noun} refused for '{r.attribute}': {shown}"
                     + (f" and {more} more" if more > 0 else "")
