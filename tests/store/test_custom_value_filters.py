@@ -1,5 +1,5 @@
-"""`sw` on a custom string attribute: exact prefixes (case as the attribute says, LIKE's
-wildcards literal), answered from the value index."""
+"""Custom string attributes in filters: `sw` gives exact prefixes (case as the attribute
+says, LIKE's wildcards literal) from the value index; presence is probed per user."""
 
 from __future__ import annotations
 
@@ -30,13 +30,14 @@ def org_id(hub: Hub) -> str:
     for i, value in enumerate(VALUES):
         body = {"schemas": [CORE, URN], "userName": f"u{i}", URN: {"code": value, "exact": value}}
         hub.users.create(org.id, body, Locator("", org.id))
+    hub.users.create(org.id, {"schemas": [CORE], "userName": "none"}, Locator("", org.id))
     return org.id
 
 
 def _found(hub: Hub, org_id: str, flt: str) -> set[str]:
     docs, total = hub.users.search(org_id, Query(parse_filter(flt)), Locator("", org_id))
     assert total == len(docs)
-    return {d[URN]["code"] for d in docs}
+    return {d[URN]["code"] if URN in d else "-" for d in docs}
 
 
 @pytest.mark.parametrize(
@@ -49,23 +50,39 @@ def _found(hub: Hub, org_id: str, flt: str) -> set[str]:
         (f'{URN}:exact sw "A"', {"Abc"}),  # caseExact: "abd" does not start with "A"
         (f'{URN}:exact sw "a"', {"abd", "ab_1", "abx1", "ab%", "ab\U0010ffffz", "ac"}),
         (f'{URN}:code sw "abc"', {"Abc"}),
-        (f'not ({URN}:code sw "a")', {"b"}),
+        (f'not ({URN}:code sw "a")', {"b", "-"}),
+        (f"{URN}:code pr", set(VALUES)),
+        (f"not ({URN}:code pr)", {"-"}),
+        (f"{URN}:code eq null", {"-"}),
+        (f"{URN}:code ne null", set(VALUES)),
     ],
 )
-def test_starts_with(hub: Hub, org_id: str, flt: str, expected: set[str]) -> None:
+def test_filters(hub: Hub, org_id: str, flt: str, expected: set[str]) -> None:
     assert _found(hub, org_id, flt) == expected
+
+
+def _plan(hub: Hub, org_id: str, flt: str) -> str:
+    """SQLite's plan of counting the organisation's users that pass `flt`."""
+    types = hub.attributes.types(org_id)
+    bound = bind_filter(types.user, parse_filter(flt))
+    with hub.db.read() as conn:
+        where = FilterCompiler(types.user, "sqlite", types.attribute_ids("User")).where(bound)
+        sql = select(func.count()).select_from(users).where(users.c.org_id == org_id, where)
+        compiled = sql.compile(conn, compile_kwargs={"literal_binds": True})
+        return " ".join(
+            str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
+        )
 
 
 def test_starts_with_uses_the_value_index_on_sqlite(hub: Hub, org_id: str) -> None:
     if not hub.db.is_sqlite:
         pytest.skip("PostgreSQL keeps LIKE")
-    types = hub.attributes.types(org_id)
-    bound = bind_filter(types.user, parse_filter(f'{URN}:code sw "ab"'))
-    with hub.db.read() as conn:
-        where = FilterCompiler(types.user, "sqlite", types.attribute_ids("User")).where(bound)
-        sql = select(func.count()).select_from(users).where(users.c.org_id == org_id, where)
-        compiled = sql.compile(conn, compile_kwargs={"literal_binds": True})
-        plan = " ".join(
-            str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
-        )
+    plan = _plan(hub, org_id, f'{URN}:code sw "ab"')
     assert "text_value>? AND text_value<?" in plan, plan
+
+
+def test_presence_is_probed_by_the_primary_key_on_sqlite(hub: Hub, org_id: str) -> None:
+    if not hub.db.is_sqlite:
+        pytest.skip("SQLite's plan")
+    plan = _plan(hub, org_id, f"{URN}:code pr")
+    assert "(resource_id=? AND attribute_id=?)" in plan, plan

@@ -243,17 +243,19 @@ class FilterCompiler:
         attribute_id = self._attribute_id(schema, attr)
         owner = self.table.c.id
         held = select(v.c.resource_id).where(v.c.attribute_id == attribute_id)
+        # Presence is probed per resource on the primary key (resource_id, attribute_id), not
+        # as an IN list of every value the attribute holds: most resources have it.
+        present = exists(held.where(v.c.resource_id == owner))
         if test is None or test[1] is None:
             if test is not None and test[0] not in ("eq", "ne"):
                 raise InvalidFilter(f"'{test[0]}' cannot compare with null")
-            present = owner.in_(held)
             return not_(present) if test is not None and test[0] == "eq" else present
         op, value = test
         if op == "ne":
             return not_(self._custom(schema, attr, ("eq", value)))
         value = _coerce(attr, op, value)
         if isinstance(value, _Beyond):
-            return owner.in_(held) if _beyond_holds(op, value) else false()
+            return present if _beyond_holds(op, value) else false()
         if attr.type in ("integer", "decimal", "boolean"):
             column, value = v.c.number_value, float(value)
         else:
