@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from scimhub.diagnose.classify import classify
 from scimhub.diagnose.evidence import Evidence, InstanceEvidence
 from scimhub.diagnose.report import Finding
 from scimhub.diagnose.scope import Reason, ScopeEvidence, SourceUser
+from scimhub.directory.request_log import RefusedAttribute
 from tests.diagnose.evidence_builders import (
     CLIENT_ID,
     LOGIN,
@@ -343,3 +345,62 @@ def test_client_secret_expiry_is_warned_30_days_ahead(
         assert found[0].title == "The hub's client secret expires in 29 days"
     # not configured: nothing said about it
     assert "Client secret" not in {c.name for c in classify(evidence(healthy_instance()))[1]}
+
+
+URN = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
+
+
+def _refused(attribute: str, subjects: int) -> RefusedAttribute:
+    entry = replace(
+        request(400, scim_type="invalidValue", tracking_id=f"T-{attribute[-4:]}"),
+        undefined_attribute=attribute,
+        subject="ann@contoso",
+    )
+    return RefusedAttribute(
+        attribute,
+        "User",
+        subjects,
+        2 * subjects,
+        NOW - timedelta(hours=2),
+        NOW - timedelta(minutes=1),
+        [entry],
+        ["ann@contoso"],
+    )
+
+
+def test_undefined_attributes_one_finding_each_with_entras_escrows() -> None:
+    quoted = provisioning_entry("ann@contoso", BAD)
+    quoted["provisioningStatusInfo"]["errorInformation"]["additionalDetails"] = (
+        f"attribute '{URN}:costCenter' is not defined for this organisation's Users"
+    )
+    ie = healthy_instance(provisioning_failures=[quoted, provisioning_entry("bob@contoso", BAD)])
+    ev = evidence(
+        ie,
+        refused_attributes=[_refused(f"{URN}:costCenter", 3), _refused(f"{URN}:badge", 1)],
+        requests_failed=[request(400, scim_type="invalidValue", tracking_id="T400")],
+    )
+    found, _ = classify(ev)
+    undefined = {f.details["name"]: f for f in found if f.id == "undefined_attribute"}
+    assert undefined["costCenter"].title.startswith("Entra maps 3 users' attribute costCenter")
+    assert undefined["badge"].title.startswith("Entra maps 1 user's attribute badge")
+    assert undefined["costCenter"].instance_id == "inst-1" and undefined["costCenter"].fix is None
+    assert any(
+        "ann@contoso" in line and "update" in line for line in undefined["costCenter"].evidence
+    )
+    # Entra's escrow of ann is explained by the attribute; bob's failure stays generic.
+    assert findings(ev)["invalid_attribute_values"].details["objects"] == ["bob@contoso"]
+
+
+def test_an_attribute_defined_since_is_history() -> None:
+    ev = evidence(
+        refused_attributes=[_refused(f"{URN}:costCenter", 3)],
+        defined_attributes=frozenset({f"User:{URN.lower()}:costcenter"}),
+    )
+    assert "undefined_attribute" not in findings(ev)
+
+
+def test_refusals_that_named_no_user_are_still_one_finding() -> None:
+    found = findings(evidence(refused_attributes=[_refused(f"{URN}:costCenter", 0)]))
+    assert found["undefined_attribute"].title == (
+        "Entra sends attribute costCenter, which this organisation has not defined"
+    )

@@ -14,6 +14,7 @@ from scimhub.scim.errors import (
     InvalidValue,
     Mutability,
     NoTarget,
+    UndefinedAttribute,
 )
 from scimhub.scim.patch import (
     PATCH_OP_URN,
@@ -528,3 +529,28 @@ def test_group_display_name_is_required() -> None:
     assert patch(
         group(), {"op": "replace", "path": "displayName", "value": "New"}, rt=GROUP
     ).doc == {"schemas": [GROUP_URN], "displayName": "New"}
+
+
+CUSTOM_URN = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        {"op": "Add", "path": f"{CUSTOM_URN}:costCenter", "value": "CC1"},
+        {"op": "Replace", "value": {CUSTOM_URN: {"costCenter": "CC1"}}},  # an undefined URN
+        {"op": "replace", "value": {f"{CUSTOM_URN}:costCenter": "CC1"}},
+    ],
+)
+def test_an_undefined_extension_attribute_names_it_and_the_user(op: dict[str, Any]) -> None:
+    with pytest.raises(UndefinedAttribute) as caught:
+        patch(user(), op)
+    assert caught.value.name == f"{CUSTOM_URN}:costCenter"
+    assert caught.value.subject == "ada@example.org"
+    assert caught.value.detail.startswith("operation 1: attribute ")
+
+
+def test_a_complex_value_under_a_known_schema_is_not_read_as_an_extension() -> None:
+    manager = {f"{ENTERPRISE_URN}:manager": {"value": "boss-id"}}
+    done = patch(user(), {"op": "replace", "value": manager})
+    assert done.doc[ENTERPRISE_URN]["manager"]["value"] == "boss-id"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scimhub.scim.errors import InvalidSyntax, InvalidValue
+from scimhub.scim.errors import InvalidSyntax, InvalidValue, UndefinedAttribute
 from scimhub.scim.render import render
 from scimhub.scim.resource import normalize
 from scimhub.scim.schemas import ENTERPRISE_URN, GROUP, GROUP_URN, USER, USER_URN, ResourceType
@@ -191,3 +191,27 @@ def test_group_refusals() -> None:
 def test_body_must_be_an_object(body: Any) -> None:
     with pytest.raises(InvalidSyntax):
         normalize(USER, body)
+
+
+CUSTOM_URN = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {CUSTOM_URN: {"schemas": [CUSTOM_URN], "costCenter": "CC1"}},  # nested, as Entra POSTs
+        {f"{CUSTOM_URN}:costCenter": "CC1"},
+    ],
+)
+def test_an_undefined_extension_attribute_is_named_with_whose_write_it_is(
+    extra: dict[str, Any],
+) -> None:
+    body = {"schemas": [USER_URN, CUSTOM_URN], "userName": "ann", "externalId": "a1", **extra}
+    with pytest.raises(UndefinedAttribute) as caught:
+        normalize(USER, body)
+    assert caught.value.name == f"{CUSTOM_URN}:costCenter"
+    assert caught.value.subject == "ann"
+    del body["userName"]
+    with pytest.raises(UndefinedAttribute) as caught:
+        normalize(USER, body)
+    assert caught.value.subject == "a1"

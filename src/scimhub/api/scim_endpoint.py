@@ -19,7 +19,7 @@ from ..directory.events import Source, SourceKind, caused_by
 from ..directory.locator import Locator
 from ..directory.request_log import RequestEntry
 from ..directory.tokens import TokenInfo
-from ..scim.errors import Forbidden, NotFound, ScimError, Unauthorized
+from ..scim.errors import Forbidden, NotFound, ScimError, Unauthorized, UndefinedAttribute
 from ..store.engine import event_time
 from .auth import SAFE_METHODS, bearer_secret
 from .responses import ScimResponse
@@ -27,6 +27,8 @@ from .services import Hub
 from .tracking import tracking_id
 
 log = logging.getLogger("scimhub.api")
+# Requests that write a resource: an undefined attribute in them is a refused provisioning.
+_WRITES = frozenset({"POST", "PUT", "PATCH"})
 _HOST_HEADER = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?")
 
 
@@ -114,6 +116,15 @@ class DatabaseUnavailable(ScimError):
     status = 503
 
 
+def _subject(request: Request, refused: UndefinedAttribute | None) -> str | None:
+    """Whose write was refused: as the body or the stored resource names it, else the id
+    in the path."""
+    if refused is None:
+        return None
+    subject = refused.subject or request.path_params.get("id")
+    return subject[:512] if subject else None
+
+
 def error_response(exc: ScimError, tid: str) -> ScimResponse:
     return ScimResponse(exc.body(tid), status_code=exc.status, headers=exc.headers)
 
@@ -130,6 +141,7 @@ def scim_endpoint(resource_type: str | None) -> Callable[[Handler], Endpoint]:
             tid = tracking_id(request.scope)
             token: TokenInfo | None = None
             scim_type = None
+            undefined: UndefinedAttribute | None = None
             try:
                 token = _authenticate(request, hub, org_id)
                 _within_scope(request, token)
@@ -140,6 +152,8 @@ def scim_endpoint(resource_type: str | None) -> Callable[[Handler], Endpoint]:
                     response = await handler(request, ctx)
             except ScimError as exc:
                 scim_type = exc.scim_type
+                if isinstance(exc, UndefinedAttribute) and request.method in _WRITES:
+                    undefined = exc
                 response = error_response(exc, tid)
             except OperationalError as exc:
                 log.warning(
@@ -174,6 +188,8 @@ def scim_endpoint(resource_type: str | None) -> Callable[[Handler], Endpoint]:
                         tracking_id=tid,
                         client=request.headers.get("user-agent", "")[:256] or None,
                         token_id=token.id if token else None,
+                        undefined_attribute=undefined.name[:330] if undefined else None,
+                        subject=_subject(request, undefined),
                     )
                 )
             return response

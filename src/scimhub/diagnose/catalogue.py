@@ -212,6 +212,23 @@ MODES: tuple[Mode, ...] = (
         ("Correct the values in Entra or the attribute mapping; the next cycle retries.",),
     ),
     Mode(
+        "undefined_attribute",
+        6,
+        "Entra maps an attribute this organisation has not defined (400)",
+        "The hub refused Entra's writes with 400 invalidValue because they name an extension "
+        "attribute the organisation has not defined; Entra escrows those users and retries "
+        "them, and past enough failures quarantines the job.",
+        (
+            "the attribute, how many users' writes were refused for it, since when",
+            "the refused requests with tracking ids",
+        ),
+        (
+            "Define the attribute in Organization Settings > User attributes (or with "
+            "`scimhub attribute add`), with the type of the values Entra sends.",
+            "Then restart provisioning, or let Entra retry the escrowed users in its next cycle.",
+        ),
+    ),
+    Mode(
         "graph_throttled",
         7,
         "Microsoft Graph is throttling the hub (429)",

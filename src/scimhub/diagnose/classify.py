@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..directory.instances import Mode
+from ..directory.request_log import RefusedAttribute
 from ..integrations.entra.settings import SECRET_WARNING
 from . import _format as fmt
 from .catalogue import BY_ID, mode_for_failure, mode_for_scim_answer
-from .evidence import Evidence, InstanceEvidence
+from .evidence import Evidence, InstanceEvidence, defined_key
 from .report import SEVERITIES, Check, Finding, Link
 
 # Throttling and outages heal by themselves: only recent ones are current problems.
@@ -61,6 +62,7 @@ def classify(ev: Evidence) -> tuple[list[Finding], list[Check]]:
         findings += _instance(ev, ie, checks)
     findings += _recorded(ev, findings)
     findings += _requests(ev, findings)
+    findings += _undefined_attributes(ev)
     return _merge(findings), checks
 
 
@@ -321,7 +323,10 @@ def _token_state(ev: Evidence, ie: InstanceEvidence) -> list[Finding]:
 def _object_failures(ev: Evidence, ie: InstanceEvidence) -> list[Finding]:
     """Per-object failures of the last cycle, grouped by cause, with the affected objects."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    refused = [r.attribute for r in _still_undefined(ev)]
     for entry in ie.provisioning_failures:
+        if any(_mentions(entry, attribute) for attribute in refused):
+            continue  # the undefined attribute's finding has it
         code = ((entry.get("provisioningStatusInfo") or {}).get("errorInformation") or {}).get(
             "errorCode"
         )
@@ -456,7 +461,7 @@ def _requests(ev: Evidence, found: list[Finding]) -> list[Finding]:
     groups: dict[str, list[Any]] = defaultdict(list)
     for e in ev.requests_failed:
         mode = mode_for_scim_answer(e.status, e.scim_type)
-        if mode is None or mode in known:
+        if mode is None or mode in known or e.undefined_attribute is not None:
             continue
         if mode == "scim_token_rejected" and last_ok is not None and e.time < last_ok:
             continue
@@ -482,11 +487,97 @@ def _requests(ev: Evidence, found: list[Finding]) -> list[Finding]:
     return out
 
 
+def _still_undefined(ev: Evidence) -> list[RefusedAttribute]:
+    """The refused attributes the organisation has not defined since."""
+    return [
+        r
+        for r in ev.refused_attributes
+        if defined_key(r.resource_type, r.attribute) not in ev.defined_attributes
+    ]
+
+
+def _mentions(entry: dict[str, Any], attribute: str) -> bool:
+    """Whether an Entra provisioning-log failure quotes the hub's refusal of `attribute`
+    (Entra copies the hub's error detail, which names it in quotes)."""
+    info = (entry.get("provisioningStatusInfo") or {}).get("errorInformation") or {}
+    text = f"{info.get('reason') or ''} {info.get('additionalDetails') or ''}".lower()
+    return f"'{attribute.lower()}'" in text
+
+
+def _undefined_attributes(ev: Evidence) -> list[Finding]:
+    """One finding per attribute Entra sends that the organisation has not defined: how
+    many users' writes were refused, with the requests as evidence and the fix. Never an
+    automatic fix: only an administrator knows the attribute's type."""
+    push = [ie.instance.id for ie in ev.instances if ie.instance.mode == Mode.PUSH]
+    out = []
+    for r in _still_undefined(ev):
+        schema, _, name = r.attribute.rpartition(":")
+        kind = r.resource_type or "User"
+        noun = kind.lower() if r.subjects == 1 else f"{kind.lower()}s"
+        whose = f"{noun}'s" if r.subjects == 1 else f"{noun}'"
+        command = (
+            f"scimhub attribute add --org {ev.org_id} --resource {kind} --schema {schema} "
+            f"--name {name} --type string"
+        )
+        entra = [
+            e for ie in ev.instances for e in ie.provisioning_failures if _mentions(e, r.attribute)
+        ]
+        shown = ", ".join(r.some_subjects)
+        more = r.subjects - len(r.some_subjects)
+        out.append(
+            finding(
+                "undefined_attribute",
+                severity="warning",
+                title=(
+                    f"Entra maps {r.subjects} {whose} attribute {name}"
+                    if r.subjects
+                    else f"Entra sends attribute {name}"  # writes that named no one
+                )
+                + ", which this organisation has not defined",
+                explanation=f"The hub refused {r.requests} of Entra's writes (400 "
+                f"invalidValue) between {fmt.when(r.first)} and {fmt.when(r.last)} because "
+                f"they set '{r.attribute}', which no {kind} attribute of this organisation "
+                f"defines. Entra escrows these {kind.lower()}s and retries them; past enough "
+                "failures it quarantines the job.",
+                evidence=[
+                    f"{r.subjects} {noun} refused for '{r.attribute}': {shown}"
+                    + (f" and {more} more" if more > 0 else "")
+                ]
+                + [
+                    fmt.request_line(e) + (f" for '{e.subject}'" if e.subject else "")
+                    for e in r.latest
+                ]
+                + [fmt.provisioning_line(e) for e in entra[:5]],
+                steps=[
+                    f"Define {name} in Organization Settings > {kind} attributes (or "
+                    f"`{command}`; choose the type of the values Entra sends), then restart "
+                    "provisioning or let Entra retry the escrowed users in its next cycle.",
+                ],
+                instance_id=push[0] if len(push) == 1 else None,
+                tracking_ids=[e.tracking_id for e in r.latest],
+                details={
+                    "attribute": r.attribute,
+                    "schema": schema,
+                    "name": name,
+                    "resourceType": kind,
+                    "subjects": r.subjects,
+                    "someSubjects": r.some_subjects,
+                    "requests": r.requests,
+                    "first": r.first.isoformat(),
+                    "last": r.last.isoformat(),
+                    "command": command,
+                },
+            )
+        )
+    return out
+
+
 def _merge(findings: list[Finding]) -> list[Finding]:
-    """One finding per (mode, instance): later sources add evidence to the first."""
-    merged: dict[tuple[str, str | None], Finding] = {}
+    """One finding per (mode, instance) (and per attribute, for undefined ones): later
+    sources add evidence to the first."""
+    merged: dict[tuple[str, str | None, Any], Finding] = {}
     for f in findings:
-        key = (f.id, f.instance_id)
+        key = (f.id, f.instance_id, f.details.get("attribute"))  # one per undefined attribute
         first = merged.get(key)
         if first is None:
             merged[key] = f

@@ -17,10 +17,11 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..directory.audit import Audit
+from ..directory.custom_attributes import CustomAttributes
 from ..directory.groups import Groups
 from ..directory.instances import Instance, Instances, IntegrationFailure, Mode
 from ..directory.orgs import Orgs
-from ..directory.request_log import RequestEntry, RequestLog
+from ..directory.request_log import RefusedAttribute, RequestEntry, RequestLog
 from ..directory.tokens import TokenInfo, Tokens
 from ..directory.users import Users
 from ..integrations.entra.audit_actions import AuditAction
@@ -70,6 +71,8 @@ class Services(Protocol):
     def groups(self) -> Groups: ...
     @property
     def orgs(self) -> Orgs: ...
+    @property
+    def attributes(self) -> CustomAttributes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,10 @@ class Evidence:
     failures: list[IntegrationFailure] = field(default_factory=list)
     requests_failed: list[RequestEntry] = field(default_factory=list)
     requests_ok: list[RequestEntry] = field(default_factory=list)
+    # Writes refused for naming an attribute the organisation had not defined, and what it
+    # defines now ("User:<lower-cased path>"): a refusal of one defined since is history.
+    refused_attributes: list[RefusedAttribute] = field(default_factory=list)
+    defined_attributes: frozenset[str] = frozenset()
     instances: list[InstanceEvidence] = field(default_factory=list)
     database_error: str | None = None
 
@@ -144,6 +151,10 @@ def gather(services: Services, org_id: str, *, with_scope: bool = True) -> Evide
             if evidence.since is None or f.time > evidence.since
         ]
         _gather_requests(services.requests, evidence)
+        evidence.defined_attributes = frozenset(
+            defined_key(d.definition.resource_type, d.definition.path)
+            for d in services.attributes.definitions(org_id)
+        )
         instances = services.instances.list(org_id)
         tokens = {t.id: t for t in services.tokens.list(org_id)}
     except SQLAlchemyError as exc:
@@ -162,10 +173,16 @@ def _last_recovery(audit: Audit, org_id: str) -> datetime | None:
     return next((e.time for e in events if e.action in RECOVERY_ACTIONS), None)
 
 
+def defined_key(resource_type: str | None, path: str) -> str:
+    """How a refused attribute is matched with the definitions: paths are case-insensitive."""
+    return f"{resource_type}:{path.lower()}"
+
+
 def _gather_requests(log: RequestLog, evidence: Evidence) -> None:
     cutoff = max(evidence.since or evidence.now - REQUEST_WINDOW, evidence.now - REQUEST_WINDOW)
     failed, _ = log.entries(evidence.org_id, status_class="failure", limit=500)
     evidence.requests_failed = [e for e in failed if e.time > cutoff]
+    evidence.refused_attributes = log.refused_attributes(evidence.org_id, cutoff)
     ok, _ = log.entries(evidence.org_id, status_class="success", limit=1000)
     evidence.requests_ok = [e for e in ok if e.time > evidence.now - REQUEST_WINDOW]
 

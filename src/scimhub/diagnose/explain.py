@@ -38,13 +38,21 @@ def explain(services: Services, org_id: str, tracking_id: str) -> Finding:
                 [fmt.request_line(e)],
                 tracking_ids=[tracking_id],
             )
+        undefined = e.undefined_attribute
         return _about(
-            mode_for_scim_answer(e.status, e.scim_type),
+            "undefined_attribute" if undefined else mode_for_scim_answer(e.status, e.scim_type),
             tracking_id,
             f"The SCIM request {e.method} {e.path} at {fmt.when(e.time)}"
             + (f" from {e.client}" if e.client else "")
             + f" was answered {e.status}"
-            + (f" ({e.scim_type})." if e.scim_type else "."),
+            + (f" ({e.scim_type})." if e.scim_type else ".")
+            + (
+                f" It sets '{undefined}'"
+                + (f" for '{e.subject}'" if e.subject else "")
+                + ", which this organisation has not defined."
+                if undefined
+                else ""
+            ),
             [fmt.request_line(x) for x in entries],
         )
     return Finding(

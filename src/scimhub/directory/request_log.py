@@ -32,6 +32,24 @@ class RequestEntry:
     tracking_id: str
     client: str | None
     token_id: str | None
+    # Set for a write refused because it named an attribute the organisation has not
+    # defined (scim.errors.UndefinedAttribute): that attribute, and whose write it was.
+    undefined_attribute: str | None = None
+    subject: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedAttribute:
+    """The writes refused since a time for naming one undefined attribute."""
+
+    attribute: str  # as the client named it: "urn:...:User:costCenter"
+    resource_type: str | None
+    subjects: int  # distinct resources whose writes were refused
+    requests: int
+    first: datetime
+    last: datetime
+    latest: list[RequestEntry]  # the newest few
+    some_subjects: list[str]
 
 
 _FIELDS = tuple(f.name for f in fields(RequestEntry))
@@ -108,19 +126,59 @@ class RequestLog:
                 .offset(offset)
                 .limit(limit)
             ).all()
-        return [
-            RequestEntry(
-                r.org_id,
-                as_utc(r.time),
-                r.method,
-                r.path,
-                r.resource_type,
-                r.status,
-                r.scim_type,
-                r.duration_ms,
-                r.tracking_id,
-                r.client,
-                r.token_id,
-            )
-            for r in rows
-        ], total
+        return [_entry(r) for r in rows], total
+
+    def refused_attributes(
+        self, org_id: str, since: datetime, *, limit: int = 20, samples: int = 5
+    ) -> list[RefusedAttribute]:
+        """The organisation's writes refused since `since` for naming an undefined
+        attribute, per attribute, the most refused first."""
+        self.flush()
+        t = scim_requests
+        where = (t.c.org_id == org_id, t.c.time > since, t.c.undefined_attribute.is_not(None))
+        key = (t.c.undefined_attribute, t.c.resource_type)
+        with self.db.read() as conn:
+            groups = conn.execute(
+                select(
+                    *key,
+                    func.count(t.c.subject.distinct()),
+                    func.count(),
+                    func.min(t.c.time),
+                    func.max(t.c.time),
+                )
+                .where(*where)
+                .group_by(*key)
+                .order_by(func.count().desc(), t.c.undefined_attribute)
+                .limit(limit)
+            ).all()
+            out = []
+            for attribute, resource_type, subjects, requests, first, last in groups:
+                same = (*where, t.c.undefined_attribute == attribute)
+                latest = conn.execute(
+                    select(t).where(*same).order_by(t.c.time.desc(), t.c.id.desc()).limit(samples)
+                ).all()
+                some = conn.execute(
+                    select(t.c.subject)
+                    .where(*same, t.c.subject.is_not(None))
+                    .group_by(t.c.subject)
+                    .order_by(func.max(t.c.time).desc())
+                    .limit(2 * samples)
+                ).scalars()
+                out.append(
+                    RefusedAttribute(
+                        attribute,
+                        resource_type,
+                        subjects,
+                        requests,
+                        as_utc(first),
+                        as_utc(last),
+                        [_entry(r) for r in latest],
+                        list(some),
+                    )
+                )
+        return out
+
+
+def _entry(r: Any) -> RequestEntry:
+    values: dict[str, Any] = {f: getattr(r, f) for f in _FIELDS}
+    return RequestEntry(**{**values, "time": as_utc(r.time)})

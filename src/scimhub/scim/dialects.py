@@ -87,13 +87,23 @@ def pathless_items(rt: ResourceType, value: Mapping[str, Any]) -> Iterator[tuple
     key is read as a path, and an extension object contributes one path per member.
     """
     for key, item in value.items():
-        extension = rt.schema_for(key)
-        if extension is not None and isinstance(item, dict):
+        extension = rt.schema_for(key)  # defined, or kept when the org keeps undeclared
+        if isinstance(item, dict) and (extension is not None or _unknown_urn(rt, key)):
             for sub_key, sub_item in item.items():
                 if sub_key.lower() != "schemas":  # as in resource.normalize
-                    yield f"{extension.id}:{sub_key}", sub_item
+                    yield f"{extension.id if extension else key}:{sub_key}", sub_item
         else:
             yield key, item
+
+
+def _unknown_urn(rt: ResourceType, key: str) -> bool:
+    """A URN that is no schema of `rt` and names no attribute of one: an object under it is
+    an undefined extension's (custom attributes are never complex), read member by member
+    so that the error names the attribute meant, not the URN."""
+    lowered = key.lower()
+    return lowered.startswith("urn:") and not any(
+        lowered.startswith(f"{s.id.lower()}:") for s in (rt.schema, *rt.extensions)
+    )
 
 
 def element_from_filter(condition: ast.Filter) -> dict[str, ast.Scalar] | None:

@@ -84,12 +84,22 @@ class UndefinedAttribute(InvalidValue, InvalidPath):
     """
 
     def __init__(self, resource_type: str, name: str) -> None:
+        self.resource_type = resource_type
         self.name = name
+        # Whose write it was (userName or displayName, else externalId), once known: the
+        # provisioning log keeps it, so the troubleshooter counts the users Entra escrows.
+        self.subject: str | None = None
         super().__init__(
             f"attribute '{name}' is not defined for this organisation's {resource_type}s: "
             f"an administrator defines it in the console (Organization Settings > "
             f"{resource_type} attributes) or with `scimhub attribute add`"
         )
+
+    def about(self, subject: str | None) -> UndefinedAttribute:
+        """The same error, naming the resource whose write it refused."""
+        clone = self.prefixed("")
+        clone.subject = subject
+        return clone
 
 
 class NotFilterable(InvalidFilter):

@@ -27,10 +27,11 @@ from .errors import (
     Mutability,
     NoTarget,
     ScimError,
+    UndefinedAttribute,
 )
 from .evaluate import element_matches
 from .filter import parse_path
-from .resource import DEFERRED, IGNORED_KEYS, finalize, referenced_elements
+from .resource import DEFERRED, IGNORED_KEYS, finalize, referenced_elements, subject_of
 from .schemas import Attribute, ResourceType, Schema, has_schema, resolve
 from .values import check_count, coerce, coerce_one, value_key
 
@@ -143,6 +144,8 @@ def apply_patch(
     for number, op in enumerate(ops, 1):
         try:
             patcher.apply(op)
+        except UndefinedAttribute as error:
+            raise error.about(subject_of(rt, dict(doc))).prefixed(f"operation {number}: ") from None
         except ScimError as error:
             raise error.prefixed(f"operation {number}: ") from None
     result = finalize(rt, patcher.doc)

@@ -52,6 +52,23 @@ def normalize(rt: ResourceType, body: Any, *, max_values: int | None = None) -> 
     if not isinstance(body, dict):
         raise InvalidSyntax(f"a {rt.name} must be a JSON object, got {json_type(body)}")
     _check_schemas(body.get("schemas"))
+    try:
+        return _normalized(rt, body, max_values)
+    except UndefinedAttribute as exc:
+        raise exc.about(subject_of(rt, body)) from None
+
+
+def subject_of(rt: ResourceType, doc: dict[str, Any]) -> str | None:
+    """How an administrator knows the resource: its userName (displayName for a group),
+    else its externalId; None when the document has neither as a string."""
+    for key in ("userName" if rt.is_user else "displayName", "externalId"):
+        value = doc.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _normalized(rt: ResourceType, body: dict[str, Any], max_values: int | None) -> Normalized:
     doc: dict[str, Any] = {}
     members: list[dict[str, Any]] = []
     password: str | None = None
@@ -152,7 +169,11 @@ def _attribute_items(rt: ResourceType, body: dict[str, Any]) -> list[tuple[Schem
             continue
         schema = rt.schema if urn.lower() == rt.schema.id.lower() else rt.schema_for(urn)
         if schema is None:
-            raise UndefinedAttribute(rt.name, key)
+            # An object under an undefined extension's URN (Entra nests extension attributes
+            # so): custom attributes are never complex, so its members are the attributes
+            # meant, and the first one is named.
+            named = [k for k in value if k.lower() != "schemas"] if isinstance(value, dict) else []
+            raise UndefinedAttribute(rt.name, f"{key}:{named[0]}" if named else key)
         items.append((schema, name, value))
     return items
 

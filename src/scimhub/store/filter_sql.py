@@ -245,17 +245,19 @@ class FilterCompiler:
         attribute_id = self._attribute_id(schema, attr)
         owner = self.table.c.id
         held = select(v.c.resource_id).where(v.c.attribute_id == attribute_id)
+        # Presence is probed per resource on the primary key (resource_id, attribute_id), not
+        # as an IN list of every value the attribute holds: most resources have it.
+        present = exists(held.where(v.c.resource_id == owner))
         if test is None or test[1] is None:
             if test is not None and test[0] not in ("eq", "ne"):
                 raise InvalidFilter(f"'{test[0]}' cannot compare with null")
-            present = owner.in_(held)
             return not_(present) if test is not None and test[0] == "eq" else present
         op, value = test
         if op == "ne":
             return not_(self._custom(schema, attr, ("eq", value)))
         value = _coerce(attr, op, value)
         if isinstance(value, _Beyond):
-            return owner.in_(held) if _beyond_holds(op, value) else false()
+            return present if _beyond_holds(op, value) else false()
         if attr.type in ("integer", "decimal", "boolean"):
             column, value = v.c.number_value, float(value)
         else:
@@ -264,6 +266,12 @@ class FilterCompiler:
                 value = utc_text(value)
             elif not attr.case_exact:
                 value = value.lower()
+            after = _prefix_end(value) if op == "sw" and not self.postgres else None
+            if after is not None:
+                # SQLite's LIKE is case-insensitive and never uses the value index (a
+                # `? || '%'` pattern is no literal): the prefix's range is exact in its
+                # binary order (UTF-8 bytes sort as code points), case-exact and indexed.
+                return owner.in_(held.where(column >= value, column < after))
         return owner.in_(held.where(_compare(column, op, value)))
 
     def _custom_sort_key(self, schema: Schema, attr: Attribute) -> Any:
@@ -421,6 +429,18 @@ def _compare(expr: ColumnElement[Any], op: str, value: Any) -> ColumnElement[boo
         case _:
             raise InvalidFilter(f"unknown operator '{op}'")
     return cond
+
+
+def _prefix_end(prefix: str) -> str | None:
+    """The least string after every string that starts with `prefix`, in code point order:
+    its last character's successor (past the surrogates, which no text holds). None when
+    there is none (an empty prefix, or one ending in U+10FFFF)."""
+    if not prefix or prefix[-1] == "\U0010ffff":
+        return None
+    following = ord(prefix[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:
+        following = 0xE000
+    return prefix[:-1] + chr(following)
 
 
 def _coerce(attr: Attribute, op: str, value: Any) -> Any:

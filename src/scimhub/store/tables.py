@@ -148,6 +148,11 @@ scim_requests = Table(
     Column("tracking_id", String(128), nullable=False),
     Column("client", String(256)),
     Column("token_id", String(36)),
+    # A write refused for naming an extension attribute the organisation has not defined:
+    # the attribute, and whose write it was (userName/displayName, else externalId or the
+    # id in the path), so the troubleshooter counts the users Entra escrows for it.
+    Column("undefined_attribute", String(330)),
+    Column("subject", String(512)),
     Index(None, "org_id", "time"),
     Index(None, "tracking_id"),
     Index(None, "time"),  # clean-up deletes by age across organisations
