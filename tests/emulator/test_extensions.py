@@ -7,11 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
-from scimhub.emulator.apps import instantiate_template
-from scimhub.emulator.constants import GRAPH_APP_ROLES, PROVISIONING_TEMPLATE_ID
+from scimhub.emulator.apps import find_app, instantiate_template
+from scimhub.emulator.constants import (
+    GRAPH_APP_ROLES,
+    INTEGRATION_APP_ID,
+    PROVISIONING_TEMPLATE_ID,
+)
 from scimhub.emulator.db import new_id, now_iso
-from scimhub.emulator.extensions import update_user_with_extensions
+from scimhub.emulator.directory import DirectoryError
+from scimhub.emulator.extensions import add_property, update_user_with_extensions
 from scimhub.emulator.schema import grants
 
 from .conftest import EmulatorHandle, TargetHandle
@@ -202,3 +208,20 @@ def test_provisioning_pushes_a_mapped_extension(
         {"op": "Replace", "path": f"{CUSTOM}:costCenter", "value": "CC-2"}
     ]
     g.close()
+
+
+def test_a_multi_tenant_apps_extensions_reach_the_tenants_that_consented(
+    emulator: EmulatorHandle,
+) -> None:
+    consented, other = emulator.new_tenant(), emulator.new_tenant(consent=False)
+    with emulator.emu.engine.begin() as conn:
+        app = find_app(conn, INTEGRATION_APP_ID)
+        assert app is not None
+        body = {"name": f"n{new_id()[:8]}", "dataType": "Boolean", "targetObjects": ["User"]}
+        name = add_property(conn, app, body).name
+        update_user_with_extensions(conn, consented["id"], consented["users"][0], {name: True})
+    with pytest.raises(DirectoryError, match="does not exist"), emulator.emu.engine.begin() as conn:
+        update_user_with_extensions(conn, other["id"], other["users"][0], {name: True})
+    with emulator.graph(consented["id"]) as g:
+        one = g.get(f"/v1.0/users/{consented['users'][0]}", params={"$select": name}).json()
+        assert one[name] is True

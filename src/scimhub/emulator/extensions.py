@@ -9,11 +9,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, select
+from sqlalchemy import Connection, Row, delete, or_, select
 
 from .db import new_id, now_iso
 from .directory import DirectoryError, require_user, update_user
-from .schema import extension_properties, user_extensions
+from .schema import extension_properties, service_principals, user_extensions
 
 DATA_TYPES = ("Binary", "Boolean", "DateTime", "Integer", "LargeInteger", "String")
 TARGET_OBJECTS = ("User", "Group", "AdministrativeUnit", "Application", "Device", "Organization")
@@ -107,18 +107,20 @@ def delete_property(conn: Connection, app_id: str, property_id: str) -> None:
             "Request_ResourceNotFound",
             404,
         )
-    conn.execute(
-        delete(user_extensions).where(
-            user_extensions.c.tenant_id == row.tenant_id, user_extensions.c.name == row.name
-        )
-    )
+    # the name carries the app id: the same values in every tenant that used them
+    conn.execute(delete(user_extensions).where(user_extensions.c.name == row.name))
     conn.execute(delete(extension_properties).where(c.id == row.id))
 
 
 def user_property_names(conn: Connection, tenant_id: str) -> dict[str, Row[Any]]:
-    """The properties users of the tenant may carry, by lower-cased name."""
-    c = extension_properties.c
-    rows = conn.execute(select(extension_properties).where(c.tenant_id == tenant_id))
+    """The properties users of the tenant may carry, by lower-cased name: those of the
+    tenant's own applications, and those of a multi-tenant application wherever it has
+    a service principal (as Entra makes them available once the app is consented)."""
+    c, sp = extension_properties.c, service_principals.c
+    consented = select(sp.app_id).where(sp.tenant_id == tenant_id, sp.deleted_at.is_(None))
+    rows = conn.execute(
+        select(extension_properties).where(or_(c.tenant_id == tenant_id, c.app_id.in_(consented)))
+    )
     return {r.name.lower(): r for r in rows if "User" in r.target_objects}
 
 
