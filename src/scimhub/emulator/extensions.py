@@ -76,8 +76,7 @@ def add_property(conn: Connection, app: Row[Any], body: dict[str, Any]) -> Row[A
             created_at=now_iso(),
         )
     )
-    row = conn.execute(select(extension_properties).where(extension_properties.c.id == pid)).one()
-    return row
+    return conn.execute(select(extension_properties).where(extension_properties.c.id == pid)).one()
 
 
 def app_properties(conn: Connection, app_id: str) -> list[Row[Any]]:
