@@ -126,6 +126,22 @@ STATUS = {
 }
 
 
+COST_CENTER = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:costCenter"
+MAPPINGS = {
+    "mappings": INSTANCE["mappings"],
+    "targets": [
+        {"target": "userName", "custom": False},
+        {
+            "target": COST_CENTER,
+            "custom": True,
+            "name": "costCenter",
+            "type": "string",
+            "multiValued": False,
+        },
+    ],
+}
+
+
 def fake_integration(page: Page, calls: list[dict[str, str | None]]) -> None:
     """Answer the integration API in the page, recording what the console sent."""
 
@@ -140,7 +156,13 @@ def fake_integration(page: Page, calls: list[dict[str, str | None]]) -> None:
                 "body": request.post_data,
             }
         )
-        doc = STATUS if request.url.endswith("/status") else INSTANCE
+        doc = (
+            STATUS
+            if request.url.endswith("/status")
+            else MAPPINGS
+            if request.url.endswith("/mappings")
+            else INSTANCE
+        )
         route.fulfill(
             status=200,
             content_type="application/json",
@@ -189,3 +211,16 @@ def test_read_only_admins_see_the_controls_disabled(
     expect(row.locator("[data-sync-now]")).to_be_disabled()
     expect(page.locator("[data-setup] button")).to_be_disabled()
     expect(page.locator("[data-allow-sync]")).to_be_disabled()
+
+
+def test_mapping_editor_suggests_the_orgs_own_attributes(admin_page: Page) -> None:
+    calls: list[dict[str, str | None]] = []
+    fake_integration(admin_page, calls)
+    admin_page.click("nav >> text=Organization Settings")
+    admin_page.locator("tr[data-instance='inst-1'] >> text=Configure").click()
+    options = admin_page.locator("datalist[data-mapping-targets] option")
+    expect(options).to_have_count(2)
+    expect(options.nth(1)).to_have_attribute("value", COST_CENTER)
+    expect(options.nth(1)).to_have_text("costCenter: custom string")
+    target = admin_page.locator("[data-mapping] input[aria-label='Target attribute']").first
+    assert target.get_attribute("list") == "mapping-targets-inst-1"

@@ -36,6 +36,7 @@ from ..integrations.entra.errors import (
 )
 from ..integrations.entra.failures import recording_failures
 from ..integrations.entra.lookup import saved_instance
+from ..integrations.entra.mappings import targets as mapping_targets
 from ..integrations.entra.setup import SetupOptions
 from .auth import SESSION_COOKIE, Refusal, Refused, authenticate
 from .auth import Principal as Admin
@@ -249,14 +250,18 @@ def scope(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, A
 
 
 def mapping_list(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
+    """The instance's mappings, and the targets an editor offers for them (the org's own
+    User attributes among them)."""
     iid = request.path_params["instance_id"]
     if request.method == "GET":
-        return {"mappings": saved_instance(hub.instances, admin.org_id, iid).mappings}
-    body = request.state.body or {}
-    doc = hub.entra.control.set_mappings(
-        admin.org_id, iid, body.get("mappings") if isinstance(body, dict) else None, actor
-    )
-    return {"mappings": doc["mappings"]}
+        chosen = saved_instance(hub.instances, admin.org_id, iid).mappings
+    else:
+        body = request.state.body or {}
+        chosen = hub.entra.control.set_mappings(
+            admin.org_id, iid, body.get("mappings") if isinstance(body, dict) else None, actor
+        )["mappings"]
+    custom = [d.definition for d in hub.attributes.definitions(admin.org_id, "User")]
+    return {"mappings": chosen, "targets": mapping_targets(custom)}
 
 
 def disconnect(request: Request, hub: Hub, admin: Admin, actor: Actor) -> None:

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from . import admin, authorize, consent, oauth, pages, signin
 from .context import Emulator
 from .graph import (
+    applications,
     audit_logs,
     delta,
     groups,
@@ -75,6 +76,7 @@ def create_app(emu: Emulator, *, provisioning: bool = True) -> Starlette:
         *groups.routes(emu),
         *synchronization.routes(emu, scheduler),
         *service_principals.routes(emu),
+        *applications.routes(emu),
         *audit_logs.routes(emu),
     ]
     app = Starlette(

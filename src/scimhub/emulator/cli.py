@@ -12,8 +12,15 @@ from typing import Any
 import typer
 from sqlalchemy import Connection, Engine, select
 
-from . import audit, faults, redirect_uris, seed
-from .apps import add_client_secret, delete_sp, grant_consent, restore_sp, set_sp_enabled
+from . import audit, extensions, faults, redirect_uris, seed
+from .apps import (
+    add_client_secret,
+    delete_sp,
+    find_app,
+    grant_consent,
+    restore_sp,
+    set_sp_enabled,
+)
 from .constants import INTEGRATION_APP_ID
 from .context import DEFAULT_CYCLE_SECONDS, open_data_dir
 from .directory import (
@@ -51,6 +58,7 @@ jobs_app = typer.Typer(help="Provisioning jobs.")
 faults_app = typer.Typer(help="Fault injection for Graph (429, latency, 5xx).")
 apps_app = typer.Typer(help="Application registrations (client secrets, redirect URIs).")
 redirect_app = typer.Typer(help="An application's redirect URIs (exact match at sign-in).")
+extension_app = typer.Typer(help="An application's directory extension properties.")
 for sub, name in (
     (sp_app, "sp"),
     (users_app, "users"),
@@ -62,6 +70,7 @@ for sub, name in (
     app.add_typer(sub, name=name)
 app.add_typer(apps_app, name="app", hidden=True)  # `app redirect-uri ...` reads naturally
 apps_app.add_typer(redirect_app, name="redirect-uri")
+apps_app.add_typer(extension_app, name="extension")
 
 DATA_DIR = typer.Option(
     Path(".scimhub-emulator"),
@@ -414,6 +423,82 @@ def redirect_remove(
     _redirect_out(app_id, uris, as_json)
 
 
+def _app(conn: Connection, app_id: str) -> Any:
+    app = find_app(conn, app_id)
+    if app is None:
+        raise DirectoryError(f"Application '{app_id}' not found.")
+    return app
+
+
+@extension_app.command("add")
+def extension_add(
+    data_dir: Path = DATA_DIR,
+    app_id: str = APP_ID_REQUIRED,
+    name: str = typer.Option(..., "--name"),
+    data_type: str = typer.Option("String", "--type", help=", ".join(extensions.DATA_TYPES)),
+    multi_valued: bool = typer.Option(False, "--multi-valued"),
+) -> None:
+    """Register a property on users, as the portal's admin (or Graph) does; prints it,
+    with the `extension_<appId>_<name>` name users carry it under."""
+
+    def go(conn: Connection) -> dict[str, Any]:
+        app = _app(conn, app_id)
+        body = {
+            "name": name,
+            "dataType": data_type,
+            "isMultiValued": multi_valued,
+            "targetObjects": ["User"],
+        }
+        return extensions.property_to_graph(
+            extensions.add_property(conn, app, body), app.display_name
+        )
+
+    _out(_run(_engine(data_dir), go))
+
+
+@extension_app.command("list")
+def extension_list(data_dir: Path = DATA_DIR, app_id: str = APP_ID_REQUIRED) -> None:
+    def go(conn: Connection) -> list[dict[str, Any]]:
+        app = _app(conn, app_id)
+        return [
+            extensions.property_to_graph(r, app.display_name)
+            for r in extensions.app_properties(conn, app.app_id)
+        ]
+
+    _out(_run(_engine(data_dir), go))
+
+
+@extension_app.command("remove")
+def extension_remove(
+    data_dir: Path = DATA_DIR,
+    app_id: str = APP_ID_REQUIRED,
+    property_id: str = typer.Option(..., "--id"),
+) -> None:
+    _run(
+        _engine(data_dir),
+        lambda c: extensions.delete_property(c, _app(c, app_id).app_id, property_id),
+    )
+    _out({"removed": property_id})
+
+
+EXT = typer.Option(
+    None, "--ext", help="extension_<appId>_<name>=VALUE (repeatable; an empty VALUE clears it)."
+)
+
+
+def _ext_attrs(conn: Connection, tenant_id: str, pairs: list[str] | None) -> dict[str, Any]:
+    """`--ext` values, typed by their property's dataType."""
+    known = extensions.user_property_names(conn, tenant_id)
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        name, sep, raw = pair.partition("=")
+        prop = known.get(name.lower())
+        if not sep or prop is None:
+            raise DirectoryError(f"--ext {pair}: not NAME=VALUE of a registered property.")
+        out[prop.name] = extensions.parse_text(prop, raw) if raw else None
+    return out
+
+
 def _user_attrs(**kw: Any) -> dict[str, Any]:
     names = {
         "upn": "userPrincipalName",
@@ -444,6 +529,7 @@ def users_add(
     employee_id: str | None = None,
     manager: str | None = None,
     enabled: bool = typer.Option(True, "--enabled/--disabled"),
+    ext: list[str] | None = EXT,
 ) -> None:
     attrs = _user_attrs(
         upn=upn,
@@ -457,7 +543,15 @@ def users_add(
         manager=manager,
         enabled=enabled,
     )
-    _out({"id": _run(_engine(data_dir), lambda c: add_user(c, _tenant(c, tenant).id, attrs))})
+
+    def go(conn: Connection) -> str:
+        tid = _tenant(conn, tenant).id
+        uid = add_user(conn, tid, attrs)
+        if ext:
+            extensions.update_user_with_extensions(conn, tid, uid, _ext_attrs(conn, tid, ext))
+        return uid
+
+    _out({"id": _run(_engine(data_dir), go)})
 
 
 @users_app.command("update")
@@ -474,6 +568,7 @@ def users_update(
     employee_id: str | None = None,
     manager: str | None = None,
     enabled: bool | None = typer.Option(None, "--enabled/--disabled"),
+    ext: list[str] | None = EXT,
 ) -> None:
     attrs = _user_attrs(
         display_name=display_name,
@@ -486,13 +581,13 @@ def users_update(
         manager=manager,
         enabled=enabled,
     )
-    _out(
-        {
-            "id": _run(
-                _engine(data_dir), lambda c: update_user(c, _tenant(c, tenant).id, user, attrs)
-            )
-        }
-    )
+
+    def go(conn: Connection) -> str:
+        tid = _tenant(conn, tenant).id
+        changes = {**attrs, **_ext_attrs(conn, tid, ext)}
+        return extensions.update_user_with_extensions(conn, tid, user, changes)
+
+    _out({"id": _run(_engine(data_dir), go)})
 
 
 @users_app.command("disable")

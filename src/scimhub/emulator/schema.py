@@ -310,3 +310,30 @@ settings = Table(
     Column("key", String, primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# Directory extension properties registered on an application (Graph extensionProperty):
+# `name` is the full `extension_<appId without dashes>_<name>`, unique in the tenant.
+extension_properties = Table(
+    "extension_properties",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("app_id", String, nullable=False, index=True),
+    _ci("name", nullable=False),
+    Column("data_type", String, nullable=False),
+    Column("is_multi_valued", Boolean, nullable=False),
+    Column("target_objects", JSON, nullable=False),
+    Column("created_at", String, nullable=False),
+    Index("ix_extension_properties_tenant_name", "tenant_id", "name", unique=True),
+)
+
+# A user's values of those properties, one row per property set on the user. The value
+# is wrapped ({"v": value}): SQLite's JSON column would turn a bare number's text into a number.
+user_extensions = Table(
+    "user_extensions",
+    metadata,
+    Column("user_id", String, primary_key=True),
+    Column("name", String(collation="NOCASE"), primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("value", JSON, nullable=False),
+)

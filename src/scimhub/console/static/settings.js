@@ -63,17 +63,32 @@
     return el("span", { class: `badge status-${status}`, "data-job-status": status }, label);
   }
 
-  function mappingRow(mapping) {
+  function mappingRow(mapping, targetsId) {
     const row = el("div", { class: "mapping-row", "data-mapping": true },
       writable(el("input", { value: mapping.source || "", "aria-label": "Source attribute", placeholder: "Entra attribute" })),
       el("span", { class: "muted" }, "→"),
-      writable(el("input", { value: mapping.target || "", "aria-label": "Target attribute", placeholder: "SCIM attribute" })),
+      writable(el("input", { value: mapping.target || "", list: targetsId, "aria-label": "Target attribute", placeholder: "SCIM attribute" })),
       writable(el("button", { class: "btn btn-small btn-quiet", type: "button", "aria-label": "Remove mapping", onclick: () => row.remove() }, "✕")));
     return row;
   }
 
+  // The targets the hub offers (its standard attributes and the organisation's own User
+  // attributes) as suggestions for the target inputs, read when the editor opens.
+  function targetList(instance, path) {
+    const list = el("datalist", { id: `mapping-targets-${instance.id}`, "data-mapping-targets": true });
+    api("GET", `${path}/mappings`).then((answer) => {
+      for (const t of answer.targets || []) {
+        list.append(el("option", { value: t.target }, t.custom ? `${t.name}: custom ${t.type}${t.multiValued ? ", multi-valued" : ""}` : null));
+      }
+    }).catch((err) => {
+      if (!(err instanceof window.scimhub.ApiError)) throw err;
+    });
+    return list;
+  }
+
   function editor(instance) {
     const path = `${base}/instances/${encodeURIComponent(instance.id)}`;
+    const targets = targetList(instance, path);
     const scope = writable(el("select", { "aria-label": "Scope" },
       el("option", { value: "assigned", selected: instance.scope === "assigned" }, "Only assigned users and groups"),
       el("option", { value: "all", selected: instance.scope === "all" }, "All users and groups")));
@@ -84,8 +99,8 @@
       await refresh();
     }));
 
-    const list = el("div", {}, ...(instance.mappings || []).map(mappingRow));
-    const addMapping = writable(el("button", { class: "btn btn-small", type: "button", onclick: () => list.append(mappingRow({})) }, "Add mapping"));
+    const list = el("div", {}, ...(instance.mappings || []).map((m) => mappingRow(m, targets.id)));
+    const addMapping = writable(el("button", { class: "btn btn-small", type: "button", onclick: () => list.append(mappingRow({}, targets.id)) }, "Add mapping"));
     const saveMappings = writable(el("button", { class: "btn btn-small", type: "button" }, "Save mappings"));
     saveMappings.addEventListener("click", () => act(saveMappings, async () => {
       const mappings = Array.from(list.querySelectorAll("[data-mapping]"), (row) => {
@@ -133,6 +148,7 @@
           el("div", {},
             el("h4", {}, "Attribute mappings"),
             list,
+            targets,
             el("div", { class: "actions" }, addMapping, saveMappings)))));
   }
 

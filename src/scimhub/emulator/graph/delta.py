@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Row, Table, select
 from starlette.requests import Request
 from starlette.routing import Route
 
+from .. import extensions
 from ..context import Emulator
 from ..db import current_version
 from ..schema import groups, membership_changes, memberships, users
@@ -22,10 +23,10 @@ from .errors import bad_request
 from .groups import KNOWN as GROUP_FIELDS
 from .groups import READ_ROLES as GROUP_ROLES
 from .groups import group_to_graph
-from .users import DEFAULT_SELECT as USER_DEFAULT
-from .users import KNOWN as USER_FIELDS
 from .users import READ_ROLES as USER_ROLES
-from .users import user_to_graph
+from .users import parse_select as parse_user_select
+from .users import render as render_user
+from .users import wants_extensions
 
 
 def _removed(row: Row[Any]) -> dict[str, Any] | None:
@@ -64,18 +65,21 @@ def _members(conn: Connection, group_id: str, state: dict[str, Any]) -> list[dic
     return out
 
 
+Select = Callable[[Request, Connection, str], list[str] | None]
+Render = Callable[[Connection, list[Row[Any]], list[str] | None, dict[str, Any]], list[Any]]
+
+
 def _delta(
-    emu: Emulator,
-    table: Table,
-    known: set[str],
-    render: Callable[[Connection, Row[Any], list[str] | None, dict[str, Any]], dict[str, Any]],
-    name: str,
+    emu: Emulator, table: Table, parse: Select, render: Render, name: str
 ) -> Callable[[Request, Caller], Any]:
+    """`render`: a page of live rows as Graph objects, in order (one call per page, so
+    what it reads besides the rows is read once for the page)."""
+
     async def handler(request: Request, caller: Caller) -> dict[str, Any]:
-        fields = odata.parse_select(request, known)
         top = odata.parse_top(request, default=200)
         q = request.query_params
         with emu.engine.connect() as conn:
+            fields = parse(request, conn, caller.tenant_id)
             if "$skiptoken" in q:
                 state = odata.decode_token(q["$skiptoken"], "$skiptoken")
             elif "$deltatoken" in q:
@@ -101,7 +105,9 @@ def _delta(
                     table.c.version > int(state["from"]), table.c.version <= state["to"]
                 )
             rows = conn.execute(stmt.order_by(table.c.id).limit(top + 1)).all()
-            value = [_removed(r) or render(conn, r, fields, state) for r in rows[:top]]
+            live = [r for r in rows[:top] if _removed(r) is None]
+            rendered = iter(render(conn, live, fields, state))
+            value = [_removed(r) or next(rendered) for r in rows[:top]]
         body: dict[str, Any] = {
             "@odata.context": f"{emu.base_url}/v1.0/$metadata#{name}",
             "value": value,
@@ -120,23 +126,32 @@ def _delta(
 
 
 def routes(emu: Emulator) -> list[Route]:
-    def render_user(
-        _: Connection, row: Row[Any], fields: list[str] | None, _state: dict[str, Any]
-    ) -> dict[str, Any]:
-        return odata.project(user_to_graph(row), fields, USER_DEFAULT)
-
-    def render_group(
-        conn: Connection, row: Row[Any], fields: list[str] | None, state: dict[str, Any]
-    ) -> dict[str, Any]:
-        out = odata.project(
-            group_to_graph(row), [f for f in fields or [] if f != "members"] or None
+    def render_users(
+        conn: Connection, rows: list[Row[Any]], fields: list[str] | None, _: dict[str, Any]
+    ) -> list[Any]:
+        values = (
+            extensions.user_values(conn, [r.id for r in rows]) if wants_extensions(fields) else {}
         )
-        if fields is None or "members" in fields:
-            out["members@delta"] = _members(conn, row.id, state)
+        return [render_user(r, fields, values.get(r.id)) for r in rows]
+
+    def parse_group_select(request: Request, _conn: Connection, _tenant: str) -> list[str] | None:
+        return odata.parse_select(request, GROUP_FIELDS)
+
+    def render_groups(
+        conn: Connection, rows: list[Row[Any]], fields: list[str] | None, state: dict[str, Any]
+    ) -> list[Any]:
+        out = []
+        for row in rows:
+            doc = odata.project(
+                group_to_graph(row), [f for f in fields or [] if f != "members"] or None
+            )
+            if fields is None or "members" in fields:
+                doc["members@delta"] = _members(conn, row.id, state)
+            out.append(doc)
         return out
 
-    users_delta = _delta(emu, users, USER_FIELDS, render_user, "users")
-    groups_delta = _delta(emu, groups, GROUP_FIELDS, render_group, "groups")
+    users_delta = _delta(emu, users, parse_user_select, render_users, "users")
+    groups_delta = _delta(emu, groups, parse_group_select, render_groups, "groups")
     return [
         Route("/v1.0/users/delta", graph_endpoint(emu, users_delta, *USER_ROLES)),
         Route("/v1.0/users/delta()", graph_endpoint(emu, users_delta, *USER_ROLES)),

@@ -173,7 +173,10 @@ def parse_top(request: Request, default: int = 100, maximum: int = 999) -> int:
 
 
 def parse_select(request: Request, known: set[str]) -> list[str] | None:
-    raw = request.query_params.get("$select")
+    return parse_select_text(request.query_params.get("$select"), known)
+
+
+def parse_select_text(raw: str | None, known: set[str]) -> list[str] | None:
     if not raw:
         return None
     fields = [f.strip() for f in raw.split(",") if f.strip()]

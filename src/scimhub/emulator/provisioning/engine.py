@@ -213,7 +213,7 @@ class Cycle:
 
     async def _sync_user(self, row: Row[Any], attempt: _Attempt, began: float) -> Outcome | None:
         key, name = ("User", row.id), row.user_principal_name
-        attrs = user_attributes(row)
+        attrs = {**user_attributes(row), **self.snap.extensions.get(row.id, {})}
         link = self.links.get(key)
         scoped = self._user_scoped(row, attrs)
         if link is None:

@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from .. import audit
+from .. import audit, extensions
 from ..db import now_iso
 from ..directory import DirectoryError
 from ..schema import escrows, sync_jobs, sync_links, sync_secrets
-from .mappings import default_schema, validate_schema
+from .mappings import attribute_sources, default_schema, validate_schema
 
 NEVER = "0001-01-01T00:00:00Z"
 RESET_SCOPES = {
@@ -219,8 +219,19 @@ def restart(
 
 
 def put_schema(conn: Connection, job: Row[Any], schema: Any, initiator: dict[str, Any]) -> None:
-    """New mappings or scope mean a new initial cycle (the watermark is dropped)."""
-    update(conn, job.id, schema=validate_schema(schema), watermark=None)
+    """New mappings or scope mean a new initial cycle (the watermark is dropped). A
+    directory extension can be a source only once an application registered it."""
+    schema = validate_schema(schema)
+    known = extensions.user_property_names(conn, job.tenant_id)
+    for source in attribute_sources(schema, "User"):
+        if extensions.is_extension(source) and source.lower() not in known:
+            raise DirectoryError(
+                f"The source attribute '{source}' is not an extension property of this "
+                "directory's users: register it on an application first "
+                "(POST /applications/{id}/extensionProperties).",
+                "BadRequest",
+            )
+    update(conn, job.id, schema=schema, watermark=None)
     _audit(conn, job, "Update attribute mappings or scope", initiator)
 
 

@@ -152,6 +152,17 @@ def validate_schema(schema: Any) -> dict[str, Any]:
     return schema
 
 
+def attribute_sources(schema: dict[str, Any], source: str) -> list[str]:
+    """The source attribute names the object mappings of `source` objects read."""
+    return [
+        am["source"]["name"]
+        for om in _object_mappings(schema)
+        if om.get("sourceObjectName") == source
+        for am in om["attributeMappings"]
+        if am["source"].get("type") == "Attribute" and isinstance(am["source"].get("name"), str)
+    ]
+
+
 def object_mapping(schema: dict[str, Any], source: str) -> dict[str, Any] | None:
     return next(
         (

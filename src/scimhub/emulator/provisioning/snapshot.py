@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, or_, select
 
+from .. import extensions
 from ..db import current_version
 from ..schema import assignments, escrows, groups, memberships, sync_links, users
 
@@ -30,6 +31,8 @@ class Snapshot:
     group_members: dict[str, list[str]]  # candidate group -> live direct user members
     links: dict[tuple[str, str], Link]
     escrowed: dict[tuple[str, str], int] = field(default_factory=dict)
+    # candidate user -> its directory extension values, the mappings' extension_* sources
+    extensions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def load(
@@ -123,4 +126,5 @@ def load(
         dict(group_members),
         links,
         escrowed,
+        extensions.user_values(conn, [u.id for u in user_rows]),
     )

@@ -115,7 +115,14 @@ class Control:
             graph = self.connection.graph(instance.tenant_id)
             schema = jobs.get_schema(graph, job)
             jobs.put_schema(graph, job, mappings.into_schema(schema, chosen))
-        instance = self.instances.update(instance, mappings=chosen)
+        changes: dict[str, Any] = {"mappings": chosen}
+        if instance.mode == Mode.PULL and mappings.extension_sources(
+            chosen
+        ) != mappings.extension_sources(instance.mappings):
+            # A deltaLink keeps the $select it began with: a newly mapped extension is read
+            # only by a round from scratch (as a mapping change restarts Entra's cycle).
+            changes["users_delta_link"] = None
+        instance = self.instances.update(instance, **changes)
         record(self.audit, org_id, actor, AuditAction.MAPPINGS_CHANGED, target=instance.name)
         return instance_doc(instance)
 

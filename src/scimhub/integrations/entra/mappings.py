@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from ...scim.custom import Definition
 from .errors import BadRequest
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -25,6 +26,8 @@ DEFAULT_MAPPINGS: list[dict[str, str]] = [
     {"source": "manager", "target": f"{ENTERPRISE}:manager"},
 ]
 MATCHING_TARGET = "userName"
+# Directory extension attributes an Entra app registered: `extension_<appId>_<name>`.
+EXTENSION_PREFIX = "extension_"
 
 
 def validate(mappings: Any) -> list[dict[str, str]]:
@@ -48,6 +51,32 @@ def validate(mappings: Any) -> list[dict[str, str]]:
     if len(set(targets)) != len(targets):
         raise BadRequest("each target attribute may be mapped only once")
     return clean
+
+
+def targets(custom: list[Definition]) -> list[dict[str, Any]]:
+    """The target attributes a mapping editor offers: the hub's standard ones, then the
+    organisation's own User attributes (their full `urn:...:name` paths)."""
+    standard: list[dict[str, Any]] = [
+        {"target": m["target"], "custom": False} for m in DEFAULT_MAPPINGS
+    ]
+    return standard + [
+        {
+            "target": d.path,
+            "custom": True,
+            "name": d.name,
+            "type": d.type.value,
+            "multiValued": d.multi_valued,
+        }
+        for d in custom
+        if d.resource_type == "User"
+    ]
+
+
+def extension_sources(mappings: list[dict[str, str]]) -> list[str]:
+    """The directory extensions the mappings read, once each, in mapping order."""
+    return list(
+        dict.fromkeys(m["source"] for m in mappings if m["source"].startswith(EXTENSION_PREFIX))
+    )
 
 
 def _user_mapping(schema: dict[str, Any]) -> dict[str, Any] | None:

@@ -32,11 +32,12 @@ from ...directory.users import Users
 from ...scim.errors import NotFound, ScimError
 from ...scim.filter import parse_path
 from ...scim.patch import PatchOp, apply_patch
-from ...scim.schemas import USER, USER_URN
+from ...scim.schemas import USER, USER_URN, ResourceType
 from ...store.engine import utcnow
 from .connection import EntraConnection
 from .errors import AlreadyRunning, Conflict
 from .graph import GraphClient
+from .mappings import extension_sources
 
 # Graph user properties the default mappings read; `manager` needs $expand and is not
 # pulled (push covers it).
@@ -67,16 +68,25 @@ def _digest(doc: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def user_document(item: dict[str, Any], mappings: list[dict[str, str]]) -> dict[str, Any]:
+def user_select(mappings: list[dict[str, str]]) -> str:
+    """The users round's $select: the standard properties and every mapped directory
+    extension (Graph returns those only when $select names them)."""
+    return ",".join([USER_SELECT, *extension_sources(mappings)])
+
+
+def user_document(
+    item: dict[str, Any], mappings: list[dict[str, str]], rt: ResourceType = USER
+) -> dict[str, Any]:
     """A SCIM user from a Graph user, through the instance's mappings: each mapping is
     applied as a SCIM PATCH `add` on its target path, so any path the SCIM layer accepts
-    (`emails[type eq "work"].value`, extension urns) works as a target."""
+    (`emails[type eq "work"].value`, extension urns, the organisation's own attributes in
+    `rt`) works as a target, and a value its attribute refuses fails as a write would."""
     ops = [
         PatchOp("add", parse_path(m["target"]), item[m["source"]])
         for m in mappings
         if item.get(m["source"]) not in (None, "", [])
     ]
-    doc = apply_patch(USER, {"schemas": [USER_URN]}, ops).doc
+    doc = apply_patch(rt, {"schemas": [USER_URN]}, ops).doc
     return dict(doc)
 
 
@@ -160,7 +170,7 @@ class PullSync:
         column = f"{kind}_delta_link"
         link = getattr(instance, column)
         if not link:
-            select = USER_SELECT if kind == "users" else "id,displayName,members"
+            select = user_select(instance.mappings) if kind == "users" else "id,displayName,members"
             link = f"/{kind}/delta?$select={select}&$top={self.page_size}"
         while True:
             page = graph.get(link)
@@ -186,6 +196,7 @@ class PullSync:
         batch: list[ImportItem] = []
         digests: dict[str, str] = {}
         gone: list[str] = []
+        rt = self.imports.attributes.types(org_id).of("User")
         for item in items:
             oid = item.get("id")
             if not oid:
@@ -199,7 +210,7 @@ class PullSync:
                         gone.append(oid)
                 continue
             try:
-                doc = user_document(item, instance.mappings)
+                doc = user_document(item, instance.mappings, rt)
             except ScimError:
                 counts.skipped += 1
                 continue
