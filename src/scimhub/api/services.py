@@ -10,6 +10,7 @@ from ..delivery.endpoints import WebhookService
 from ..directory.admins import Admins
 from ..directory.audit import Audit
 from ..directory.custom_attributes import CustomAttributes
+from ..directory.deletion_brake import DeletionBrake
 from ..directory.events import Events
 from ..directory.groups import Groups
 from ..directory.health import Health
@@ -50,6 +51,7 @@ class Hub:
     webhooks: WebhookService
     recycle_bin: RecycleBin
     attributes: CustomAttributes
+    brake: DeletionBrake
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
@@ -67,13 +69,16 @@ class Hub:
         attributes = CustomAttributes(db, orgs, cache_seconds=settings.schema_cache_seconds)
         users = Users(db, attributes, max_values=settings.max_multi_values)
         groups = Groups(db, attributes)
+        links = Links(db)
+        brake = DeletionBrake(db, orgs, instances, users, groups, links, audit)
         pull = PullSync(
             entra.connection,
             instances=instances,
             users=users,
             groups=groups,
-            links=Links(db),
+            links=links,
             imports=Imports(db, attributes),
+            brake=brake,
             page_size=settings.pull_page_size,
             base_url=settings.public_url,
         )
@@ -101,6 +106,7 @@ class Hub:
             WebhookService.open(settings, db, audit, events),
             RecycleBin(db, audit, attributes),
             attributes,
+            brake,
         )
 
     def close(self) -> None:

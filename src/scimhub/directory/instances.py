@@ -68,6 +68,7 @@ class Instance:
     last_pull: dict[str, Any] | None
     created: datetime
     updated: datetime
+    deletion_threshold: dict[str, Any] | None = None  # deletion_brake.Threshold; None: the org's
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,7 @@ def _instance(r: Any) -> Instance:
         r.last_pull,
         as_utc(r.created),
         as_utc(r.updated),
+        r.deletion_threshold,
     )
 
 

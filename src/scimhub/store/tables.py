@@ -268,6 +268,9 @@ entra_instances = Table(
     Column("groups_delta_link", Text),
     Column("last_status", Document),  # last job status read from Graph
     Column("last_pull", Document),  # counts and times of the last pull cycle
+    # The instance's brake on mass removal (directory.deletion_brake.Threshold as JSON);
+    # null: the organisation's.
+    Column("deletion_threshold", Document),
     Column("created", Timestamp, nullable=False),
     Column("updated", Timestamp, nullable=False),
     Index(None, "org_id", "tenant_id", unique=True),
@@ -442,4 +445,31 @@ recycle_bin = Table(
     Column("deleted_by", Document, nullable=False),  # the change's source (events.Source)
     Index(None, "org_id", "resource_type", "deleted_at"),
     Index(None, "deleted_at"),  # the purge deletes by age across organisations
+)
+
+# Removals pull sync found (Graph's @removed): noted during a round, then at its end applied,
+# or all held when they would cross the instance's threshold, until an admin approves or
+# discards them (directory.deletion_brake). Applied ones are the window's count.
+removals = Table(
+    "removals",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "instance_id",
+        String(36),
+        ForeignKey("entra_instances.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("object_id", String(64), nullable=False),  # the Entra object's id
+    Column("resource_type", String(8), nullable=False),  # "User" | "Group"
+    Column("resource_id", String(36), nullable=False),
+    Column("name", String(512), nullable=False),  # userName / displayName when noted
+    Column("action", String(16), nullable=False),  # "delete" | "deactivate"
+    Column("state", String(16), nullable=False),  # pending | held | applied | discarded
+    Column("noted", Timestamp, nullable=False),
+    Column("decided", Timestamp),  # when applied or discarded
+    Column("decided_by", String(256)),
+    Index(None, "instance_id", "state", "noted"),
+    Index(None, "instance_id", "decided"),
 )
