@@ -10,7 +10,17 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from ..scim.errors import ScimError
-from . import deleted, events, integration, scim_bulk, scim_discovery, scim_resources, v1, webhooks
+from . import (
+    deleted,
+    deletion_brake,
+    events,
+    integration,
+    scim_bulk,
+    scim_discovery,
+    scim_resources,
+    v1,
+    webhooks,
+)
 from .responses import JsonResponse
 from .scim_endpoint import error_response
 from .services import Hub
@@ -41,6 +51,7 @@ routes: list[BaseRoute] = [
         routes=scim_resources.routes + scim_discovery.routes + scim_bulk.routes,
     ),
     *integration.routes,
+    *deletion_brake.routes,
     *events.routes,
     *webhooks.routes,
     *deleted.routes,

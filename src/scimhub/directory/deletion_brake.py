@@ -356,7 +356,7 @@ class DeletionBrake:
         """Apply every held removal, as the admin's change. Raises NotFound, RoundRunning."""
         instance = self._instance(org_id, instance_id)
         source = Source(SourceKind.ADMIN, actor.name, tracking_id=actor.tracking_id)
-        with self.instances.round_lock(instance.id) as mine:
+        with self.instances.round_lock(instance.id, wait=False) as mine:
             if not mine:
                 raise RoundRunning()
             held = self._listed(instance.id, State.HELD)
@@ -369,7 +369,7 @@ class DeletionBrake:
         """Drop every held removal: the hub keeps those users and groups. Raises NotFound,
         RoundRunning."""
         instance = self._instance(org_id, instance_id)
-        with self.instances.round_lock(instance.id) as mine:
+        with self.instances.round_lock(instance.id, wait=False) as mine:
             if not mine:
                 raise RoundRunning()
             held = self._listed(instance.id, State.HELD)

@@ -14,7 +14,6 @@ public URL, else the instance's saved hub URL, else the hub-relative path.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -105,8 +104,6 @@ class PullSync:
         self.brake = brake
         self.page_size = page_size
         self.base_url = base_url  # the hub's public URL, for `meta.location` in events
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
 
     def run(
         self,
@@ -119,14 +116,10 @@ class PullSync:
         """One round. A second caller in this process waits for the first to end; one in
         another process (several API processes on PostgreSQL) is told it is running.
         `tracking_id`: the request or scheduled run the round belongs to, for its events."""
-        with self._lock_for(instance_id), self.instances.round_lock(instance_id) as mine:
+        with self.instances.round_lock(instance_id) as mine:
             if not mine:
                 raise AlreadyRunning()
             return self._run(org_id, instance_id, progress, tracking_id)
-
-    def _lock_for(self, instance_id: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(instance_id, threading.Lock())
 
     def _run(
         self,
