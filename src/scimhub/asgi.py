@@ -26,6 +26,7 @@ def background_work(hub: Hub) -> SyncWork:
         requests=hub.requests,
         events=hub.events,
         recycle_bin=hub.recycle_bin,
+        brake=hub.brake,
         tracking_prefix=s.tracking_prefix,
         retention=Retention(
             request_log=timedelta(days=s.request_log_days),

@@ -13,6 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from scimhub.api.services import Hub
+from scimhub.asgi import background_work
 from scimhub.directory.actor import Actor
 from scimhub.directory.deletion_brake import (
     Action,
@@ -250,3 +251,25 @@ def test_the_api_lists_decides_and_sets_thresholds(
     assert done.status_code == 200 and done.json()["approved"] == 3
     status = app_client.get(f"{base}/status", headers=headers).json()
     assert [i["deletionsHeld"] for i in status["instances"]] == [0]
+
+
+def test_the_clean_up_forgets_old_decisions(hub: Hub, org: OrgClient) -> None:
+    instance = _instance(hub, org.org_id)
+    hub.brake.set_threshold(
+        org.org_id, Threshold(count=1, percent=None), instance=instance, actor=ADMIN
+    )
+    instance = hub.instances.get(org.org_id, instance.id) or instance
+    ids = _users(org, 4)
+    assert _round(hub, instance, _noted(ids[:2]), org).held == 2
+    assert _round(hub, instance, _noted(ids[2:3]), org).held == 1
+    hub.brake.discard(org.org_id, instance.id, actor=ADMIN)
+    with hub.db.write() as conn:
+        conn.execute(
+            removals.update()
+            .where(removals.c.instance_id == instance.id)
+            .values(decided=utcnow() - timedelta(days=31))
+        )
+    assert background_work(hub).clean_up().removals >= 3
+    with hub.db.read() as conn:
+        left = conn.execute(removals.select().where(removals.c.instance_id == instance.id)).all()
+    assert left == []

@@ -19,6 +19,7 @@ from typing import Any
 from ..directory.actor import Actor
 from ..directory.events import Events
 from ..directory.instances import Instance, Instances, Mode
+from ..directory.deletion_brake import DeletionBrake
 from ..directory.recycle_bin import RecycleBin
 from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
@@ -57,6 +58,7 @@ class CleanUp:
     consent_states: int
     events: int
     recycled: int  # deleted users and groups purged from the recycle bin
+    removals: int  # the deletion brake's decided removals, past the request log's retention
 
 
 class SyncWork:
@@ -71,6 +73,7 @@ class SyncWork:
         requests: RequestLog,
         events: Events,
         recycle_bin: RecycleBin,
+        brake: DeletionBrake,
         tracking_prefix: str,
         retention: Retention,
     ) -> None:
@@ -84,6 +87,7 @@ class SyncWork:
         self.requests = requests
         self.events = events
         self.recycle_bin = recycle_bin
+        self.brake = brake
         self.tracking_prefix = tracking_prefix
         self.retention = retention
 
@@ -190,6 +194,7 @@ class SyncWork:
             # was older is told (410), never skipped past what it missed.
             events=self.events.prune(now - self.retention.events),
             recycled=self.recycle_bin.purge(now - self.retention.recycle_bin),
+            removals=self.brake.purge(cutoff),
         )
 
     # -- failures -------------------------------------------------------------------------
