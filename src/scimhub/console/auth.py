@@ -54,6 +54,12 @@ class ConsoleContext:
                 for e in self.hub.webhooks.endpoints(self.org_id)
                 if e.state == EndpointState.DISABLED
             ],
+            # the banner: pull instances whose removals wait for an admin (deletion brake)
+            "held_removals": [
+                (i, n)
+                for i in self.hub.instances.list(self.org_id)
+                if (n := self.hub.brake.held_count(i.id))
+            ],
             **extra,
         }
 

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import (
+    routes_deletions,
     routes_directory,
     routes_logs,
     routes_overview,
@@ -38,5 +39,6 @@ routes: list[BaseRoute] = [
     *routes_logs.routes,
     *routes_status.routes,
     *routes_webhooks.routes,
+    *routes_deletions.routes,
     Route("/{path:path}", not_found),  # an HTML 404 for a signed-in admin, not a SCIM error
 ]

@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..directory.actor import Actor
+from ..directory.deletion_brake import DeletionBrake
 from ..directory.events import Events
 from ..directory.instances import Instance, Instances, Mode
-from ..directory.deletion_brake import DeletionBrake
 from ..directory.recycle_bin import RecycleBin
 from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
