@@ -110,3 +110,51 @@ def test_another_orgs_instance_is_not_found_and_forms_are_guarded(
     )
     assert refused.status_code == 403
     assert hub.brake.held_count(mine.id) == 2
+
+
+def test_a_pushed_burst_is_alerted_and_restored_in_one_click(
+    signed_in: Console, signed_in_readonly: Console, admins: Admins, hub: Hub
+) -> None:
+    org = admins.org
+    secret, token = hub.tokens.create(org.org_id, name="Entra provisioning (contoso)")
+    instance = hub.instances.create(
+        org.org_id,
+        str(uuid.uuid4()),
+        name="Contoso",
+        mode=Mode.PUSH,
+        scope="assigned",
+        mappings=[],
+        auto_sync=True,
+        scim_token_id=token.id,
+    )
+    hub.brake.set_threshold(
+        org.org_id, Threshold(count=1, percent=None), instance=instance, actor=Actor("t", "T")
+    )
+    instance = hub.instances.get(org.org_id, instance.id) or instance
+    job = OrgClient(org.http, org.org_id, secret)
+    hub.bursts.scan(instance)
+    ids = [
+        job.post("/Users", {"schemas": [USER], "userName": f"b{i}-{uuid.uuid4().hex[:4]}"}).json()[
+            "id"
+        ]
+        for i in range(3)
+    ]
+    for rid in ids:
+        assert job.delete(f"/Users/{rid}").status_code == 204
+    burst = hub.bursts.scan(instance)
+    assert burst is not None
+
+    overview = signed_in.http.get("/console/overview").text
+    assert f'data-burst-alert="{burst.id}"' in overview
+    assert f'action="/console/bursts/{burst.id}/restore"' in overview
+    viewer_page = signed_in_readonly.http.get("/console/overview").text
+    assert "data-burst-alert" in viewer_page and "/restore" not in viewer_page
+    path = f"/console/bursts/{burst.id}/restore"
+    assert signed_in.http.post(path, data={"csrf_token": "forged"}).status_code == 403
+    refused = signed_in_readonly.http.post(path, data={"csrf_token": signed_in_readonly.csrf()})
+    assert refused.status_code == 403
+
+    done = signed_in.http.post(path, data={"csrf_token": signed_in.csrf()})
+    assert done.status_code == 200 and done.url.path == "/console/bursts"
+    assert "Restored 3 user(s)" in done.text and "data-burst-alert" not in done.text
+    assert all(org.get(f"/Users/{rid}").status_code == 200 for rid in ids)

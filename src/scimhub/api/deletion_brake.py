@@ -6,6 +6,9 @@ instance's held removals, approving or discarding them, and the thresholds.
     POST .../instances/{id}/heldRemovals/discard         keep the users and groups
     GET|PUT .../instances/{id}/deletionThreshold         {"threshold": {...} | null}
     GET|PUT .../deletionThreshold                        the organisation's
+    GET  .../removalBursts?state=open|restored|dismissed bursts Entra's push job made
+    POST .../removalBursts/{id}/restore                  undo one
+    POST .../removalBursts/{id}/dismiss                  acknowledge one
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from starlette.routing import Route
 from ..directory.actor import Actor
 from ..directory.deletion_brake import InvalidThreshold, RoundRunning, Threshold
 from ..directory.locator import Locator
-from ..integrations.entra.errors import BadRequest, Conflict
+from ..directory.removal_bursts import BurstDecided, BurstState
+from ..integrations.entra.errors import BadRequest, Conflict, NotFound
 from ..integrations.entra.lookup import saved_instance
+from ..scim.errors import NotFound as Missing
 from .auth import Principal as Admin
 from .integration import V1, endpoint
 from .scim_endpoint import base_url
@@ -35,8 +40,10 @@ def _refusals() -> Iterator[None]:
     """The brake's refusals in the integration API's terms."""
     try:
         yield
-    except RoundRunning as exc:
+    except (RoundRunning, BurstDecided) as exc:
         raise Conflict(exc.detail) from None
+    except Missing:
+        raise NotFound("Removal burst") from None
     except InvalidThreshold as exc:
         raise BadRequest(f"deletion threshold: {exc}") from None
 
@@ -104,7 +111,30 @@ def org_threshold(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dic
     return {"threshold": hub.brake.org_threshold(admin.org_id).as_json()}
 
 
+def bursts(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
+    raw = request.query_params.get("state", "")
+    try:
+        state = BurstState(raw) if raw else None
+    except ValueError:
+        raise BadRequest("state must be open, restored or dismissed") from None
+    return {"bursts": [b.as_json() for b in hub.bursts.listed(admin.org_id, state)]}
+
+
+def restore_burst(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
+    loc = Locator(base_url(request, hub), admin.org_id)
+    with _refusals():
+        done = hub.bursts.restore(admin.org_id, request.path_params["burst_id"], loc, actor=actor)
+    return {"restored": done.as_json()}
+
+
+def dismiss_burst(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
+    with _refusals():
+        hub.bursts.dismiss(admin.org_id, request.path_params["burst_id"], actor=actor)
+    return {"dismissed": True}
+
+
 _HELD = f"{V1}/instances/{{instance_id}}/heldRemovals"
+_BURST = f"{V1}/removalBursts/{{burst_id}}"
 _THRESHOLD = f"{V1}/instances/{{instance_id}}/deletionThreshold"
 routes = [
     Route(_HELD, endpoint(held, writes=False), methods=["GET"]),
@@ -114,4 +144,7 @@ routes = [
     Route(_THRESHOLD, endpoint(instance_threshold, writes=True), methods=["PUT"]),
     Route(f"{V1}/deletionThreshold", endpoint(org_threshold, writes=False), methods=["GET"]),
     Route(f"{V1}/deletionThreshold", endpoint(org_threshold, writes=True), methods=["PUT"]),
+    Route(f"{V1}/removalBursts", endpoint(bursts, writes=False), methods=["GET"]),
+    Route(f"{_BURST}/restore", endpoint(restore_burst, writes=True), methods=["POST"]),
+    Route(f"{_BURST}/dismiss", endpoint(dismiss_burst, writes=True), methods=["POST"]),
 ]

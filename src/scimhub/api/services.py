@@ -19,6 +19,7 @@ from ..directory.instances import Instances
 from ..directory.links import Links
 from ..directory.orgs import Orgs
 from ..directory.recycle_bin import RecycleBin
+from ..directory.removal_bursts import RemovalBursts
 from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
 from ..directory.tokens import Tokens
@@ -52,6 +53,7 @@ class Hub:
     recycle_bin: RecycleBin
     attributes: CustomAttributes
     brake: DeletionBrake
+    bursts: RemovalBursts
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
@@ -70,6 +72,7 @@ class Hub:
         users = Users(db, attributes, max_values=settings.max_multi_values)
         groups = Groups(db, attributes)
         links = Links(db)
+        recycle_bin = RecycleBin(db, audit, attributes)
         brake = DeletionBrake(db, orgs, instances, users, groups, links, audit)
         pull = PullSync(
             entra.connection,
@@ -104,9 +107,10 @@ class Hub:
             Offload(settings.offload_threads),
             events,
             WebhookService.open(settings, db, audit, events),
-            RecycleBin(db, audit, attributes),
+            recycle_bin,
             attributes,
             brake,
+            RemovalBursts(db, brake, users, recycle_bin, audit),
         )
 
     def close(self) -> None:

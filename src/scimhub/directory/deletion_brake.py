@@ -310,7 +310,7 @@ class DeletionBrake:
         if not pending:
             return Settled()
         threshold = self.threshold(instance)
-        limit = threshold.limit(self._active_users(instance.org_id))
+        limit = threshold.limit(self.active_users(instance.org_id))
         in_window = self._applied_since(instance.id, utcnow() - threshold.window)
         already_held = self._count(instance.id, State.HELD)
         if already_held or (limit is not None and in_window + len(pending) > limit):
@@ -498,7 +498,7 @@ class DeletionBrake:
                 ).scalar_one()
             )
 
-    def _active_users(self, org_id: str) -> int:
+    def active_users(self, org_id: str) -> int:
         with self.db.read() as conn:
             return int(
                 conn.execute(

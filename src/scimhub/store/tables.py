@@ -473,3 +473,49 @@ removals = Table(
     Index(None, "instance_id", "state", "noted"),
     Index(None, "instance_id", "decided"),
 )
+
+# Bursts of removals Entra's push job made (deletions and deactivations by its SCIM token
+# within a threshold's window): the hub applied them (it cannot refuse Entra without a
+# quarantine), and an admin restores or dismisses each (directory.removal_bursts).
+removal_bursts = Table(
+    "removal_bursts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "instance_id",
+        String(36),
+        ForeignKey("entra_instances.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("source", Document, nullable=False),  # the events' source (the job's token)
+    Column("started", Timestamp, nullable=False),
+    Column("ended", Timestamp, nullable=False),
+    Column("removals", Integer, nullable=False),
+    Column("first_seq", BigInteger, nullable=False),  # the org's event stream, inclusive
+    Column("last_seq", BigInteger, nullable=False),
+    Column("tracking_ids", Document, nullable=False),  # a sample, first ones first
+    Column("state", String(16), nullable=False),  # open | restored | dismissed
+    Column("decided", Timestamp),
+    Column("decided_by", String(256)),
+    Column("outcome", Document),  # what a restore did
+    Index(None, "org_id", "state"),
+)
+
+# Where the burst scan of a push instance is in its organisation's event stream, and the
+# window it is counting.
+burst_scans = Table(
+    "burst_scans",
+    metadata,
+    Column(
+        "instance_id",
+        String(36),
+        ForeignKey("entra_instances.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("window_started", Timestamp),
+    Column("window_first_seq", BigInteger),
+    Column("window_removals", Integer, nullable=False),
+    Column("burst_id", String(36)),  # the burst this window became, if it did
+)

@@ -21,6 +21,7 @@ from ..directory.deletion_brake import DeletionBrake
 from ..directory.events import Events
 from ..directory.instances import Instance, Instances, Mode
 from ..directory.recycle_bin import RecycleBin
+from ..directory.removal_bursts import RemovalBursts
 from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
 from ..directory.tokens import Tokens
@@ -74,6 +75,7 @@ class SyncWork:
         events: Events,
         recycle_bin: RecycleBin,
         brake: DeletionBrake,
+        bursts: RemovalBursts,
         tracking_prefix: str,
         retention: Retention,
     ) -> None:
@@ -88,6 +90,7 @@ class SyncWork:
         self.events = events
         self.recycle_bin = recycle_bin
         self.brake = brake
+        self.bursts = bursts
         self.tracking_prefix = tracking_prefix
         self.retention = retention
 
@@ -115,10 +118,13 @@ class SyncWork:
     def check(self, org_id: str, instance_id: str) -> bool:
         """Ask Entra about the instance: a push job's status (saved for the console), for
         pull instances whether the hub still gets a Graph token and an answer. A refusal
-        (consent revoked, integration app deleted, secret expired) is recorded."""
+        (consent revoked, integration app deleted, secret expired) is recorded. A push
+        instance's removals since the last check are scanned for a burst first."""
         instance = self.instances.get(org_id, instance_id)
         if instance is None:
             return False
+        if instance.mode == Mode.PUSH:  # what the job removed since: a burst to undo?
+            self.bursts.scan(instance)
         try:
             with self._recorded(instance, "scheduled status check"):
                 if instance.mode == Mode.PUSH:
