@@ -14,6 +14,7 @@ from scimhub.api.services import Hub
 from scimhub.cli import app
 from scimhub.config import Settings
 from scimhub.directory.deletion_brake import Action, Noted, Threshold
+from scimhub.directory.events import Source, SourceKind, caused_by
 from scimhub.directory.instances import Mode
 from scimhub.directory.locator import Locator
 
@@ -105,3 +106,46 @@ def test_held_removals_are_listed_and_decided(tmp_path: Path) -> None:
         assert hub.recycle_bin.entries(org, "User")[1] == 3  # approved: deleted, in the bin
     finally:
         hub.close()
+
+
+def test_bursts_are_listed_and_restored(tmp_path: Path) -> None:
+    hub = Hub.open(Settings(data_dir=tmp_path, token_cache_seconds=0))
+    try:
+        org = hub.orgs.create("Acme").id
+        loc = Locator("", org)
+        _, token = hub.tokens.create(org, name="Entra provisioning (contoso)")
+        instance = hub.instances.create(
+            org,
+            str(uuid.uuid4()),
+            name="Contoso",
+            mode=Mode.PUSH,
+            scope="assigned",
+            mappings=[],
+            auto_sync=True,
+            scim_token_id=token.id,
+            deletion_threshold=Threshold(count=1, percent=None).as_json(),
+        )
+        hub.bursts.scan(instance)
+        with caused_by(Source(SourceKind.SCIM, token.name, token.id, "T_1")):
+            for i in range(2):
+                user = hub.users.create(org, {"schemas": [USER], "userName": f"x{i}"}, loc)
+                hub.users.delete(org, user["id"])
+        burst = hub.bursts.scan(instance)
+        assert burst is not None
+    finally:
+        hub.close()
+
+    code, out = _invoke("deletions", "bursts", "--org", org, "--json", data_dir=tmp_path)
+    assert code == 0 and [b["id"] for b in json.loads(out)] == [burst.id]
+    code, out = _invoke("deletions", "bursts", "--org", org, "--state", "x", data_dir=tmp_path)
+    assert code == 2
+    code, out = _invoke(
+        "deletions", "restore-burst", "--org", org, burst.id, "--json", data_dir=tmp_path
+    )
+    assert code == 0 and json.loads(out) == {
+        "usersRestored": 2,
+        "usersReactivated": 0,
+        "skipped": 0,
+    }
+    code, out = _invoke("deletions", "dismiss-burst", "--org", org, burst.id, data_dir=tmp_path)
+    assert code == 1 and "restored already" in out

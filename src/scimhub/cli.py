@@ -1082,3 +1082,86 @@ def deletions_threshold(
     state = "off" if not current.enabled else f"{current.count} per {current.window_minutes} min"
     share = f", or {current.percent}% of active users" if current.percent else ""
     console.print(f"deletion threshold: {state}{share if current.enabled else ''}")
+
+
+BurstArg = Annotated[str, typer.Argument(help="The burst's id (from `deletions bursts`).")]
+
+
+@deletions_app.command("bursts")
+def deletions_bursts(
+    org: OrgOption,
+    state: Annotated[
+        str | None, typer.Option(help="open, restored or dismissed (default: all).")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Bursts of removals Entra's push job made past the deletion threshold, newest first."""
+    from .directory.removal_bursts import BurstState
+
+    try:
+        wanted = BurstState(state) if state else None
+    except ValueError:
+        console.print("[red]--state must be open, restored or dismissed[/red]")
+        raise typer.Exit(2) from None
+    with _opened(_settings(data_dir, database_url)) as hub:
+        rows = [b.as_json() for b in hub.bursts.listed(org, wanted)]
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table(Column("id", no_wrap=True), "source", "users", "started", "ended", "state")
+    for b in rows:
+        table.add_row(
+            b["id"],
+            b["source"].get("name", ""),
+            str(b["removals"]),
+            b["started"],
+            b["ended"],
+            b["state"],
+        )
+    console.print(table)
+
+
+@deletions_app.command("restore-burst")
+def deletions_restore_burst(
+    org: OrgOption,
+    burst_id: BurstArg,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Undo a burst: its deleted users back from the recycle bin, its deactivated ones active."""
+    from .directory.actor import Actor
+    from .directory.locator import Locator
+    from .tracking_ids import new_tracking_id
+
+    settings = _settings(data_dir, database_url)
+    actor = Actor(_BRAKE_ACTOR, new_tracking_id(settings.tracking_prefix))
+    with _opened(settings) as hub, _brake_refusals():
+        done = hub.bursts.restore(org, burst_id, Locator(settings.public_url, org), actor=actor)
+    if as_json:
+        print(json.dumps(done.as_json()))
+        return
+    console.print(
+        f"{done.users_restored} user(s) restored, {done.users_reactivated} made active again, "
+        f"{done.skipped} left as they are"
+    )
+
+
+@deletions_app.command("dismiss-burst")
+def deletions_dismiss_burst(
+    org: OrgOption,
+    burst_id: BurstArg,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The burst's removals were meant: acknowledge it (its alert goes)."""
+    from .directory.actor import Actor
+    from .tracking_ids import new_tracking_id
+
+    settings = _settings(data_dir, database_url)
+    with _opened(settings) as hub, _brake_refusals():
+        actor = Actor(_BRAKE_ACTOR, new_tracking_id(settings.tracking_prefix))
+        hub.bursts.dismiss(org, burst_id, actor=actor)
+    console.print("dismissed")
