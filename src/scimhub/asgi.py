@@ -26,6 +26,8 @@ def background_work(hub: Hub) -> SyncWork:
         requests=hub.requests,
         events=hub.events,
         recycle_bin=hub.recycle_bin,
+        brake=hub.brake,
+        bursts=hub.bursts,
         tracking_prefix=s.tracking_prefix,
         retention=Retention(
             request_log=timedelta(days=s.request_log_days),

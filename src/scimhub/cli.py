@@ -20,6 +20,7 @@ from .emulator.cli import app as emulator_app
 
 if TYPE_CHECKING:
     from .api.services import Hub
+    from .directory.instances import Instance
 
 app = typer.Typer(
     help="scimhub: SCIM 2.0 identity hub with Microsoft Entra ID integration.",
@@ -1067,3 +1068,240 @@ def attribute_remove(
         print(json.dumps({"removed": defined.as_json(), "cleared": cleared}))
     else:
         console.print(f"Removed {defined.definition.path}; cleared from {cleared} resource(s)")
+
+
+# -- the deletion brake -------------------------------------------------------------------
+
+deletions_app = typer.Typer(
+    help="Pull sync's brake on mass removal: held removals and thresholds.",
+    no_args_is_help=True,
+)
+app.add_typer(deletions_app, name="deletions")
+InstanceOption = Annotated[str, typer.Option("--instance", help="Pull-sync instance id.")]
+_BRAKE_ACTOR = "scimhub deletions (command line)"
+
+
+@contextmanager
+def _brake_refusals() -> Iterator[None]:
+    """Refusals as a message and exit 1 (not found, a round running) or 2 (bad threshold)."""
+    from .directory.deletion_brake import InvalidThreshold
+    from .scim.errors import ScimError
+
+    try:
+        yield
+    except ScimError as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from None
+    except InvalidThreshold as exc:
+        console.print(f"[red]deletion threshold: {exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _pull_instance(hub: Hub, org: str, instance_id: str) -> Instance:
+    found = hub.instances.get(org, instance_id)
+    if found is None:
+        console.print(f"[red]instance {instance_id} not found in this organisation[/red]")
+        raise typer.Exit(1)
+    return found
+
+
+@deletions_app.command("held")
+def deletions_held(
+    org: OrgOption,
+    instance: InstanceOption,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The instance's held removals (the first 500), oldest first."""
+    with _opened(_settings(data_dir, database_url)) as hub, _brake_refusals():
+        found, total = hub.brake.held(org, _pull_instance(hub, org, instance).id, limit=500)
+    rows = [r.as_json() for r in found]
+    if as_json:
+        print(json.dumps({"total": total, "removals": rows}))
+        return
+    table = Table("name", "action", "resource", Column("resource id", no_wrap=True), "noted")
+    for r in rows:
+        table.add_row(r["name"], r["action"], r["resourceType"], r["resourceId"], r["noted"])
+    console.print(table)
+    console.print(f"{total} removal(s) held")
+
+
+def _decide(org: str, instance: str, settings: Settings, *, approve: bool) -> int:
+    from .directory.actor import Actor
+    from .directory.locator import Locator
+    from .tracking_ids import new_tracking_id
+
+    actor = Actor(_BRAKE_ACTOR, new_tracking_id(settings.tracking_prefix))
+    with _opened(settings) as hub, _brake_refusals():
+        iid = _pull_instance(hub, org, instance).id
+        if approve:
+            return hub.brake.approve(org, iid, Locator(settings.public_url, org), actor=actor)
+        return hub.brake.discard(org, iid, actor=actor)
+
+
+@deletions_app.command("approve")
+def deletions_approve(
+    org: OrgOption,
+    instance: InstanceOption,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Apply every held removal (users deactivated or deleted, groups deleted)."""
+    done = _decide(org, instance, _settings(data_dir, database_url), approve=True)
+    if as_json:
+        print(json.dumps({"approved": done}))
+    else:
+        console.print(f"{done} removal(s) applied")
+
+
+@deletions_app.command("discard")
+def deletions_discard(
+    org: OrgOption,
+    instance: InstanceOption,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Drop every held removal: the hub keeps those users and groups."""
+    done = _decide(org, instance, _settings(data_dir, database_url), approve=False)
+    if as_json:
+        print(json.dumps({"discarded": done}))
+    else:
+        console.print(f"{done} removal(s) discarded")
+
+
+@deletions_app.command("threshold")
+def deletions_threshold(
+    org: OrgOption,
+    instance: Annotated[
+        str | None, typer.Option("--instance", help="One instance (default: the org's).")
+    ] = None,
+    count: Annotated[int | None, typer.Option(help="Removals per window.")] = None,
+    percent: Annotated[
+        int | None, typer.Option(help="Share of active users per window (0: no share rule).")
+    ] = None,
+    window: Annotated[int | None, typer.Option(help="Window, in minutes.")] = None,
+    off: Annotated[bool, typer.Option("--off", help="No brake.")] = False,
+    inherit: Annotated[
+        bool, typer.Option("--inherit", help="The instance follows the org's again.")
+    ] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show or set the threshold (default 500 removals per hour, or 20% of active users)."""
+    from .directory.actor import Actor
+    from .directory.deletion_brake import Threshold
+    from .tracking_ids import new_tracking_id
+
+    settings = _settings(data_dir, database_url)
+    changes = count is not None or percent is not None or window is not None or off or inherit
+    with _opened(settings) as hub, _brake_refusals():
+        target = _pull_instance(hub, org, instance) if instance else None
+        current = hub.brake.threshold(target) if target else hub.brake.org_threshold(org)
+        if changes:
+            new: Threshold | None = None
+            if not inherit:
+                new = Threshold.parse(
+                    {
+                        **current.as_json(),
+                        **({"count": count} if count is not None else {}),
+                        **({"percent": percent or None} if percent is not None else {}),
+                        **({"windowMinutes": window} if window is not None else {}),
+                        "enabled": not off,
+                    }
+                )
+            actor = Actor(_BRAKE_ACTOR, new_tracking_id(settings.tracking_prefix))
+            hub.brake.set_threshold(org, new, instance=target, actor=actor)
+            current = new or hub.brake.org_threshold(org)
+    if as_json:
+        print(json.dumps(current.as_json()))
+        return
+    state = "off" if not current.enabled else f"{current.count} per {current.window_minutes} min"
+    share = f", or {current.percent}% of active users" if current.percent else ""
+    console.print(f"deletion threshold: {state}{share if current.enabled else ''}")
+
+
+BurstArg = Annotated[str, typer.Argument(help="The burst's id (from `deletions bursts`).")]
+
+
+@deletions_app.command("bursts")
+def deletions_bursts(
+    org: OrgOption,
+    state: Annotated[
+        str | None, typer.Option(help="open, restored or dismissed (default: all).")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Bursts of removals Entra's push job made past the deletion threshold, newest first."""
+    from .directory.removal_bursts import BurstState
+
+    try:
+        wanted = BurstState(state) if state else None
+    except ValueError:
+        console.print("[red]--state must be open, restored or dismissed[/red]")
+        raise typer.Exit(2) from None
+    with _opened(_settings(data_dir, database_url)) as hub:
+        rows = [b.as_json() for b in hub.bursts.listed(org, wanted)]
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table(Column("id", no_wrap=True), "source", "users", "started", "ended", "state")
+    for b in rows:
+        table.add_row(
+            b["id"],
+            b["source"].get("name", ""),
+            str(b["removals"]),
+            b["started"],
+            b["ended"],
+            b["state"],
+        )
+    console.print(table)
+
+
+@deletions_app.command("restore-burst")
+def deletions_restore_burst(
+    org: OrgOption,
+    burst_id: BurstArg,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Undo a burst: its deleted users back from the recycle bin, its deactivated ones active."""
+    from .directory.actor import Actor
+    from .directory.locator import Locator
+    from .tracking_ids import new_tracking_id
+
+    settings = _settings(data_dir, database_url)
+    actor = Actor(_BRAKE_ACTOR, new_tracking_id(settings.tracking_prefix))
+    with _opened(settings) as hub, _brake_refusals():
+        done = hub.bursts.restore(org, burst_id, Locator(settings.public_url, org), actor=actor)
+    if as_json:
+        print(json.dumps(done.as_json()))
+        return
+    console.print(
+        f"{done.users_restored} user(s) restored, {done.users_reactivated} made active again, "
+        f"{done.skipped} left as they are"
+    )
+
+
+@deletions_app.command("dismiss-burst")
+def deletions_dismiss_burst(
+    org: OrgOption,
+    burst_id: BurstArg,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The burst's removals were meant: acknowledge it (its alert goes)."""
+    from .directory.actor import Actor
+    from .tracking_ids import new_tracking_id
+
+    settings = _settings(data_dir, database_url)
+    with _opened(settings) as hub, _brake_refusals():
+        actor = Actor(_BRAKE_ACTOR, new_tracking_id(settings.tracking_prefix))
+        hub.bursts.dismiss(org, burst_id, actor=actor)
+    console.print("dismissed")

@@ -15,7 +15,6 @@ from scimhub.api.services import Hub as Services
 from scimhub.config import Settings
 from scimhub.directory.events import Event, Events
 from scimhub.directory.imports import Imports
-from scimhub.directory.links import Links
 from scimhub.integrations.entra.errors import IntegrationError
 from scimhub.integrations.entra.pull import PullSync
 from scimhub.store.engine import Database
@@ -185,8 +184,9 @@ def test_pull_resumes_after_a_failure_without_duplicates(world: tuple[Emulator, 
             instances=services.instances,
             users=services.users,
             groups=services.groups,
-            links=Links(services.db),
+            links=services.brake.links,
             imports=Imports(services.db, services.attributes),
+            brake=services.brake,
             page_size=10,
         )
         instance = services.instances.list(hub.org_id)[0]

@@ -171,7 +171,10 @@ def _flag(body: Any, name: str) -> bool:
 
 
 def status(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
-    return hub.entra.status.org(admin.org_id)
+    doc = hub.entra.status.org(admin.org_id)
+    for instance in doc["instances"]:  # the deletion brake's: removals waiting for an admin
+        instance["deletionsHeld"] = hub.brake.held_count(instance["id"])
+    return doc
 
 
 def setup(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:

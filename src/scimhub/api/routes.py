@@ -13,6 +13,7 @@ from ..scim.errors import ScimError
 from . import (
     attributes,
     deleted,
+    deletion_brake,
     events,
     integration,
     scim_bulk,
@@ -51,6 +52,7 @@ routes: list[BaseRoute] = [
         routes=scim_resources.routes + scim_discovery.routes + scim_bulk.routes,
     ),
     *integration.routes,
+    *deletion_brake.routes,
     *events.routes,
     *webhooks.routes,
     *deleted.routes,

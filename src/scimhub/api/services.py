@@ -10,6 +10,7 @@ from ..delivery.endpoints import WebhookService
 from ..directory.admins import Admins
 from ..directory.audit import Audit
 from ..directory.custom_attributes import CustomAttributes
+from ..directory.deletion_brake import DeletionBrake
 from ..directory.events import Events
 from ..directory.groups import Groups
 from ..directory.health import Health
@@ -18,6 +19,7 @@ from ..directory.instances import Instances
 from ..directory.links import Links
 from ..directory.orgs import Orgs
 from ..directory.recycle_bin import RecycleBin
+from ..directory.removal_bursts import RemovalBursts
 from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
 from ..directory.tokens import Tokens
@@ -50,6 +52,8 @@ class Hub:
     webhooks: WebhookService
     recycle_bin: RecycleBin
     attributes: CustomAttributes
+    brake: DeletionBrake
+    bursts: RemovalBursts
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
@@ -67,13 +71,17 @@ class Hub:
         attributes = CustomAttributes(db, orgs, cache_seconds=settings.schema_cache_seconds)
         users = Users(db, attributes, max_values=settings.max_multi_values)
         groups = Groups(db, attributes)
+        links = Links(db)
+        recycle_bin = RecycleBin(db, audit, attributes)
+        brake = DeletionBrake(db, orgs, instances, users, groups, links, audit)
         pull = PullSync(
             entra.connection,
             instances=instances,
             users=users,
             groups=groups,
-            links=Links(db),
+            links=links,
             imports=Imports(db, attributes),
+            brake=brake,
             page_size=settings.pull_page_size,
             base_url=settings.public_url,
         )
@@ -99,8 +107,10 @@ class Hub:
             Offload(settings.offload_threads),
             events,
             WebhookService.open(settings, db, audit, events),
-            RecycleBin(db, audit, attributes),
+            recycle_bin,
             attributes,
+            brake,
+            RemovalBursts(db, brake, users, recycle_bin, audit),
         )
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ from ..api.auth import SAFE_METHODS, Principal, genuine, signed_in
 from ..api.scim_endpoint import base_url
 from ..api.services import Hub
 from ..directory.locator import Locator
+from ..directory.removal_bursts import BurstState
 from ..directory.sessions import SessionInfo
 from ..directory.webhooks import EndpointState
 from . import debug_info
@@ -54,6 +55,14 @@ class ConsoleContext:
                 for e in self.hub.webhooks.endpoints(self.org_id)
                 if e.state == EndpointState.DISABLED
             ],
+            # the banner: pull instances whose removals wait for an admin (deletion brake)
+            "held_removals": [
+                (i, n)
+                for i in self.hub.instances.list(self.org_id)
+                if (n := self.hub.brake.held_count(i.id))
+            ],
+            # the banner: bursts of removals Entra's push job made, not yet decided
+            "removal_bursts": self.hub.bursts.listed(self.org_id, BurstState.OPEN, limit=5),
             **extra,
         }
 

@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 
 from . import (
     routes_attributes,
+    routes_deletions,
     routes_directory,
     routes_logs,
     routes_overview,
@@ -40,5 +41,6 @@ routes: list[BaseRoute] = [
     *routes_logs.routes,
     *routes_status.routes,
     *routes_webhooks.routes,
+    *routes_deletions.routes,
     Route("/{path:path}", not_found),  # an HTML 404 for a signed-in admin, not a SCIM error
 ]

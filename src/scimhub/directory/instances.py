@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import threading
 import uuid
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -68,6 +70,7 @@ class Instance:
     last_pull: dict[str, Any] | None
     created: datetime
     updated: datetime
+    deletion_threshold: dict[str, Any] | None = None  # deletion_brake.Threshold; None: the org's
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,7 @@ def _instance(r: Any) -> Instance:
         r.last_pull,
         as_utc(r.created),
         as_utc(r.updated),
+        r.deletion_threshold,
     )
 
 
@@ -133,6 +137,8 @@ def _hash(value: str) -> str:
 class Instances:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._round_locks: dict[str, threading.Lock] = {}
+        self._round_locks_guard = threading.Lock()
 
     # -- saved configuration ------------------------------------------------------------
 
@@ -233,9 +239,21 @@ class Instances:
                 delete(integration_errors).where(integration_errors.c.time < before)
             ).rowcount
 
-    def round_lock(self, instance_id: str) -> AbstractContextManager[bool]:
-        """Held while one process runs a sync round for the instance (False: busy)."""
-        return try_lock(self.db, f"sync-round:{instance_id}")
+    @contextmanager
+    def round_lock(self, instance_id: str, *, wait: bool = True) -> Iterator[bool]:
+        """Held while a sync round (or a decision on its held removals) runs for the
+        instance; False: busy. In this process a second caller waits for the first
+        (`wait`) or is told at once; in another (PostgreSQL), it is told."""
+        with self._round_locks_guard:
+            local = self._round_locks.setdefault(instance_id, threading.Lock())
+        if not local.acquire(blocking=wait):
+            yield False
+            return
+        try:
+            with try_lock(self.db, f"sync-round:{instance_id}") as mine:
+                yield mine
+        finally:
+            local.release()
 
     # -- admin consent round trips ------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,8 +14,9 @@ from ..store.engine import Database, as_utc, utcnow
 from ..store.tables import orgs
 from .errors import OrgNotFound
 
-# Settings an admin may change, with their defaults and allowed values.
-SETTINGS: dict[str, tuple[Any, tuple[Any, ...]]] = {
+# Settings an admin may change, with their defaults and allowed values (or a check of
+# their shape, for a setting its own module validates and parses).
+SETTINGS: dict[str, tuple[Any, tuple[Any, ...] | Callable[[Any], bool]]] = {
     # RFC 7644 §3.5.2 lets a service answer PATCH with 200 and the resource or 204;
     # Entra's gallery apps are expected to answer group PATCH with 204.
     "group_patch_status": (200, (200, 204)),
@@ -23,6 +25,9 @@ SETTINGS: dict[str, tuple[Any, tuple[Any, ...]]] = {
     # Extension attributes the organisation has not defined: refused (400 naming them and
     # where to define them) or kept as sent (returned, not filterable). docs/scim.md.
     "undeclared_attributes": ("refuse", ("refuse", "keep")),
+    # The brake on mass removal by pull sync (deletion_brake.Threshold as JSON); None: the
+    # default threshold.
+    "deletion_threshold": (None, lambda value: value is None or isinstance(value, dict)),
 }
 
 
@@ -76,7 +81,10 @@ class Orgs:
         if key not in SETTINGS:
             raise ValueError(f"unknown setting '{key}'")
         allowed = SETTINGS[key][1]
-        if value not in allowed:
+        if callable(allowed):
+            if not allowed(value):
+                raise ValueError(f"'{key}' has not the shape it needs")
+        elif value not in allowed:
             raise ValueError(f"'{key}' must be one of {', '.join(map(str, allowed))}")
         with self.db.write() as conn:
             row = conn.execute(select(orgs).where(orgs.c.id == org_id)).first()

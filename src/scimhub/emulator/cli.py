@@ -604,18 +604,20 @@ def users_disable(user: str, data_dir: Path = DATA_DIR, tenant: str | None = TEN
 
 @users_app.command("delete")
 def users_delete(
-    user: str,
+    user: list[str] = typer.Argument(..., help="Object ids or userPrincipalNames."),
     data_dir: Path = DATA_DIR,
     tenant: str | None = TENANT,
     hard: bool = typer.Option(False, help="Skip the recycle bin."),
 ) -> None:
-    _out(
-        {
-            "id": _run(
-                _engine(data_dir), lambda c: delete_user(c, _tenant(c, tenant).id, user, hard=hard)
-            )
-        }
-    )
+    """Delete users, as an admin's bulk delete in the portal (one transaction):
+    `{"id": ...}` for one, `{"ids": [...]}` for several."""
+
+    def go(conn: Connection) -> list[str]:
+        tenant_id = _tenant(conn, tenant).id
+        return [delete_user(conn, tenant_id, ref, hard=hard) for ref in user]
+
+    ids = _run(_engine(data_dir), go)
+    _out({"id": ids[0]} if len(ids) == 1 else {"ids": ids})
 
 
 @users_app.command("restore")

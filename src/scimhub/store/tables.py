@@ -273,6 +273,9 @@ entra_instances = Table(
     Column("groups_delta_link", Text),
     Column("last_status", Document),  # last job status read from Graph
     Column("last_pull", Document),  # counts and times of the last pull cycle
+    # The instance's brake on mass removal (directory.deletion_brake.Threshold as JSON);
+    # null: the organisation's.
+    Column("deletion_threshold", Document),
     Column("created", Timestamp, nullable=False),
     Column("updated", Timestamp, nullable=False),
     Index(None, "org_id", "tenant_id", unique=True),
@@ -447,4 +450,77 @@ recycle_bin = Table(
     Column("deleted_by", Document, nullable=False),  # the change's source (events.Source)
     Index(None, "org_id", "resource_type", "deleted_at"),
     Index(None, "deleted_at"),  # the purge deletes by age across organisations
+)
+
+# Removals pull sync found (Graph's @removed): noted during a round, then at its end applied,
+# or all held when they would cross the instance's threshold, until an admin approves or
+# discards them (directory.deletion_brake). Applied ones are the window's count.
+removals = Table(
+    "removals",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "instance_id",
+        String(36),
+        ForeignKey("entra_instances.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("object_id", String(64), nullable=False),  # the Entra object's id
+    Column("resource_type", String(8), nullable=False),  # "User" | "Group"
+    Column("resource_id", String(36), nullable=False),
+    Column("name", String(512), nullable=False),  # userName / displayName when noted
+    Column("action", String(16), nullable=False),  # "delete" | "deactivate"
+    Column("state", String(16), nullable=False),  # pending | held | applied | discarded
+    Column("noted", Timestamp, nullable=False),
+    Column("decided", Timestamp),  # when applied or discarded
+    Column("decided_by", String(256)),
+    Index(None, "instance_id", "state", "noted"),
+    Index(None, "instance_id", "decided"),
+)
+
+# Bursts of removals Entra's push job made (deletions and deactivations by its SCIM token
+# within a threshold's window): the hub applied them (it cannot refuse Entra without a
+# quarantine), and an admin restores or dismisses each (directory.removal_bursts).
+removal_bursts = Table(
+    "removal_bursts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "instance_id",
+        String(36),
+        ForeignKey("entra_instances.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("source", Document, nullable=False),  # the events' source (the job's token)
+    Column("started", Timestamp, nullable=False),
+    Column("ended", Timestamp, nullable=False),
+    Column("removals", Integer, nullable=False),
+    Column("first_seq", BigInteger, nullable=False),  # the org's event stream, inclusive
+    Column("last_seq", BigInteger, nullable=False),
+    Column("tracking_ids", Document, nullable=False),  # a sample, first ones first
+    Column("state", String(16), nullable=False),  # open | restored | dismissed
+    Column("decided", Timestamp),
+    Column("decided_by", String(256)),
+    Column("outcome", Document),  # what a restore did
+    Index(None, "org_id", "state"),
+)
+
+# Where the burst scan of a push instance is in its organisation's event stream, and the
+# window it is counting.
+burst_scans = Table(
+    "burst_scans",
+    metadata,
+    Column(
+        "instance_id",
+        String(36),
+        ForeignKey("entra_instances.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("window_started", Timestamp),
+    Column("window_first_seq", BigInteger),
+    Column("window_removals", Integer, nullable=False),
+    Column("burst_id", String(36)),  # the burst this window became, if it did
 )

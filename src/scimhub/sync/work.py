@@ -17,9 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..directory.actor import Actor
+from ..directory.deletion_brake import DeletionBrake
 from ..directory.events import Events
 from ..directory.instances import Instance, Instances, Mode
 from ..directory.recycle_bin import RecycleBin
+from ..directory.removal_bursts import RemovalBursts
 from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
 from ..directory.tokens import Tokens
@@ -57,6 +59,7 @@ class CleanUp:
     consent_states: int
     events: int
     recycled: int  # deleted users and groups purged from the recycle bin
+    removals: int  # the deletion brake's decided removals, past the request log's retention
 
 
 class SyncWork:
@@ -71,6 +74,8 @@ class SyncWork:
         requests: RequestLog,
         events: Events,
         recycle_bin: RecycleBin,
+        brake: DeletionBrake,
+        bursts: RemovalBursts,
         tracking_prefix: str,
         retention: Retention,
     ) -> None:
@@ -84,6 +89,8 @@ class SyncWork:
         self.requests = requests
         self.events = events
         self.recycle_bin = recycle_bin
+        self.brake = brake
+        self.bursts = bursts
         self.tracking_prefix = tracking_prefix
         self.retention = retention
 
@@ -111,10 +118,13 @@ class SyncWork:
     def check(self, org_id: str, instance_id: str) -> bool:
         """Ask Entra about the instance: a push job's status (saved for the console), for
         pull instances whether the hub still gets a Graph token and an answer. A refusal
-        (consent revoked, integration app deleted, secret expired) is recorded."""
+        (consent revoked, integration app deleted, secret expired) is recorded. A push
+        instance's removals since the last check are scanned for a burst first."""
         instance = self.instances.get(org_id, instance_id)
         if instance is None:
             return False
+        if instance.mode == Mode.PUSH:  # what the job removed since: a burst to undo?
+            self.bursts.scan(instance)
         try:
             with self._recorded(instance, "scheduled status check"):
                 if instance.mode == Mode.PUSH:
@@ -190,6 +200,7 @@ class SyncWork:
             # was older is told (410), never skipped past what it missed.
             events=self.events.prune(now - self.retention.events),
             recycled=self.recycle_bin.purge(now - self.retention.recycle_bin),
+            removals=self.brake.purge(cutoff),
         )
 
     # -- failures -------------------------------------------------------------------------

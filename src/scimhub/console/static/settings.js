@@ -152,6 +152,15 @@
             el("div", { class: "actions" }, addMapping, saveMappings)))));
   }
 
+  // The deletion brake: removals a pull round held, waiting for an admin.
+  function heldLink(instance) {
+    const held = instance.deletionsHeld || 0;
+    if (!held) return null;
+    return el("div", {},
+      el("a", { class: "badge status-Held", href: `/console/deletions?instance=${encodeURIComponent(instance.id)}`, "data-deletions-held": String(held) },
+        `Deletions held: ${held.toLocaleString()}`));
+  }
+
   function instanceRow(instance) {
     const path = `${base}/instances/${encodeURIComponent(instance.id)}`;
     const auto = writable(el("input", { type: "checkbox", "data-auto-sync": true, "aria-label": `Auto sync ${instance.name}` }));
@@ -179,7 +188,7 @@
     const counts = instance.counts || {};
     return el("tr", { "data-instance": instance.id },
       el("td", {}, el("strong", {}, instance.name), el("div", { class: "muted small" }, instance.tenantDomain || instance.tenantId || "")),
-      el("td", {}, statusBadge(instance.jobStatus || "Unknown")),
+      el("td", {}, statusBadge(instance.jobStatus || "Unknown"), heldLink(instance)),
       el("td", {}, el("label", { class: "switch" }, auto, el("span", { class: "slider" }))),
       el("td", {}, lastSync(instance)),
       el("td", { class: "num" }, `${counts.users ?? 0} / ${counts.groups ?? 0}`),

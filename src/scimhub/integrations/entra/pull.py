@@ -14,7 +14,6 @@ public URL, else the instance's saved hub URL, else the hub-relative path.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -22,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from ...directory.deletion_brake import Action, DeletionBrake, Noted
 from ...directory.events import Source, SourceKind, caused_by
 from ...directory.groups import Groups
 from ...directory.imports import ImportItem, Imports
@@ -59,6 +59,7 @@ class PullCounts:
     groups_created: int = 0
     groups_updated: int = 0
     groups_deleted: int = 0
+    removals_held: int = 0  # removals past the deletion threshold, waiting for an admin
     skipped: int = 0
     pages: int = 0
     seconds: float = 0.0
@@ -100,6 +101,7 @@ class PullSync:
         groups: Groups,
         links: Links,
         imports: Imports,
+        brake: DeletionBrake,
         page_size: int = PAGE_SIZE,
         base_url: str = "",
     ) -> None:
@@ -109,10 +111,9 @@ class PullSync:
         self.groups = groups
         self.links = links
         self.imports = imports
+        self.brake = brake
         self.page_size = page_size
         self.base_url = base_url  # the hub's public URL, for `meta.location` in events
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
 
     def run(
         self,
@@ -125,14 +126,10 @@ class PullSync:
         """One round. A second caller in this process waits for the first to end; one in
         another process (several API processes on PostgreSQL) is told it is running.
         `tracking_id`: the request or scheduled run the round belongs to, for its events."""
-        with self._lock_for(instance_id), self.instances.round_lock(instance_id) as mine:
+        with self.instances.round_lock(instance_id) as mine:
             if not mine:
                 raise AlreadyRunning()
             return self._run(org_id, instance_id, progress, tracking_id)
-
-    def _lock_for(self, instance_id: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(instance_id, threading.Lock())
 
     def _run(
         self,
@@ -150,6 +147,11 @@ class PullSync:
         with caused_by(Source(SourceKind.ENTRA, instance.name, instance.id, tracking_id)):
             instance = self._round(graph, instance, "users", counts, progress)
             instance = self._round(graph, instance, "groups", counts, progress)
+            settled = self.brake.settle(instance, self._locator(instance))
+            counts.users_deleted = settled.count("User", Action.DELETE)
+            counts.users_deactivated = settled.count("User", Action.DEACTIVATE)
+            counts.groups_deleted = settled.count("Group", Action.DELETE)
+            counts.removals_held = settled.held
             counts.seconds = round(time.monotonic() - started, 3)
             self.instances.finish_pull(
                 instance, {**asdict(counts), "finished": utcnow().isoformat()}
@@ -195,7 +197,7 @@ class PullSync:
         known = self.links.get_many(instance.id, [i["id"] for i in items if "id" in i])
         batch: list[ImportItem] = []
         digests: dict[str, str] = {}
-        gone: list[str] = []
+        noted: list[Noted] = []
         rt = self.imports.attributes.types(org_id).of("User")
         for item in items:
             oid = item.get("id")
@@ -205,9 +207,7 @@ class PullSync:
             removed = item.get("@removed")
             if removed is not None:
                 if link is not None:
-                    self._remove_user(instance, link, removed.get("reason"), counts)
-                    if removed.get("reason") == "deleted":
-                        gone.append(oid)
+                    noted.append(Noted(oid, "User", link.resource_id, _action(removed)))
                 continue
             try:
                 doc = user_document(item, instance.mappings, rt)
@@ -229,38 +229,21 @@ class PullSync:
                 instance.id,
                 [Link(oid, "User", rid, digests[oid]) for oid, rid in result.ids.items()],
             )
-        if gone:
-            self.links.forget(instance.id, gone)
+        self._removals(instance, noted, _present(items))
 
-    def _remove_user(
-        self, instance: Instance, link: Link, reason: str | None, counts: PullCounts
-    ) -> None:
-        """Graph's @removed: "changed" is a soft delete (deactivate, as Entra's push does);
-        "deleted" is permanent (delete)."""
-        org_id, loc = instance.org_id, self._locator(instance)
-        try:
-            if reason == "deleted":
-                self.users.delete(org_id, link.resource_id, loc=loc)
-                counts.users_deleted += 1
-            else:
-                self.users.patch(
-                    org_id,
-                    link.resource_id,
-                    {
-                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                        "Operations": [{"op": "replace", "path": "active", "value": False}],
-                    },
-                    loc,
-                )
-                counts.users_deactivated += 1
-        except NotFound:
-            pass  # already gone from the hub
+    def _removals(self, instance: Instance, noted: list[Noted], present: list[str]) -> None:
+        """A page's removals are noted, for the brake to settle at the round's end; what it
+        reports present again drops a removal noted or held before."""
+        self.brake.note(instance, noted)
+        if present:
+            self.brake.came_back(instance, present)
 
     def _groups(self, instance: Instance, items: list[dict[str, Any]], counts: PullCounts) -> None:
         org_id = instance.org_id
         known = self.links.get_many(instance.id, [i["id"] for i in items if "id" in i])
         batch: list[ImportItem] = []
         digests: dict[str, str] = {}
+        noted: list[Noted] = []
         for item in items:
             oid = item.get("id")
             if not oid:
@@ -268,12 +251,7 @@ class PullSync:
             link = known.get(oid)
             if item.get("@removed") is not None:
                 if link is not None:
-                    try:
-                        self.groups.delete(org_id, link.resource_id, loc=self._locator(instance))
-                        counts.groups_deleted += 1
-                    except NotFound:
-                        pass
-                    self.links.forget(instance.id, [oid])
+                    noted.append(Noted(oid, "Group", link.resource_id, Action.DELETE))
                 continue
             if not item.get("displayName"):
                 continue  # a membership-only change; members are applied below
@@ -297,6 +275,7 @@ class PullSync:
                 [Link(oid, "Group", rid, digests[oid]) for oid, rid in result.ids.items()],
             )
             ids.update(result.ids)
+        self._removals(instance, noted, _present(items))
         self._members(instance, items, ids)
 
     def _members(
@@ -320,3 +299,15 @@ class PullSync:
                 self.groups.change_members(instance.org_id, gid, add=add, remove=remove)
             except NotFound:
                 continue
+
+
+def _action(removed: Any) -> Action:
+    """Graph's @removed reason: "deleted" is permanent (delete); "changed" is a soft delete
+    or the object leaving the scope (deactivate, as Entra's push does)."""
+    reason = removed.get("reason") if isinstance(removed, dict) else None
+    return Action.DELETE if reason == "deleted" else Action.DEACTIVATE
+
+
+def _present(items: list[dict[str, Any]]) -> list[str]:
+    """The ids of a page's objects that are not removed."""
+    return [i["id"] for i in items if i.get("id") and i.get("@removed") is None]
