@@ -427,3 +427,30 @@ def test_an_org_may_keep_undeclared_attributes_as_sent(
     r = org.post("/Users", {"schemas": [USER], "userName": "c", f"{HR}:level": 1})
     _error(r, 400, "invalidValue")
     assert org.get(f"/Users/{ann['id']}").json()[EXT]["badges"] == [{"id": 1}]
+
+
+def test_a_unique_attributes_lookup_answers_as_the_general_search(
+    hub: Hub, defined: OrgClient
+) -> None:
+    """`badge eq 7` names at most one user: it is answered by one statement on the value
+    index (as Entra's `userName eq` is), with the same document as any other search."""
+    _define(hub, defined, "login", unique=True)
+    ann = _user(defined, "ann", badge=7, login="Ann.B")
+    team = defined.post(
+        "/Groups", {"schemas": [GROUP], "displayName": "Team", "members": [{"value": ann["id"]}]}
+    )
+    assert team.status_code == 201, team.text
+    for fast, general in (
+        (f"{EXT}:badge eq 7", f"{EXT}:badge eq 7 and userName pr"),
+        (f'{EXT}:login eq "ann.b"', f'{EXT}:login eq "ann.b" and userName pr'),
+    ):
+        quick = defined.get("/Users", params={"filter": fast}).json()
+        slow = defined.get("/Users", params={"filter": general}).json()
+        assert quick == slow and quick["totalResults"] == 1
+        assert quick["Resources"][0]["groups"][0]["display"] == "Team"
+        later = defined.get("/Users", params={"filter": fast, "startIndex": "2"}).json()
+        assert later["totalResults"] == 1 and later.get("Resources", []) == []
+    assert _names(defined, filter=f"{EXT}:badge eq 8") == []
+    assert _names(defined, filter=f"{EXT}:badge eq 7.0") == ["ann"]
+    r = defined.get("/Users", params={"filter": f'{EXT}:badge eq "7"'})
+    _error(r, 400, "invalidFilter")

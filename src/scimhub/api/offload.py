@@ -86,11 +86,16 @@ def group_write_is_heavy(request: Request, body: Any, *, with_members: bool) -> 
 
 
 def search_is_heavy(rt: ResourceType, req: listing.SearchRequest) -> bool:
-    """Only a lookup by the unique, indexed name (Entra's matching query) has a cost known in
-    advance; any other filter, or none, is counted and paged over the whole organisation,
-    and a group's members are as many as it has."""
+    """Only a lookup by the unique, indexed name (Entra's matching query) or by a unique
+    custom attribute of users has a cost known in advance; any other filter, or none, is
+    counted and paged over the whole organisation, and a group's members are as many as
+    it has."""
     if req.filter is None:
         return True
     if not rt.is_user and projection.needs(rt, req.attributes, req.excluded_attributes, "members"):
         return True
-    return search.unique_lookup(rt, bind_filter(rt, req.filter)) is None
+    bound = bind_filter(rt, req.filter)
+    unique = search.unique_lookup(rt, bound) or (
+        rt.is_user and search.unique_custom_lookup(rt, bound)
+    )
+    return not unique

@@ -10,8 +10,9 @@ from sqlalchemy import Connection, Row, Table, func, select
 
 from ..scim import ast
 from ..scim.bind import bind_filter
-from ..scim.schemas import ResourceType
-from ..store import queries
+from ..scim.custom import AttributeType, Definition
+from ..scim.schemas import Attribute, ResourceType, Schema
+from ..store import custom_values, queries
 from ..store.filter_sql import AttributeIds, FilterCompiler
 from ..store.tables import groups, users
 
@@ -65,6 +66,42 @@ def run(
         .limit(query.count)
     ).all()
     return rows, total
+
+
+@dataclass(frozen=True, slots=True)
+class UniqueValue:
+    """`urn:…:badge eq "B-7"` on a custom attribute defined unique: at most one resource
+    holds the value, found by the value index's unique key."""
+
+    schema: Schema
+    attribute: Attribute
+    key: str
+
+
+def unique_custom_lookup(rt: ResourceType, bound: ast.Filter) -> UniqueValue | None:
+    if not (
+        isinstance(bound, ast.Compare)
+        and bound.op == "eq"
+        and bound.path.urn is not None
+        and bound.path.sub is None
+    ):
+        return None
+    schema = rt.extension(bound.path.urn)
+    attribute = schema.attribute(bound.path.attr) if schema is not None else None
+    if schema is None or attribute is None or not schema.custom:
+        return None
+    if attribute.uniqueness != "server":
+        return None
+    definition = Definition(
+        rt.name,
+        schema.id,
+        attribute.name,
+        AttributeType(attribute.type),
+        case_exact=attribute.case_exact,
+        unique=True,
+    )
+    key = custom_values.unique_key(definition, bound.value)
+    return UniqueValue(schema, attribute, key) if key is not None else None
 
 
 def unique_lookup(rt: ResourceType, bound: ast.Filter) -> str | None:

@@ -26,6 +26,7 @@ from .custom_attributes import CustomAttributes
 from .events import EventType, NewEvent, record
 from .locator import Locator
 from .render import document, group_entry, groups_of
+from .search import Query
 from .versions import check_if_match
 
 _passwords = PasswordHasher()
@@ -168,20 +169,18 @@ class Users:
         self, org_id: str, query: search.Query, loc: Locator, *, with_groups: bool = True
     ) -> tuple[list[dict[str, Any]], int]:
         types = self.attributes.types(org_id)
-        name = (
-            search.unique_lookup(types.user, bind_filter(types.user, query.filter))
-            if query.filter is not None and with_groups
-            else None
-        )
-        if name is not None:  # Entra's matching query: one statement, user and groups
-            with self.db.read_one() as conn:
-                rows = conn.execute(
-                    queries.user_by_name_with_groups, {"org_id": org_id, "value": name}
-                ).all()
-            total = 1 if rows else 0
-            if not rows or query.start_index > 1 or query.count == 0:
-                return [], total
-            return [self._render_joined(rows, loc)], total
+        bound = bind_filter(types.user, query.filter) if query.filter is not None else None
+        if bound is not None and with_groups:
+            # Entra's matching query, or a unique custom attribute's value: one statement
+            # for the user and its groups.
+            if (name := search.unique_lookup(types.user, bound)) is not None:
+                found = self._one(queries.user_by_name_with_groups, {"value": name}, org_id)
+                return self._page(found, query, loc)
+            if (held := search.unique_custom_lookup(types.user, bound)) is not None:
+                attribute_id = types.attribute_ids("User")(held.schema, held.attribute)
+                params = {"attribute_id": attribute_id, "value": held.key}
+                found = self._one(queries.user_by_unique_value_with_groups, params, org_id)
+                return self._page(found, query, loc)
         with self.db.read() as conn:
             rows, total = search.run(conn, types.user, org_id, query, types.attribute_ids("User"))
             member_of = groups_of(conn, [r.id for r in rows], loc) if with_groups else {}
@@ -190,6 +189,19 @@ class Users:
         ], total
 
     # -- internals --------------------------------------------------------------------
+
+    def _one(self, statement: Any, params: dict[str, Any], org_id: str) -> Sequence[Row[Any]]:
+        """The rows (one per group, or one) of the user a unique lookup names."""
+        with self.db.read_one() as conn:
+            return conn.execute(statement, {"org_id": org_id, **params}).all()
+
+    def _page(
+        self, rows: Sequence[Row[Any]], query: Query, loc: Locator
+    ) -> tuple[list[dict[str, Any]], int]:
+        total = 1 if rows else 0
+        if not rows or query.start_index > 1 or query.count == 0:
+            return [], total
+        return [self._render_joined(list(rows), loc)], total
 
     def _type(self, org_id: str) -> ResourceType:
         return self.attributes.resource_type(org_id, "User")

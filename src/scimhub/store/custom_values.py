@@ -54,7 +54,7 @@ def rows(
         claimed: set[str] = set()
         for position, one in enumerate(value if d.multi_valued else [value]):
             text, number = _columns(indexed, one)
-            key = (text if text is not None else repr(number)) if d.unique else None
+            key = _unique_key(text, number) if d.unique else None
             if key is not None and key in claimed:
                 continue  # "A" and "a" of one resource: the same value, claimed once
             if key is not None:
@@ -70,6 +70,24 @@ def rows(
                 }
             )
     return out
+
+
+def _unique_key(text: str | None, number: float | None) -> str:
+    return text if text is not None else repr(number)
+
+
+def unique_key(definition: Definition, value: Any) -> str | None:
+    """The key a unique attribute's `value` is claimed under, as a filter's literal gives
+    it (None: a literal no stored value can equal, or a type whose key is not its text)."""
+    if definition.type in (AttributeType.STRING, AttributeType.REFERENCE):
+        if not isinstance(value, str) or len(value) > MAX_TEXT:
+            return None
+        return value if definition.case_exact else value.lower()
+    if definition.type in (AttributeType.INTEGER, AttributeType.DECIMAL):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return _unique_key(None, float(value))
+    return None
 
 
 def _columns(indexed: Indexed, value: Any) -> tuple[str | None, float | None]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, insert, select
 
-from .tables import groups, memberships, users
+from .tables import custom_values, groups, memberships, users
 
 user_by_id = select(users).where(
     users.c.id == bindparam("id"), users.c.org_id == bindparam("org_id")
@@ -34,6 +34,19 @@ user_with_groups = _user_and_groups.where(
 )
 user_by_name_with_groups = _user_and_groups.where(
     users.c.org_id == bindparam("org_id"), users.c.user_name_ci == bindparam("value")
+)
+# The user holding a unique custom attribute's value (at most one: the index is UNIQUE).
+user_by_unique_value_with_groups = _user_and_groups.where(
+    users.c.org_id == bindparam("org_id"),
+    users.c.id
+    == (
+        select(custom_values.c.resource_id)
+        .where(
+            custom_values.c.attribute_id == bindparam("attribute_id"),
+            custom_values.c.unique_key == bindparam("value"),
+        )
+        .scalar_subquery()
+    ),
 )
 
 # A user's direct groups (the read-only `groups` attribute), for one or many users.
