@@ -229,6 +229,34 @@ MODES: tuple[Mode, ...] = (
         ),
     ),
     Mode(
+        "removal_burst",
+        6,
+        "Entra's provisioning job removed many users at once",
+        "Within the deletion threshold's window, the job deleted or disabled more users than "
+        "the threshold allows (a group unassigned or a scope changed by mistake). The hub "
+        "cannot refuse the job without a quarantine, so it applied them; deleted users are "
+        "in the recycle bin.",
+        ("the job's token, how many users, between when", "the requests' tracking ids"),
+        (
+            "If it was a mistake, fix the assignment or scope in Entra first (or the job "
+            "removes them again), then Restore all in the console's banner or Removal bursts "
+            "page (or `scimhub deletions restore-burst`).",
+            "If it was meant, dismiss the burst.",
+        ),
+    ),
+    Mode(
+        "removals_held",
+        6,
+        "Removals from a pull instance are held by the deletion brake",
+        "A pull round found more removals than the instance's deletion threshold allows and "
+        "held them all; other changes keep syncing.",
+        ("the instance, how many removals are held", "the threshold"),
+        (
+            "Review them in Organization Settings (Deletions held): approve if they were "
+            "meant, discard to keep the users (or `scimhub deletions approve|discard`).",
+        ),
+    ),
+    Mode(
         "graph_throttled",
         7,
         "Microsoft Graph is throttling the hub (429)",

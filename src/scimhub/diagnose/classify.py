@@ -63,6 +63,7 @@ def classify(ev: Evidence) -> tuple[list[Finding], list[Check]]:
     findings += _recorded(ev, findings)
     findings += _requests(ev, findings)
     findings += _undefined_attributes(ev)
+    findings += _removals(ev)
     return _merge(findings), checks
 
 
@@ -591,3 +592,52 @@ def _merge(findings: list[Finding]) -> list[Finding]:
             severity=min(first.severity, f.severity, key=SEVERITIES.index),
         )
     return sorted(merged.values(), key=lambda f: SEVERITIES.index(f.severity))
+
+
+def _removals(ev: Evidence) -> list[Finding]:
+    """The deletion brake's: removals a pull round held, and bursts Entra's job pushed."""
+    out = []
+    names = {ie.instance.id: ie.instance.name for ie in ev.instances}
+    for ie in ev.instances:
+        if not ie.removals_held:
+            continue
+        t = ie.threshold
+        rule = (
+            f"{t.count} per {t.window_minutes} minutes"
+            + (f" or {t.percent}% of active users" if t.percent else "")
+            if t is not None and t.enabled
+            else "off"
+        )
+        out.append(
+            finding(
+                "removals_held",
+                severity="warning",
+                title=f"{ie.removals_held} removals from {ie.instance.name} are held",
+                evidence=[
+                    f"{ie.removals_held} removal(s) held for {ie.instance.name}; threshold {rule}"
+                ],
+                instance_id=ie.instance.id,
+                links=[Link("Review them", f"/console/deletions?instance={ie.instance.id}")],
+            )
+        )
+    for b in ev.removal_bursts:
+        source = b.source.get("name") or "a SCIM client"
+        instance = names.get(b.instance_id, "")
+        out.append(
+            finding(
+                "removal_burst",
+                title=f"{source} removed {b.removals} users between {fmt.when(b.started)} "
+                f"and {fmt.when(b.ended)}",
+                evidence=[
+                    f"{b.removals} users deleted or disabled by {source}"
+                    + (f" (instance {instance})" if instance else "")
+                    + f", {fmt.when(b.started)} to {fmt.when(b.ended)}",
+                    *(f"Request {t}" for t in b.tracking_ids[:5]),
+                ],
+                instance_id=b.instance_id,
+                tracking_ids=list(b.tracking_ids),
+                links=[Link("Restore or dismiss", f"/console/bursts#burst-{b.id}")],
+                details={"burst_id": b.id},
+            )
+        )
+    return out

@@ -18,9 +18,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..directory.audit import Audit
 from ..directory.custom_attributes import CustomAttributes
+from ..directory.deletion_brake import DeletionBrake, Threshold
 from ..directory.groups import Groups
 from ..directory.instances import Instance, Instances, IntegrationFailure, Mode
 from ..directory.orgs import Orgs
+from ..directory.removal_bursts import Burst, BurstState, RemovalBursts
 from ..directory.request_log import RefusedAttribute, RequestEntry, RequestLog
 from ..directory.tokens import TokenInfo, Tokens
 from ..directory.users import Users
@@ -73,6 +75,10 @@ class Services(Protocol):
     def orgs(self) -> Orgs: ...
     @property
     def attributes(self) -> CustomAttributes: ...
+    @property
+    def brake(self) -> DeletionBrake: ...
+    @property
+    def bursts(self) -> RemovalBursts: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +111,8 @@ class InstanceEvidence:
     scope: ScopeEvidence | None = None
     scim_token: TokenInfo | None = None
     log_problems: list[GraphProblem] = field(default_factory=list)  # audit/provisioning logs
+    removals_held: int = 0  # the deletion brake's, waiting for an admin
+    threshold: Threshold | None = None
 
 
 @dataclass(slots=True)
@@ -123,6 +131,7 @@ class Evidence:
     # defines now ("User:<lower-cased path>"): a refusal of one defined since is history.
     refused_attributes: list[RefusedAttribute] = field(default_factory=list)
     defined_attributes: frozenset[str] = frozenset()
+    removal_bursts: list[Burst] = field(default_factory=list)  # open ones (deletion brake)
     instances: list[InstanceEvidence] = field(default_factory=list)
     database_error: str | None = None
 
@@ -155,13 +164,21 @@ def gather(services: Services, org_id: str, *, with_scope: bool = True) -> Evide
             defined_key(d.definition.resource_type, d.definition.path)
             for d in services.attributes.definitions(org_id)
         )
+        evidence.removal_bursts = services.bursts.listed(org_id, BurstState.OPEN)
         instances = services.instances.list(org_id)
         tokens = {t.id: t for t in services.tokens.list(org_id)}
+        held = {i.id: services.brake.held_count(i.id) for i in instances}
+        thresholds = {i.id: services.brake.threshold(i) for i in instances}
     except SQLAlchemyError as exc:
         evidence.database_error = _short(exc)
         return evidence
     for instance in instances:
-        found = InstanceEvidence(instance, scim_token=tokens.get(instance.scim_token_id or ""))
+        found = InstanceEvidence(
+            instance,
+            scim_token=tokens.get(instance.scim_token_id or ""),
+            removals_held=held[instance.id],
+            threshold=thresholds[instance.id],
+        )
         if evidence.configured and instance.mode == Mode.PUSH:
             _gather_graph(services, found, with_scope=with_scope)
         evidence.instances.append(found)
