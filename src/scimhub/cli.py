@@ -984,8 +984,12 @@ def attribute_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Define an attribute: SCIM clients may send it at once, filter and sort by it."""
+    from .directory.actor import Actor
     from .scim.custom import definition_from_json
+    from .tracking_ids import new_tracking_id
 
+    settings = _settings(data_dir, database_url)
+    actor = Actor(_ATTRIBUTE_ACTOR, new_tracking_id(settings.tracking_prefix))
     body = {
         "resource": _resource(resource),
         "schema": schema,
@@ -996,8 +1000,8 @@ def attribute_add(
         "uniqueness": "server" if unique else "none",
         "description": description,
     }
-    with _opened(_settings(data_dir, database_url)) as hub, _attribute_refusals():
-        defined = hub.attributes.add(org, definition_from_json(body))
+    with _opened(settings) as hub, _attribute_refusals():
+        defined = hub.attributes.add(org, definition_from_json(body), actor=actor)
     if as_json:
         print(json.dumps(defined.as_json()))
     else:

@@ -33,7 +33,7 @@ def admin(hub: Hub, org: OrgClient, app_client: TestClient) -> Any:
 COST = {"resource": "User", "schema": EXT, "name": "costCenter", "type": "string"}
 
 
-def test_define_list_read_and_use(admin: Any, org: OrgClient) -> None:
+def test_define_list_read_and_use(admin: Any, org: OrgClient, hub: Hub) -> None:
     r = admin.call("POST", json={**COST, "description": "Finance"})
     assert r.status_code == 201, r.text
     defined = r.json()
@@ -45,6 +45,9 @@ def test_define_list_read_and_use(admin: Any, org: OrgClient) -> None:
     r = org.post("/Users", {"schemas": [USER, EXT], "userName": "ann", EXT: {"costCenter": "X"}})
     assert r.status_code == 201, r.text
     assert admin.call("POST", json=COST).status_code == 409
+    audit, _ = hub.audit.events(org.org_id, action="Custom attribute defined")
+    assert len(audit) == 1 and audit[0].target == f"{EXT}:costCenter"
+    assert audit[0].actor.startswith("token:") and audit[0].tracking_id
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,9 @@ def test_add_list_use_and_remove(signed_in: Console, admins: Admins, hub: Hub) -
     )
     assert "cleared from 1 resource(s)" in gone.text
     assert EXT not in org.get(f"/Users/{ann.json()['id']}").json()
+    for action in ("Custom attribute defined", "Custom attribute removed"):
+        audit, _ = hub.audit.events(org.org_id, action=action)
+        assert audit[0].actor == admins.admin_email, action
 
 
 def test_undeclared_setting_and_guards(

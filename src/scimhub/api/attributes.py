@@ -39,7 +39,9 @@ async def list_or_add(request: Request, ctx: V1Context) -> Response:
         return JsonResponse({"data": [d.as_json() for d in found]})
     body = await read_json(request)
     try:
-        defined = await ctx.off_loop(lambda: attributes.add(ctx.org_id, definition_from_json(body)))
+        defined = await ctx.off_loop(
+            lambda: attributes.add(ctx.org_id, definition_from_json(body), actor=ctx.actor)
+        )
     except InvalidValue as exc:
         raise BadRequest(exc.detail) from None
     except (AttributeExists, Uniqueness) as exc:  # Uniqueness: kept values that collide
@@ -88,7 +90,9 @@ async def undeclared(request: Request, ctx: V1Context) -> Response:
         choice = body.get("undeclared") if isinstance(body, dict) else None
         if choice not in ("refuse", "keep"):
             raise BadRequest('the body is {"undeclared": "refuse" | "keep"}')
-        await ctx.off_loop(lambda: attributes.keep_undeclared(ctx.org_id, choice == "keep"))
+        await ctx.off_loop(
+            lambda: attributes.keep_undeclared(ctx.org_id, choice == "keep", actor=ctx.actor)
+        )
     keep = await ctx.off_loop(lambda: attributes.keeps_undeclared(ctx.org_id))
     return JsonResponse({"undeclared": "keep" if keep else "refuse"})
 

@@ -68,7 +68,7 @@ class Hub:
         entra = EntraIntegration.open(
             settings, orgs=orgs, tokens=tokens, instances=instances, audit=audit
         )
-        attributes = CustomAttributes(db, orgs, cache_seconds=settings.schema_cache_seconds)
+        attributes = CustomAttributes(db, orgs, audit, cache_seconds=settings.schema_cache_seconds)
         users = Users(db, attributes, max_values=settings.max_multi_values)
         groups = Groups(db, attributes)
         links = Links(db)

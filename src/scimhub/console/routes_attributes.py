@@ -74,7 +74,11 @@ async def add(request: Request, ctx: ConsoleContext) -> Response:
     }
     try:
         defined = await run_in_threadpool(
-            lambda: ctx.hub.attributes.add(ctx.org_id, definition_from_json(body))
+            lambda: ctx.hub.attributes.add(
+                ctx.org_id,
+                definition_from_json(body),
+                actor=Actor(ctx.principal.name, tracking_id(request.scope)),
+            )
         )
     except ScimError as exc:
         return _back(kind, error=exc.detail)
@@ -111,7 +115,10 @@ async def remove(request: Request, ctx: ConsoleContext) -> Response:
 async def undeclared(request: Request, ctx: ConsoleContext) -> Response:
     form = await read_form(request)
     keep = form.get("undeclared") == "keep"
-    await run_in_threadpool(lambda: ctx.hub.attributes.keep_undeclared(ctx.org_id, keep))
+    actor = Actor(ctx.principal.name, tracking_id(request.scope))
+    await run_in_threadpool(
+        lambda: ctx.hub.attributes.keep_undeclared(ctx.org_id, keep, actor=actor)
+    )
     kind = _kind(str(form.get("resource", "User")))
     return _back(kind, notice="Undeclared attributes are now " + ("kept." if keep else "refused."))
 

@@ -44,4 +44,4 @@ def remove_attribute(
                     cleared += 1
                 except NotFound:  # deleted meanwhile: its values went with it
                     continue
-    return attributes.remove(org_id, attribute_id), cleared
+    return attributes.remove(org_id, attribute_id, actor=actor), cleared

@@ -13,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, Text, cast, delete, func, select
@@ -29,6 +30,8 @@ from ..store.errors import is_unique_violation
 from ..store.filter_sql import AttributeIds
 from ..store.tables import custom_attributes, groups, users
 from ..store.tables import custom_values as values_table
+from .actor import Actor
+from .audit import Audit
 from .orgs import Orgs
 
 _BUILT_IN = {"User": USER, "Group": GROUP}
@@ -125,10 +128,19 @@ class AttributeInUse(Conflict):
     describes: they are cleared first, on request."""
 
 
+class Audited(StrEnum):
+    DEFINED = "Custom attribute defined"
+    REMOVED = "Custom attribute removed"
+    UNDECLARED = "Undeclared attributes setting changed"
+
+
 class CustomAttributes:
-    def __init__(self, db: Database, orgs: Orgs, *, cache_seconds: float = 5.0) -> None:
+    def __init__(
+        self, db: Database, orgs: Orgs, audit: Audit, *, cache_seconds: float = 5.0
+    ) -> None:
         self.db = db
         self.orgs = orgs
+        self.audit = audit
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, OrgTypes]] = {}
         self._lock = threading.Lock()
@@ -160,11 +172,13 @@ class CustomAttributes:
         """Whether the org keeps extension attributes it has not defined (else refuses them)."""
         return bool(self.orgs.get(org_id).setting("undeclared_attributes") == "keep")
 
-    def keep_undeclared(self, org_id: str, keep: bool) -> None:
+    def keep_undeclared(self, org_id: str, keep: bool, *, actor: Actor | None = None) -> None:
         """Keep (or refuse again) undeclared extension attributes. Values kept before a
         refusal stay in their documents, returned, until a write replaces them."""
-        self.orgs.update_setting(org_id, "undeclared_attributes", "keep" if keep else "refuse")
+        value = "keep" if keep else "refuse"
+        self.orgs.update_setting(org_id, "undeclared_attributes", value)
         self._forget(org_id)
+        self._audit(org_id, actor, Audited.UNDECLARED, None, {"undeclared": value})
 
     def get(self, org_id: str, attribute_id: str) -> Defined:
         t = custom_attributes
@@ -176,7 +190,7 @@ class CustomAttributes:
             raise NotFound(f"attribute {attribute_id[:64]} not found")
         return _defined(row)
 
-    def add(self, org_id: str, definition: Definition) -> Defined:
+    def add(self, org_id: str, definition: Definition, *, actor: Actor | None = None) -> Defined:
         """Define an attribute. Raises InvalidValue (not usable), AttributeExists.
 
         A new attribute cannot be required: resources stored before it would break the
@@ -215,6 +229,7 @@ class CustomAttributes:
                 ) from None
             raise
         self._forget(org_id)
+        self._audit(org_id, actor, Audited.DEFINED, d.path, defined.as_json())
         return defined
 
     def holders(self, org_id: str, attribute_id: str) -> list[str]:
@@ -229,7 +244,7 @@ class CustomAttributes:
                 ).scalars()
             )
 
-    def remove(self, org_id: str, attribute_id: str) -> Defined:
+    def remove(self, org_id: str, attribute_id: str, *, actor: Actor | None = None) -> Defined:
         """Remove a definition no resource holds a value of. Raises NotFound, AttributeInUse."""
         defined = self.get(org_id, attribute_id)
         t = custom_attributes
@@ -246,7 +261,27 @@ class CustomAttributes:
                 )
             conn.execute(delete(t).where(t.c.org_id == org_id, t.c.id == attribute_id))
         self._forget(org_id)
+        self._audit(org_id, actor, Audited.REMOVED, defined.definition.path, {"id": defined.id})
         return defined
+
+    def _audit(
+        self,
+        org_id: str,
+        actor: Actor | None,
+        action: Audited,
+        target: str | None,
+        detail: dict[str, Any],
+    ) -> None:
+        """An admin's change, in the audit trail (internal callers pass no actor)."""
+        if actor is not None:
+            self.audit.record(
+                org_id,
+                actor.name,
+                action,
+                target=target,
+                detail=detail,
+                tracking_id=actor.tracking_id,
+            )
 
     def _forget(self, org_id: str) -> None:
         with self._lock:
