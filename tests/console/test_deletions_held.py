@@ -7,10 +7,10 @@ from __future__ import annotations
 import uuid
 
 from scimhub.api.services import Hub
-from scimhub.directory.actor import Actor
-from scimhub.directory.deletion_brake import Action, Noted, Threshold
-from scimhub.directory.instances import Instance, Mode
+from scimhub.directory.deletion_brake import Action, Noted
+from scimhub.directory.instances import Instance
 from scimhub.directory.locator import Locator
+from tests.brake_setup import pull_instance, push_instance
 from tests.conftest import OrgClient
 
 from .conftest import Admins, Console
@@ -20,22 +20,7 @@ USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 def _held(hub: Hub, org: OrgClient, n: int) -> tuple[Instance, list[str]]:
     """An instance of the org whose last round held `n` user removals."""
-    instance = hub.instances.create(
-        org.org_id,
-        str(uuid.uuid4()),
-        name="Contoso",
-        mode=Mode.PULL,
-        scope="all",
-        mappings=[],
-        auto_sync=False,
-    )
-    hub.brake.set_threshold(
-        org.org_id,
-        Threshold(count=1, percent=None),
-        instance=instance,
-        actor=Actor("test", "T"),
-    )
-    instance = hub.instances.get(org.org_id, instance.id) or instance
+    instance = pull_instance(hub, org.org_id, limit=1, name="Contoso")
     ids = []
     for i in range(n):
         name = f"leaver{i}-{uuid.uuid4().hex[:4]}@example.com"
@@ -116,21 +101,7 @@ def test_a_pushed_burst_is_alerted_and_restored_in_one_click(
     signed_in: Console, signed_in_readonly: Console, admins: Admins, hub: Hub
 ) -> None:
     org = admins.org
-    secret, token = hub.tokens.create(org.org_id, name="Entra provisioning (contoso)")
-    instance = hub.instances.create(
-        org.org_id,
-        str(uuid.uuid4()),
-        name="Contoso",
-        mode=Mode.PUSH,
-        scope="assigned",
-        mappings=[],
-        auto_sync=True,
-        scim_token_id=token.id,
-    )
-    hub.brake.set_threshold(
-        org.org_id, Threshold(count=1, percent=None), instance=instance, actor=Actor("t", "T")
-    )
-    instance = hub.instances.get(org.org_id, instance.id) or instance
+    instance, secret = push_instance(hub, org.org_id, limit=1)
     job = OrgClient(org.http, org.org_id, secret)
     hub.bursts.scan(instance)
     ids = [

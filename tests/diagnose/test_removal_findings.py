@@ -13,8 +13,8 @@ from scimhub.diagnose import diagnose
 from scimhub.diagnose.report import Report
 from scimhub.directory.actor import Actor
 from scimhub.directory.deletion_brake import Action, Noted, Threshold
-from scimhub.directory.instances import Mode
 from scimhub.directory.locator import Locator
+from tests.brake_setup import pull_instance, push_instance
 from tests.conftest import OrgClient
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -29,18 +29,7 @@ def _ids(report: Report) -> list[str]:
 def test_a_pushed_burst_is_a_finding_until_restored(
     hub: Hub, org: OrgClient, other_org: OrgClient, app_client: TestClient
 ) -> None:
-    secret, token = hub.tokens.create(org.org_id, name="Entra provisioning (contoso)")
-    instance = hub.instances.create(
-        org.org_id,
-        str(uuid.uuid4()),
-        name="Contoso",
-        mode=Mode.PUSH,
-        scope="assigned",
-        mappings=[],
-        auto_sync=True,
-        scim_token_id=token.id,
-        deletion_threshold=STRICT,
-    )
+    instance, secret = push_instance(hub, org.org_id, limit=1)
     job = OrgClient(app_client, org.org_id, secret)
     hub.bursts.scan(instance)
     for i in range(3):
@@ -61,16 +50,7 @@ def test_a_pushed_burst_is_a_finding_until_restored(
 
 
 def test_held_removals_are_a_finding_until_decided(hub: Hub, org: OrgClient) -> None:
-    instance = hub.instances.create(
-        org.org_id,
-        str(uuid.uuid4()),
-        name="Fabrikam",
-        mode=Mode.PULL,
-        scope="all",
-        mappings=[],
-        auto_sync=False,
-        deletion_threshold=STRICT,
-    )
+    instance = pull_instance(hub, org.org_id, limit=1)
     ids = [
         org.post("/Users", {"schemas": [USER], "userName": f"h{i}-{uuid.uuid4().hex[:4]}"}).json()[
             "id"

@@ -23,12 +23,13 @@ from scimhub.directory.deletion_brake import (
     Threshold,
 )
 from scimhub.directory.events import Source, SourceKind, caused_by
-from scimhub.directory.instances import Instance, Mode
+from scimhub.directory.instances import Instance
 from scimhub.directory.locator import Locator
 from scimhub.directory.tokens import TokenKind, TokenScope
 from scimhub.scim.errors import NotFound
 from scimhub.store.engine import utcnow
 from scimhub.store.tables import removals
+from tests.brake_setup import pull_instance
 from tests.conftest import OrgClient
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -36,15 +37,7 @@ ADMIN = Actor("Ada Admin", "TEST_BRAKE")
 
 
 def _instance(hub: Hub, org_id: str) -> Instance:
-    return hub.instances.create(
-        org_id,
-        str(uuid.uuid4()),
-        name="Contoso",
-        mode=Mode.PULL,
-        scope="all",
-        mappings=[],
-        auto_sync=False,
-    )
+    return pull_instance(hub, org_id, name="Contoso")
 
 
 def _users(org: OrgClient, n: int) -> list[str]:

@@ -14,12 +14,12 @@ from starlette.testclient import TestClient
 from scimhub.api.services import Hub
 from scimhub.asgi import background_work
 from scimhub.directory.actor import Actor
-from scimhub.directory.deletion_brake import Threshold
-from scimhub.directory.instances import Instance, Mode
+from scimhub.directory.instances import Instance
 from scimhub.directory.locator import Locator
 from scimhub.directory.removal_bursts import BurstDecided, BurstState
 from scimhub.directory.tokens import TokenKind
 from scimhub.scim.errors import NotFound
+from tests.brake_setup import push_instance
 from tests.conftest import OrgClient
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -31,23 +31,8 @@ def _job(
     hub: Hub, org: OrgClient, app_client: TestClient, limit: int
 ) -> tuple[Instance, OrgClient]:
     """A push instance and a SCIM client speaking with its job's token."""
-    secret, token = hub.tokens.create(org.org_id, name="Entra provisioning (contoso)")
-    instance = hub.instances.create(
-        org.org_id,
-        str(uuid.uuid4()),
-        name="Contoso",
-        mode=Mode.PUSH,
-        scope="assigned",
-        mappings=[],
-        auto_sync=True,
-        scim_token_id=token.id,
-    )
-    hub.brake.set_threshold(
-        org.org_id, Threshold(count=limit, percent=None), instance=instance, actor=ADMIN
-    )
-    return hub.instances.get(org.org_id, instance.id) or instance, OrgClient(
-        app_client, org.org_id, secret
-    )
+    instance, secret = push_instance(hub, org.org_id, limit=limit)
+    return instance, OrgClient(app_client, org.org_id, secret)
 
 
 def _users(client: OrgClient, n: int) -> list[dict[str, Any]]:
