@@ -172,8 +172,9 @@ def _flag(body: Any, name: str) -> bool:
 
 def status(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     doc = hub.entra.status.org(admin.org_id)
-    for instance in doc["instances"]:  # the deletion brake's: removals waiting for an admin
-        instance["deletionsHeld"] = hub.brake.held_count(instance["id"])
+    held = hub.brake.held_counts(admin.org_id)  # the deletion brake's, waiting for an admin
+    for instance in doc["instances"]:
+        instance["deletionsHeld"] = held.get(instance["id"], 0)
     return doc
 
 

@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from ..api.auth import SAFE_METHODS, Principal, genuine, signed_in
 from ..api.scim_endpoint import base_url
 from ..api.services import Hub
+from ..directory.instances import Instance
 from ..directory.locator import Locator
 from ..directory.removal_bursts import BurstState
 from ..directory.sessions import SessionInfo
@@ -42,6 +43,13 @@ class ConsoleContext:
         """Who the page acts for, as the audit trail records it."""
         return Principal.of_session(self.session)
 
+    def _held_removals(self) -> list[tuple[Instance, int]]:
+        """Pull instances whose removals wait for an admin: one query when none do."""
+        held = self.hub.brake.held_counts(self.org_id)
+        if not held:
+            return []
+        return [(i, held[i.id]) for i in self.hub.instances.list(self.org_id) if i.id in held]
+
     def page_context(self, nav: str, **extra: Any) -> dict[str, Any]:
         """What base.html needs on every page, plus the page's own values."""
         return {
@@ -56,11 +64,7 @@ class ConsoleContext:
                 if e.state == EndpointState.DISABLED
             ],
             # the banner: pull instances whose removals wait for an admin (deletion brake)
-            "held_removals": [
-                (i, n)
-                for i in self.hub.instances.list(self.org_id)
-                if (n := self.hub.brake.held_count(i.id))
-            ],
+            "held_removals": self._held_removals(),
             # the banner: bursts of removals Entra's push job made, not yet decided
             "removal_bursts": self.hub.bursts.listed(self.org_id, BurstState.OPEN, limit=5),
             **extra,

@@ -167,7 +167,7 @@ def gather(services: Services, org_id: str, *, with_scope: bool = True) -> Evide
         evidence.removal_bursts = services.bursts.listed(org_id, BurstState.OPEN)
         instances = services.instances.list(org_id)
         tokens = {t.id: t for t in services.tokens.list(org_id)}
-        held = {i.id: services.brake.held_count(i.id) for i in instances}
+        held = services.brake.held_counts(org_id)
         thresholds = {i.id: services.brake.threshold(i) for i in instances}
     except SQLAlchemyError as exc:
         evidence.database_error = _short(exc)
@@ -176,7 +176,7 @@ def gather(services: Services, org_id: str, *, with_scope: bool = True) -> Evide
         found = InstanceEvidence(
             instance,
             scim_token=tokens.get(instance.scim_token_id or ""),
-            removals_held=held[instance.id],
+            removals_held=held.get(instance.id, 0),
             threshold=thresholds[instance.id],
         )
         if evidence.configured and instance.mode == Mode.PUSH:
