@@ -13,6 +13,7 @@ import pytest
 
 from scimhub.api.services import Hub as Services
 from scimhub.config import Settings
+from scimhub.directory.current import Current
 from scimhub.directory.events import Event, Events
 from scimhub.directory.imports import Imports
 from scimhub.integrations.entra.errors import IntegrationError
@@ -187,6 +188,7 @@ def test_pull_resumes_after_a_failure_without_duplicates(world: tuple[Emulator, 
             links=services.brake.links,
             imports=Imports(services.db, services.attributes),
             brake=services.brake,
+            current=Current(services.db),
             page_size=10,
         )
         instance = services.instances.list(hub.org_id)[0]

@@ -268,6 +268,12 @@ def mapping_list(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict
     return {"mappings": chosen, "targets": mapping_targets(custom)}
 
 
+def preview(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
+    """What a scope or mapping change would do (`{"scope"?, "mappings"?}`), nothing written."""
+    iid = request.path_params["instance_id"]
+    return hub.preview.preview(admin.org_id, iid, request.state.body).as_json()
+
+
 def disconnect(request: Request, hub: Hub, admin: Admin, actor: Actor) -> None:
     hub.entra.control.disconnect(admin.org_id, request.path_params["instance_id"], actor)
 
@@ -357,6 +363,11 @@ routes = [
         f"{V1}/instances/{{instance_id}}/mappings",
         endpoint(mapping_list, writes=True),
         methods=["PUT"],
+    ),
+    Route(
+        f"{V1}/instances/{{instance_id}}/preview",
+        endpoint(preview, writes=False),
+        methods=["POST"],
     ),
     Route(f"{V1}/instances/{{instance_id}}", endpoint(disconnect, writes=True), methods=["DELETE"]),
     Route(f"{V1}/diagnosis", endpoint(diagnosis, writes=False), methods=["GET"]),

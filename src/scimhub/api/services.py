@@ -9,6 +9,7 @@ from ..config import Settings
 from ..delivery.endpoints import WebhookService
 from ..directory.admins import Admins
 from ..directory.audit import Audit
+from ..directory.current import Current
 from ..directory.custom_attributes import CustomAttributes
 from ..directory.deletion_brake import DeletionBrake
 from ..directory.events import Events
@@ -24,6 +25,7 @@ from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
 from ..directory.tokens import Tokens
 from ..directory.users import Users
+from ..integrations.entra.preview import Previewer
 from ..integrations.entra.pull import PullSync
 from ..integrations.entra.service import EntraIntegration
 from ..store import migrate
@@ -46,6 +48,7 @@ class Hub:
     instances: Instances
     entra: EntraIntegration
     pull: PullSync
+    preview: Previewer
     health: Health
     offload: Offload
     events: Events
@@ -74,6 +77,7 @@ class Hub:
         links = Links(db)
         recycle_bin = RecycleBin(db, audit, attributes)
         brake = DeletionBrake(db, orgs, instances, users, groups, links, audit)
+        current = Current(db)
         pull = PullSync(
             entra.connection,
             instances=instances,
@@ -82,6 +86,7 @@ class Hub:
             links=links,
             imports=Imports(db, attributes),
             brake=brake,
+            current=current,
             page_size=settings.pull_page_size,
             base_url=settings.public_url,
         )
@@ -99,6 +104,14 @@ class Hub:
             instances,
             entra,
             pull,
+            Previewer(
+                entra.connection,
+                instances=instances,
+                links=links,
+                current=current,
+                attributes=attributes,
+                brake=brake,
+            ),
             Health(
                 db,
                 in_process=settings.in_process_scheduler,

@@ -196,6 +196,25 @@ class RoundRunning(Conflict):
         super().__init__("a sync round of this instance is running; try again when it ends")
 
 
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """What the brake would decide about a number of removals: the limit (None: off), the
+    removals already applied within the window and held, and whether it would hold."""
+
+    limit: int | None
+    applied_in_window: int
+    held: int
+    crosses: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "limit": self.limit,
+            "appliedInWindow": self.applied_in_window,
+            "held": self.held,
+            "crosses": self.crosses,
+        }
+
+
 class DeletionBrake:
     def __init__(
         self,
@@ -301,6 +320,18 @@ class DeletionBrake:
                         state=State.DISCARDED.value, decided=utcnow(), decided_by="back in scope"
                     )
                 )
+
+    def would_hold(self, instance: Instance, removals: int) -> Forecast:
+        """Whether a round with this many removals would cross the threshold now (what a
+        preview warns about); push instances are measured against the same threshold."""
+        threshold = self.threshold(instance)
+        limit = threshold.limit(self.active_users(instance.org_id))
+        in_window = self._applied_since(instance.id, utcnow() - threshold.window)
+        held = self._count(instance.id, State.HELD)
+        crosses = bool(removals) and (
+            held > 0 or (limit is not None and in_window + removals > limit)
+        )
+        return Forecast(limit, in_window, held, crosses)
 
     def settle(self, instance: Instance, loc: Locator) -> Settled:
         """At a round's end (its round lock held, its change source set): apply the noted

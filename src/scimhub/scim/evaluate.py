@@ -52,6 +52,26 @@ def element_matches(attr: Attribute, tree: ast.Filter, element: Mapping[str, Any
     return _evaluate(tree, lookup, element)
 
 
+def value_at(rt: ResourceType, doc: Mapping[str, Any], target: ast.PatchPath) -> Any:
+    """What a PATCH path names in a document, for comparing documents attribute by
+    attribute: the value, the selected elements' values (`emails[type eq "work"].value`)
+    as a list, or None when absent. Raises InvalidPath/UndefinedAttribute like a PATCH."""
+    found = resolve(rt, target.path)
+    extension = found.schema is not None and found.schema is not rt.schema
+    container = _get(doc, found.schema.id) if extension and found.schema else doc
+    value = _get(container, found.attribute.name)
+    if target.filter is None:
+        return _get(value, found.sub.name) if found.sub is not None else value
+    chosen = [
+        e
+        for e in (value if isinstance(value, list) else [])
+        if isinstance(e, Mapping) and element_matches(found.attribute, target.filter, e)
+    ]
+    sub = found.attribute.sub(target.sub_after_filter) if target.sub_after_filter else None
+    values = _flatten(chosen, sub) if target.sub_after_filter else chosen
+    return values or None
+
+
 def _evaluate(tree: ast.Filter, lookup: _Lookup, doc: Mapping[str, Any]) -> bool:
     if isinstance(tree, ast.And):
         return _evaluate(tree.left, lookup, doc) and _evaluate(tree.right, lookup, doc)

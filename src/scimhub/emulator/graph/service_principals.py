@@ -19,7 +19,7 @@ from ..apps import (
     sp_to_graph,
 )
 from ..context import Emulator
-from ..schema import grants, service_principals
+from ..schema import assignments, grants, service_principals
 from . import odata
 from .endpoint import Caller, graph_endpoint, json_body, no_content
 from .errors import bad_request, denied, not_found
@@ -173,6 +173,30 @@ def routes(emu: Emulator) -> list[Route]:
             "servicePrincipal": sp_to_graph(sp),
         }
 
+    async def assigned_to(request: Request, caller: Caller) -> dict[str, Any]:
+        """The users and groups assigned to the app (what a job's "assigned" scope syncs)."""
+        with emu.engine.connect() as conn:
+            sp = get_sp(conn, caller.tenant_id, request.path_params["id"])
+            if sp is None:
+                raise not_found(request.path_params["id"])
+            return odata.page(
+                conn,
+                request,
+                select(assignments).where(assignments.c.sp_id == sp.id),
+                [assignments.c.id],
+                lambda r: {
+                    "id": r.id,
+                    "appRoleId": "00000000-0000-0000-0000-000000000000",
+                    "createdDateTime": r.created_at,
+                    "principalId": r.principal_id,
+                    "principalType": r.principal_type,
+                    "resourceId": sp.id,
+                    "resourceDisplayName": sp.display_name,
+                },
+                f"{base}/v1.0/$metadata#servicePrincipals('{sp.id}')/appRoleAssignedTo",
+                odata.parse_top(request),
+            )
+
     return [
         Route("/v1.0/servicePrincipals", graph_endpoint(emu, list_sps, *READ_ROLES)),
         Route(
@@ -192,6 +216,10 @@ def routes(emu: Emulator) -> list[Route]:
         Route(
             "/v1.0/servicePrincipals/{id}/appRoleAssignments",
             graph_endpoint(emu, role_assignments, *READ_ROLES),
+        ),
+        Route(
+            "/v1.0/servicePrincipals/{id}/appRoleAssignedTo",
+            graph_endpoint(emu, assigned_to, *READ_ROLES),
         ),
         Route("/v1.0/applicationTemplates", graph_endpoint(emu, list_templates)),
         Route("/v1.0/applicationTemplates/{id}", graph_endpoint(emu, get_template)),

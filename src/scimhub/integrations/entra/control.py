@@ -116,11 +116,10 @@ class Control:
             schema = jobs.get_schema(graph, job)
             jobs.put_schema(graph, job, mappings.into_schema(schema, chosen))
         changes: dict[str, Any] = {"mappings": chosen}
-        if instance.mode == Mode.PULL and mappings.extension_sources(
-            chosen
-        ) != mappings.extension_sources(instance.mappings):
-            # A deltaLink keeps the $select it began with: a newly mapped extension is read
-            # only by a round from scratch (as a mapping change restarts Entra's cycle).
+        if instance.mode == Mode.PULL and chosen != instance.mappings:
+            # As a mapping change restarts Entra's cycle, the next round reads every user
+            # from scratch: users Entra did not change get the new mappings too, and a
+            # deltaLink keeps the $select it began with (a newly mapped extension).
             changes["users_delta_link"] = None
         instance = self.instances.update(instance, **changes)
         record(self.audit, org_id, actor, AuditAction.MAPPINGS_CHANGED, target=instance.name)

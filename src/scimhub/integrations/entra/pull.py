@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from ...directory.current import Current
 from ...directory.deletion_brake import Action, DeletionBrake, Noted
 from ...directory.events import Source, SourceKind, caused_by
 from ...directory.groups import Groups
@@ -65,7 +66,7 @@ class PullCounts:
     seconds: float = 0.0
 
 
-def _digest(doc: dict[str, Any]) -> str:
+def document_digest(doc: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
@@ -102,6 +103,7 @@ class PullSync:
         links: Links,
         imports: Imports,
         brake: DeletionBrake,
+        current: Current,
         page_size: int = PAGE_SIZE,
         base_url: str = "",
     ) -> None:
@@ -112,6 +114,7 @@ class PullSync:
         self.links = links
         self.imports = imports
         self.brake = brake
+        self.current = current
         self.page_size = page_size
         self.base_url = base_url  # the hub's public URL, for `meta.location` in events
 
@@ -171,12 +174,17 @@ class PullSync:
     ) -> Instance:
         column = f"{kind}_delta_link"
         link = getattr(instance, column)
+        # A round from scratch sees every object there is: linked ones it did not see are
+        # gone from Entra (deleted while a mapping change restarted the round, say).
+        seen: set[str] | None = None if link else set()
         if not link:
             select = user_select(instance.mappings) if kind == "users" else "id,displayName,members"
             link = f"/{kind}/delta?$select={select}&$top={self.page_size}"
         while True:
             page = graph.get(link)
             items = page.get("value", []) if isinstance(page, dict) else []
+            if seen is not None:
+                seen.update(i["id"] for i in items if isinstance(i.get("id"), str))
             if kind == "users":
                 self._users(instance, items, counts)
             else:
@@ -189,8 +197,22 @@ class PullSync:
             # Saved after the page is applied: a crash resumes here, not at the start.
             instance = self.instances.update(instance, **{column: next_link or delta_link})
             if not next_link:
+                if seen is not None:
+                    self._unseen(instance, "User" if kind == "users" else "Group", seen)
                 return instance
             link = next_link
+
+    def _unseen(self, instance: Instance, kind: str, seen: set[str]) -> None:
+        """Linked objects a round from scratch did not see leave as Graph's soft deletes do
+        (users deactivated, groups deleted), through the brake like every removal."""
+        action = Action.DEACTIVATE if kind == "User" else Action.DELETE
+        gone = [
+            Noted(oid, kind, rid, action)
+            for oid, rid in self.current.linked_present(instance.id, kind).items()
+            if oid not in seen
+        ]
+        if gone:
+            self.brake.note(instance, gone)
 
     def _users(self, instance: Instance, items: list[dict[str, Any]], counts: PullCounts) -> None:
         org_id = instance.org_id
@@ -214,7 +236,7 @@ class PullSync:
             except ScimError:
                 counts.skipped += 1
                 continue
-            digest = _digest(doc)
+            digest = document_digest(doc)
             if link is not None and link.digest == digest:
                 counts.users_unchanged += 1
                 continue
@@ -260,7 +282,7 @@ class PullSync:
                 "displayName": item["displayName"],
                 "externalId": oid,
             }
-            digest = _digest(doc)
+            digest = document_digest(doc)
             if link is None or link.digest != digest:
                 batch.append(ImportItem(oid, link.resource_id if link else None, doc))
                 digests[oid] = digest
