@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +15,15 @@ from playwright.sync_api import Browser, Page, expect
 
 from scimhub.config import Settings
 from tests.browser.conftest import PASSWORD, screenshot
-from tests.e2e.entra import INTEGRATION_APP_ID, Emulator, Hub, run_emulator, run_hub, wait_for
+from tests.e2e.entra import (
+    INTEGRATION_APP_ID,
+    Emulator,
+    Hub,
+    create_admin,
+    run_emulator,
+    run_hub,
+    wait_for,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -33,28 +39,7 @@ def world(tmp_path: Path, settings: Settings) -> Iterator[tuple[Emulator, Hub]]:
         run_emulator(tmp_path / "emu", users=15, groups=2) as emu,
         run_hub(tmp_path / "hub", emu, settings.database_url) as hub,
     ):
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "scimhub",
-                "admin",
-                "create",
-                "--org",
-                hub.org_id,
-                "--email",
-                "story@example.com",
-                "--role",
-                "admin",
-                "--password-stdin",
-            ],
-            env=hub.env,
-            input=PASSWORD + "\n",
-            text=True,
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+        create_admin(hub, "story@example.com", PASSWORD)
         yield emu, hub
 
 
@@ -107,6 +92,10 @@ def test_seed_story_in_the_console(world: tuple[Emulator, Hub], browser: Browser
         page.click("tr[data-instance] button:has-text('Configure')")
         page.select_option("select[aria-label=Scope]", "all")
         page.click("button:has-text('Save scope')")
+        expect(page.locator("[data-preview-summary]")).to_contain_text("Users: ")
+        screenshot(page, "story-scope-preview")
+        page.click("[data-preview-apply]")
+        expect(page.locator("[data-notice]")).to_contain_text("Scope of")
 
         # Entra pushed the tenant's users; the console lists them
         wait_for(lambda: hub.scim_count("Users") >= 15)

@@ -80,6 +80,22 @@ def run_hub(
         yield Hub(url, org_id, token, env)
 
 
+def create_admin(hub: Hub, email: str, password: str, role: str = "admin") -> None:
+    """A console admin of the hub's org, made as an operator would (the CLI)."""
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "scimhub", "admin", "create", "--org", hub.org_id),
+            *("--email", email, "--role", role, "--password-stdin"),
+        ],
+        env=hub.env,
+        input=password + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
 def accept_consent(emu: Emulator, consent_url: str, *, decision: str = "accept") -> str:
     return answer_consent(emu, consent_url, accept=decision == "accept")
 

@@ -86,30 +86,102 @@
     return list;
   }
 
+  // "12 created, 3 updated (title: 3)": one resource type's line of a preview.
+  function previewLine(label, tally) {
+    const n = (x) => Number(x || 0).toLocaleString();
+    const attrs = Object.entries(tally.attributes || {}).map(([a, c]) => `${a}: ${n(c)}`).join(", ");
+    const parts = [
+      `${n(tally.create)} created`,
+      `${n(tally.update)} updated${attrs ? ` (${attrs})` : ""}`,
+      `${n(tally.deactivate)} deactivated`,
+      `${n(tally.delete)} deleted`,
+      `${n(tally.unchanged)} unchanged`,
+    ].filter((part) => label === "Users" || !part.endsWith(" deactivated"));
+    if (tally.error) parts.push(`${n(tally.error)} refused`);
+    return el("li", {}, el("strong", {}, `${label}: `), parts.join(", "));
+  }
+
+  function previewSamples(tally, label) {
+    const items = [];
+    for (const [change, shown] of Object.entries(tally.samples || {})) {
+      for (const s of shown) {
+        const extra = s.attributes ? ` (${s.attributes.join(", ")})` : s.detail ? ` (${s.detail})` : "";
+        items.push(el("li", { "data-sample": change }, `${label} ${change}: ${s.name}${extra}`));
+      }
+    }
+    return items;
+  }
+
+  // Before a scope or mapping change: ask the hub what it would do, show it, and apply
+  // only when the admin says so; past the deletion threshold, only once they tick that
+  // they mean it.
+  async function previewThen(panel, path, change, apply) {
+    panel.hidden = false;
+    panel.replaceChildren(el("p", { class: "muted" }, "Working out what this change would do…"));
+    let seen;
+    try {
+      seen = await api("POST", `${path}/preview`, change);
+    } catch (err) {
+      panel.hidden = true;
+      throw err;
+    }
+    const confirmBox = el("input", { type: "checkbox", "data-preview-confirm": true });
+    const applyButton = writable(el("button", { class: "btn btn-small", type: "button", "data-preview-apply": true }, "Apply change"));
+    const cancel = el("button", { class: "btn btn-small btn-quiet", type: "button", onclick: () => { panel.hidden = true; } }, "Cancel");
+    const removals = seen.removals || 0;
+    const crosses = seen.threshold && seen.threshold.crosses;
+    const warning = crosses
+      ? el("div", { class: "notice notice-error", "data-preview-warning": true },
+        el("p", {}, `This change would remove ${removals.toLocaleString()} users and groups, past the deletion threshold${seen.threshold.limit != null ? ` of ${seen.threshold.limit.toLocaleString()}` : ""}.`),
+        el("label", {}, confirmBox, ` I understand that ${removals.toLocaleString()} users and groups will be deactivated or deleted.`))
+      : null;
+    if (crosses) {
+      applyButton.disabled = true;
+      confirmBox.addEventListener("change", () => { applyButton.disabled = page.readOnly || !confirmBox.checked; });
+    }
+    applyButton.addEventListener("click", () => act(applyButton, async () => {
+      await apply();
+      panel.hidden = true;
+    }));
+    const examined = seen.examined || {};
+    panel.replaceChildren(
+      el("h4", {}, "Preview of this change"),
+      el("p", { class: "muted small", "data-preview-examined": true },
+        `Examined ${Number(examined.users || 0).toLocaleString()} users and ${Number(examined.groups || 0).toLocaleString()} groups in ${seen.seconds} s. Nothing has changed yet.`),
+      el("ul", { "data-preview-summary": true }, previewLine("Users", seen.users), previewLine("Groups", seen.groups)),
+      el("ul", { class: "muted small" }, ...previewSamples(seen.users, "user"), ...previewSamples(seen.groups, "group")),
+      ...(seen.notes || []).map((note) => el("p", { class: "muted small" }, note)),
+      warning,
+      el("div", { class: "actions" }, applyButton, cancel));
+  }
+
   function editor(instance) {
     const path = `${base}/instances/${encodeURIComponent(instance.id)}`;
     const targets = targetList(instance, path);
     const scope = writable(el("select", { "aria-label": "Scope" },
       el("option", { value: "assigned", selected: instance.scope === "assigned" }, "Only assigned users and groups"),
       el("option", { value: "all", selected: instance.scope === "all" }, "All users and groups")));
+    const preview = el("div", { class: "preview", "data-preview": true, hidden: true });
     const saveScope = writable(el("button", { class: "btn btn-small", type: "button" }, "Save scope"));
-    saveScope.addEventListener("click", () => act(saveScope, async () => {
+    saveScope.addEventListener("click", () => act(saveScope, () => previewThen(preview, path, { scope: scope.value }, async () => {
       await api("PUT", `${path}/scope`, { scope: scope.value });
       say(`Scope of ${instance.name} saved.`, "ok");
       await refresh();
-    }));
+    })));
 
     const list = el("div", {}, ...(instance.mappings || []).map((m) => mappingRow(m, targets.id)));
     const addMapping = writable(el("button", { class: "btn btn-small", type: "button", onclick: () => list.append(mappingRow({}, targets.id)) }, "Add mapping"));
     const saveMappings = writable(el("button", { class: "btn btn-small", type: "button" }, "Save mappings"));
-    saveMappings.addEventListener("click", () => act(saveMappings, async () => {
+    saveMappings.addEventListener("click", () => act(saveMappings, () => {
       const mappings = Array.from(list.querySelectorAll("[data-mapping]"), (row) => {
         const [source, target] = row.querySelectorAll("input");
         return { source: source.value.trim(), target: target.value.trim() };
       }).filter((m) => m.source && m.target);
-      await api("PUT", `${path}/mappings`, { mappings });
-      say(`Attribute mappings of ${instance.name} saved.`, "ok");
-      await refresh();
+      return previewThen(preview, path, { mappings }, async () => {
+        await api("PUT", `${path}/mappings`, { mappings });
+        say(`Attribute mappings of ${instance.name} saved.`, "ok");
+        await refresh();
+      });
     }));
 
     const userId = writable(el("input", { placeholder: "Entra user object id", "aria-label": "Entra user object id", size: 38 }));
@@ -137,6 +209,7 @@
     return el("tr", { class: "instance-detail", "data-detail-for": instance.id },
       el("td", { colspan: 6 },
         quarantine,
+        preview,
         el("div", { class: "editor" },
           el("div", {},
             el("h4", {}, "Scope"),
