@@ -69,3 +69,31 @@ def test_attributes_are_defined_listed_and_removed(tmp_path: Path) -> None:
         assert hub.attributes.definitions(org) == []
     finally:
         hub.close()
+
+
+def test_the_undeclared_setting_is_shown_and_changed(tmp_path: Path) -> None:
+    hub = Hub.open(Settings(data_dir=tmp_path, token_cache_seconds=0, schema_cache_seconds=0))
+    try:
+        org = hub.orgs.create("Acme").id
+    finally:
+        hub.close()
+    show = ("attribute", "undeclared", "--org", org, "--json")
+    assert json.loads(_invoke(*show, data_dir=tmp_path)[1]) == {"undeclared": "refuse"}
+    code, out = _invoke("attribute", "undeclared", "--org", org, "keep", data_dir=tmp_path)
+    assert code == 0 and "keep" in out
+    assert json.loads(_invoke(*show, data_dir=tmp_path)[1]) == {"undeclared": "keep"}
+    code, out = _invoke("attribute", "undeclared", "--org", org, "maybe", data_dir=tmp_path)
+    assert code == 2 and "refuse or keep" in out
+
+    hub = Hub.open(Settings(data_dir=tmp_path, token_cache_seconds=0, schema_cache_seconds=0))
+    try:  # what SCIM now accepts, and the audit trail of the change
+        kept = hub.users.create(
+            org,
+            {"schemas": [USER, EXT], "userName": "ann", EXT: {"shoeSize": "42"}},
+            Locator("", org),
+        )
+        assert kept[EXT] == {"shoeSize": "42"}
+        changed, total = hub.audit.events(org, action="Undeclared attributes setting changed")
+    finally:
+        hub.close()
+    assert total == 1 and changed[0].actor == "scimhub attribute (command line)"

@@ -1074,6 +1074,38 @@ def attribute_remove(
         console.print(f"Removed {defined.definition.path}; cleared from {cleared} resource(s)")
 
 
+@attribute_app.command("undeclared")
+def attribute_undeclared(
+    org: OrgOption,
+    choice: Annotated[
+        str | None,
+        typer.Argument(help="refuse (the default) or keep; leave out to show the setting."),
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Extension attributes the organisation has not defined: refused with 400
+    invalidValue, or kept (stored and returned, not filterable)."""
+    from .directory.actor import Actor
+    from .tracking_ids import new_tracking_id
+
+    if choice is not None and choice not in ("refuse", "keep"):
+        console.print("[red]the setting is refuse or keep[/red]")
+        raise typer.Exit(2)
+    settings = _settings(data_dir, database_url)
+    with _opened(settings) as hub:
+        if choice is not None:
+            actor = Actor(_ATTRIBUTE_ACTOR, new_tracking_id(settings.tracking_prefix))
+            hub.attributes.keep_undeclared(org, choice == "keep", actor=actor)
+        keep = hub.attributes.keeps_undeclared(org)
+    setting = "keep" if keep else "refuse"
+    if as_json:
+        print(json.dumps({"undeclared": setting}))
+    else:
+        console.print(f"Undeclared extension attributes: {setting}")
+
+
 # -- the deletion brake -------------------------------------------------------------------
 
 deletions_app = typer.Typer(
