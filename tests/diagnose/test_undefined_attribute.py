@@ -137,6 +137,43 @@ def test_two_attributes_are_two_findings(hub: Hub, org: OrgClient) -> None:
     ]
 
 
+def test_names_differing_only_in_case_are_one_user_and_one_attribute(
+    hub: Hub, org: OrgClient
+) -> None:
+    _refused(org.post("/Users", _user("Ann@Contoso.com", **{COST_CENTER: "CC1"})))
+    r = org.post("/Users", _user("ann@contoso.com", **{f"{URN}:costcenter": "CC1"}))
+    assert r.status_code == 400 and r.json()["scimType"] == "invalidValue"
+    [found] = _undefined(hub, org.org_id)
+    assert found.details["subjects"] == 1 and found.details["requests"] == 2
+    assert found.title.startswith("Entra maps 1 user's attribute")
+
+
+def test_bulk_operations_refused_for_it_count_too(hub: Hub, org: OrgClient) -> None:
+    ops = [
+        {
+            "method": "POST",
+            "path": "/Users",
+            "bulkId": f"b{i}",
+            "data": _user(upn, **{COST_CENTER: "C"}),
+        }
+        for i, upn in enumerate(["ann@contoso.com", "bob@contoso.com"])
+    ]
+    ops.append(
+        {"method": "POST", "path": "/Users", "bulkId": "ok", "data": _user("cat@contoso.com")}
+    )
+    r = org.post(
+        "/Bulk",
+        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops},
+    )
+    assert r.status_code == 200, r.text
+    statuses = [o["status"] for o in r.json()["Operations"]]
+    assert statuses == ["400", "400", "201"]
+    [found] = _undefined(hub, org.org_id)
+    assert found.details["subjects"] == 2 and found.details["requests"] == 2
+    assert set(found.details["someSubjects"]) == {"ann@contoso.com", "bob@contoso.com"}
+    assert found.tracking_ids == [r.headers["TrackingID"]] * 2
+
+
 def test_refusals_older_than_the_window_are_history(hub: Hub, org: OrgClient) -> None:
     tid = _refused(org.post("/Users", _user("ann@contoso.com", **{COST_CENTER: "CC1"})))
     assert len(_undefined(hub, org.org_id)) == 1

@@ -11,11 +11,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..directory.request_log import RequestEntry
 from ..scim import bulk
-from ..scim.errors import Conflict, InvalidPath, ScimError
+from ..scim.errors import Conflict, InvalidPath, ScimError, UndefinedAttribute
+from ..store.engine import event_time
 from .body import read_json
 from .responses import ScimResponse
 from .scim_endpoint import ScimContext, scim_endpoint
+from .tracking import tracking_id
+
+Refusal = tuple[bulk.BulkOperation, UndefinedAttribute]
 
 
 def _run(ctx: ScimContext, op: bulk.BulkOperation, resolved: dict[str, str]) -> bulk.BulkResult:
@@ -51,11 +56,39 @@ def _failure(op: bulk.BulkOperation, exc: ScimError) -> bulk.BulkResult:
 @scim_endpoint("Bulk")
 async def post_bulk(request: Request, ctx: ScimContext) -> Response:
     body = await read_json(request, limit=ctx.hub.settings.max_payload_bytes)
+    refused: list[Refusal] = []
     # Up to maxOperations writes, each maybe hashing a password: never on the event loop.
-    return await ctx.hub.offload.run(ctx.org_id, True, partial(_bulk, ctx, body))
+    response = await ctx.hub.offload.run(ctx.org_id, True, partial(_bulk, ctx, body, refused))
+    _record_refusals(request, ctx, refused)
+    return response
 
 
-def _bulk(ctx: ScimContext, body: Any) -> Response:
+def _record_refusals(request: Request, ctx: ScimContext, refused: list[Refusal]) -> None:
+    """Operations refused for naming an undefined attribute are logged one by one, as the
+    same write outside a Bulk request is, for the troubleshooter to count."""
+    base = request.url.path.removesuffix("/Bulk")
+    for op, exc in refused:
+        subject = exc.subject or op.resource_id
+        ctx.hub.requests.record(
+            RequestEntry(
+                org_id=ctx.org_id,
+                time=event_time(),
+                method=op.method,
+                path=f"{base}{op.path}"[:2000],
+                resource_type=op.resource_type.name,
+                status=exc.status,
+                scim_type=exc.scim_type,
+                duration_ms=0,
+                tracking_id=tracking_id(request.scope),
+                client=request.headers.get("user-agent", "")[:256] or None,
+                token_id=ctx.token.id,
+                undefined_attribute=exc.name[:330],
+                subject=subject[:512] if subject else None,
+            )
+        )
+
+
+def _bulk(ctx: ScimContext, body: Any, refused: list[Refusal]) -> Response:
     req = bulk.parse_bulk(body, max_operations=ctx.hub.settings.max_bulk_operations)
     limit = req.fail_on_errors
     resolved: dict[str, str] = {}
@@ -74,6 +107,8 @@ def _bulk(ctx: ScimContext, body: Any) -> Response:
             except ScimError as exc:
                 errors += 1
                 results[index] = _failure(op, exc)
+                if isinstance(exc, UndefinedAttribute) and op.method != "DELETE":
+                    refused.append((op, exc))
         if len(pending) == len(waiting):  # no progress: these references never resolve
             for index, op in pending:
                 errors += 1

@@ -136,31 +136,35 @@ class RequestLog:
         self.flush()
         t = scim_requests
         where = (t.c.org_id == org_id, t.c.time > since, t.c.undefined_attribute.is_not(None))
-        key = (t.c.undefined_attribute, t.c.resource_type)
+        # Attribute names and userNames are case-insensitive: "costCenter" and
+        # "costcenter", "Ann@x" and "ann@x" are one attribute and one user.
+        attribute_ci, subject_ci = func.lower(t.c.undefined_attribute), func.lower(t.c.subject)
+        key = (attribute_ci, t.c.resource_type)
         with self.db.read() as conn:
             groups = conn.execute(
                 select(
-                    *key,
-                    func.count(t.c.subject.distinct()),
+                    func.min(t.c.undefined_attribute),
+                    t.c.resource_type,
+                    func.count(subject_ci.distinct()),
                     func.count(),
                     func.min(t.c.time),
                     func.max(t.c.time),
                 )
                 .where(*where)
                 .group_by(*key)
-                .order_by(func.count().desc(), t.c.undefined_attribute)
+                .order_by(func.count().desc(), func.min(t.c.undefined_attribute))
                 .limit(limit)
             ).all()
             out = []
             for attribute, resource_type, subjects, requests, first, last in groups:
-                same = (*where, t.c.undefined_attribute == attribute)
+                same = (*where, attribute_ci == attribute.lower())
                 latest = conn.execute(
                     select(t).where(*same).order_by(t.c.time.desc(), t.c.id.desc()).limit(samples)
                 ).all()
                 some = conn.execute(
-                    select(t.c.subject)
+                    select(func.min(t.c.subject))
                     .where(*same, t.c.subject.is_not(None))
-                    .group_by(t.c.subject)
+                    .group_by(subject_ci)
                     .order_by(func.max(t.c.time).desc())
                     .limit(2 * samples)
                 ).scalars()
