@@ -19,6 +19,7 @@ from scimhub.directory.actor import Actor
 from scimhub.directory.events import Events
 from scimhub.directory.locator import Locator
 from scimhub.directory.recycle_bin import NameTaken
+from scimhub.scim.custom import Definition
 from scimhub.scim.errors import NotFound
 from scimhub.store.engine import utcnow
 from scimhub.store.tables import orgs, recycle_bin
@@ -82,6 +83,25 @@ def test_a_deleted_user_is_404_its_name_reusable_and_restored_whole(
     events = Events(hub.db).page(org.org_id, after=None, limit=100).events
     assert [e.type for e in events[-2:]] == ["user.restored", "group.member_added"]
     assert events[-2].source["kind"] == "admin" and "groups" not in events[-2].data
+
+
+def test_a_restored_user_leaves_behind_an_attribute_removed_meanwhile(
+    hub: Hub, org: OrgClient
+) -> None:
+    ext = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
+    badge = hub.attributes.add(org.org_id, Definition("User", ext, "badge"))
+    hub.attributes.add(org.org_id, Definition("User", ext, "costCenter"))
+    user = _user(org, "ann", schemas=[USER, ext], **{ext: {"badge": "B-1", "costCenter": "C"}})
+    assert org.delete(f"/Users/{user['id']}").status_code == 204
+    hub.attributes.remove(org.org_id, badge.id, actor=ACTOR)  # nobody live holds it
+
+    restored = hub.recycle_bin.restore_user(org.org_id, user["id"], _loc(org), actor=ACTOR)
+    assert restored.resource[ext] == {"costCenter": "C"}
+    again = org.get(f"/Users/{user['id']}").json()
+    assert again[ext] == {"costCenter": "C"} and ext in again["schemas"]
+    # and it stays writable: a PUT of what was read back is valid
+    r = org.put(f"/Users/{user['id']}", {k: v for k, v in again.items() if k != "meta"})
+    assert r.status_code == 200, r.text
 
 
 def test_a_restored_group_gets_its_members_and_its_parents_back(hub: Hub, org: OrgClient) -> None:

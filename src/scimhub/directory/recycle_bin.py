@@ -223,6 +223,8 @@ class RecycleBin:
         self, conn: Connection, org_id: str, kept: Any, loc: Locator
     ) -> tuple[Restored, list[NewEvent]]:
         """Insert the user and its memberships; what it is now, and its events."""
+        types = self.attributes.types(org_id)
+        data = types.of("User").declared_only(kept.data)
         row = {
             "id": kept.id,
             "org_id": org_id,
@@ -231,14 +233,14 @@ class RecycleBin:
             "external_id": kept.external_id,
             "display_name": kept.display_name,
             "active": kept.active,
-            "data": kept.data,
+            "data": data,
             "password_hash": kept.password_hash,
             "created": kept.created,
             "last_modified": utcnow(),
             "version": kept.version + 1,
         }
         conn.execute(users.insert().values(**row))
-        self.attributes.types(org_id).keep_values(conn, "User", kept.id, kept.data)
+        types.keep_values(conn, "User", kept.id, data)
         wanted = list(kept.memberships.get("groups", []))
         live = _existing(conn, groups, org_id, wanted)
         added = self._add(
@@ -253,19 +255,21 @@ class RecycleBin:
         self, conn: Connection, org_id: str, kept: Any, loc: Locator
     ) -> tuple[Restored, list[NewEvent]]:
         """Insert the group, its members and its own memberships; likewise."""
+        types = self.attributes.types(org_id)
+        data = types.of("Group").declared_only(kept.data)
         row = {
             "id": kept.id,
             "org_id": org_id,
             "display_name": kept.name,
             "display_name_ci": kept.name_ci,
             "external_id": kept.external_id,
-            "data": kept.data,
+            "data": data,
             "created": kept.created,
             "last_modified": utcnow(),
             "version": kept.version + 1,
         }
         conn.execute(groups.insert().values(**row))
-        self.attributes.types(org_id).keep_values(conn, "Group", kept.id, kept.data)
+        types.keep_values(conn, "Group", kept.id, data)
         members = list(kept.memberships.get("members", []))
         parents = list(kept.memberships.get("member_of", []))
         live_users = _existing(

@@ -8,6 +8,7 @@ advertises is what the service does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .ast import AttrPath
 from .errors import InvalidPath, UndefinedAttribute
@@ -105,6 +106,27 @@ class ResourceType:
         """Users or Groups: an organisation's types are copies of USER and GROUP with its
         own extensions, so they compare by name, not identity."""
         return self.name == "User"
+
+    def declared_only(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """A stored document without the values of extension attributes this type no longer
+        declares (an attribute removed while the resource sat in the recycle bin), its
+        `schemas` without the extensions left empty."""
+        out: dict[str, Any] = {}
+        dropped: set[str] = set()
+        for key, value in doc.items():
+            schema = self.schema_for(key) if key.lower().startswith("urn:") else self.schema
+            if schema is None:
+                dropped.add(key.lower())
+                continue
+            if schema.custom and not schema.kept and isinstance(value, dict):
+                value = {k: v for k, v in value.items() if schema.attribute(k) is not None}
+                if not value:
+                    dropped.add(key.lower())
+                    continue
+            out[key] = value
+        if dropped and isinstance(out.get("schemas"), list):
+            out["schemas"] = [s for s in out["schemas"] if str(s).lower() not in dropped]
+        return out
 
     def with_extensions(self, extra: tuple[Schema, ...], *, keep: bool = False) -> ResourceType:
         """This type with an organisation's extension schemas added after the built-in ones
