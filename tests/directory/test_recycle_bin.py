@@ -5,7 +5,10 @@ restore it; the clean-up purges it after the retention; a rolled-back delete kee
 
 from __future__ import annotations
 
+import itertools
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +21,7 @@ from scimhub.config import ConfigError, Settings
 from scimhub.directory.actor import Actor
 from scimhub.directory.events import Events
 from scimhub.directory.locator import Locator
-from scimhub.directory.recycle_bin import NameTaken
+from scimhub.directory.recycle_bin import NameTaken, RecycleBin
 from scimhub.scim.custom import Definition
 from scimhub.scim.errors import NotFound
 from scimhub.store.engine import utcnow
@@ -160,6 +163,43 @@ def test_a_name_taken_meanwhile_refuses_the_restore_naming_the_holder(
     holder = _group(org, "sales", [])
     with pytest.raises(NameTaken, match=holder["id"]):
         hub.recycle_bin.restore_group(org.org_id, group["id"], _loc(org), actor=ACTOR)
+
+
+def test_two_restores_of_one_name_at_once_leave_one_user(
+    hub: Hub, org: OrgClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two deleted "ann"s restored at the same instant (PostgreSQL: concurrent writers) both
+    find the name free; the database's unique index lets one in, and the other is refused
+    naming it, as if it had come second."""
+    if hub.db.is_sqlite:
+        pytest.skip("SQLite runs one writer at a time: the check alone decides")
+    ids = []
+    for _ in range(2):
+        ann = _user(org, "ann")
+        assert org.delete(f"/Users/{ann['id']}").status_code == 204
+        ids.append(ann["id"])
+    both_checked = threading.Barrier(2, timeout=10)
+    check, calls = RecycleBin._holder, itertools.count()
+
+    def check_together(*args: Any) -> str | None:
+        found = check(*args)
+        if next(calls) < 2:  # the two restores' checks; not the refusal naming the holder
+            both_checked.wait()
+        return found
+
+    monkeypatch.setattr(RecycleBin, "_holder", staticmethod(check_together))
+    with ThreadPoolExecutor(2) as pool:
+        futures = [
+            pool.submit(hub.recycle_bin.restore_user, org.org_id, i, _loc(org), actor=ACTOR)
+            for i in ids
+        ]
+    outcomes = [f.exception() or f.result() for f in futures]
+    refused = [o for o in outcomes if isinstance(o, NameTaken)]
+    assert len(refused) == 1, outcomes
+    [winner] = [i for i, o in zip(ids, outcomes, strict=True) if not isinstance(o, BaseException)]
+    assert refused[0].holder_id == winner
+    found = org.get("/Users", params={"filter": 'userName eq "ann"'}).json()
+    assert [u["id"] for u in found["Resources"]] == [winner]
 
 
 def test_another_org_can_neither_see_nor_restore(
