@@ -141,6 +141,20 @@ MAPPINGS = {
     ],
 }
 
+EXTENSION = "extension_0a1b2c3d4e5f60718293a4b5c6d7e8f9_costCenter"
+SOURCES = {
+    "sources": [
+        {"source": "userPrincipalName", "extension": False},
+        {
+            "source": EXTENSION,
+            "extension": True,
+            "type": "String",
+            "multiValued": False,
+            "app": "HR sync",
+        },
+    ]
+}
+
 
 def fake_integration(page: Page, calls: list[dict[str, str | None]]) -> None:
     """Answer the integration API in the page, recording what the console sent."""
@@ -161,6 +175,8 @@ def fake_integration(page: Page, calls: list[dict[str, str | None]]) -> None:
             if request.url.endswith("/status")
             else MAPPINGS
             if request.url.endswith("/mappings")
+            else SOURCES
+            if request.url.endswith("/mappingSources")
             else INSTANCE
         )
         route.fulfill(
@@ -224,3 +240,10 @@ def test_mapping_editor_suggests_the_orgs_own_attributes(admin_page: Page) -> No
     expect(options.nth(1)).to_have_text("costCenter: custom string")
     target = admin_page.locator("[data-mapping] input[aria-label='Target attribute']").first
     assert target.get_attribute("list") == "mapping-targets-inst-1"
+    # and the tenant's directory extensions as sources
+    sources = admin_page.locator("datalist[data-mapping-sources] option")
+    expect(sources).to_have_count(2)
+    expect(sources.nth(1)).to_have_attribute("value", EXTENSION)
+    expect(sources.nth(1)).to_have_text("directory extension (String) of HR sync")
+    source = admin_page.locator("[data-mapping] input[aria-label='Source attribute']").first
+    assert source.get_attribute("list") == "mapping-sources-inst-1"

@@ -98,6 +98,12 @@ def test_pushed_by_entra_filtered_and_patched(world: tuple[Emulator, Hub]) -> No
         offered = {t["target"]: t for t in editor["targets"]}
         assert offered[COST_CENTER]["custom"] is True and offered[COST_CENTER]["type"] == "string"
         assert "userName" in offered and f"{CUSTOM}:badge" in offered
+        # the tenant's directory extensions are offered as sources
+        sources = api.get(f"/instances/{iid}/mappingSources").json()["sources"]
+        by_name = {s["source"]: s for s in sources}
+        assert by_name[extension]["extension"] is True
+        assert by_name[extension]["type"] == "String"
+        assert by_name["userPrincipalName"]["extension"] is False
         chosen = [*editor["mappings"], {"source": extension, "target": COST_CENTER}]
         saved = api.put(f"/instances/{iid}/mappings", json={"mappings": chosen})
         assert saved.status_code == 200, saved.text

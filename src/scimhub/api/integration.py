@@ -36,6 +36,7 @@ from ..integrations.entra.errors import (
 )
 from ..integrations.entra.failures import recording_failures
 from ..integrations.entra.lookup import saved_instance
+from ..integrations.entra.mappings import sources as mapping_sources
 from ..integrations.entra.mappings import targets as mapping_targets
 from ..integrations.entra.setup import SetupOptions
 from .auth import SESSION_COOKIE, Refusal, Refused, authenticate
@@ -268,6 +269,13 @@ def mapping_list(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict
     return {"mappings": chosen, "targets": mapping_targets(custom)}
 
 
+def sources(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
+    """What a mapping may read: Entra's user properties and the tenant's extensions."""
+    instance = saved_instance(hub.instances, admin.org_id, request.path_params["instance_id"])
+    probe = hub.entra.reader.tenant(instance.tenant_id)
+    return {"sources": mapping_sources(probe.extension_properties())}
+
+
 def preview(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     """What a scope or mapping change would do (`{"scope"?, "mappings"?}`), nothing written."""
     iid = request.path_params["instance_id"]
@@ -363,6 +371,11 @@ routes = [
         f"{V1}/instances/{{instance_id}}/mappings",
         endpoint(mapping_list, writes=True),
         methods=["PUT"],
+    ),
+    Route(
+        f"{V1}/instances/{{instance_id}}/mappingSources",
+        endpoint(sources, writes=False),
+        methods=["GET"],
     ),
     Route(
         f"{V1}/instances/{{instance_id}}/preview",

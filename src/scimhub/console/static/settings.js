@@ -63,9 +63,9 @@
     return el("span", { class: `badge status-${status}`, "data-job-status": status }, label);
   }
 
-  function mappingRow(mapping, targetsId) {
+  function mappingRow(mapping, targetsId, sourcesId) {
     const row = el("div", { class: "mapping-row", "data-mapping": true },
-      writable(el("input", { value: mapping.source || "", "aria-label": "Source attribute", placeholder: "Entra attribute" })),
+      writable(el("input", { value: mapping.source || "", list: sourcesId, "aria-label": "Source attribute", placeholder: "Entra attribute" })),
       el("span", { class: "muted" }, "→"),
       writable(el("input", { value: mapping.target || "", list: targetsId, "aria-label": "Target attribute", placeholder: "SCIM attribute" })),
       writable(el("button", { class: "btn btn-small btn-quiet", type: "button", "aria-label": "Remove mapping", onclick: () => row.remove() }, "✕")));
@@ -155,9 +155,24 @@
       el("div", { class: "actions" }, applyButton, cancel));
   }
 
+  // The sources Entra offers (its user properties and the tenant's directory extensions),
+  // read from the tenant when the editor opens.
+  function sourceList(instance, path) {
+    const list = el("datalist", { id: `mapping-sources-${instance.id}`, "data-mapping-sources": true });
+    api("GET", `${path}/mappingSources`).then((answer) => {
+      for (const s of answer.sources || []) {
+        list.append(el("option", { value: s.source }, s.extension ? `directory extension (${s.type}${s.multiValued ? ", multi-valued" : ""}) of ${s.app}` : null));
+      }
+    }).catch((err) => {
+      if (!(err instanceof window.scimhub.ApiError)) throw err;
+    });
+    return list;
+  }
+
   function editor(instance) {
     const path = `${base}/instances/${encodeURIComponent(instance.id)}`;
     const targets = targetList(instance, path);
+    const sources = sourceList(instance, path);
     const scope = writable(el("select", { "aria-label": "Scope" },
       el("option", { value: "assigned", selected: instance.scope === "assigned" }, "Only assigned users and groups"),
       el("option", { value: "all", selected: instance.scope === "all" }, "All users and groups")));
@@ -169,8 +184,8 @@
       await refresh();
     })));
 
-    const list = el("div", {}, ...(instance.mappings || []).map((m) => mappingRow(m, targets.id)));
-    const addMapping = writable(el("button", { class: "btn btn-small", type: "button", onclick: () => list.append(mappingRow({}, targets.id)) }, "Add mapping"));
+    const list = el("div", {}, ...(instance.mappings || []).map((m) => mappingRow(m, targets.id, sources.id)));
+    const addMapping = writable(el("button", { class: "btn btn-small", type: "button", onclick: () => list.append(mappingRow({}, targets.id, sources.id)) }, "Add mapping"));
     const saveMappings = writable(el("button", { class: "btn btn-small", type: "button" }, "Save mappings"));
     saveMappings.addEventListener("click", () => act(saveMappings, () => {
       const mappings = Array.from(list.querySelectorAll("[data-mapping]"), (row) => {
@@ -222,6 +237,7 @@
             el("h4", {}, "Attribute mappings"),
             list,
             targets,
+            sources,
             el("div", { class: "actions" }, addMapping, saveMappings)))));
   }
 

@@ -82,7 +82,36 @@ def routes(emu: Emulator) -> list[Route]:
             extensions.delete_property(conn, app.app_id, request.path_params["property"])
         return no_content()
 
-    out = []
+    async def available(request: Request, caller: Caller) -> dict[str, Any]:
+        """POST /directoryObjects/getAvailableExtensionProperties: every extension property
+        the tenant's objects may carry (its apps', and consented multi-tenant apps')."""
+        await json_body(request)
+        with emu.engine.connect() as conn:
+            rows = extensions.user_property_names(conn, caller.tenant_id).values()
+            names = {
+                a.app_id: a.display_name
+                for a in conn.execute(
+                    select(applications.c.app_id, applications.c.display_name).where(
+                        applications.c.app_id.in_([r.app_id for r in rows])
+                    )
+                )
+            }
+        return {
+            "@odata.context": f"{base}/v1.0/$metadata#"
+            "Collection(microsoft.graph.extensionProperty)",
+            "value": [
+                extensions.property_to_graph(r, names.get(r.app_id, ""))
+                for r in sorted(rows, key=lambda r: r.name)
+            ],
+        }
+
+    out = [
+        Route(
+            "/v1.0/directoryObjects/getAvailableExtensionProperties",
+            graph_endpoint(emu, available, *READ_ROLES),
+            methods=["POST"],
+        )
+    ]
     for prefix in ("/v1.0/applications/{id}", "/v1.0/applications(appId='{app_id}')"):
         path = f"{prefix}/extensionProperties"
         out += [

@@ -72,6 +72,24 @@ def targets(custom: list[Definition]) -> list[dict[str, Any]]:
     ]
 
 
+def sources(extensions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The source attributes a mapping editor offers: the Entra user properties the
+    standard mappings read, then the tenant's directory extensions."""
+    standard: list[dict[str, Any]] = [
+        {"source": m["source"], "extension": False} for m in DEFAULT_MAPPINGS
+    ]
+    return standard + [
+        {
+            "source": p["name"],
+            "extension": True,
+            "type": p.get("dataType"),
+            "multiValued": bool(p.get("isMultiValued")),
+            "app": p.get("appDisplayName") or "",
+        }
+        for p in extensions
+    ]
+
+
 def extension_sources(mappings: list[dict[str, str]]) -> list[str]:
     """The directory extensions the mappings read, once each, in mapping order."""
     return list(

@@ -96,6 +96,18 @@ class TenantProbe:
         """The app's direct assignments (users and groups)."""
         return self._objects(f"/servicePrincipals/{sp_id}/appRoleAssignedTo")
 
+    def extension_properties(self) -> list[dict[str, Any]]:
+        """The directory extension properties the tenant's users may carry (its own apps'
+        and consented multi-tenant apps'), what a mapping may read as a source."""
+        found = self._graph.post(
+            "/directoryObjects/getAvailableExtensionProperties", {"isSyncedFromOnPremises": False}
+        )
+        return [
+            p
+            for p in (found or {}).get("value", [])
+            if "User" in (p.get("targetObjects") or []) and isinstance(p.get("name"), str)
+        ]
+
     def tenant_missing(self) -> Upstream | None:
         """What Entra says when the tenant does not exist (AADSTS90002), else None. MSAL
         reports an unknown tenant only as metadata it could not read, so the tenant's
