@@ -184,7 +184,8 @@ def test_preview_refuses_a_bad_change(world: tuple[Emulator, Hub]) -> None:
     connect(hub, emu, mode="pull", scope="all")
     with hub.api() as api:
         iid = api.get("/status").json()["instances"][0]["id"]
-        for body in ({"scope": "everyone"}, {"mappings": []}, [1, 2]):
+        bodies: list[object] = [{"scope": "everyone"}, {"mappings": []}, [1, 2]]
+        for body in bodies:
             r = api.post(f"/instances/{iid}/preview", json=body)
             assert r.status_code == 400, r.text
             assert r.json()["error"]["message"][0]["code"] == "701050"
