@@ -19,6 +19,7 @@ from ..directory.imports import Imports
 from ..directory.instances import Instances
 from ..directory.links import Links
 from ..directory.orgs import Orgs
+from ..directory.provenance import Provenances
 from ..directory.recycle_bin import RecycleBin
 from ..directory.removal_bursts import RemovalBursts
 from ..directory.request_log import RequestLog
@@ -57,6 +58,7 @@ class Hub:
     attributes: CustomAttributes
     brake: DeletionBrake
     bursts: RemovalBursts
+    provenance: Provenances
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
@@ -124,6 +126,7 @@ class Hub:
             attributes,
             brake,
             RemovalBursts(db, brake, users, recycle_bin, audit),
+            Provenances(db),
         )
 
     def close(self) -> None:
