@@ -71,9 +71,7 @@ def test_the_editor_offers_the_orgs_own_attributes_only(hub: Hub, app_client: Te
     assert r.status_code == 404
 
 
-def test_a_mapping_change_restarts_the_pull_users_round(
-    hub: Hub, app_client: TestClient
-) -> None:
+def test_a_mapping_change_restarts_the_pull_users_round(hub: Hub, app_client: TestClient) -> None:
     base, auth, instance = _org(hub, "pull select")
     hub.instances.update(instance, users_delta_link="/users/delta?$deltatoken=x")
     path = f"{base}/instances/{instance.id}/mappings"
