@@ -32,8 +32,11 @@ Loopback only; stops by itself and removes its temporary directory (`--keep` kee
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import os
 import platform
+import pstats
 import shutil
 import subprocess
 import sys
@@ -46,16 +49,15 @@ import httpx
 from sqlalchemy import func, select
 
 from scimhub.api.integration import CONSENT_CALLBACK
+from scimhub.api.services import Hub
 from scimhub.config import Settings
 from scimhub.demo.entra_admin import answer_consent
 from scimhub.demo.processes import free_port, start_emulator
-from scimhub.directory.instances import Instances
 from scimhub.emulator.db import open_engine
 from scimhub.emulator.schema import groups as entra_groups
 from scimhub.emulator.schema import memberships as entra_memberships
 from scimhub.emulator.schema import users as entra_users
 from scimhub.integrations.entra.mappings import DEFAULT_MAPPINGS
-from scimhub.store.engine import Database, make_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sync import cli, count, peak_rss_mb  # bench/sync.py
@@ -109,23 +111,83 @@ def check(ok: bool, what: str, failures: list[str]) -> None:
         failures.append(what)
 
 
-def preview(api: httpx.Client, iid: str, change: dict[str, Any]) -> tuple[dict[str, Any], float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Cpu:
+    """CPU seconds of the hub's and the emulator's processes over a phase."""
+
+    def __init__(self, hub_pid: int, emu_pid: int) -> None:
+        self.pids = {"hub": hub_pid, "emulator": emu_pid}
+        self.start = {k: cpu_seconds(p) for k, p in self.pids.items()}
+
+    def used(self) -> dict[str, float]:
+        return {k: round(cpu_seconds(p) - self.start[k], 1) for k, p in self.pids.items()}
+
+
+def preview(
+    api: httpx.Client, iid: str, change: dict[str, Any], cpu: Cpu
+) -> tuple[dict[str, Any], float, dict[str, float]]:
     t = time.monotonic()
     r = api.post(f"/instances/{iid}/preview", json=change)
     wall = time.monotonic() - t
+    used = cpu.used()
     if r.status_code != 200:
         raise SystemExit(f"preview {change} failed: {r.status_code} {r.text[:500]}")
-    return dict(r.json()), wall
+    return dict(r.json()), wall, used
 
 
-def summary(name: str, seen: dict[str, Any], wall: float) -> None:
+# Where a preview's time goes, by the functions that make up its work (cumulative seconds).
+PROFILED = {
+    "Graph pages (HTTP to the emulator, JSON decode)": ("graph.py", "pages"),
+    "Graph documents through the mappings (user_document)": ("pull.py", "user_document"),
+    "digests (document_digest)": ("pull.py", "document_digest"),
+    "hub users by id (Current.users_by_id)": ("current.py", "users_by_id"),
+    "hub users by userName (Current.users_by_name)": ("current.py", "users_by_name"),
+    "hub groups + members (Current.groups_by_name)": ("current.py", "groups_by_name"),
+    "links (Links.get_many)": ("links.py", "get_many"),
+    "linked present (Current.linked_present)": ("current.py", "linked_present"),
+    "mapped values compared (_Compared.changed)": ("preview.py", "changed"),
+    "group members from Graph (Previewer._members)": ("preview.py", "_members"),
+}
+
+
+def profile(services: Hub, org: str, iid: str, change: dict[str, Any], out: Path) -> None:
+    """The same preview in this process under cProfile (the hub's code, its database and
+    the emulator; no HTTP in front): cumulative seconds of its parts, then the top
+    functions by own time."""
+    prof = cProfile.Profile()
+    t = time.monotonic()
+    prof.runcall(services.preview.preview, org, iid, change)
+    wall = time.monotonic() - t
+    prof.dump_stats(out)
+    stats = pstats.Stats(prof)
+    print(f"  profiled in-process: {wall:.1f}s under cProfile ({out.name})")
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    for label, (file, name) in PROFILED.items():
+        cum = sum(v[3] for (f, _, n), v in raw.items() if f.endswith(file) and n == name)
+        if cum:
+            print(f"    {cum:7.1f}s  {label}")
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(15)
+    print("    top functions by own time:")
+    lines = buf.getvalue().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
+    for line in lines[start : start + 16]:
+        print(f"    {line}")
+
+
+def summary(name: str, seen: dict[str, Any], wall: float, used: dict[str, float]) -> None:
     u, g = seen["users"], seen["groups"]
     kinds = ("create", "update", "unchanged", "deactivate", "delete", "error")
     print(
         f"{name}: {wall:.1f}s wall, seconds={seen['seconds']}; examined {seen['examined']}; "
         f"users { ({k: u[k] for k in kinds if u[k]}) } attributes {u['attributes']}; "
         f"groups { ({k: g[k] for k in kinds if g[k]}) }; removals {seen['removals']} "
-        f"threshold {seen['threshold']}",
+        f"threshold {seen['threshold']}; cpu seconds {used}",
         flush=True,
     )
 
@@ -146,6 +208,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--groups", type=int, default=1_000)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also run each preview in this process under cProfile (after the timed one)",
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="scimhub-bench-preview-"))
     failures: list[str] = []
@@ -195,6 +262,10 @@ def main() -> None:
         org = cli("org", "create", "--name", "preview", "--json", env=env)["id"]
         admin = cli("token", "create", "--org", org, "--admin", "--json", env=env)["token"]
         scim = cli("token", "create", "--org", org, "--json", env=env)["token"]
+        # The hub's own services in this process: the store write of 3b, and --profile.
+        services = Hub.open(Settings.from_env(env))
+        profiles = root / "profiles"
+        profiles.mkdir()
 
         # What the tenant holds, as Graph lists it (deleted objects are not listed).
         tenant_id = emu.tenant["id"]
@@ -231,8 +302,12 @@ def main() -> None:
 
         # 2. a mapping change previewed on the pull instance
         chosen = [m for m in DEFAULT_MAPPINGS if m["source"] != "jobTitle"]
-        seen, pull_wall = preview(api, pull_id, {"mappings": chosen})
-        summary("preview, pull, mapping change (jobTitle -> title dropped)", seen, pull_wall)
+        seen, pull_wall, used = preview(
+            api, pull_id, {"mappings": chosen}, Cpu(hub.pid, emu.proc.pid)
+        )
+        summary("preview, pull, mapping change (jobTitle -> title dropped)", seen, pull_wall, used)
+        if args.profile:
+            profile(services, org, pull_id, {"mappings": chosen}, profiles / "pull-mapping.prof")
         users = seen["users"]
         check(seen["examined"]["users"] == tenant_users, "examined users == tenant users", failures)
         check(
@@ -273,10 +348,7 @@ def main() -> None:
         paused.raise_for_status()
         check(paused.json()["jobStatus"] == "Paused", "push job paused", failures)
 
-        url = Settings.from_env(env).effective_database_url
-        db = Database(make_engine(url))
-        instances = Instances(db)
-        instance = instances.get(org, push_id)
+        instance = services.instances.get(org, push_id)
         assert instance is not None and instance.provisioning_app_id
         with engine.connect() as conn:
             group = conn.execute(
@@ -309,8 +381,10 @@ def main() -> None:
         print(f"assigned {group.display_name!r} ({len(members)} direct user members)", flush=True)
 
         # 3a. scope "all" previewed from the saved scope "assigned" (as set up)
-        seen, all_wall = preview(api, push_id, {"scope": "all"})
-        summary("preview, push, scope assigned -> all", seen, all_wall)
+        seen, all_wall, used = preview(api, push_id, {"scope": "all"}, Cpu(hub.pid, emu.proc.pid))
+        summary("preview, push, scope assigned -> all", seen, all_wall, used)
+        if args.profile:
+            profile(services, org, push_id, {"scope": "all"}, profiles / "push-all.prof")
         users, groups = seen["users"], seen["groups"]
         check(seen["examined"]["users"] == tenant_users, "examined users == tenant users", failures)
         check(
@@ -326,9 +400,13 @@ def main() -> None:
         to_all = seen
 
         # 3b. scope "assigned" previewed from a saved scope "all" (the issue's case)
-        instances.update(instance, scope="all")
-        seen, push_wall = preview(api, push_id, {"scope": "assigned"})
-        summary("preview, push, scope all -> assigned", seen, push_wall)
+        services.instances.update(instance, scope="all")
+        seen, push_wall, used = preview(
+            api, push_id, {"scope": "assigned"}, Cpu(hub.pid, emu.proc.pid)
+        )
+        summary("preview, push, scope all -> assigned", seen, push_wall, used)
+        if args.profile:
+            profile(services, org, push_id, {"scope": "assigned"}, profiles / "push-assigned.prof")
         users, groups = seen["users"], seen["groups"]
         outside_active = len(enabled - members)
         check(seen["scopeChanged"] is True, "scopeChanged", failures)
@@ -356,7 +434,7 @@ def main() -> None:
             "nothing written in the hub",
             failures,
         )
-        db.engine.dispose()
+        services.close()
         engine.dispose()
 
         rss = peak_rss_mb(hub.pid)
