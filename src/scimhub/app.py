@@ -65,6 +65,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.hub = the_hub
+    app.state.metrics_token = settings.metrics_token  # this app's, whoever owns the hub
     # Inside the tracking middleware, so a refused Host (400) still carries a TrackingID.
     app.add_middleware(
         TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False

@@ -44,7 +44,7 @@ def bound(tracking_id: str, org_id: str | None = None) -> Iterator[None]:
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
-    """The context's ids, then the call's own fields."""
+    """The context's ids, then the call's own fields (but None: a field left out)."""
     out: dict[str, Any] = {}
     context = _context.get()
     if context is not None:
@@ -53,7 +53,7 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
             out["org_id"] = context[1]
     given = getattr(record, "fields", None)
     if isinstance(given, dict):
-        out.update(given)
+        out.update((k, v) for k, v in given.items() if v is not None)
     return out
 
 

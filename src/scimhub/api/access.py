@@ -89,7 +89,8 @@ class AccessMiddleware:
 
         path: str = scope["path"][:_PATH_MAX]
         state = scope["state"]
-        token = logs.bind(state["tracking_id"], path_org(path))
+        tid, org = state["tracking_id"], path_org(path)
+        token = logs.bind(tid, org)
         try:
             await self.app(scope, receive, send_status)
         finally:
@@ -109,6 +110,8 @@ class AccessMiddleware:
                     seconds * 1000,
                     extra={
                         "fields": {
+                            "tracking_id": tid,
+                            "org_id": org,
                             "route": family,
                             "method": method,
                             "path": path,

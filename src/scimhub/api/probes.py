@@ -107,7 +107,7 @@ class QueueCollector:
 
 async def metrics_endpoint(request: Request) -> Response:
     hub: Hub = request.app.state.hub
-    expected = hub.settings.metrics_token
+    expected: str = request.app.state.metrics_token
     if not expected:
         raise HTTPException(404)
     if not tokens_match(expected, bearer_secret(request)):

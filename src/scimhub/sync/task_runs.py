@@ -52,6 +52,8 @@ def task_run(
                 seconds * 1000,
                 extra={
                     "fields": {
+                        "tracking_id": tracking_id,
+                        "org_id": org_id,
                         "task": task,
                         "outcome": run.outcome,
                         "duration_ms": round(seconds * 1000, 2),
