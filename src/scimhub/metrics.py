@@ -164,7 +164,8 @@ class Metrics:
     def delivery(self, outcome: str, lag_seconds: float | None, org: str | None) -> None:
         self.deliveries.labels(outcome, *self._org(org)).inc()
         if lag_seconds is not None:
-            self.delivery_lag.labels(*self._org(org)).observe(max(lag_seconds, 0.0))
+            lag = self.delivery_lag.labels(org or "") if self.per_org else self.delivery_lag
+            lag.observe(max(lag_seconds, 0.0))
 
     def integration_error(self, code: str, org: str | None) -> None:
         self.integration_errors.labels(code, *self._org(org)).inc()
