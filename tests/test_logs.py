@@ -18,7 +18,8 @@ from scimhub.logs import JsonFormatter, TextFormatter
 
 def _record(msg: str, *args: object, **extra: object) -> logging.LogRecord:
     logger = logging.getLogger("scimhub.test_format")
-    return logger.makeRecord(logger.name, logging.WARNING, __file__, 1, msg, args, None, extra=extra)
+    level = logging.WARNING
+    return logger.makeRecord(logger.name, level, __file__, 1, msg, args, None, extra=extra)
 
 
 def test_a_json_line_holds_the_context_and_the_calls_fields() -> None:
@@ -70,4 +71,3 @@ def test_the_formats_and_metrics_settings_are_checked(tmp_path: Path) -> None:
     ):
         with pytest.raises(ConfigError, match=named):
             Settings.from_env(env)
-

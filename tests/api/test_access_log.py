@@ -46,7 +46,7 @@ def access() -> Iterator[_Lines]:
 
 
 def _line_of(access: _Lines, tracking_id: str) -> dict[str, Any]:
-    found = [json.loads(line) for line in access.lines if tracking_id in line]
+    found: list[dict[str, Any]] = [json.loads(line) for line in access.lines if tracking_id in line]
     assert len(found) == 1, access.lines
     return found[0]
 

@@ -137,9 +137,9 @@ def test_integration_errors_are_counted_by_code(
 ) -> None:
     client, org = scraped
     before = value(scrape(client), "scimhub_integration_errors_total", code=BadRequest.code)
-    with pytest.raises(BadRequest):
-        with recording_failures(hub.instances, org.org_id, None, tracking_id="T", operation="x"):
-            raise BadRequest("the request is wrong")
+    failing = recording_failures(hub.instances, org.org_id, None, tracking_id="T", operation="x")
+    with pytest.raises(BadRequest), failing:
+        raise BadRequest("the request is wrong")
     after = value(scrape(client), "scimhub_integration_errors_total", code=BadRequest.code)
     assert after == before + 1
 
