@@ -70,9 +70,7 @@ def main() -> int:
         drivers = {
             "quiet": AsgiDriver(create_app(base, hub=hub)),
             "log": AsgiDriver(create_app(base, hub=hub)),
-            "log+metrics": AsgiDriver(
-                create_app(replace(base, metrics_token="x" * 32), hub=hub)
-            ),
+            "log+metrics": AsgiDriver(create_app(replace(base, metrics_token="x" * 32), hub=hub)),
         }
         handler = logging.FileHandler(tmp / "access.log")
         handler.setFormatter(JsonFormatter())
