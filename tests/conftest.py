@@ -1,11 +1,13 @@
 """Shared fixtures: one hub database per test session (SQLite by default, PostgreSQL when
-SCIMHUB_TEST_DATABASE_URL names a server), a fresh organisation per test.
+SCIMHUB_TEST_DATABASE_URL names a server), a fresh organisation per test, and the check
+that no test makes the hub log a secret (`tests/log_secrets.py`).
 
 Organisations are isolated by design, so tests share the database without interfering.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -23,8 +25,24 @@ from starlette.testclient import TestClient
 from scimhub.api.services import Hub
 from scimhub.app import create_app
 from scimhub.config import Settings
+from tests.log_secrets import SecretScanner, scanning
 
 SCIM = "application/scim+json"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_scanner() -> Iterator[SecretScanner]:
+    """Every line the hub logs, in every test, searched for the secrets tests use."""
+    with scanning(logging.getLogger("scimhub")) as scanner:
+        yield scanner
+
+
+@pytest.fixture(autouse=True)
+def no_secret_logged(log_scanner: SecretScanner) -> Iterator[None]:
+    yield
+    leaks, log_scanner.leaks[:] = list(log_scanner.leaks), []
+    if leaks:
+        pytest.fail(f"{len(leaks)} log line(s) hold a secret:\n" + "\n".join(leaks[:5]))
 
 
 def _postgres_database(server_url: str) -> Iterator[str]:

@@ -1,6 +1,7 @@
 """The composition root: the one ASGI application, the API's routes and the console's over
-one `Hub`, behind the middleware every request passes (tracking id, body limits, trusted
-hosts), with the request-log flusher and the wiring's background jobs running beside it.
+one `Hub`, behind the middleware every request passes (tracking id, access log and
+metrics, body limits, trusted hosts), with the request-log flusher and the wiring's
+background jobs running beside it.
 
 It sits above `api` and `console` so that neither knows the other is mounted: the console
 uses the API's services, the API knows nothing of the console."""
@@ -18,6 +19,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Mount
 
+from . import metrics
+from .api.access import AccessMiddleware
 from .api.body_limit import BodyLimitMiddleware, hub_limits
 from .api.routes import http_error
 from .api.routes import routes as api_routes
@@ -62,11 +65,15 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.hub = the_hub
+    app.state.metrics_token = settings.metrics_token  # this app's, whoever owns the hub
     # Inside the tracking middleware, so a refused Host (400) still carries a TrackingID.
     app.add_middleware(
         TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False
     )
     app.add_middleware(BodyLimitMiddleware, limits=hub_limits(settings.max_payload_bytes))
+    # Counted only with a scraper to read them (SCIMHUB_METRICS_TOKEN): otherwise free.
+    counted = metrics.install(per_org=settings.metrics_per_org) if settings.metrics_token else None
+    app.add_middleware(AccessMiddleware, metrics=counted)
     app.add_middleware(TrackingMiddleware, prefix=settings.tracking_prefix)
     return app
 

@@ -4,10 +4,12 @@ under any process manager). Wiring only, like the CLI."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from starlette.applications import Starlette
 
+from . import logs
 from .api.services import Hub
 from .app import create_app
 from .config import Settings
@@ -40,6 +42,8 @@ def background_work(hub: Hub) -> SyncWork:
 
 def app_from_env() -> Starlette:
     settings = Settings.from_env()
+    if not logging.getLogger().handlers:  # `scimhub serve` had uvicorn configure it
+        logs.configure(settings.log_format)
     background = []
     if settings.in_process_scheduler:
         from .sync.scheduler import run_forever

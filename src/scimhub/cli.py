@@ -78,6 +78,12 @@ def _opened(settings: Settings) -> Iterator[Hub]:
         hub.close()
 
 
+LogFormat = Annotated[
+    str | None,
+    typer.Option(help="Log lines as json (the default) or text (SCIMHUB_LOG_FORMAT)."),
+]
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
@@ -89,12 +95,13 @@ def serve(
         int,
         typer.Option(help="API processes (several need PostgreSQL: SQLite has one writer).", min=1),
     ] = 1,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    log_format: LogFormat = None,
 ) -> None:
     """Run the HTTP service: SCIM, the integration API, the console."""
-    import uvicorn
-
-    settings = _settings(data_dir, database_url, host=host, port=port, public_url=public_url)
+    settings = _settings(
+        data_dir, database_url, host=host, port=port, public_url=public_url, log_format=log_format
+    )
     if workers > 1 and not settings.database_url.startswith("postgresql"):
         console.print("[red]--workers > 1 needs SCIMHUB_DATABASE_URL=postgresql://...[/red]")
         raise typer.Exit(2)
@@ -105,9 +112,40 @@ def serve(
         ("SCIMHUB_PUBLIC_URL", settings.public_url),
         ("SCIMHUB_HOST", settings.host),
         ("SCIMHUB_PORT", str(settings.port)),
+        ("SCIMHUB_LOG_FORMAT", settings.log_format),
     ):
         if value:
             os.environ[name] = value
+    with _metrics_dir(settings, workers):
+        _serve(settings, workers, log_level)
+
+
+@contextmanager
+def _metrics_dir(settings: Settings, workers: int) -> Iterator[None]:
+    """Several API processes with metrics and no PROMETHEUS_MULTIPROC_DIR: a temporary one
+    for them to share, made before any of them imports prometheus-client (they inherit the
+    environment) and removed when they have stopped, so a restart counts from zero."""
+    if workers == 1 or not settings.metrics_token or settings.metrics_dir:
+        yield
+        return
+    import shutil
+    import tempfile
+
+    from .metrics import MULTIPROC_DIR
+
+    path = tempfile.mkdtemp(prefix="scimhub-metrics-")
+    os.environ[MULTIPROC_DIR] = path
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_DIR, None)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _serve(settings: Settings, workers: int, log_level: str) -> None:
+    import uvicorn
+
+    from . import logs
     from .api.services import Hub
 
     Hub.open(settings).close()  # migrations once, before the workers start
@@ -122,6 +160,8 @@ def serve(
         port=settings.port,
         workers=workers,
         log_level=log_level,
+        # every process's log lines in the hub's format; the access log is the hub's own
+        log_config=logs.dict_config(settings.log_format, log_level),
         access_log=False,
     )
 
@@ -134,19 +174,19 @@ def worker(
         typer.Option(help="Jobs run at once (SCIMHUB_WORKER_CONCURRENCY; default 4).", min=1),
     ] = None,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    log_format: LogFormat = None,
 ) -> None:
     """Run background sync work from the PostgreSQL task queue (procrastinate): scheduled
     pull rounds, status checks, token renewal, clean-up. Run as many as you like."""
-    import logging
-
+    from . import logs, metrics
     from .asgi import background_work
     from .sync import tasks
     from .sync import worker as sync_worker
 
-    settings = _settings(None, database_url, worker_concurrency=concurrency)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"
-    )
+    settings = _settings(None, database_url, worker_concurrency=concurrency, log_format=log_format)
+    logs.configure(settings.log_format, log_level)
+    if settings.metrics_token and settings.metrics_dir:  # read by the API processes' /metrics
+        metrics.install(per_org=settings.metrics_per_org)
     try:
         tasks.conninfo(settings.effective_database_url)
         schedule = tasks.Schedule(

@@ -24,6 +24,7 @@ ENTRA_APP_NAME = "scimhub Identity"
 _HOST_PATTERN = re.compile(r"\*|(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\]")
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 _ANY_ADDRESS = ("", "0.0.0.0", "::")
+MIN_METRICS_TOKEN = 16  # a scraper's token is a secret too: not a word one could guess
 
 
 class ConfigError(ValueError):
@@ -172,6 +173,14 @@ class Settings:
     # Encrypts secrets kept in the database (webhook signing secrets): Fernet keys. Unset on
     # SQLite: a key file in the data directory; PostgreSQL (several processes) needs it.
     secret_key: str = field(default="", repr=False)
+    # Observability (docs/operations.md): `/metrics` answers only scrapers that send this
+    # token as a bearer token, and is 404 without it; the organisation as a metric label;
+    # one log line per request and per background task, as JSON or readable text.
+    metrics_token: str = field(default="", repr=False)
+    metrics_per_org: bool = False
+    log_format: str = "json"  # "json" | "text"
+    # prometheus-client's PROMETHEUS_MULTIPROC_DIR: processes that share it share metrics
+    metrics_dir: str = ""
     # Derived once (it is read on every request): the hosts requests may name; others are
     # refused, so no forged Host reaches a link the hub hands out. The public URL's host and
     # the bound address are always safe: a link to them leads back to this hub.
@@ -241,6 +250,10 @@ class Settings:
             entra_app_name=env.get("SCIMHUB_ENTRA_APP_NAME", ENTRA_APP_NAME),
             webhook_allow_private=_bool(env, "SCIMHUB_WEBHOOK_ALLOW_PRIVATE", False),
             secret_key=env.get("SCIMHUB_SECRET_KEY", ""),
+            metrics_token=env.get("SCIMHUB_METRICS_TOKEN", "").strip(),
+            metrics_per_org=_bool(env, "SCIMHUB_METRICS_PER_ORG", False),
+            log_format=(env.get("SCIMHUB_LOG_FORMAT") or "json").strip().lower(),
+            metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
         )
         settings.validate()
         return settings
@@ -274,5 +287,14 @@ class Settings:
                     "address, *.domain or *"
                 )
         _fernet_keys(self.secret_key)
+        if self.metrics_token and len(self.metrics_token) < MIN_METRICS_TOKEN:
+            raise ConfigError(
+                f"SCIMHUB_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters "
+                '(`python -c "import secrets; print(secrets.token_urlsafe(32))"`)'
+            )
+        if self.log_format not in ("json", "text"):
+            raise ConfigError("SCIMHUB_LOG_FORMAT must be json or text")
+        if self.metrics_dir and not Path(self.metrics_dir).is_dir():
+            raise ConfigError("PROMETHEUS_MULTIPROC_DIR must name an existing directory")
         if self.default_page_size > self.max_page_size:
             raise ConfigError("default page size exceeds SCIMHUB_MAX_PAGE_SIZE")

@@ -11,6 +11,7 @@ from contextlib import contextmanager, suppress
 
 from scimhub.delivery.deliver import Deliverer
 from scimhub.sync.scheduler import deliver_forever
+from scimhub.tracking_ids import new_tracking_id
 from tests.conftest import OrgClient
 from tests.delivery.conftest import ADMIN, make_service
 from tests.delivery.receiver import Receiver, serving
@@ -23,7 +24,8 @@ def scheduler(deliverer: Deliverer, *, interval: float = 0.5) -> Iterator[None]:
     tasks: list[asyncio.Task[None]] = []
 
     async def main() -> None:
-        tasks.append(asyncio.ensure_future(deliver_forever(deliverer, interval=interval)))
+        run = deliver_forever(deliverer, new_id=lambda: new_tracking_id("TEST"), interval=interval)
+        tasks.append(asyncio.ensure_future(run))
         started.set()
         with suppress(asyncio.CancelledError):
             await tasks[0]

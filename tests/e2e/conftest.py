@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -66,16 +67,22 @@ class LiveHub:
 
 @contextmanager
 def serve(
-    env: dict[str, str], *, org_name: str, token_kind: str = "scim", workers: int = 1
+    env: dict[str, str],
+    *,
+    org_name: str,
+    token_kind: str = "scim",
+    workers: int = 1,
+    log: Path | None = None,
 ) -> Iterator[tuple[str, str, str]]:
     """An org and a token made with the CLI, then `scimhub serve` on a free port:
-    yields (url, org id, token)."""
+    yields (url, org id, token). With `log`, its output goes to that file, at INFO."""
     org_id = json.loads(scimhub("org", "create", "--name", org_name, "--json", env=env))["id"]
     kind = ["--admin"] if token_kind == "admin" else []
     token = json.loads(scimhub("token", "create", "--org", org_id, *kind, "--json", env=env))[
         "token"
     ]
     port = free_port()
+    out = log.open("ab") if log else None
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -87,9 +94,11 @@ def serve(
             "--workers",
             str(workers),
             "--log-level",
-            "warning",
+            "info" if log else "warning",
         ],
         env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT if log else None,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -98,6 +107,8 @@ def serve(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        if out:
+            out.close()
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,7 @@ from ..integrations.entra.lookup import saved_instance
 from ..integrations.entra.mappings import sources as mapping_sources
 from ..integrations.entra.mappings import targets as mapping_targets
 from ..integrations.entra.setup import SetupOptions
+from .access import proven_org
 from .auth import SESSION_COOKIE, Refusal, Refused, authenticate
 from .auth import Principal as Admin
 from .body_limit import INTEGRATION_MAX_BYTES, BodyTooLarge, read_limited
@@ -71,7 +72,7 @@ def _authenticate(request: Request, hub: Hub, org_id: str) -> Admin:
     """An admin token (scripts) or a console session with its CSRF token, from the hub's
     own origin (browsers)."""
     try:
-        return authenticate(
+        admin = authenticate(
             request,
             tokens=hub.tokens,
             sessions=hub.sessions,
@@ -87,6 +88,8 @@ def _authenticate(request: Request, hub: Hub, org_id: str) -> Admin:
                     "The request did not carry this session's CSRF token, or "
                     "came from another site."
                 ) from None
+    proven_org(request.scope, org_id)
+    return admin
 
 
 Handler = Callable[[Request, Hub, Admin, Actor], Any]

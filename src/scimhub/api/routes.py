@@ -1,13 +1,14 @@
-"""Every route the API serves — health, SCIM under /identity/scim/{orgId}/v2, the
-integration API — and the handler that answers Starlette's own 404/405 in the SCIM error
-shape. The app itself is composed above the API and the console (`scimhub.app`)."""
+"""Every route the API serves — the probes (health, readiness, metrics), SCIM under
+/identity/scim/{orgId}/v2, the integration API — and the handler that answers Starlette's
+own 404/405 in the SCIM error shape. The app itself is composed above the API and the
+console (`scimhub.app`)."""
 
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 
 from ..scim.errors import ScimError
 from . import (
@@ -16,22 +17,15 @@ from . import (
     deletion_brake,
     events,
     integration,
+    probes,
     scim_bulk,
     scim_discovery,
     scim_resources,
     v1,
     webhooks,
 )
-from .responses import JsonResponse
 from .scim_endpoint import error_response
-from .services import Hub
 from .tracking import tracking_id
-
-
-async def health(request: Request) -> Response:
-    hub: Hub = request.app.state.hub
-    hub.health.database()
-    return JsonResponse({"status": "ok"})
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -46,7 +40,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 routes: list[BaseRoute] = [
-    Route("/healthz", health),
+    *probes.routes,
     Mount(
         "/identity/scim/{org_id}/v2",
         routes=scim_resources.routes + scim_discovery.routes + scim_bulk.routes,

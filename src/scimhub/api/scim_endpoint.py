@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .. import metrics
 from ..config import url_host
 from ..directory.events import Source, SourceKind, caused_by
 from ..directory.locator import Locator
@@ -21,6 +22,7 @@ from ..directory.request_log import RequestEntry
 from ..directory.tokens import TokenInfo
 from ..scim.errors import Forbidden, NotFound, ScimError, Unauthorized, UndefinedAttribute
 from ..store.engine import event_time
+from .access import proven_org
 from .auth import SAFE_METHODS, bearer_secret
 from .responses import ScimResponse
 from .services import Hub
@@ -125,6 +127,28 @@ def _subject(request: Request, refused: UndefinedAttribute | None) -> str | None
     return subject[:512] if subject else None
 
 
+# What a request does, for the SCIM operations metric: by method, unless its path says more.
+_OPERATIONS = {"POST": "create", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
+_RESOURCES = frozenset({"User", "Group", "Bulk"})  # others are organisations' own: "custom"
+
+
+def _operation(request: Request, resource_type: str | None) -> tuple[str, str]:
+    """(resource, operation) labels: no value an organisation or a client names."""
+    resource = (
+        resource_type if resource_type in _RESOURCES else ("custom" if resource_type else "none")
+    )
+    method = request.method
+    if resource_type == "Bulk":
+        return resource, "bulk"
+    if method == "POST" and request.url.path.endswith("/.search"):
+        return resource, "search"
+    if method in ("GET", "HEAD"):
+        if resource_type is None:
+            return resource, "discovery"
+        return resource, "get" if "id" in request.path_params else "list"
+    return resource, _OPERATIONS.get(method, "other")
+
+
 def error_response(exc: ScimError, tid: str) -> ScimResponse:
     return ScimResponse(exc.body(tid), status_code=exc.status, headers=exc.headers)
 
@@ -144,6 +168,7 @@ def scim_endpoint(resource_type: str | None) -> Callable[[Handler], Endpoint]:
             undefined: UndefinedAttribute | None = None
             try:
                 token = _authenticate(request, hub, org_id)
+                proven_org(request.scope, org_id)
                 _within_scope(request, token)
                 ctx = ScimContext(hub, org_id, token, Locator(base_url(request, hub), org_id))
                 # The events the handler's writes record name this client and request
@@ -192,6 +217,10 @@ def scim_endpoint(resource_type: str | None) -> Callable[[Handler], Endpoint]:
                         subject=_subject(request, undefined),
                     )
                 )
+            counted = metrics.current()
+            if counted is not None and token is not None:
+                resource, operation = _operation(request, resource_type)
+                counted.scim(resource, operation, response.status_code, org_id)
             return response
 
         return endpoint

@@ -38,6 +38,7 @@ from starlette.responses import Response
 
 from ..directory.actor import Actor
 from ..directory.tokens import TokenInfo, TokenKind
+from .access import proven_org
 from .auth import SAFE_METHODS, bearer_secret
 from .body_limit import FORM_MAX_BYTES, BodyTooLarge, read_limited
 from .responses import JsonResponse
@@ -240,6 +241,7 @@ def v1_endpoint(handler: Handler) -> Endpoint:
         tid = tracking_id(request.scope)
         try:
             token = authenticate(request, hub, org_id)
+            proven_org(request.scope, org_id)
             if token.scope.read_only and request.method not in SAFE_METHODS:
                 raise Forbidden(
                     f"this token is read-only (scope {token.scope}): it may read, not "

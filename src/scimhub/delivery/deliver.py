@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 import httpx
 import orjson
 
+from .. import metrics
 from ..directory.events import CursorExpired, Event, Events, cursor_of
 from ..directory.webhooks import (
     Attempt,
@@ -248,6 +249,7 @@ class Deliverer:
             progress = Progress(event.seq, EndpointState.OK, 0, None, None, None)
             if not self.webhooks.record(endpoint, attempt, progress):
                 return None
+            _count(Outcome.DELIVERED, endpoint, (self.clock() - event.occurred_at).total_seconds())
             return replace(
                 endpoint,
                 cursor=event.seq,
@@ -313,6 +315,7 @@ class Deliverer:
         )
         if not self.webhooks.record(endpoint, record, progress):
             return None
+        _count(outcome, endpoint)
         return replace(
             endpoint,
             cursor=cursor,
@@ -332,6 +335,13 @@ class Deliverer:
 
     def _client(self, target: Target) -> PinnedClient:
         return PinnedClient(target, timeout=self.options.timeout, verify=self.tls)
+
+
+def _count(outcome: Outcome, endpoint: Endpoint, lag_seconds: float | None = None) -> None:
+    """`scimhub_webhook_deliveries_total`, and for a delivery the event's lag."""
+    counted = metrics.current()
+    if counted is not None:
+        counted.delivery(outcome.value, lag_seconds, endpoint.org_id)
 
 
 def _span(value: timedelta) -> str:

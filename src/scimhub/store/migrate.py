@@ -6,10 +6,13 @@ take turns; the first applies the migrations, the others find nothing to do.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from .engine import Database
@@ -43,3 +46,15 @@ def upgrade(db: Database) -> None:
             if not db.is_sqlite:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_ID})
                 conn.commit()
+
+
+@functools.cache  # the scripts are this code's: they cannot change while it runs
+def head() -> str | None:
+    """The newest migration this code knows."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current(db: Database) -> str | None:
+    """The migration the database is at (None: none applied)."""
+    with db.read() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

@@ -15,6 +15,14 @@ _WORKERS = text(
     "SELECT count(*) FILTER (WHERE last_heartbeat >= now() - make_interval(secs => :stalled)) "
     "AS alive, max(last_heartbeat) AS last FROM procrastinate_workers"
 )
+_ALIVE = text(
+    "SELECT count(*) FROM procrastinate_workers "
+    "WHERE last_heartbeat >= now() - make_interval(secs => :stalled)"
+)
+_DEPTH = text(
+    "SELECT task_name, status::text AS status, count(*) AS n FROM procrastinate_jobs "
+    "WHERE status IN ('todo', 'doing') GROUP BY task_name, status"
+)
 _JOBS = text(
     "SELECT status::text AS status, count(*) AS n FROM procrastinate_jobs "
     "WHERE args->>'org_id' = :org AND (status IN ('todo', 'doing') OR "
@@ -44,3 +52,15 @@ def queue_status(db: Database, org_id: str, *, stalled_seconds: int) -> QueueSta
         running=jobs.get("doing", 0),
         failed_last_day=jobs.get("failed", 0),
     )
+
+
+def workers_alive(db: Database, *, stalled_seconds: int) -> int:
+    """Workers whose heartbeat is younger than `stalled_seconds`, all organisations'."""
+    with db.read() as conn:
+        return int(conn.execute(_ALIVE, {"stalled": stalled_seconds}).scalar_one())
+
+
+def queue_depth(db: Database) -> list[tuple[str, str, int]]:
+    """(task, todo|doing, jobs) over the whole queue, for the metrics."""
+    with db.read() as conn:
+        return [(r.task_name, r.status, int(r.n)) for r in conn.execute(_DEPTH)]

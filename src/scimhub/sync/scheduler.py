@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from ..delivery.deliver import Deliverer
 from ..directory.events import COMMITTED
 from ..directory.instances import Mode
+from . import task_runs
 from .work import SyncWork
 
 log = logging.getLogger("scimhub.sync")
@@ -60,6 +61,7 @@ def _check_all(work: SyncWork) -> None:
 async def deliver_forever(
     deliverer: Deliverer,
     *,
+    new_id: Callable[[], str],
     interval: float = WEBHOOK_POLL_SECONDS,
     threads: int = WEBHOOK_THREADS,
 ) -> None:
@@ -67,7 +69,8 @@ async def deliver_forever(
     WEBHOOK_MIN_GAP_SECONDS), and every `interval` for other processes' events and retries
     that come due, ask which endpoints are behind their stream and due (one indexed query)
     and start a run for each in a thread of its own pool — never two runs of one endpoint,
-    so its events keep their order, and never in the pool the API's requests use."""
+    so its events keep their order, and never in the pool the API's requests use. Each
+    run logs its line under a tracking id of its own (`new_id`)."""
     pool = ThreadPoolExecutor(threads, thread_name_prefix="scimhub-webhooks")
     loop = asyncio.get_running_loop()
     running: set[str] = set()
@@ -100,7 +103,9 @@ async def deliver_forever(
                 if endpoint_id in running or len(running) >= threads:
                     continue
                 running.add(endpoint_id)
-                future = loop.run_in_executor(pool, deliverer.run, endpoint_id)
+                future = loop.run_in_executor(
+                    pool, task_runs.deliver, deliverer, endpoint_id, new_id()
+                )
                 future.add_done_callback(functools.partial(finished, endpoint_id))
             with suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), interval)
@@ -119,8 +124,14 @@ async def run_forever(
 ) -> None:
     loops = [every(HOUR, "expiry check", work.check_expiry), every(HOUR, "clean-up", work.clean_up)]
     if deliverer is not None:
-        loops.append(deliver_forever(deliverer))
-        loops.append(every(HOUR, "webhook clean-up", deliverer.clean_up))
+        loops.append(deliver_forever(deliverer, new_id=work.tracking_id))
+        loops.append(
+            every(
+                HOUR,
+                "webhook clean-up",
+                lambda: task_runs.webhook_clean_up(deliverer, work.tracking_id()),
+            )
+        )
     if pull_interval:
         loops.append(every(pull_interval, "pull sync", lambda: _pull_all(work)))
     if status_interval:

@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from ..config import ConfigError
 from ..delivery.deliver import Deliverer
 from ..directory.instances import Mode
+from . import task_runs
 from .work import SyncWork
 
 log = logging.getLogger("scimhub.sync")
@@ -169,12 +170,12 @@ def worker_app(
 
         @app.task(name=DELIVER_WEBHOOK)
         def deliver_webhook(endpoint_id: str) -> dict[str, Any]:
-            return asdict(deliverer.run(endpoint_id))
+            return asdict(task_runs.deliver(deliverer, endpoint_id, work.tracking_id()))
 
         @app.periodic(cron="29 * * * *")
         @app.task(name="scimhub.webhook_clean_up", queueing_lock="webhook_clean_up")
         def webhook_clean_up(timestamp: int) -> int:
-            return deliverer.clean_up()
+            return task_runs.webhook_clean_up(deliverer, work.tracking_id())
 
     @app.task(name=PULL_ROUND)
     def pull_round(org_id: str, instance_id: str) -> dict[str, Any] | None:

@@ -4,7 +4,8 @@ run the same calls: the in-process one (`scheduler.py`, one process on SQLite) a
 procrastinate workers (`tasks.py`, PostgreSQL).
 
 A failure is recorded with a tracking id, like a failure an admin saw, so the troubleshooter
-and the console show what went wrong while nobody was looking.
+and the console show what went wrong while nobody was looking; every run logs one line
+under its tracking id (`task_runs.py`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..integrations.entra.service import EntraIntegration
 from ..integrations.entra.settings import SECRET_WARNING
 from ..store.engine import utcnow
 from ..tracking_ids import new_tracking_id
+from .task_runs import task_run
 
 log = logging.getLogger("scimhub.sync")
 ACTOR = "scimhub background sync"
@@ -105,53 +107,66 @@ class SyncWork:
     def pull(self, org_id: str, instance_id: str) -> dict[str, Any] | None:
         """One pull round; None when another process is running this instance's round.
         A failure is recorded, then raised, so the task queue marks the job failed."""
-        instance = self.instances.get(org_id, instance_id)
-        if instance is None or instance.mode != Mode.PULL:
-            return None  # disconnected or switched since the round was scheduled
         tracking_id = self.tracking_id()  # one id for the round: its failure and its events
-        with self._recorded(instance, "scheduled pull", tracking_id):
-            try:
-                return asdict(self.pull_sync.run(org_id, instance_id, tracking_id=tracking_id))
-            except AlreadyRunning:
+        with task_run("pull_round", tracking_id, org_id=org_id, instance_id=instance_id) as run:
+            instance = self.instances.get(org_id, instance_id)
+            if instance is None or instance.mode != Mode.PULL:
+                run.outcome = "skipped"  # disconnected or switched since it was scheduled
                 return None
+            with self._recorded(instance, "scheduled pull", tracking_id):
+                try:
+                    counts = asdict(
+                        self.pull_sync.run(org_id, instance_id, tracking_id=tracking_id)
+                    )
+                except AlreadyRunning:
+                    run.outcome = "busy"
+                    return None
+            run.fields["counts"] = counts
+            return counts
 
     def check(self, org_id: str, instance_id: str) -> bool:
         """Ask Entra about the instance: a push job's status (saved for the console), for
         pull instances whether the hub still gets a Graph token and an answer. A refusal
         (consent revoked, integration app deleted, secret expired) is recorded. A push
         instance's removals since the last check are scanned for a burst first."""
-        instance = self.instances.get(org_id, instance_id)
-        if instance is None:
-            return False
-        if instance.mode == Mode.PUSH:  # what the job removed since: a burst to undo?
-            self.bursts.scan(instance)
-        try:
-            with self._recorded(instance, "scheduled status check"):
-                if instance.mode == Mode.PUSH:
-                    self.status.instance(instance)
-                else:
-                    self.reader.tenant(instance.tenant_id).check()
-        except IntegrationError:
-            return False
-        return True
+        tracking_id = self.tracking_id()
+        with task_run("status_check", tracking_id, org_id=org_id, instance_id=instance_id) as run:
+            instance = self.instances.get(org_id, instance_id)
+            if instance is None:
+                run.outcome = "skipped"
+                return False
+            if instance.mode == Mode.PUSH:  # what the job removed since: a burst to undo?
+                self.bursts.scan(instance)
+            try:
+                with self._recorded(instance, "scheduled status check", tracking_id):
+                    if instance.mode == Mode.PUSH:
+                        self.status.instance(instance)
+                    else:
+                        self.reader.tenant(instance.tenant_id).check()
+            except IntegrationError:
+                run.outcome = "failed"
+                return False
+            return True
 
     def check_expiry(self, now: datetime | None = None) -> Expiry:
         """Renew the jobs' SCIM tokens that are due, and warn (in the log; the
         troubleshooter says it too) while the hub's own client secret nears its expiry."""
-        now = now or utcnow()
-        renewed = self.renew_tokens(now)
-        expires = self.reader.public_identity().client_secret_expires
-        if expires is None:
-            return Expiry(renewed, None)
-        left = expires - now
-        if left < SECRET_WARNING:
-            log.warning(
-                "the hub's client secret (SCIMHUB_ENTRA_CLIENT_SECRET) %s %s: create "
-                "a new one for the integration app and set it",
-                "expired" if left.total_seconds() <= 0 else "expires",
-                expires,
-            )
-        return Expiry(renewed, left.days)
+        with task_run("expiry_check", self.tracking_id()) as run:
+            now = now or utcnow()
+            renewed = self.renew_tokens(now)
+            run.fields["renewed"] = len(renewed)
+            expires = self.reader.public_identity().client_secret_expires
+            if expires is None:
+                return Expiry(renewed, None)
+            left = expires - now
+            if left < SECRET_WARNING:
+                log.warning(
+                    "the hub's client secret (SCIMHUB_ENTRA_CLIENT_SECRET) %s %s: create "
+                    "a new one for the integration app and set it",
+                    "expired" if left.total_seconds() <= 0 else "expires",
+                    expires,
+                )
+            return Expiry(renewed, left.days)
 
     def renew_tokens(self, now: datetime | None = None) -> list[str]:
         """Give every push job whose hub token expires within the renewal window a new
@@ -189,19 +204,22 @@ class SyncWork:
         return renewed
 
     def clean_up(self, now: datetime | None = None) -> CleanUp:
-        now = now or utcnow()
-        cutoff = now - self.retention.request_log
-        return CleanUp(
-            requests=self.requests.prune(cutoff),
-            failures=self.instances.prune_failures(cutoff),
-            sessions=self.sessions.prune(now),
-            consent_states=self.instances.prune_consent_states(now),
-            # Each organisation's stream remembers where it was cut: a reader whose cursor
-            # was older is told (410), never skipped past what it missed.
-            events=self.events.prune(now - self.retention.events),
-            recycled=self.recycle_bin.purge(now - self.retention.recycle_bin),
-            removals=self.brake.purge(cutoff),
-        )
+        with task_run("clean_up", self.tracking_id()) as run:
+            now = now or utcnow()
+            cutoff = now - self.retention.request_log
+            removed = CleanUp(
+                requests=self.requests.prune(cutoff),
+                failures=self.instances.prune_failures(cutoff),
+                sessions=self.sessions.prune(now),
+                consent_states=self.instances.prune_consent_states(now),
+                # Each organisation's stream remembers where it was cut: a reader whose
+                # cursor was older is told (410), never skipped past what it missed.
+                events=self.events.prune(now - self.retention.events),
+                recycled=self.recycle_bin.purge(now - self.retention.recycle_bin),
+                removals=self.brake.purge(cutoff),
+            )
+            run.fields["removed"] = asdict(removed)
+            return removed
 
     # -- failures -------------------------------------------------------------------------
 

@@ -1,12 +1,14 @@
 """Recording integration failures for the troubleshooter, in one place: whoever runs an
 integration call (the API, the background work) wraps it in `recording_failures`, so no
-caller can forget to keep what Entra said under the tracking id the admin sees."""
+caller can forget to keep what Entra said under the tracking id the admin sees. Every one
+is counted too (`scimhub_integration_errors_total`, by code)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ... import metrics
 from ...directory.instances import Instances
 from .errors import IntegrationError
 
@@ -29,6 +31,9 @@ def recording_failures(
     try:
         yield
     except IntegrationError as err:
+        counted = metrics.current()
+        if counted is not None:
+            counted.integration_error(err.code, org_id)
         if every_failure or err.from_upstream:
             instances.record_failure(
                 org_id,

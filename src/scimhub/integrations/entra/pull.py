@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from ... import metrics
 from ...directory.current import Current
 from ...directory.deletion_brake import Action, DeletionBrake, Noted
 from ...directory.events import Source, SourceKind, caused_by
@@ -128,11 +129,22 @@ class PullSync:
     ) -> PullCounts:
         """One round. A second caller in this process waits for the first to end; one in
         another process (several API processes on PostgreSQL) is told it is running.
-        `tracking_id`: the request or scheduled run the round belongs to, for its events."""
-        with self.instances.round_lock(instance_id) as mine:
-            if not mine:
-                raise AlreadyRunning()
-            return self._run(org_id, instance_id, progress, tracking_id)
+        `tracking_id`: the request or scheduled run the round belongs to, for its events.
+        Every round is counted, however it was started (`scimhub_sync_rounds_total`)."""
+        started, outcome = time.perf_counter(), "failed"
+        try:
+            with self.instances.round_lock(instance_id) as mine:
+                if not mine:
+                    outcome = "busy"
+                    raise AlreadyRunning()
+                counts = self._run(org_id, instance_id, progress, tracking_id)
+                outcome = "ok"
+                return counts
+        finally:
+            counted = metrics.current()
+            if counted is not None:
+                seconds = None if outcome == "busy" else time.perf_counter() - started
+                counted.sync_round(outcome, seconds, org_id)
 
     def _run(
         self,
