@@ -18,11 +18,14 @@ from ..directory.health import Health
 from ..directory.imports import Imports
 from ..directory.instances import Instances
 from ..directory.links import Links
+from ..directory.org_export import OrgExport
+from ..directory.org_removal import OrgRemoval
 from ..directory.orgs import Orgs
 from ..directory.recycle_bin import RecycleBin
 from ..directory.removal_bursts import RemovalBursts
 from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
+from ..directory.setup_links import SetupLinks
 from ..directory.tokens import Tokens
 from ..directory.users import Users
 from ..integrations.entra.preview import Previewer
@@ -57,6 +60,9 @@ class Hub:
     attributes: CustomAttributes
     brake: DeletionBrake
     bursts: RemovalBursts
+    setup_links: SetupLinks
+    removal: OrgRemoval
+    export: OrgExport
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
@@ -124,6 +130,9 @@ class Hub:
             attributes,
             brake,
             RemovalBursts(db, brake, users, recycle_bin, audit),
+            SetupLinks(db, audit),
+            OrgRemoval(db),
+            OrgExport(db),
         )
 
     def close(self) -> None:

@@ -68,9 +68,7 @@ tokens = Table(
     Index(None, "org_id"),
     # An operator token opens every organisation, an organisation's token only its own: a
     # row can never be both, or neither.
-    CheckConstraint(
-        "(kind = 'operator') = (org_id IS NULL)", name="ck_tokens_operator_has_no_org"
-    ),
+    CheckConstraint("(kind = 'operator') = (org_id IS NULL)", name="ck_tokens_operator_has_no_org"),
 )
 
 users = Table(
