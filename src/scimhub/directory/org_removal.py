@@ -69,7 +69,7 @@ def _chunk(conn: Connection, table: Any, key: Any, where: ColumnElement[bool], t
     if not picked:
         return 0
     n = int(conn.execute(delete(table).where(where, key.in_(picked))).rowcount)
-    tally[table.name] += n
+    tally[str(table.name)] += n
     return n
 
 
@@ -98,7 +98,7 @@ def _under(parent: Any, table: Any, fk: str, key: str) -> Step:
 def _sessions(conn: Connection, org_id: str, tally: Tally) -> int:
     accounts = select(admins.c.id).where(admins.c.org_id == org_id)
     n = int(conn.execute(delete(sessions).where(sessions.c.admin_id.in_(accounts))).rowcount)
-    tally[sessions.name] += n
+    tally[str(sessions.name)] += n
     return n
 
 
@@ -117,11 +117,11 @@ def _resources(table: Any, kind: str) -> Step:
         gone = conn.execute(delete(m).where(m.c.member_id.in_(ids))).rowcount
         if kind == "Group":
             gone += conn.execute(delete(m).where(m.c.group_id.in_(ids))).rowcount
-        tally[m.name] += int(gone)
+        tally[str(m.name)] += int(gone)
         values = delete(custom_values).where(custom_values.c.resource_id.in_(ids))
-        tally[custom_values.name] += int(conn.execute(values).rowcount)
+        tally[str(custom_values.name)] += int(conn.execute(values).rowcount)
         n = int(conn.execute(delete(table).where(table.c.id.in_(ids))).rowcount)
-        tally[table.name] += n
+        tally[str(table.name)] += n
         return n
 
     return step
@@ -185,7 +185,7 @@ class OrgRemoval:
                     pass
             if not conn.execute(delete(orgs).where(orgs.c.id == org_id)).rowcount:
                 raise OrgNotFound(org_id)
-            tally[orgs.name] += 1
+            tally[str(orgs.name)] += 1
             removed = {table: n for table, n in sorted(tally.items()) if n}
             Audit(self.db).record(
                 None,
