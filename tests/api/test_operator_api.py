@@ -246,7 +246,9 @@ def test_an_unknown_organisation_is_404(op: Operator, method: str, path: str) ->
         "PATCH": {"name": "x"},
         "POST": {"email": "a@b.example", "password": "x" * 12} if "admins" in path else {},
     }
-    r = op.call(method, f"/orgs/6f0c1f4e-0000-4000-8000-000000000000{path}", json=bodies.get(method))
+    r = op.call(
+        method, f"/orgs/6f0c1f4e-0000-4000-8000-000000000000{path}", json=bodies.get(method)
+    )
     assert envelope(r)[:2] == (404, "702020")
 
 

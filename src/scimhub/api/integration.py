@@ -385,6 +385,20 @@ async def consent_callback(request: Request) -> Response:
     return RedirectResponse(f"{back}?azure=connected", status_code=303)
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def by_method(**endpoints: Endpoint) -> Endpoint:
+    """One route for a path whose methods differ in what they need (a read, a write): so a
+    405 there names every method the path takes in `Allow`, not just the first route's."""
+
+    async def run(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await endpoints[method](request)
+
+    return run
+
+
 V1 = "/extIntegration/azureAD/{org_id}/v1"
 routes = [
     Route(CONSENT_CALLBACK, consent_callback, methods=["GET"]),
@@ -406,23 +420,19 @@ routes = [
     ),
     Route(
         f"{V1}/instances/{{instance_id}}/scope",
-        endpoint(scope, writes=False, wizard=True),
-        methods=["GET"],
-    ),
-    Route(
-        f"{V1}/instances/{{instance_id}}/scope",
-        endpoint(scope, writes=True, wizard=True),
-        methods=["PUT"],
-    ),
-    Route(
-        f"{V1}/instances/{{instance_id}}/mappings",
-        endpoint(mapping_list, writes=False, wizard=True),
-        methods=["GET"],
+        by_method(
+            GET=endpoint(scope, writes=False, wizard=True),
+            PUT=endpoint(scope, writes=True, wizard=True),
+        ),
+        methods=["GET", "PUT"],
     ),
     Route(
         f"{V1}/instances/{{instance_id}}/mappings",
-        endpoint(mapping_list, writes=True, wizard=True),
-        methods=["PUT"],
+        by_method(
+            GET=endpoint(mapping_list, writes=False, wizard=True),
+            PUT=endpoint(mapping_list, writes=True, wizard=True),
+        ),
+        methods=["GET", "PUT"],
     ),
     Route(
         f"{V1}/instances/{{instance_id}}/mappingSources",
