@@ -109,12 +109,16 @@ async def export(request: Request, ctx: OperatorContext) -> Response:
         org = await ctx.off_loop(lambda: hub.orgs.get(org_id))
     except OrgNotFound:
         raise missing(org_id) from None
-    await ctx.off_loop(hub.requests.flush)  # the provisioning log up to now
     actor = ctx.actor
-    for trail in (None, org_id):  # the hub's, and the organisation's admins'
-        hub.audit.record(
-            trail, actor.name, "org.exported", target=org_id, tracking_id=actor.tracking_id
-        )
+
+    def begin() -> None:
+        hub.requests.flush()  # the provisioning log up to now
+        for trail in (None, org_id):  # the hub's, and the organisation's admins'
+            hub.audit.record(
+                trail, actor.name, "org.exported", target=org_id, tracking_id=actor.tracking_id
+            )
+
+    await ctx.off_loop(begin, org_id)
     pieces = hub.export.pieces(org_id, Locator(base_url(request, hub), org_id))
     filename = f"scimhub-export-{org.id}.json"
     return StreamingResponse(
