@@ -85,11 +85,8 @@ def test_deleting_an_org_leaves_none_of_its_rows_and_touches_no_other(
 
     assert _counts(hub, doomed) == dict.fromkeys(before, 0)
     assert _counts(hub, kept) == kept_before
-    # what it says it removed is what there was (its own trail included)
-    assert {t: n for t, n in removed.items() if t in before} == {
-        t: n for t, n in before.items() if t != "audit_events"
-    } | {"audit_events": removed["audit_events"]}
-    assert removed["audit_events"] >= before["audit_events"]
+    # what it says it removed is what there was
+    assert {t: removed.get(t, 0) for t in before} == before
     entries, _ = hub.audit.platform_events(action="org.deleted")
     record = next(e for e in entries if e.target == doomed.org_id)
     assert record.org_id is None and record.actor == "operator:test"

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, select
+from sqlalchemy import ColumnElement, Connection, and_, delete, select
 
 from ..store.engine import Database
 from ..store.tables import (
@@ -55,7 +55,7 @@ from .audit import Audit
 from .errors import OrgNotFound
 from .orgs import Orgs
 
-CHUNK = 2000
+CHUNK = 500
 
 Tally = Counter[str]
 # One step removes up to CHUNK rows of one kind (with what hangs on them) and says how many
@@ -68,7 +68,12 @@ def _chunk(conn: Connection, table: Any, key: Any, where: ColumnElement[bool], t
     picked = conn.execute(select(key).where(where).limit(CHUNK)).scalars().all()
     if not picked:
         return 0
-    n = int(conn.execute(delete(table).where(where, key.in_(picked))).rowcount)
+    # By the primary key alone when `key` is it: with `where` too, SQLite may walk the
+    # `where` index over every row left instead (each chunk would cost what remains).
+    chosen = key.in_(picked)
+    if list(table.primary_key.columns) != [key]:
+        chosen = and_(where, chosen)
+    n = int(conn.execute(delete(table).where(chosen)).rowcount)
     tally[str(table.name)] += n
     return n
 
@@ -127,13 +132,6 @@ def _resources(table: Any, kind: str) -> Step:
     return step
 
 
-def _values(conn: Connection, org_id: str, tally: Tally) -> int:
-    """Values left on attributes (of resources in the bin: theirs are kept with them)."""
-    return _under(custom_attributes, custom_values, "attribute_id", "resource_id")(
-        conn, org_id, tally
-    )
-
-
 STEPS: tuple[tuple[str, Step], ...] = (
     # credentials first: nothing new arrives once they are gone
     ("tokens", _by_org(tokens, "id")),
@@ -155,7 +153,8 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("users", _resources(users, "User")),
     ("groups", _resources(groups, "Group")),
     ("recycle_bin", _by_org(recycle_bin, "id")),
-    ("custom_values", _values),
+    # values left on the attributes (their resources went above): none, unless one landed
+    ("custom_values", _under(custom_attributes, custom_values, "attribute_id", "resource_id")),
     ("custom_attributes", _by_org(custom_attributes, "id")),
     ("events", _by_org(events, "seq")),
     ("event_streams", _by_org(event_streams, "org_id")),

@@ -165,8 +165,9 @@ class SetupLinks:
             raise ValueError(f"note has at most {MAX_NOTE_LENGTH} characters")
         secret = secrets.token_urlsafe(32)
         now = utcnow()
+        by = actor.name[:256]
         link = SetupLink(
-            str(uuid.uuid4()), org_id, note, now, actor.name, now + LINK_LIFETIME, *([None] * 4)
+            str(uuid.uuid4()), org_id, note, now, by, now + LINK_LIFETIME, None, None, None, None
         )
         with self.db.write() as conn:
             conn.execute(
@@ -176,7 +177,7 @@ class SetupLinks:
                     secret_hash=_hash(secret),
                     note=note,
                     created=now,
-                    created_by=actor.name,
+                    created_by=by,
                     expires_at=link.expires_at,
                 )
             )
@@ -203,7 +204,7 @@ class SetupLinks:
                 conn.execute(
                     update(t)
                     .where(t.c.id == link_id)
-                    .values(revoked_at=utcnow(), revoked_by=actor.name)
+                    .values(revoked_at=utcnow(), revoked_by=actor.name[:256])
                 )
                 self._audit(conn, _link(row), actor, "setup_link.revoked", {})
             revoked = _link(conn.execute(select(t).where(t.c.id == link_id)).one())
