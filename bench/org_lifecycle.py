@@ -69,9 +69,8 @@ def remove(hub: Hub, org_id: str, other_id: str) -> None:
     done.set()
     writer.join()
     rows = sum(removed.values())
-    print(
-        f"delete: {rows:,} rows in {seconds:.1f} s ({', '.join(f'{t} {n:,}' for t, n in removed.items())})"
-    )
+    tables = ", ".join(f"{t} {n:,}" for t, n in removed.items())
+    print(f"delete: {rows:,} rows in {seconds:.1f} s ({tables})")
     print(
         f"another org's writes meanwhile: {len(latencies)}, median "
         f"{statistics.median(latencies):.1f} ms, max {max(latencies):.1f} ms"
