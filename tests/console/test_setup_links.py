@@ -343,18 +343,35 @@ def test_the_session_ends_when_it_expires_is_revoked_or_finished(
 
 
 def test_the_consent_round_trip_comes_back_only_in_the_session_that_began_it(
-    hub: Hub, op: Operator, make_console: Callable[[], Console]
+    hub: Hub, op: Operator, make_console: Callable[[], Console], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The setup begun from a link is bound to that link's session: a query parameter
     proves nothing, another browser (even one signed in to the console) cannot finish it."""
     link = _link(op)
     browser = make_console()
-    _in_setup(browser, link)
+    csrf = _in_setup(browser, link)
     cookie = browser.http.cookies.get(SETUP_COOKIE)
     assert cookie
+    digest = hashlib.sha256(cookie.encode()).hexdigest()
+    # Set up, from the wizard, binds the round trip to this session (Entra is not
+    # configured here, so the sign-in it would start is stood in for)
+    begun: dict[str, object] = {}
+
+    def begin(org_id: str, actor: object, **kw: object) -> str:
+        begun.update(kw, org_id=org_id, actor=getattr(actor, "name", None))
+        return "https://login.example/authorize"
+
+    monkeypatch.setattr(hub.entra.setup, "begin", begin)
+    started = browser.http.post(
+        f"/extIntegration/azureAD/{link.org_id}/v1/setup",
+        json={"tenant": "common"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert started.status_code == 200, started.text
+    assert begun["session_hash"] == digest and begun["org_id"] == link.org_id
+    assert begun["actor"] == f"setup-link:{link.id}"
     state = secrets.token_urlsafe(16)
     flow = {"authority": "organizations", "msal": {"state": state, "nonce": "n"}}
-    digest = hashlib.sha256(cookie.encode()).hexdigest()
     hub.instances.new_consent_state(state, link.org_id, f"setup-link:{link.id}", digest, {}, flow)
     stranger = make_console()
     stranger.http.cookies.set(SETUP_COOKIE, "someone-elses-session")
