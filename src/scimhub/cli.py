@@ -21,6 +21,7 @@ from .emulator.cli import app as emulator_app
 if TYPE_CHECKING:
     from .api.services import Hub
     from .directory.instances import Instance
+    from .directory.tokens import TokenInfo
 
 app = typer.Typer(
     help="scimhub: SCIM 2.0 identity hub with Microsoft Entra ID integration.",
@@ -28,7 +29,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 org_app = typer.Typer(help="Manage organisations.", no_args_is_help=True)
-token_app = typer.Typer(help="Manage SCIM bearer tokens.", no_args_is_help=True)
+token_app = typer.Typer(
+    help="Manage bearer tokens: SCIM, admin API, operator.", no_args_is_help=True
+)
 admin_app = typer.Typer(help="Manage console administrators.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")
@@ -215,10 +218,12 @@ def org_create(
     database_url: DatabaseUrl = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create an organisation."""
+    """Create an organisation (audited in the hub's own trail)."""
+    from .directory.actor import Actor
+
     with _opened(_settings(data_dir, database_url)) as hub:
         try:
-            org = hub.orgs.create(name)
+            org = hub.orgs.create(name, actor=Actor("cli"))
         except ValueError as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
@@ -248,10 +253,109 @@ def org_list(
     console.print(table)
 
 
+def _token_json(info: TokenInfo) -> dict[str, str | None]:
+    return {
+        "id": info.id,
+        "org_id": info.org_id,
+        "name": info.name,
+        "kind": info.kind,
+        "scope": info.scope,
+        "prefix": info.prefix,
+        "created": info.created.isoformat(),
+        "expires_at": info.expires_at.isoformat() if info.expires_at else None,
+        "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
+    }
+
+
+TokenOwner = Annotated[str | None, typer.Option("--org", help="Organisation id (or --operator).")]
+OperatorFlag = Annotated[
+    bool,
+    typer.Option(
+        "--operator",
+        help="The platform operator's tokens (/api/v1/orgs: create, delete, export "
+        "organisations and their credentials), which belong to no organisation.",
+    ),
+]
+
+
+def _org_or_operator(org: str | None, operator: bool) -> str | None:
+    """The organisation a token command acts on; None: the operator's tokens."""
+    if operator == (org is not None):
+        console.print("[red]give either --org ORG_ID or --operator[/red]")
+        raise typer.Exit(2)
+    return org
+
+
+@org_app.command("export")
+def org_export(
+    org: Annotated[str, typer.Option("--org", help="Organisation id.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    base_url: Annotated[
+        str, typer.Option(help="The hub's URL for the documents' meta.location.")
+    ] = "http://127.0.0.1:8000",
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write all of an organisation's data as one JSON document (as GET
+    /api/v1/orgs/{id}/export answers it; audited)."""
+    from .directory.actor import Actor
+    from .directory.errors import OrgNotFound
+    from .directory.locator import Locator
+
+    with _opened(_settings(data_dir, database_url)) as hub:
+        try:
+            hub.orgs.get(org)
+        except OrgNotFound:
+            console.print(f"[red]no organisation with id {org}[/red]")
+            raise typer.Exit(1) from None
+        hub.requests.flush()
+        for trail in (None, org):
+            hub.audit.record(trail, Actor("cli").name, "org.exported", target=org)
+        settings_url = hub.settings.public_url or base_url.rstrip("/")
+        with output.open("wb") as out:
+            for piece in hub.export.pieces(org, Locator(settings_url, org)):
+                out.write(piece)
+    console.print(f"Wrote organisation {org} to {output}")
+
+
+@org_app.command("delete")
+def org_delete(
+    org: Annotated[str, typer.Option("--org", help="Organisation id.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: everything of it is removed, for good.")
+    ] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Delete an organisation and all of its data (users, groups, logs, events, saved
+    instances, tokens, admins); audited in the hub's own trail. Export it first."""
+    from .directory.actor import Actor
+    from .directory.errors import OrgNotFound
+
+    if not yes:
+        console.print("[red]this removes everything of the organisation: add --yes[/red]")
+        raise typer.Exit(2)
+    with _opened(_settings(data_dir, database_url)) as hub:
+        hub.requests.flush()
+        try:
+            removed = hub.removal.remove(org, actor=Actor("cli"))
+        except OrgNotFound:
+            console.print(f"[red]no organisation with id {org}[/red]")
+            raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps({"id": org, "removed": removed}))
+    else:
+        console.print(
+            f"Deleted organisation {org}: " + ", ".join(f"{n} {t}" for t, n in removed.items())
+        )
+
+
 @token_app.command("create")
 def token_create(
-    org: Annotated[str, typer.Option("--org", help="Organisation id.")],
-    name: Annotated[str, typer.Option(help="What the token is for.")] = "SCIM client",
+    org: TokenOwner = None,
+    operator: OperatorFlag = False,
+    name: Annotated[str | None, typer.Option(help="What the token is for.")] = None,
     admin: Annotated[
         bool, typer.Option("--admin", help="A token for the admin/integration API, not SCIM.")
     ] = False,
@@ -269,65 +373,61 @@ def token_create(
     database_url: DatabaseUrl = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create a bearer token for an organisation (the secret is shown once)."""
+    """Create a bearer token for an organisation, or the operator's (the secret is shown
+    once; only its hash is stored)."""
+    from .directory.actor import Actor
     from .directory.errors import OrgNotFound
     from .directory.tokens import TokenKind, TokenScope
 
+    org_id = _org_or_operator(org, operator)
+    if operator and admin:
+        console.print("[red]--admin is for an organisation's tokens[/red]")
+        raise typer.Exit(2)
+    expires_in = timedelta(days=expires_days) if expires_days else None
     with _opened(_settings(data_dir, database_url)) as hub:
         try:
-            secret, info = hub.tokens.create(
-                org,
-                name=name,
-                kind=TokenKind.ADMIN if admin else TokenKind.SCIM,
-                expires_in=timedelta(days=expires_days) if expires_days else None,
-                scope=TokenScope(scope),
-            )
+            if org_id is None:
+                secret, info = hub.tokens.create_operator(
+                    name=name or "operator",
+                    expires_in=expires_in,
+                    scope=TokenScope(scope),
+                    actor=Actor("cli"),
+                )
+            else:
+                secret, info = hub.tokens.create(
+                    org_id,
+                    name=name or "SCIM client",
+                    kind=TokenKind.ADMIN if admin else TokenKind.SCIM,
+                    expires_in=expires_in,
+                    scope=TokenScope(scope),
+                    actor=Actor("cli"),
+                )
         except OrgNotFound:
             console.print(f"[red]no organisation with id {org}[/red]")
             raise typer.Exit(1) from None
     if as_json:
-        print(
-            json.dumps(
-                {
-                    "token": secret,
-                    "id": info.id,
-                    "org_id": info.org_id,
-                    "kind": info.kind,
-                    "scope": info.scope,
-                    "expires_at": info.expires_at.isoformat() if info.expires_at else None,
-                }
-            )
-        )
+        print(json.dumps({"token": secret, **_token_json(info)}))
     else:
+        owner = f"org {org_id}" if org_id else "the operator"
         console.print(
-            f"Token {info.id} ({info.kind}, scope {info.scope}) for org {org} "
+            f"Token {info.id} ({info.kind}, scope {info.scope}) for {owner} "
             f"(shown once, store it now):\n{secret}"
         )
 
 
 @token_app.command("list")
 def token_list(
-    org: Annotated[str, typer.Option("--org", help="Organisation id.")],
+    org: TokenOwner = None,
+    operator: OperatorFlag = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """List an organisation's tokens (never their secrets)."""
+    """List an organisation's tokens, or the operator's (never their secrets)."""
+    org_id = _org_or_operator(org, operator)
     with _opened(_settings(data_dir, database_url)) as hub:
-        tokens = hub.tokens.list(org)
-    rows = [
-        {
-            "id": t.id,
-            "name": t.name,
-            "kind": t.kind,
-            "scope": t.scope,
-            "prefix": t.prefix,
-            "created": t.created.isoformat(),
-            "expires_at": t.expires_at.isoformat() if t.expires_at else None,
-            "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
-        }
-        for t in tokens
-    ]
+        tokens = hub.tokens.list(org_id) if org_id else hub.tokens.list_operator()
+    rows = [{k: v for k, v in _token_json(t).items() if k != "org_id"} for t in tokens]
     if as_json:
         print(json.dumps(rows))
         return
@@ -339,18 +439,24 @@ def token_list(
 
 @token_app.command("revoke")
 def token_revoke(
-    org: Annotated[str, typer.Option("--org", help="Organisation id.")],
     token_id: Annotated[str, typer.Argument(help="Token id (from `token list`).")],
+    org: TokenOwner = None,
+    operator: OperatorFlag = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Revoke a token; SCIM clients using it get 401 from then on."""
+    """Revoke a token; clients using it get 401 from then on."""
+    from .directory.actor import Actor
     from .directory.errors import OrgNotFound
 
+    org_id = _org_or_operator(org, operator)
     with _opened(_settings(data_dir, database_url)) as hub:
         try:
-            info = hub.tokens.revoke(org, token_id)
+            if org_id is None:
+                info = hub.tokens.revoke_operator(token_id, actor=Actor("cli"))
+            else:
+                info = hub.tokens.revoke(org_id, token_id, actor=Actor("cli"))
         except OrgNotFound as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from None

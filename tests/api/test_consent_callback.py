@@ -46,7 +46,7 @@ def test_another_browser_cannot_spend_the_admins_state(
         refused = _callback(app_client, stranger, state=value, code="c")
         assert "browser session that started it" in refused["description"]
     # still pending for the admin who began it
-    assert hub.instances.consume_consent_state(value, _session_hash(cookie)) is not None
+    assert hub.instances.consume_consent_state(value, [_session_hash(cookie)]) is not None
 
 
 def test_the_redirect_query_alone_is_not_believed(

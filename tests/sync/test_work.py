@@ -102,8 +102,8 @@ def test_clean_up_removes_what_is_past_its_time_and_keeps_the_rest(
     failures = {f.tracking_id for f in hub.instances.failures(org.org_id)[0]}
     assert failures == {f"new-{tag}"}
     assert hub.sessions.lookup(live_cookie) is not None
-    assert hub.instances.consume_consent_state(live_state, None) is not None
-    assert hub.instances.consume_consent_state(dead_state, None) is None
+    assert hub.instances.consume_consent_state(live_state, []) is not None
+    assert hub.instances.consume_consent_state(dead_state, []) is None
     assert work.clean_up().requests == 0  # nothing left to remove
 
 

@@ -37,6 +37,15 @@ _EXACT = {"/healthz": "health", "/readyz": "health", "/metrics": "metrics"}
 # A path is the client's text: logged, but never at any length.
 _ORG_ID_MAX = 64
 _PATH_MAX = 1000
+# Paths whose last segment is a secret (a setup link's): logged without it.
+_SECRET_PATHS = ("/console/setup-link/",)
+
+
+def loggable_path(path: str) -> str:
+    for prefix in _SECRET_PATHS:
+        if path.startswith(prefix):
+            return f"{prefix}…"
+    return path
 
 
 def route_family(path: str) -> str:
@@ -87,7 +96,7 @@ class AccessMiddleware:
                 status = message["status"]
             await send(message)
 
-        path: str = scope["path"][:_PATH_MAX]
+        path: str = loggable_path(scope["path"][:_PATH_MAX])
         state = scope["state"]
         tid, org = state["tracking_id"], path_org(path)
         token = logs.bind(tid, org)

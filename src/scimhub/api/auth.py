@@ -1,6 +1,10 @@
 """Who a console page or an integration-API call acts for, and whether the request is
-genuine: the one place for the session cookie, the CSRF token, the Origin check and the
+genuine: the one place for the session cookies, the CSRF token, the Origin check and the
 parsing of bearer tokens.
+
+Two cookies: the console session's, and a setup link's restricted session
+(`directory.setup_links`), which the setup wizard's routes accept when they ask for it
+(`authenticate(..., setup_links=...)`) and nothing else looks up.
 
 A browser sends the session cookie with every request to the hub, whichever site started
 it, so an unsafe request authenticated by the cookie must also carry the session's CSRF
@@ -14,14 +18,17 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from enum import Enum
+from typing import Protocol
 
 from starlette.requests import Request
 
 from ..directory.admins import Role
 from ..directory.sessions import SessionInfo, Sessions
+from ..directory.setup_links import SetupLinks, SetupSession
 from ..directory.tokens import TokenKind, Tokens
 
 SESSION_COOKIE = "scimhub_session"
+SETUP_COOKIE = "scimhub_setup"  # a setup link's restricted session
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # RFC 9110 §9.2.1; all else may change
 
@@ -33,11 +40,18 @@ class Principal:
     org_id: str
     name: str  # what the audit trail records: the admin's email, or "token:<name>"
     role: Role
-    session_hash: str | None  # the console session's key; None for a token
+    session_hash: str | None  # the browser session's key; None for a token
+    setup_link: str | None = None  # the link whose restricted session this is
 
     @classmethod
     def of_session(cls, session: SessionInfo) -> Principal:
         return cls(session.org_id, session.email, session.role, session.id_hash)
+
+    @classmethod
+    def of_setup(cls, session: SetupSession) -> Principal:
+        """A setup link's session may change what the wizard changes (the routes that
+        accept it are the whole of what it may do)."""
+        return cls(session.org_id, session.name, Role.ADMIN, session.id_hash, session.link_id)
 
     @property
     def read_only(self) -> bool:
@@ -67,6 +81,18 @@ def signed_in(request: Request, sessions: Sessions) -> SessionInfo | None:
     return sessions.lookup(request.cookies.get(SESSION_COOKIE, ""))
 
 
+def in_setup(request: Request, setup_links: SetupLinks) -> SetupSession | None:
+    """The live restricted session of a setup link behind the request's cookie."""
+    return setup_links.session(request.cookies.get(SETUP_COOKIE, ""))
+
+
+class CsrfBound(Protocol):
+    """A browser session: the CSRF token its unsafe requests must carry."""
+
+    @property
+    def csrf_token(self) -> str: ...
+
+
 def tokens_match(expected: str, given: str | None) -> bool:
     return (
         bool(expected)
@@ -84,9 +110,7 @@ def same_origin(request: Request, public_url: str = "") -> bool:
     return origin in (here, public_url)
 
 
-def genuine(
-    request: Request, session: SessionInfo, sent_token: str | None, public_url: str
-) -> bool:
+def genuine(request: Request, session: CsrfBound, sent_token: str | None, public_url: str) -> bool:
     """Whether a request authenticated by the session's cookie is the session's own: safe
     methods always are; an unsafe one needs the same origin and the session's CSRF token."""
     if request.method in SAFE_METHODS:
@@ -95,11 +119,19 @@ def genuine(
 
 
 def authenticate(
-    request: Request, *, tokens: Tokens, sessions: Sessions, org_id: str, public_url: str
+    request: Request,
+    *,
+    tokens: Tokens,
+    sessions: Sessions,
+    org_id: str,
+    public_url: str,
+    setup_links: SetupLinks | None = None,
 ) -> Principal:
     """The integration API's caller: an admin token of `org_id` (scripts; a read-scoped one
     acts as a read-only administrator) or a console session of `org_id` whose unsafe
-    requests carry the CSRF header (the console's JavaScript). Raises Refused."""
+    requests carry the CSRF header (the console's JavaScript); given `setup_links` (the
+    route is one of the setup wizard's), a setup link's restricted session of `org_id` on
+    the same terms. Raises Refused."""
     secret = bearer_secret(request)
     if secret is not None:
         token = tokens.authenticate(secret, TokenKind.ADMIN)
@@ -107,9 +139,15 @@ def authenticate(
             raise Refused(Refusal.SIGNED_OUT)
         role = Role.READONLY if token.scope.read_only else Role.ADMIN
         return Principal(org_id, f"token:{token.name}", role, None)
+    sent = request.headers.get(CSRF_HEADER)
     session = signed_in(request, sessions)
-    if session is None or session.org_id != org_id:
-        raise Refused(Refusal.SIGNED_OUT)
-    if not genuine(request, session, request.headers.get(CSRF_HEADER), public_url):
-        raise Refused(Refusal.FORGED)
-    return Principal.of_session(session)
+    if session is not None and session.org_id == org_id:
+        if not genuine(request, session, sent, public_url):
+            raise Refused(Refusal.FORGED)
+        return Principal.of_session(session)
+    restricted = in_setup(request, setup_links) if setup_links is not None else None
+    if restricted is not None and restricted.org_id == org_id:
+        if not genuine(request, restricted, sent, public_url):
+            raise Refused(Refusal.FORGED)
+        return Principal.of_setup(restricted)
+    raise Refused(Refusal.SIGNED_OUT)

@@ -28,7 +28,7 @@ from ..integrations.entra.errors import BadRequest, Conflict, NotFound
 from ..integrations.entra.lookup import saved_instance
 from ..scim.errors import NotFound as Missing
 from .auth import Principal as Admin
-from .integration import V1, endpoint
+from .integration import V1, by_method, endpoint
 from .scim_endpoint import base_url
 from .services import Hub
 
@@ -140,10 +140,21 @@ routes = [
     Route(_HELD, endpoint(held, writes=False), methods=["GET"]),
     Route(f"{_HELD}/approve", endpoint(approve, writes=True), methods=["POST"]),
     Route(f"{_HELD}/discard", endpoint(discard, writes=True), methods=["POST"]),
-    Route(_THRESHOLD, endpoint(instance_threshold, writes=False), methods=["GET"]),
-    Route(_THRESHOLD, endpoint(instance_threshold, writes=True), methods=["PUT"]),
-    Route(f"{V1}/deletionThreshold", endpoint(org_threshold, writes=False), methods=["GET"]),
-    Route(f"{V1}/deletionThreshold", endpoint(org_threshold, writes=True), methods=["PUT"]),
+    Route(
+        _THRESHOLD,
+        by_method(
+            GET=endpoint(instance_threshold, writes=False),
+            PUT=endpoint(instance_threshold, writes=True),
+        ),
+        methods=["GET", "PUT"],
+    ),
+    Route(
+        f"{V1}/deletionThreshold",
+        by_method(
+            GET=endpoint(org_threshold, writes=False), PUT=endpoint(org_threshold, writes=True)
+        ),
+        methods=["GET", "PUT"],
+    ),
     Route(f"{V1}/removalBursts", endpoint(bursts, writes=False), methods=["GET"]),
     Route(f"{_BURST}/restore", endpoint(restore_burst, writes=True), methods=["POST"]),
     Route(f"{_BURST}/dismiss", endpoint(dismiss_burst, writes=True), methods=["POST"]),

@@ -5,13 +5,16 @@ Errors use the envelope the seed shows, status = key:
   "title": "..."}]}, "trackingId": "..."}`; `title` is what the console tells the admin.
 Upstream details (AADSTS code, correlation ids) are recorded for the troubleshooter, never
 sent to the browser beyond the description.
+
+The routes marked `wizard` are the setup wizard's (set up, status, scope, mappings and their
+preview): a setup link's restricted session may call them, and no other route.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -31,6 +34,8 @@ from ..integrations.entra.errors import (
     Forbidden,
     IntegrationError,
     InternalError,
+    MethodNotAllowed,
+    NoSuchRoute,
     NotSignedIn,
     PayloadTooLarge,
 )
@@ -40,7 +45,7 @@ from ..integrations.entra.mappings import sources as mapping_sources
 from ..integrations.entra.mappings import targets as mapping_targets
 from ..integrations.entra.setup import SetupOptions
 from .access import proven_org
-from .auth import SESSION_COOKIE, Refusal, Refused, authenticate
+from .auth import SESSION_COOKIE, SETUP_COOKIE, Refusal, Refused, authenticate, in_setup, signed_in
 from .auth import Principal as Admin
 from .body_limit import INTEGRATION_MAX_BYTES, BodyTooLarge, read_limited
 from .responses import JsonResponse
@@ -68,9 +73,34 @@ def error_response(err: IntegrationError, tid: str) -> JsonResponse:
     return JsonResponse(error_body(err, tid), status_code=err.status, headers=err.headers)
 
 
-def _authenticate(request: Request, hub: Hub, org_id: str) -> Admin:
+PREFIX = "/extIntegration/"
+
+
+def owns(path: str) -> bool:
+    """Whether a path is the integration API's (and so answered in its envelope)."""
+    return path.startswith(PREFIX)
+
+
+def http_error_response(
+    request: Request, status: int, headers: Mapping[str, str] | None = None
+) -> JsonResponse:
+    """Starlette's own refusals under `/extIntegration/` (no such route, a method the route
+    does not take) in the integration API's envelope, with the `Allow` header of a 405."""
+    err: IntegrationError
+    if status == 405:
+        err = MethodNotAllowed(request.method, (headers or {}).get("Allow", ""))
+    elif status == 404:
+        err = NoSuchRoute(request.url.path)
+    else:
+        err = BadRequest(f"The request was refused (HTTP {status})")
+    body = error_body(err, tracking_id(request.scope))
+    body["error"]["key"] = str(status)
+    return JsonResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def _authenticate(request: Request, hub: Hub, org_id: str, *, wizard: bool) -> Admin:
     """An admin token (scripts) or a console session with its CSRF token, from the hub's
-    own origin (browsers)."""
+    own origin (browsers); on a `wizard` route, a setup link's session on the same terms."""
     try:
         admin = authenticate(
             request,
@@ -78,6 +108,7 @@ def _authenticate(request: Request, hub: Hub, org_id: str) -> Admin:
             sessions=hub.sessions,
             org_id=org_id,
             public_url=hub.settings.public_url,
+            setup_links=hub.setup_links if wizard else None,
         )
     except Refused as refused:
         match refused.reason:
@@ -95,9 +126,12 @@ def _authenticate(request: Request, hub: Hub, org_id: str) -> Admin:
 Handler = Callable[[Request, Hub, Admin, Actor], Any]
 
 
-def endpoint(handler: Handler, *, writes: bool) -> Callable[[Request], Awaitable[Response]]:
+def endpoint(
+    handler: Handler, *, writes: bool, wizard: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
     """Authenticate, run the (blocking) handler in a thread, render errors; upstream
-    failures are recorded with the tracking id the admin sees."""
+    failures are recorded with the tracking id the admin sees. `wizard`: a setup link's
+    restricted session may call it too."""
 
     async def run(request: Request) -> Response:
         hub: Hub = request.app.state.hub
@@ -120,7 +154,7 @@ def endpoint(handler: Handler, *, writes: bool) -> Callable[[Request], Awaitable
                 return handler(request, hub, admin, Actor(admin.name, tid))
 
         try:
-            admin = _authenticate(request, hub, org_id)
+            admin = _authenticate(request, hub, org_id, wizard=wizard)
             if writes and admin.read_only:
                 raise Forbidden()
             body = await _json(request) if request.method in ("POST", "PUT") else None
@@ -318,18 +352,28 @@ def diagnosis_fix(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dic
     }
 
 
+def _returns_to(request: Request, hub: Hub) -> str:
+    """Where the browser goes back after the callback: the setup wizard for a setup link's
+    session (which no console page would let in), else the console's settings. Only where
+    it is shown: which session may finish is the state's to say."""
+    if signed_in(request, hub.sessions) is None and in_setup(request, hub.setup_links):
+        return "/console/setup"
+    return "/console/settings"
+
+
 async def consent_callback(request: Request) -> Response:
     """Where Entra sends the admin back after the sign-in and consent pages. The query
     carries a code and the state; the tenant comes from the ID token the code redeems."""
     hub: Hub = request.app.state.hub
     tid = tracking_id(request.scope)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    session_hash = hashlib.sha256(cookie.encode()).hexdigest() if cookie else None
+    cookies = (request.cookies.get(SESSION_COOKIE), request.cookies.get(SETUP_COOKIE))
+    hashes = [hashlib.sha256(c.encode()).hexdigest() for c in cookies if c]
     query = dict(request.query_params)
+    back = await run_in_threadpool(_returns_to, request, hub)
     try:
         await run_in_threadpool(
             lambda: hub.entra.setup.finish(
-                query, hub_url=base_url(request, hub), session_hash=session_hash, tracking_id=tid
+                query, hub_url=base_url(request, hub), session_hashes=hashes, tracking_id=tid
             )
         )
     except IntegrationError as err:
@@ -337,18 +381,32 @@ async def consent_callback(request: Request) -> Response:
         if "application/json" in request.headers.get("accept", ""):
             return error_response(err, tid)
         return RedirectResponse(
-            f"/console/settings?azure=error&trackingId={tid}&code={err.code}", status_code=303
+            f"{back}?azure=error&trackingId={tid}&code={err.code}", status_code=303
         )
     if "application/json" in request.headers.get("accept", ""):
         return JsonResponse({"result": "connected", "trackingId": tid})
-    return RedirectResponse("/console/settings?azure=connected", status_code=303)
+    return RedirectResponse(f"{back}?azure=connected", status_code=303)
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def by_method(**endpoints: Endpoint) -> Endpoint:
+    """One route for a path whose methods differ in what they need (a read, a write): so a
+    405 there names every method the path takes in `Allow`, not just the first route's."""
+
+    async def run(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await endpoints[method](request)
+
+    return run
 
 
 V1 = "/extIntegration/azureAD/{org_id}/v1"
 routes = [
     Route(CONSENT_CALLBACK, consent_callback, methods=["GET"]),
-    Route(f"{V1}/status", endpoint(status, writes=False), methods=["GET"]),
-    Route(f"{V1}/setup", endpoint(setup, writes=True), methods=["POST"]),
+    Route(f"{V1}/status", endpoint(status, writes=False, wizard=True), methods=["GET"]),
+    Route(f"{V1}/setup", endpoint(setup, writes=True, wizard=True), methods=["POST"]),
     Route(f"{V1}/allowSync", endpoint(allow_sync, writes=True), methods=["POST"]),
     Route(
         f"{V1}/instances/{{instance_id}}/autoSync",
@@ -363,26 +421,30 @@ routes = [
         endpoint(on_demand, writes=True),
         methods=["POST"],
     ),
-    Route(f"{V1}/instances/{{instance_id}}/scope", endpoint(scope, writes=False), methods=["GET"]),
-    Route(f"{V1}/instances/{{instance_id}}/scope", endpoint(scope, writes=True), methods=["PUT"]),
     Route(
-        f"{V1}/instances/{{instance_id}}/mappings",
-        endpoint(mapping_list, writes=False),
-        methods=["GET"],
+        f"{V1}/instances/{{instance_id}}/scope",
+        by_method(
+            GET=endpoint(scope, writes=False, wizard=True),
+            PUT=endpoint(scope, writes=True, wizard=True),
+        ),
+        methods=["GET", "PUT"],
     ),
     Route(
         f"{V1}/instances/{{instance_id}}/mappings",
-        endpoint(mapping_list, writes=True),
-        methods=["PUT"],
+        by_method(
+            GET=endpoint(mapping_list, writes=False, wizard=True),
+            PUT=endpoint(mapping_list, writes=True, wizard=True),
+        ),
+        methods=["GET", "PUT"],
     ),
     Route(
         f"{V1}/instances/{{instance_id}}/mappingSources",
-        endpoint(sources, writes=False),
+        endpoint(sources, writes=False, wizard=True),
         methods=["GET"],
     ),
     Route(
         f"{V1}/instances/{{instance_id}}/preview",
-        endpoint(preview, writes=False),
+        endpoint(preview, writes=False, wizard=True),
         methods=["POST"],
     ),
     Route(f"{V1}/instances/{{instance_id}}", endpoint(disconnect, writes=True), methods=["DELETE"]),

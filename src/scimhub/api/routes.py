@@ -1,7 +1,8 @@
 """Every route the API serves — the probes (health, readiness, metrics), SCIM under
-/identity/scim/{orgId}/v2, the integration API — and the handler that answers Starlette's
-own 404/405 in the SCIM error shape. The app itself is composed above the API and the
-console (`scimhub.app`)."""
+/identity/scim/{orgId}/v2, the integration API, an organisation's and the operator's
+`/api/v1` — and the handler that answers Starlette's own 404/405 in the SCIM error shape
+(in their own envelope under `/api/v1` and `/extIntegration`). The app itself is composed
+above the API and the console (`scimhub.app`)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,14 @@ from . import (
     deletion_brake,
     events,
     integration,
+    org_credentials,
+    orgs,
+    platform_audit,
     probes,
     scim_bulk,
     scim_discovery,
     scim_resources,
+    setup_links,
     v1,
     webhooks,
 )
@@ -30,10 +35,12 @@ from .tracking import tracking_id
 
 async def http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own 404/405 in the SCIM error shape, with the tracking id; under
-    `/api/v1/` in that API's envelope."""
+    `/api/v1/` and `/extIntegration/` in those APIs' envelope."""
     assert isinstance(exc, HTTPException)
     if v1.owns(request.url.path):
         return v1.http_error_response(request, exc.status_code, exc.headers)
+    if integration.owns(request.url.path):
+        return integration.http_error_response(request, exc.status_code, exc.headers)
     err = ScimError(exc.detail or "error")
     err.status = exc.status_code
     return error_response(err, tracking_id(request.scope))
@@ -51,4 +58,9 @@ routes: list[BaseRoute] = [
     *webhooks.routes,
     *deleted.routes,
     *attributes.routes,
+    # the operator's (an operator token; docs/operations.md)
+    *orgs.routes,
+    *org_credentials.routes,
+    *setup_links.routes,
+    *platform_audit.routes,
 ]

@@ -18,12 +18,15 @@ from ..directory.health import Health
 from ..directory.imports import Imports
 from ..directory.instances import Instances
 from ..directory.links import Links
+from ..directory.org_export import OrgExport
+from ..directory.org_removal import OrgRemoval
 from ..directory.orgs import Orgs
 from ..directory.provenance import Provenances
 from ..directory.recycle_bin import RecycleBin
 from ..directory.removal_bursts import RemovalBursts
 from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
+from ..directory.setup_links import SetupLinks
 from ..directory.tokens import Tokens
 from ..directory.users import Users
 from ..integrations.entra.preview import Previewer
@@ -59,6 +62,9 @@ class Hub:
     brake: DeletionBrake
     bursts: RemovalBursts
     provenance: Provenances
+    setup_links: SetupLinks
+    removal: OrgRemoval
+    export: OrgExport
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
@@ -127,6 +133,9 @@ class Hub:
             brake,
             RemovalBursts(db, brake, users, recycle_bin, audit),
             Provenances(db),
+            SetupLinks(db, audit),
+            OrgRemoval(db),
+            OrgExport(db),
         )
 
     def close(self) -> None:

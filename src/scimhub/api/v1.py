@@ -220,8 +220,9 @@ def authenticate(request: Request, hub: Hub, org_id: str) -> TokenInfo:
     token = hub.tokens.authenticate(secret, TokenKind.ADMIN)
     if token is None:
         raise Unauthorized(
-            "the bearer token is not a usable admin token: invalid, expired, revoked, "
-            "or a SCIM token",
+            "the bearer token is not a usable admin token of an organisation: invalid, "
+            "expired, revoked, a SCIM token, or the operator's (which manages organisations "
+            "under /api/v1/orgs, and acts in none)",
             error="invalid_token",
         )
     if token.org_id != org_id:
@@ -239,31 +240,45 @@ def v1_endpoint(handler: Handler) -> Endpoint:
         hub: Hub = request.app.state.hub
         org_id = request.path_params["org_id"]
         tid = tracking_id(request.scope)
-        try:
+
+        async def respond() -> Response:
             token = authenticate(request, hub, org_id)
             proven_org(request.scope, org_id)
-            if token.scope.read_only and request.method not in SAFE_METHODS:
-                raise Forbidden(
-                    f"this token is read-only (scope {token.scope}): it may read, not "
-                    "change; use an admin token with scope write"
-                )
+            refuse_read_only_writes(request, token)
             return await handler(request, V1Context(hub, org_id, token, tid))
-        except ApiError as err:
-            log.info("api/v1 error %s %s tracking id %s", err.status, err.code, tid)
-            return error_response(err, tid)
-        except BodyTooLarge as exc:
-            return error_response(
-                PayloadTooLarge(f"the request body exceeds the maximum of {exc.limit} bytes"),
-                tid,
-            )
-        except OperationalError as exc:
-            log.warning("database unavailable, tracking id %s: %s", tid, type(exc.orig).__name__)
-            return error_response(Unavailable(), tid)
-        except Exception:
-            log.exception("api/v1 failure, tracking id %s", tid)
-            return error_response(InternalError(tid), tid)
+
+        return await enveloped(tid, respond)
 
     return endpoint
+
+
+def refuse_read_only_writes(request: Request, token: TokenInfo) -> None:
+    """Raises Forbidden when a read-scoped token asks for anything but GET or HEAD."""
+    if token.scope.read_only and request.method not in SAFE_METHODS:
+        raise Forbidden(
+            f"this token is read-only (scope {token.scope}): it may read, not "
+            "change; use a token with scope write"
+        )
+
+
+async def enveloped(tid: str, respond: Callable[[], Awaitable[Response]]) -> Response:
+    """`respond()`, with every failure it raises answered in the envelope: the one place
+    that turns errors into `/api/v1` responses, whichever credential the route takes."""
+    try:
+        return await respond()
+    except ApiError as err:
+        log.info("api/v1 error %s %s tracking id %s", err.status, err.code, tid)
+        return error_response(err, tid)
+    except BodyTooLarge as exc:
+        return error_response(
+            PayloadTooLarge(f"the request body exceeds the maximum of {exc.limit} bytes"), tid
+        )
+    except OperationalError as exc:
+        log.warning("database unavailable, tracking id %s: %s", tid, type(exc.orig).__name__)
+        return error_response(Unavailable(), tid)
+    except Exception:
+        log.exception("api/v1 failure, tracking id %s", tid)
+        return error_response(InternalError(tid), tid)
 
 
 async def read_json(request: Request, *, limit: int = MAX_BODY_BYTES) -> Any:

@@ -14,6 +14,7 @@ from . import (
     routes_logs,
     routes_overview,
     routes_settings,
+    routes_setup,
     routes_signin,
     routes_status,
     routes_webhooks,
@@ -42,5 +43,6 @@ routes: list[BaseRoute] = [
     *routes_status.routes,
     *routes_webhooks.routes,
     *routes_deletions.routes,
+    *routes_setup.routes,  # a setup link's wizard: its own session, no other page's
     Route("/{path:path}", not_found),  # an HTML 404 for a signed-in admin, not a SCIM error
 ]

@@ -54,6 +54,10 @@ class AdminError(ValueError):
     """An account cannot be created as asked; the message says why."""
 
 
+class AdminExists(AdminError):
+    """The organisation has an account with this email already."""
+
+
 @dataclass(frozen=True, slots=True)
 class AdminInfo:
     id: str
@@ -177,7 +181,7 @@ class Admins:
         except IntegrityError as exc:
             if is_unique_violation(exc):
                 # Only (org_id, email_ci) is unique, so the account named is this org's.
-                raise AdminError(
+                raise AdminExists(
                     f"an administrator with email '{email}' already exists in this organization"
                 ) from None
             raise

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from ..store.engine import Database, as_utc, event_time
 from ..store.tables import audit_events
@@ -58,9 +58,21 @@ class Audit:
     def events(
         self, org_id: str, *, action: str | None = None, limit: int = 100, offset: int = 0
     ) -> tuple[list[AuditEvent], int]:
-        """Newest first."""
+        """The organisation's trail, newest first."""
+        return self._events(audit_events.c.org_id == org_id, action, limit, offset)
+
+    def platform_events(
+        self, *, action: str | None = None, limit: int = 100, offset: int = 0
+    ) -> tuple[list[AuditEvent], int]:
+        """The platform's trail (what the operator did to organisations: `org_id` NULL,
+        the organisation's id as `target`), newest first. It outlives the organisations."""
+        return self._events(audit_events.c.org_id.is_(None), action, limit, offset)
+
+    def _events(
+        self, owner: ColumnElement[bool], action: str | None, limit: int, offset: int
+    ) -> tuple[list[AuditEvent], int]:
         t = audit_events
-        where = [t.c.org_id == org_id]
+        where = [owner]
         if action:
             where.append(t.c.action == action)
         with self.db.read() as conn:

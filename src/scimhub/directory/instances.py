@@ -10,7 +10,7 @@ import builtins
 import hashlib
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -283,10 +283,14 @@ class Instances:
                 )
             )
 
-    def consume_consent_state(self, state: str, session_hash: str | None) -> ConsentState | None:
+    def consume_consent_state(
+        self, state: str, session_hashes: Collection[str]
+    ) -> ConsentState | None:
         """The pending setup this state belongs to, once: a replayed state finds nothing.
-        Presented from another browser session it raises `ConsentSessionMismatch` and
-        stays usable, so a stolen link cannot spend the real admin's."""
+        `session_hashes`: the sessions the browser presents (a console session, a setup
+        link's restricted one). Presented without the one that began it, it raises
+        `ConsentSessionMismatch` and stays usable, so a stolen link cannot spend the real
+        admin's."""
         t = consent_states
         now = utcnow()
         with self.db.write() as conn:
@@ -295,7 +299,7 @@ class Instances:
             ).first()
             if row is None or row.used_at is not None or as_utc(row.expires_at) < now:
                 return None
-            if row.session_hash and row.session_hash != session_hash:
+            if row.session_hash and row.session_hash not in session_hashes:
                 raise ConsentSessionMismatch
             conn.execute(update(t).where(t.c.state_hash == row.state_hash).values(used_at=now))
         return ConsentState(

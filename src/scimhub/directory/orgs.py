@@ -1,4 +1,9 @@
-"""Organisations (tenants of the hub) and their settings."""
+"""Organisations (tenants of the hub) and their settings.
+
+Creating and renaming one is audited, when the caller says who asks (`actor`), in the
+platform's trail (`audit_events` rows with no `org_id`): the organisation's own trail is
+its data, removed with it, while the platform's outlives it (`org_removal.py`).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..store.engine import Database, as_utc, utcnow
 from ..store.tables import orgs
+from .actor import Actor
+from .audit import Audit
 from .errors import OrgNotFound
+
+MAX_NAME_LENGTH = 256  # the column's
 
 # Settings an admin may change, with their defaults and allowed values (or a check of
 # their shape, for a setting its own module validates and parses).
@@ -50,16 +59,30 @@ class Orgs:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create(self, name: str) -> Org:
-        name = name.strip()
-        if not name:
-            raise ValueError("an organisation needs a name")
-        org = Org(str(uuid.uuid4()), name, {}, utcnow())
+    def create(self, name: str, *, actor: Actor | None = None) -> Org:
+        """A new organisation (raises ValueError for a blank or too long name)."""
+        org = Org(str(uuid.uuid4()), _name(name), {}, utcnow())
         with self.db.write() as conn:
             conn.execute(
                 orgs.insert().values(id=org.id, name=org.name, settings={}, created=org.created)
             )
+            if actor is not None:
+                _platform_audit(self.db, conn, actor, "org.created", org, {"name": org.name})
         return org
+
+    def rename(self, org_id: str, name: str, *, actor: Actor | None = None) -> Org:
+        """Raises OrgNotFound, ValueError for a blank or too long name."""
+        new_name = _name(name)
+        with self.db.write() as conn:
+            row = conn.execute(select(orgs).where(orgs.c.id == org_id)).first()
+            if row is None:
+                raise OrgNotFound(org_id)
+            conn.execute(orgs.update().where(orgs.c.id == org_id).values(name=new_name))
+            renamed = Org(row.id, new_name, dict(row.settings), as_utc(row.created))
+            if actor is not None and row.name != new_name:
+                detail = {"from": row.name, "to": new_name}
+                _platform_audit(self.db, conn, actor, "org.renamed", renamed, detail)
+        return renamed
 
     def get(self, org_id: str) -> Org:
         with self.db.read() as conn:
@@ -71,6 +94,15 @@ class Orgs:
     def exists(self, org_id: str) -> bool:
         with self.db.read() as conn:
             return conn.execute(select(orgs.c.id).where(orgs.c.id == org_id)).first() is not None
+
+    def page(self, *, limit: int, offset: int) -> tuple[list[Org], int]:
+        """Oldest first, and how many there are."""
+        with self.db.read() as conn:
+            total = conn.execute(select(func.count()).select_from(orgs)).scalar_one()
+            rows = conn.execute(
+                select(orgs).order_by(orgs.c.created, orgs.c.id).offset(offset).limit(limit)
+            ).all()
+        return [_org(r) for r in rows], int(total)
 
     def list(self) -> list[Org]:
         with self.db.read() as conn:
@@ -93,3 +125,26 @@ class Orgs:
             settings = {**row.settings, key: value}
             conn.execute(orgs.update().where(orgs.c.id == org_id).values(settings=settings))
         return self.get(org_id)
+
+
+def _name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise ValueError("an organisation needs a name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"an organisation's name has at most {MAX_NAME_LENGTH} characters")
+    return name
+
+
+def _platform_audit(
+    db: Database, conn: Any, actor: Actor, action: str, org: Org, detail: dict[str, Any]
+) -> None:
+    Audit(db).record(
+        None,
+        actor.name,
+        action,
+        target=org.id,
+        detail=detail,
+        tracking_id=actor.tracking_id,
+        conn=conn,
+    )

@@ -128,6 +128,17 @@ class Database:
             yield conn
 
     @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read transaction on one snapshot on PostgreSQL too (REPEATABLE READ, where
+        `read` is READ COMMITTED: each statement sees what committed before it), for reads
+        whose parts must agree with each other, such as an organisation's export."""
+        with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
+
+    @contextmanager
     def read_one(self) -> Iterator[Connection]:
         """For reads made of a single statement, which is its own snapshot: no BEGIN and
         ROLLBACK around it (on SQLite a third of a GET's database time; on PostgreSQL two

@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Float,
@@ -51,11 +52,13 @@ tokens = Table(
     "tokens",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    # NULL for the platform operator's tokens, which belong to no organisation
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE")),
     Column("name", String(256), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 of the secret
     Column("prefix", String(16), nullable=False),  # shown in listings to recognise a token
-    # "scim": a SCIM client (Entra's provisioning job); "admin": the integration/admin API
+    # "scim": a SCIM client (Entra's provisioning job); "admin": the integration/admin API;
+    # "operator": the platform operator's /api/v1/orgs
     Column("kind", String(8), nullable=False, server_default="scim"),
     # "write": read and change the directory; "read": GET and search only (apps that read)
     Column("scope", String(8), nullable=False, server_default="write"),
@@ -63,6 +66,9 @@ tokens = Table(
     Column("expires_at", Timestamp),
     Column("revoked_at", Timestamp),
     Index(None, "org_id"),
+    # An operator token opens every organisation, an organisation's token only its own: a
+    # row can never be both, or neither.
+    CheckConstraint("(kind = 'operator') = (org_id IS NULL)", name="ck_tokens_operator_has_no_org"),
 )
 
 users = Table(
@@ -283,6 +289,29 @@ entra_instances = Table(
     Column("created", Timestamp, nullable=False),
     Column("updated", Timestamp, nullable=False),
     Index(None, "org_id", "tenant_id", unique=True),
+)
+
+# Setup links: a single-use URL (its secret stored as SHA-256, like tokens) that lets a
+# customer's IT admin with no hub account run the Azure AD setup of one organisation. The
+# first use exchanges it for a restricted session, kept on the same row (a link makes at
+# most one): the session cookie's SHA-256 and its own CSRF token.
+setup_links = Table(
+    "setup_links",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("note", String(256), nullable=False),  # whom it was sent to, for the listing
+    Column("created", Timestamp, nullable=False),
+    Column("created_by", String(256), nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("used_at", Timestamp),
+    Column("revoked_at", Timestamp),
+    Column("revoked_by", String(256)),
+    Column("session_hash", String(64), unique=True),
+    Column("csrf_token", String(64)),
+    Column("session_expires_at", Timestamp),
+    Index(None, "org_id", "created"),
 )
 
 # Pending admin-consent round trips: `state` is bound to the admin who started it.

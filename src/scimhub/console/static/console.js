@@ -13,6 +13,9 @@
     build: body.dataset.build,
     customerType: body.dataset.customerType,
     readOnly: body.dataset.role !== "admin",
+    // A setup link's wizard: no console page would let its session in, so no toast links
+    // to one.
+    restricted: Boolean(body.dataset.restricted),
   };
   const csrfMeta = document.querySelector('meta[name="csrf-token"]');
   const csrfToken = csrfMeta ? csrfMeta.content : "";
@@ -135,9 +138,9 @@
         el("button", { class: "toast-close", type: "button", "aria-label": "Close", onclick: () => toast.remove() }, "✕")),
       el("p", { class: "toast-message" }, failure.message),
       el("div", { class: "toast-links" },
-        el("a", { href: "/console/status" }, "Check for Open Incidents"),
+        page.restricted ? null : el("a", { href: "/console/status" }, "Check for Open Incidents"),
         el("button", { class: "link", type: "button", "data-copy-debug": true, onclick: () => copyDebugInfo(toast, debugInfo(failure)) }, "Copy Debug Info"),
-        el("a", { href: `/console/troubleshooting?trackingId=${encodeURIComponent(failure.trackingId)}` }, "Troubleshoot")),
+        page.restricted ? null : el("a", { href: `/console/troubleshooting?trackingId=${encodeURIComponent(failure.trackingId)}` }, "Troubleshoot")),
       el("p", { class: "toast-note", hidden: true }),
       el("textarea", { readonly: true, hidden: true, "aria-label": "Debug info" }));
     holder.prepend(toast);

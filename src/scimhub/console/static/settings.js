@@ -1,6 +1,8 @@
 // Organization Settings > Directory Synchronization: the Azure AD card, drawn from the
 // integration API's /status document. Every action is a call to that API; the server
-// enforces roles, the disabled controls only say so early.
+// enforces roles, the disabled controls only say so early. On a setup link's wizard
+// (data-wizard) the card offers only what its session may do: set up, scope, mappings and
+// their preview, and the status; the server refuses it everything else.
 "use strict";
 
 (() => {
@@ -12,7 +14,8 @@
   const notice = card.querySelector("[data-notice]");
   const table = card.querySelector("[data-instances]");
   const rows = table.querySelector("tbody");
-  const allowSync = card.querySelector("[data-allow-sync]");
+  const wizard = card.hasAttribute("data-wizard");
+  const allowSync = card.querySelector("[data-allow-sync]"); // null on the wizard
   const setupForm = card.querySelector("[data-setup]");
   const expanded = new Set(); // instance ids whose editor is open, kept across redraws
 
@@ -199,6 +202,23 @@
       });
     }));
 
+    if (wizard) {
+      return el("tr", { class: "instance-detail", "data-detail-for": instance.id },
+        el("td", { colspan: 6 },
+          preview,
+          el("div", { class: "editor" },
+            el("div", {},
+              el("h4", {}, "Scope"),
+              el("div", { class: "mapping-row" }, scope, saveScope),
+              el("p", { class: "muted small" }, `Tenant ${instance.tenantDomain || instance.tenantId} · ${instance.mode === "pull" ? "pulled from Microsoft Graph" : "pushed by Entra's provisioning job"}`)),
+            el("div", {},
+              el("h4", {}, "Attribute mappings"),
+              list,
+              targets,
+              sources,
+              el("div", { class: "actions" }, addMapping, saveMappings)))));
+    }
+
     const userId = writable(el("input", { placeholder: "Entra user object id", "aria-label": "Entra user object id", size: 38 }));
     const provision = writable(el("button", { class: "btn btn-small", type: "button" }, "Provision on demand"));
     provision.addEventListener("click", () => act(provision, async () => {
@@ -245,6 +265,7 @@
   function heldLink(instance) {
     const held = instance.deletionsHeld || 0;
     if (!held) return null;
+    if (wizard) return el("div", { class: "badge status-Held" }, `Deletions held: ${held.toLocaleString()}`);
     return el("div", {},
       el("a", { class: "badge status-Held", href: `/console/deletions?instance=${encodeURIComponent(instance.id)}`, "data-deletions-held": String(held) },
         `Deletions held: ${held.toLocaleString()}`));
@@ -254,6 +275,7 @@
     const path = `${base}/instances/${encodeURIComponent(instance.id)}`;
     const auto = writable(el("input", { type: "checkbox", "data-auto-sync": true, "aria-label": `Auto sync ${instance.name}` }));
     auto.checked = Boolean(instance.autoSync);
+    if (wizard) auto.disabled = true; // shown, not changed, from a setup link
     auto.addEventListener("change", () => act(auto, async () => {
       try {
         await api("POST", `${path}/autoSync`, { enabled: auto.checked });
@@ -281,14 +303,16 @@
       el("td", {}, el("label", { class: "switch" }, auto, el("span", { class: "slider" }))),
       el("td", {}, lastSync(instance)),
       el("td", { class: "num" }, `${counts.users ?? 0} / ${counts.groups ?? 0}`),
-      el("td", {}, el("div", { class: "actions" }, syncNow, more)));
+      el("td", {}, el("div", { class: "actions" }, wizard ? null : syncNow, more)));
   }
 
   let lastStatus = null;
   function draw(status) {
     lastStatus = status;
-    allowSync.checked = Boolean(status.allowSync);
-    allowSync.disabled = page.readOnly || !status.configured;
+    if (allowSync) {
+      allowSync.checked = Boolean(status.allowSync);
+      allowSync.disabled = page.readOnly || !status.configured;
+    }
     const instances = status.instances || [];
     rows.replaceChildren();
     for (const instance of instances) {
@@ -297,7 +321,7 @@
     }
     table.hidden = instances.length === 0;
     state.textContent = status.configured
-      ? (instances.length ? "" : "Connected. No provisioning instance yet: allow Azure AD sync to create one.")
+      ? (instances.length ? "" : wizard ? "Connected. No provisioning instance yet: choose Set up to connect your tenant." : "Connected. No provisioning instance yet: allow Azure AD sync to create one.")
       : "Azure AD is not set up. Choose Set up to give admin consent in your Entra tenant.";
     state.hidden = !state.textContent;
   }
@@ -312,7 +336,7 @@
     }
   }
 
-  allowSync.addEventListener("change", () => act(allowSync, async () => {
+  if (allowSync) allowSync.addEventListener("change", () => act(allowSync, async () => {
     try {
       const answer = await api("POST", `${base}/allowSync`, { enabled: allowSync.checked });
       draw(answer);
@@ -337,9 +361,12 @@
 
   const params = new URLSearchParams(window.location.search);
   if (params.get("azure") === "connected") {
-    say("Azure AD is connected. Turn on Allow Azure AD sync to start provisioning.", "ok");
+    say(wizard
+      ? "Azure AD is connected. Open Configure to review the scope and attribute mappings."
+      : "Azure AD is connected. Turn on Allow Azure AD sync to start provisioning.", "ok");
   } else if (params.get("azure") === "error") {
-    say(`Azure AD setup did not complete. TrackingID: ${params.get("trackingId") || "unknown"}. See Troubleshooting.`, "error");
+    const next = wizard ? "Try Set up again, or send the TrackingID to whoever sent the link." : "See Troubleshooting.";
+    say(`Azure AD setup did not complete. TrackingID: ${params.get("trackingId") || "unknown"}. ${next}`, "error");
   }
   refresh();
 })();

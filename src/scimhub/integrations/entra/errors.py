@@ -232,6 +232,26 @@ class TenantTaken(Stop):
         )
 
 
+class NoSuchRoute(Stop):
+    """No such path in the integration API (Starlette's own 404 there, in the envelope)."""
+
+    status, code = 404, "701041"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"There is no such path in the integration API: {path[:200]}")
+
+
+class MethodNotAllowed(Stop):
+    """The path does not take the method (Starlette's own 405 there, in the envelope)."""
+
+    status, code = 405, "701055"
+
+    def __init__(self, method: str, allowed: str) -> None:
+        super().__init__(
+            f"{method[:16]} is not allowed here" + (f"; allowed: {allowed}" if allowed else "")
+        )
+
+
 class PayloadTooLarge(Stop):
     status, code = 413, "701054"
 

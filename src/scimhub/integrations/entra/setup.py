@@ -5,6 +5,7 @@ saved and, in push mode, its provisioning app and job are created."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,14 +112,15 @@ class Setup:
         query: dict[str, str],
         *,
         hub_url: str,
-        session_hash: str | None,
+        session_hashes: Collection[str],
         tracking_id: str | None,
     ) -> Instance:
         """Handle Entra's redirect after the sign-in: redeem the code, take the tenant from
         the verified ID token, then connect (or restore) it. Nothing in the query itself is
-        believed: it only carries the code and the state."""
+        believed: it only carries the code and the state, which must come back in the
+        browser session that began it (one of `session_hashes`, those it presents)."""
         try:
-            pending = self.instances.consume_consent_state(query.get("state", ""), session_hash)
+            pending = self.instances.consume_consent_state(query.get("state", ""), session_hashes)
         except ConsentSessionMismatch:
             raise BadRequest("Finish the setup in the browser session that started it.") from None
         if pending is None:
