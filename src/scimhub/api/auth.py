@@ -17,7 +17,7 @@ from enum import Enum
 
 from starlette.requests import Request
 
-from ..directory.admins import Role
+from ..directory.roles import Role
 from ..directory.sessions import SessionInfo, Sessions
 from ..directory.tokens import TokenKind, Tokens
 

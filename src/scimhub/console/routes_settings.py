@@ -17,7 +17,8 @@ from ..api.tracking import tracking_id
 from ..diagnose import diagnose, explain_tracking_id
 from ..diagnose.remedies import apply_fix
 from ..directory.actor import Actor
-from ..directory.admins import MIN_PASSWORD_LENGTH, AdminError, Role
+from ..directory.admins import MIN_PASSWORD_LENGTH, AdminError
+from ..directory.roles import Role
 from .auth import ConsoleContext, console_page
 from .render import page
 
