@@ -128,6 +128,9 @@ class EntraSignIn:
         groups = self.admin_groups or self.readonly_groups
         if self.enabled and self.roles_from is RolesFrom.GROUPS and not groups:
             raise SignInSettingsError("roles from groups need an admin group or a read-only group")
+        values = self.admin_roles or self.readonly_roles
+        if self.enabled and self.roles_from is RolesFrom.APP_ROLES and not values:
+            raise SignInSettingsError("roles from app roles need an admin or a read-only value")
         if not self.local_passwords and not self.enabled:
             raise SignInSettingsError(
                 "local passwords can be switched off only while sign-in with Microsoft is "
