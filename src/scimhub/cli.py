@@ -397,6 +397,7 @@ def admin_list(
             "email": a.email,
             "display_name": a.display_name,
             "role": a.role,
+            "signs_in_with": "entra" if a.signs_in_with_entra else "password",
             "last_login": a.last_login.isoformat() if a.last_login else None,
         }
         for a in admins
@@ -404,7 +405,7 @@ def admin_list(
     if as_json:
         print(json.dumps(rows))
         return
-    table = Table("id", "email", "display_name", "role", "last_login")
+    table = Table("id", "email", "display_name", "role", "signs_in_with", "last_login")
     for row in rows:
         table.add_row(*(str(v or "") for v in row.values()))
     console.print(table)
