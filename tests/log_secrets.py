@@ -30,7 +30,7 @@ from scimhub.config import Settings
 from scimhub.directory import admins as admins_module
 from scimhub.directory import users as users_module
 from scimhub.directory.admins import AdminInfo
-from scimhub.directory.sessions import SessionInfo, Sessions
+from scimhub.directory.sessions import SessionInfo, Sessions, SignInMethod
 from scimhub.logs import JsonFormatter
 
 SHAPES = re.compile(
@@ -121,8 +121,10 @@ def scanning(logger: logging.Logger) -> Iterator[SecretScanner]:
     hasher = type("Hasher", (_Harvesting,), {"scanner": scanner})()
     real_start, real_open = Sessions.start, Hub.open
 
-    def start(self: Sessions, admin: AdminInfo) -> tuple[str, SessionInfo]:
-        cookie, info = real_start(self, admin)
+    def start(
+        self: Sessions, admin: AdminInfo, method: SignInMethod = SignInMethod.PASSWORD
+    ) -> tuple[str, SessionInfo]:
+        cookie, info = real_start(self, admin, method)
         scanner.secret(cookie)
         scanner.secret(info.csrf_token)
         return cookie, info

@@ -15,6 +15,7 @@ from scimhub.directory.actor import Actor
 from scimhub.directory.locator import Locator
 from scimhub.directory.request_log import RequestEntry
 from scimhub.directory.setup_links import Visit
+from scimhub.directory.signin_flows import SignInFlows
 from scimhub.directory.tokens import TokenKind
 from scimhub.scim.custom import definition_from_json
 from scimhub.store.engine import event_time, utcnow
@@ -95,6 +96,14 @@ def fill(hub: Hub, org_id: str, *, users: int = 3) -> Filled:
     link_secret, _ = hub.setup_links.create(org_id, note="Contoso IT", actor=actor)
     hub.setup_links.create(org_id, note="unused", actor=actor)
     link_cookie, _ = hub.setup_links.redeem(link_secret, visit=Visit("127.0.0.1", None))
+    SignInFlows(hub.db).begin(  # a Microsoft sign-in under way
+        secrets.token_urlsafe(16),
+        org_id=org_id,
+        browser=secrets.token_urlsafe(16),
+        tenant_id=str(uuid.uuid4()),
+        flow={"code_verifier": "kept secret"},
+        next_path="/console/overview",
+    )
 
     instance = pull_instance(hub, org_id)
     hub.instances.new_consent_state(

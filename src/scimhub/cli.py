@@ -543,6 +543,7 @@ def admin_list(
             "email": a.email,
             "display_name": a.display_name,
             "role": a.role,
+            "signs_in_with": "entra" if a.signs_in_with_entra else "password",
             "last_login": a.last_login.isoformat() if a.last_login else None,
         }
         for a in admins
@@ -550,7 +551,7 @@ def admin_list(
     if as_json:
         print(json.dumps(rows))
         return
-    table = Table("id", "email", "display_name", "role", "last_login")
+    table = Table("id", "email", "display_name", "role", "signs_in_with", "last_login")
     for row in rows:
         table.add_row(*(str(v or "") for v in row.values()))
     console.print(table)
@@ -1487,3 +1488,113 @@ def deletions_dismiss_burst(
         actor = Actor(_BRAKE_ACTOR, new_tracking_id(settings.tracking_prefix))
         hub.bursts.dismiss(org, burst_id, actor=actor)
     console.print("dismissed")
+
+
+# -- sign-in with Microsoft -----------------------------------------------------------------
+
+signin_app = typer.Typer(
+    help="Sign in with Microsoft and local passwords, per organisation.", no_args_is_help=True
+)
+app.add_typer(signin_app, name="signin")
+_SIGNIN_ACTOR = "scimhub signin (command line)"
+Values = Annotated[list[str] | None, typer.Option(help="Repeatable.")]
+
+
+def _print_signin(settings: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(settings))
+        return
+    for key, value in settings.items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        console.print(f"{key}: {shown}")
+
+
+@signin_app.command("configure")
+def signin_configure(
+    org: OrgOption,
+    enable: Annotated[
+        bool | None, typer.Option("--enable/--disable", help="Offer Sign in with Microsoft.")
+    ] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option(help="The Entra tenant id (default: the org's only connected tenant)."),
+    ] = None,
+    roles_from: Annotated[
+        str | None, typer.Option("--roles-from", help="app-roles or groups.")
+    ] = None,
+    admin_role: Values = None,
+    readonly_role: Values = None,
+    admin_group: Values = None,
+    readonly_group: Values = None,
+    local_passwords: Annotated[
+        str | None,
+        typer.Option("--local-passwords", help="on or off (on: the break-glass way back in)."),
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change what is given, keep the rest (audited). Switching local passwords off ends the
+    org's password sessions; `--local-passwords on` always works, whatever else is set."""
+    from .directory.actor import Actor
+    from .directory.errors import OrgNotFound
+    from .directory.signin_settings import SignInSettingsError
+    from .tracking_ids import new_tracking_id
+
+    if local_passwords not in (None, "on", "off"):
+        console.print("[red]--local-passwords is on or off[/red]")
+        raise typer.Exit(2)
+    changes: dict[str, object] = {
+        key: value
+        for key, value in (
+            ("enabled", enable),
+            ("tenant_id", tenant),
+            ("roles_from", roles_from),
+            ("admin_roles", admin_role),
+            ("readonly_roles", readonly_role),
+            ("admin_groups", admin_group),
+            ("readonly_groups", readonly_group),
+            ("local_passwords", None if local_passwords is None else local_passwords == "on"),
+        )
+        if value is not None
+    }
+    settings = _settings(data_dir, database_url)
+    with _opened(settings) as hub:
+        try:
+            current = hub.signin.get(org)
+            if enable and not tenant and not current.tenant_id:
+                connected = {i.tenant_id for i in hub.instances.list(org)}
+                if len(connected) != 1:
+                    console.print(
+                        "[red]give --tenant: the org has no single connected tenant[/red]"
+                    )
+                    raise typer.Exit(2)
+                changes["tenant_id"] = connected.pop()
+            actor = Actor(_SIGNIN_ACTOR, new_tracking_id(settings.tracking_prefix))
+            done = hub.signin.configure(org, actor, **changes)
+        except OrgNotFound:
+            console.print(f"[red]no organisation with id {org}[/red]")
+            raise typer.Exit(1) from None
+        except SignInSettingsError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+    _print_signin(done.as_json(), as_json)
+
+
+@signin_app.command("show")
+def signin_show(
+    org: OrgOption,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The organisation's sign-in settings."""
+    from .directory.errors import OrgNotFound
+
+    with _opened(_settings(data_dir, database_url)) as hub:
+        try:
+            current = hub.signin.get(org)
+        except OrgNotFound:
+            console.print(f"[red]no organisation with id {org}[/red]")
+            raise typer.Exit(1) from None
+    _print_signin(current.as_json(), as_json)

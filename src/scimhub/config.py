@@ -164,6 +164,11 @@ class Settings:
     entra_ca_bundle: str = ""  # a CA file to trust (the emulator's self-signed CA)
     entra_app_template_id: str = ""  # application template of the "scimhub Identity" app
     entra_app_name: str = ENTRA_APP_NAME
+    # The multi-tenant "scimhub Console" app administrators sign in to the console with
+    # (its own registration: app roles for the console, no Graph permissions); unset: no
+    # "Sign in with Microsoft".
+    entra_signin_client_id: str = ""
+    entra_signin_client_secret: str = field(default="", repr=False)
     # Entra tenants the operator allows to feed several organisations; any other tenant
     # connects to one organisation only.
     entra_shared_tenants: tuple[str, ...] = ()
@@ -248,6 +253,8 @@ class Settings:
             entra_ca_bundle=env.get("SCIMHUB_ENTRA_CA_BUNDLE", ""),
             entra_app_template_id=env.get("SCIMHUB_ENTRA_APP_TEMPLATE_ID", ""),
             entra_app_name=env.get("SCIMHUB_ENTRA_APP_NAME", ENTRA_APP_NAME),
+            entra_signin_client_id=env.get("SCIMHUB_ENTRA_SIGNIN_CLIENT_ID", "").strip(),
+            entra_signin_client_secret=env.get("SCIMHUB_ENTRA_SIGNIN_CLIENT_SECRET", ""),
             webhook_allow_private=_bool(env, "SCIMHUB_WEBHOOK_ALLOW_PRIVATE", False),
             secret_key=env.get("SCIMHUB_SECRET_KEY", ""),
             metrics_token=env.get("SCIMHUB_METRICS_TOKEN", "").strip(),
@@ -269,6 +276,11 @@ class Settings:
                 raise ConfigError(f"SCIMHUB_{name.upper()} must be an https:// URL")
         if self.entra_ca_bundle and not Path(self.entra_ca_bundle).is_file():
             raise ConfigError("SCIMHUB_ENTRA_CA_BUNDLE must name an existing file")
+        if bool(self.entra_signin_client_id) != bool(self.entra_signin_client_secret):
+            raise ConfigError(
+                "SCIMHUB_ENTRA_SIGNIN_CLIENT_ID and SCIMHUB_ENTRA_SIGNIN_CLIENT_SECRET "
+                "go together: set both, or neither"
+            )
         if self.scheduler not in ("auto", "inprocess", "worker"):
             raise ConfigError("SCIMHUB_SCHEDULER must be auto, inprocess or worker")
         if not 1 <= self.pull_page_size <= 999:

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from scimhub.api.auth import CSRF_HEADER, SESSION_COOKIE
 from scimhub.api.services import Hub
-from scimhub.directory.admins import Role
+from scimhub.directory.roles import Role
 from scimhub.directory.tokens import TokenKind
 
 PASSWORD = "correct horse battery staple"

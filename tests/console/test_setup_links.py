@@ -222,6 +222,9 @@ def test_the_session_opens_no_other_console_page(
         )
         if path == "/console/login":  # anyone's: the form, as to a stranger
             assert 'action="/console/login"' in r.text or r.status_code == 403
+        elif path.startswith("/console/login/"):  # Sign in with Microsoft: anyone's too
+            assert r.status_code in (200, 303, 400, 403, 404), (path, r.status_code)
+            assert "scimhub_session" not in r.headers.get("set-cookie", "")
         elif method == "GET" and path != "/console/":
             assert r.status_code == 303, (path, r.status_code)
             assert r.headers["location"].startswith("/console/login")

@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from scimhub.integrations.entra.errors import IntegrationError
+from scimhub.integrations.entra.oidc import IdTokens, http_session
 from scimhub.integrations.entra.settings import EntraSettings
 from scimhub.integrations.entra.signin import SetupSignIn
 from scimhub.integrations.entra.tenants import CONSUMER_TENANT, sign_in_authority
@@ -25,16 +26,16 @@ KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-class KnownKey(SetupSignIn):
+class KnownKey(IdTokens):
     """The tenant's published key without the HTTP round trip."""
 
-    def _signing_key(self, tenant_id: str, kid: Any) -> Any:
+    def signing_key(self, tenant_id: str, kid: Any) -> Any:
         assert tenant_id == TENANT
         return KEY.public_key()
 
 
 @pytest.fixture
-def signin() -> KnownKey:
+def signin() -> SetupSignIn:
     settings = EntraSettings(
         LOGIN,
         "https://graph.example",
@@ -45,7 +46,8 @@ def signin() -> KnownKey:
         "template",
         "scimhub",
     )
-    return KnownKey(settings)
+    http = http_session("")
+    return SetupSignIn(settings, http, KnownKey(LOGIN, http))
 
 
 def token(key: rsa.RSAPrivateKey = KEY, **overrides: Any) -> str:
@@ -67,7 +69,7 @@ def token(key: rsa.RSAPrivateKey = KEY, **overrides: Any) -> str:
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
 
 
-def test_a_genuine_token_proves_its_tenant(signin: KnownKey) -> None:
+def test_a_genuine_token_proves_its_tenant(signin: SetupSignIn) -> None:
     assert signin.verify_id_token(token(), nonce=NONCE)["tid"] == TENANT
 
 
@@ -86,20 +88,20 @@ def test_a_genuine_token_proves_its_tenant(signin: KnownKey) -> None:
         {"tid": CONSUMER_TENANT, "iss": f"{LOGIN}/{CONSUMER_TENANT}/v2.0"},
     ],
 )
-def test_a_token_that_lies_proves_nothing(signin: KnownKey, lie: dict[str, Any]) -> None:
+def test_a_token_that_lies_proves_nothing(signin: SetupSignIn, lie: dict[str, Any]) -> None:
     with pytest.raises(IntegrationError) as err:
         signin.verify_id_token(token(**lie), nonce=NONCE)
     assert err.value.code == "701062"
 
 
-def test_an_unsigned_token_proves_nothing(signin: KnownKey) -> None:
+def test_an_unsigned_token_proves_nothing(signin: SetupSignIn) -> None:
     unsigned = jwt.encode({"tid": TENANT, "aud": CLIENT_ID}, "", algorithm="none")
     with pytest.raises(IntegrationError):
         signin.verify_id_token(unsigned, nonce=NONCE)
 
 
 @pytest.mark.parametrize("wids", [None, [], ["b79fbf4d-3ef9-4689-8143-76b194e85509"]])
-def test_only_an_administrator_connects_a_tenant(signin: KnownKey, wids: Any) -> None:
+def test_only_an_administrator_connects_a_tenant(signin: SetupSignIn, wids: Any) -> None:
     with pytest.raises(IntegrationError) as err:
         signin.verify_id_token(token(wids=wids), nonce=NONCE)
     assert err.value.code == "701050" and "administrator" in err.value.description

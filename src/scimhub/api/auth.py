@@ -22,7 +22,7 @@ from typing import Protocol
 
 from starlette.requests import Request
 
-from ..directory.admins import Role
+from ..directory.roles import Role
 from ..directory.sessions import SessionInfo, Sessions
 from ..directory.setup_links import SetupLinks, SetupSession
 from ..directory.tokens import TokenKind, Tokens

@@ -23,8 +23,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..directory.admins import AdminError, AdminExists, AdminInfo, Role
+from ..directory.admins import AdminError, AdminExists, AdminInfo
 from ..directory.errors import OrgNotFound
+from ..directory.roles import Role
 from ..directory.tokens import TokenInfo, TokenKind, TokenScope
 from .operator_auth import OperatorContext, operator_endpoint
 from .orgs import ONE, missing, org_id_of

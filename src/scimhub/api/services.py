@@ -27,6 +27,8 @@ from ..directory.removal_bursts import RemovalBursts
 from ..directory.request_log import RequestLog
 from ..directory.sessions import Sessions
 from ..directory.setup_links import SetupLinks
+from ..directory.signin_flows import SignInFlows
+from ..directory.signin_settings import SignInSettings
 from ..directory.tokens import Tokens
 from ..directory.users import Users
 from ..integrations.entra.preview import Previewer
@@ -49,6 +51,7 @@ class Hub:
     audit: Audit
     admins: Admins
     sessions: Sessions
+    signin: SignInSettings  # each org's sign-in with Microsoft and local passwords
     instances: Instances
     entra: EntraIntegration
     pull: PullSync
@@ -76,8 +79,17 @@ class Hub:
         orgs, audit, instances = Orgs(db), Audit(db), Instances(db)
         events = Events(db)
         tokens = Tokens(db, cache_seconds=settings.token_cache_seconds)
+        admins, sessions = Admins(db), Sessions(db)
+        signin = SignInSettings(orgs, audit, end_password_sessions=sessions.end_password_sessions)
         entra = EntraIntegration.open(
-            settings, orgs=orgs, tokens=tokens, instances=instances, audit=audit
+            settings,
+            orgs=orgs,
+            tokens=tokens,
+            instances=instances,
+            audit=audit,
+            admins=admins,
+            signin_settings=signin,
+            signin_flows=SignInFlows(db),
         )
         attributes = CustomAttributes(db, orgs, audit, cache_seconds=settings.schema_cache_seconds)
         users = Users(db, attributes, max_values=settings.max_multi_values)
@@ -107,8 +119,9 @@ class Hub:
             groups,
             RequestLog(db),
             audit,
-            Admins(db),
-            Sessions(db),
+            admins,
+            sessions,
+            signin,
             instances,
             entra,
             pull,

@@ -13,13 +13,23 @@ from starlette.templating import Jinja2Templates
 
 from .. import __version__
 
+
 # No inline script or style anywhere, so the policy can forbid both: injected markup that
 # slipped past autoescaping still could not run.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
+def content_security_policy(form_targets: tuple[str, ...] = ()) -> str:
+    """The pages' policy; `form_targets`: other origins a form may end up at. Chromium
+    applies form-action to the redirects that follow a submission too, so a form whose
+    answer redirects to Entra's sign-in page must name Entra's origin."""
+    form_action = " ".join(["'self'", *form_targets])
+    return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
+        f"connect-src 'self'; form-action {form_action}; frame-ancestors 'none'; "
+        "base-uri 'none'"
+    )
+
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": content_security_policy(),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",  # pages show directory data; never keep them in a cache

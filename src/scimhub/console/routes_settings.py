@@ -4,6 +4,7 @@ page: the troubleshooter's report, with its fixes one click away."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -17,18 +18,41 @@ from ..api.tracking import tracking_id
 from ..diagnose import diagnose, explain_tracking_id
 from ..diagnose.remedies import apply_fix
 from ..directory.actor import Actor
-from ..directory.admins import MIN_PASSWORD_LENGTH, AdminError, Role
+from ..directory.admins import MIN_PASSWORD_LENGTH, AdminError
+from ..directory.roles import Role
+from ..directory.sessions import SignInMethod
+from ..directory.signin_settings import SignInSettingsError
 from .auth import ConsoleContext, console_page
 from .render import page
+
+ENTRA_CALLBACK = "/console/login/entra/callback"  # the redirect URIs the operator registers
+ENTRA_SIGNED_OUT = "/console/login/entra/signed-out"
 
 
 def integration_base(org_id: str) -> str:
     return f"/extIntegration/azureAD/{org_id}/v1"
 
 
+def _proven_tenants(ctx: ConsoleContext) -> dict[str, str]:
+    """Tenants an org admin may name for sign-in with Microsoft: those the org connected
+    (each proven by the setup sign-in), and the one already set (perhaps by the operator's
+    CLI, which may name any)."""
+    tenants = {i.tenant_id: i.name for i in ctx.hub.instances.list(ctx.org_id)}
+    current = ctx.hub.signin.get(ctx.org_id).tenant_id
+    if current and current not in tenants:
+        tenants[current] = "set by the operator"
+    return tenants
+
+
 def _settings_page(
-    request: Request, ctx: ConsoleContext, *, error: str = "", status: int = 200
+    request: Request,
+    ctx: ConsoleContext,
+    *,
+    error: str = "",
+    signin_error: str = "",
+    status: int = 200,
 ) -> Response:
+    base = base_url(request, ctx.hub)
     return page(
         request,
         "settings.html",
@@ -40,9 +64,64 @@ def _settings_page(
             min_password=MIN_PASSWORD_LENGTH,
             error=error,
             created=request.query_params.get("created", ""),
+            signin=ctx.hub.signin.get(ctx.org_id),
+            signin_app=ctx.hub.entra.admin_signin.client.configured,
+            signin_tenants=_proven_tenants(ctx),
+            signin_error=signin_error,
+            signin_saved=request.query_params.get("signin", "") == "saved",
+            signin_uris=[f"{base}{path}" for path in (ENTRA_CALLBACK, ENTRA_SIGNED_OUT)],
+            signed_in_with_entra=ctx.session.method is SignInMethod.ENTRA,
         ),
         status=status,
     )
+
+
+def _listed(value: object) -> list[str]:
+    """A form field of values separated by commas, spaces or lines."""
+    return [v for v in re.split(r"[\s,]+", str(value or "")) if v]
+
+
+@console_page(changes=True)
+async def configure_signin(request: Request, ctx: ConsoleContext) -> Response:
+    """Organization Settings > Sign-in: sign-in with Microsoft and local passwords."""
+    form = await read_form(request)
+    tenant = str(form.get("tenant_id", "")).strip().lower() or None
+    local_passwords = form.get("local_passwords") == "on"
+    current = ctx.hub.signin.get(ctx.org_id)
+
+    def refuse(message: str) -> Response:
+        return _settings_page(request, ctx, signin_error=message, status=400)
+
+    if tenant and tenant not in _proven_tenants(ctx):
+        return refuse(
+            "Connect that tenant under Directory Synchronization first (its setup sign-in "
+            "proves it is this organization's), or ask the hub's operator to set it."
+        )
+    if (
+        current.local_passwords
+        and not local_passwords
+        and ctx.session.method is not SignInMethod.ENTRA
+    ):
+        return refuse(
+            "Sign in with Microsoft first, then switch local passwords off: that proves the "
+            "sign-in works for you before the passwords stop working."
+        )
+    try:
+        ctx.hub.signin.configure(
+            ctx.org_id,
+            Actor(ctx.principal.name, tracking_id(request.scope)),
+            enabled=form.get("enabled") == "on",
+            tenant_id=tenant,
+            roles_from=str(form.get("roles_from", "")),
+            admin_roles=_listed(form.get("admin_roles")),
+            readonly_roles=_listed(form.get("readonly_roles")),
+            admin_groups=_listed(form.get("admin_groups")),
+            readonly_groups=_listed(form.get("readonly_groups")),
+            local_passwords=local_passwords,
+        )
+    except SignInSettingsError as exc:
+        return refuse(f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+    return RedirectResponse("/console/settings?signin=saved#signin", 303)
 
 
 @console_page()
@@ -112,6 +191,7 @@ async def fix(request: Request, ctx: ConsoleContext) -> Response:
 routes = [
     Route("/settings", settings, methods=["GET"]),
     Route("/settings/admins", create_admin, methods=["POST"]),
+    Route("/settings/signin", configure_signin, methods=["POST"]),
     Route("/troubleshooting", troubleshooting, methods=["GET"]),
     Route("/troubleshooting/fix", fix, methods=["POST"]),
 ]

@@ -63,10 +63,11 @@ class EmulatorProcess:
             timeout=30,
         )
 
-    def register_redirect_uri(self, uri: str) -> None:
-        """Add a redirect URI to the integration app (the portal's Authentication blade):
-        the emulator sends consent answers and codes only to registered URIs."""
-        app_id = self.info["integration_app"]["client_id"]
+    def register_redirect_uri(self, uri: str, app: str = "integration_app") -> None:
+        """Add a redirect URI to an app (the portal's Authentication blade; `app` names it
+        as the info file does: `integration_app` or `console_app`): the emulator sends
+        consent answers, codes and signed-out browsers only to registered URIs."""
+        app_id = self.info[app]["client_id"]
         with self.client() as c:
             c.post(
                 f"{self.base}/_emulator/apps/{app_id}/redirectUris", json={"uri": uri}
@@ -83,6 +84,8 @@ class EmulatorProcess:
             "SCIMHUB_ENTRA_APP_TEMPLATE_ID": self.info["provisioning_app"][
                 "application_template_id"
             ],
+            "SCIMHUB_ENTRA_SIGNIN_CLIENT_ID": self.info["console_app"]["client_id"],
+            "SCIMHUB_ENTRA_SIGNIN_CLIENT_SECRET": self.info["console_app"]["client_secret"],
         }
 
     def stop(self) -> None:

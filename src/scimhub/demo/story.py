@@ -26,7 +26,7 @@ from ..app import create_app
 from ..config import Settings
 from ..diagnose import explain_tracking_id
 from ..diagnose.render import render_report
-from ..directory.admins import Role
+from ..directory.roles import Role
 from ..directory.tokens import TokenKind
 from .entra_admin import answer_consent
 from .processes import EmulatorProcess, ThreadedServer, free_port, start_emulator

@@ -45,6 +45,7 @@ from ..store.tables import (
     scim_requests,
     sessions,
     setup_links,
+    signin_flows,
     tokens,
     users,
     webhook_deliveries,
@@ -139,6 +140,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("sessions", _sessions),
     ("admins", _by_org(admins, "id")),
     ("consent_states", _by_org(consent_states, "state_hash")),
+    ("signin_flows", _by_org(signin_flows, "state_hash")),
     # the Entra integration
     ("entra_links", _under(entra_instances, entra_links, "instance_id", "object_id")),
     ("burst_scans", _under(entra_instances, burst_scans, "instance_id", "instance_id")),

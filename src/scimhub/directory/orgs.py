@@ -37,6 +37,9 @@ SETTINGS: dict[str, tuple[Any, tuple[Any, ...] | Callable[[Any], bool]]] = {
     # The brake on mass removal by pull sync (deletion_brake.Threshold as JSON); None: the
     # default threshold.
     "deletion_threshold": (None, lambda value: value is None or isinstance(value, dict)),
+    # Sign in with Microsoft and local passwords (signin_settings.EntraSignIn as JSON);
+    # None: never configured (passwords only).
+    "entra_signin": (None, lambda value: value is None or isinstance(value, dict)),
 }
 
 

@@ -16,17 +16,26 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import ColumnElement, delete, func, select
 
 from ..store.engine import Database, as_utc, utcnow
-from ..store.tables import admins, login_failures, sessions
-from .admins import AdminInfo, Role
+from ..store.tables import admins, login_failures, sessions, signin_flows
+from .admins import AdminInfo
+from .roles import Role
 
 DEFAULT_LIFETIME = timedelta(hours=8)
 DEFAULT_MAX_FAILURES = 5
 DEFAULT_WINDOW = timedelta(minutes=15)
 CLIENT_FACTOR = 4  # one address may try this many times more than one account
+
+
+class SignInMethod(StrEnum):
+    """How a session was signed in (the value `sessions.method` stores)."""
+
+    PASSWORD = "password"  # the sign-in form's email and password
+    ENTRA = "entra"  # Sign in with Microsoft
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +48,7 @@ class SessionInfo:
     csrf_token: str
     expires_at: datetime
     id_hash: str  # the cookie's SHA-256: the session's key, never the cookie itself
+    method: SignInMethod = SignInMethod.PASSWORD
 
     @property
     def read_only(self) -> bool:
@@ -73,7 +83,9 @@ class Sessions:
 
     # -- sessions -----------------------------------------------------------------------
 
-    def start(self, admin: AdminInfo) -> tuple[str, SessionInfo]:
+    def start(
+        self, admin: AdminInfo, method: SignInMethod = SignInMethod.PASSWORD
+    ) -> tuple[str, SessionInfo]:
         """A new session for the admin: the cookie value (shown once) and its info."""
         cookie = secrets.token_urlsafe(32)
         now = utcnow()
@@ -86,6 +98,7 @@ class Sessions:
             secrets.token_urlsafe(32),
             now + self.lifetime,
             _hash(cookie),
+            method,
         )
         with self.db.write() as conn:
             # Expired sessions are swept here, where sessions are made, so the table stays
@@ -99,6 +112,7 @@ class Sessions:
                     csrf_token=info.csrf_token,
                     created=now,
                     expires_at=info.expires_at,
+                    method=method,
                 )
             )
         return cookie, info
@@ -116,6 +130,7 @@ class Sessions:
                     s.c.org_id,
                     s.c.csrf_token,
                     s.c.expires_at,
+                    s.c.method,
                     a.c.email,
                     a.c.display_name,
                     a.c.role,
@@ -134,20 +149,35 @@ class Sessions:
             row.csrf_token,
             as_utc(row.expires_at),
             id_hash,
+            SignInMethod(row.method),
         )
 
     def end(self, cookie_value: str) -> None:
         with self.db.write() as conn:
             conn.execute(delete(sessions).where(sessions.c.id_hash == _hash(cookie_value)))
 
+    def end_password_sessions(self, org_id: str) -> int:
+        """End the org's sessions signed in with a password (its passwords were switched
+        off: a password must not keep working for the hours a session lasts)."""
+        with self.db.write() as conn:
+            return int(
+                conn.execute(
+                    delete(sessions).where(
+                        sessions.c.org_id == org_id, sessions.c.method == SignInMethod.PASSWORD
+                    )
+                ).rowcount
+            )
+
     def prune(self, now: datetime) -> int:
-        """Sweep expired sessions and sign-in failures older than the window (both are
-        also swept where they are written; this catches quiet periods)."""
+        """Sweep expired sessions, sign-in failures older than the window and expired
+        sign-ins with Entra (each is also swept where it is written; this catches quiet
+        periods)."""
         with self.db.write() as conn:
             n = conn.execute(delete(sessions).where(sessions.c.expires_at <= now)).rowcount
             n += conn.execute(
                 delete(login_failures).where(login_failures.c.time < now - self.window)
             ).rowcount
+            n += conn.execute(delete(signin_flows).where(signin_flows.c.expires_at < now)).rowcount
         return int(n)
 
     # -- sign-in rate limit ----------------------------------------------------------

@@ -269,3 +269,17 @@ def declined() -> AadstsError:
     return AadstsError(
         65004, "access_denied", "User declined to consent to access the app.", subcode="cancel"
     )
+
+
+def not_assigned(client_id: str, name: str, login: str) -> AadstsError:
+    """The enterprise app requires assignment and the user has none (the authorize
+    endpoint redirects with it; MSAL and OpenID Connect clients see access_denied)."""
+    return AadstsError(
+        50105,
+        "access_denied",
+        f"Your administrator has configured the application {name} ('{client_id}') to block "
+        "users unless they are specifically granted ('assigned') access to the application. "
+        f"The signed in user '{login}' is blocked because they are not a direct member of a "
+        "group with access, nor had access directly assigned by an administrator. Please "
+        "contact your administrator to assign access to this application.",
+    )

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import admin, authorize, consent, oauth, pages, signin
+from . import admin, authorize, consent, logout, oauth, pages, signin
 from .context import Emulator
 from .graph import (
     applications,
@@ -67,6 +67,7 @@ def create_app(emu: Emulator, *, provisioning: bool = True) -> Starlette:
         *authorize.routes(emu),
         *signin.routes(emu),
         *consent.routes(emu),
+        *logout.routes(emu),
         *pages.routes(),
         *admin.routes(emu),
         # delta before {id}: /users/delta is not a user id

@@ -11,7 +11,11 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from . import audit
+from .app_roles import define_roles, set_group_claims
 from .constants import (
+    CONSOLE_APP_ID,
+    CONSOLE_APP_NAME,
+    CONSOLE_APP_ROLES,
     GRAPH_APP_ID,
     GRAPH_APP_ROLES,
     INTEGRATION_APP_ID,
@@ -28,6 +32,7 @@ from .passwords import hash_secret
 from .schema import app_secrets, applications, grants, service_principals
 
 SECRET_FILE = "integration-app-secret.txt"
+CONSOLE_SECRET_FILE = "console-app-secret.txt"
 
 # The gallery: application templates anyone can instantiate into their tenant.
 APPLICATION_TEMPLATES: dict[str, dict[str, Any]] = {
@@ -78,6 +83,38 @@ def ensure_publisher(conn: Connection, data_dir: Path) -> None:
 
 def integration_secret(data_dir: Path) -> str | None:
     path = data_dir / SECRET_FILE
+    return path.read_text().strip() if path.exists() else None
+
+
+def ensure_console_app(conn: Connection, data_dir: Path) -> None:
+    """The publisher's second multi-tenant app, the one console administrators sign in
+    with: no Graph application permissions, the console's two app roles, and group ids in
+    its ID tokens (groupMembershipClaims SecurityGroup). Created on first start, and in a
+    data directory made before it existed."""
+    if find_app(conn, CONSOLE_APP_ID) is not None:
+        return
+    conn.execute(
+        applications.insert().values(
+            id=new_id(),
+            app_id=CONSOLE_APP_ID,
+            tenant_id=PUBLISHER_TENANT_ID,
+            display_name=CONSOLE_APP_NAME,
+            sign_in_audience="AzureADMultipleOrgs",
+            required_roles=[],
+            disabled=False,
+            created_at=now_iso(),
+        )
+    )
+    define_roles(conn, CONSOLE_APP_ID, CONSOLE_APP_ROLES)
+    set_group_claims(conn, CONSOLE_APP_ID, "SecurityGroup")
+    _, secret = add_client_secret(conn, CONSOLE_APP_ID, days_valid=730)
+    path = data_dir / CONSOLE_SECRET_FILE
+    path.write_text(secret)
+    path.chmod(0o600)
+
+
+def console_secret(data_dir: Path) -> str | None:
+    path = data_dir / CONSOLE_SECRET_FILE
     return path.read_text().strip() if path.exists() else None
 
 

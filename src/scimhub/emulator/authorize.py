@@ -1,7 +1,9 @@
 """The v2.0 authorize endpoint (OpenID Connect authorization code flow with PKCE): sign in
-as a tenant admin, consent when asked to or when the app lacks consent in the admin's
-tenant (an admin's consent is tenant-wide, application permissions included, as on the
-admin-consent page), then a single-use code back to a registered redirect URI."""
+as a tenant admin or a directory user; an admin consents when asked to or when the app
+lacks consent in their tenant (an admin's consent is tenant-wide, application permissions
+included, as on the admin-consent page), a user cannot (the app needs an admin's consent
+first); an enterprise app that requires assignment refuses whoever is not assigned
+(AADSTS50105); then a single-use code back to a registered redirect URI."""
 
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from . import aadsts, codes, formtokens
+from .accounts import Account, session_account
+from .app_roles import entitlement, requires_assignment
 from .apps import find_sp, grant_consent, sp_roles
 from .codes import AuthRequest
 from .constants import GRAPH_APP_ID, GRAPH_AUDIENCE
 from .context import Emulator
-from .directory import admin_object_id
 from .signin import (
     SIGNED_IN_PARAM,
     Session,
@@ -136,13 +139,13 @@ def _checked(
 
 
 def _needs_sign_in(
-    req: AuthRequest, tenant: Row[Any] | None, signed_in: Row[Any], fresh: bool
+    req: AuthRequest, tenant: Row[Any] | None, account: Account, fresh: bool
 ) -> bool:
-    """The session is in another tenant than the one asked for, or (unless the admin has
+    """The session is in another tenant than the one asked for, or (unless the account has
     just signed in) prompt=login/select_account or a login_hint naming someone else."""
-    if tenant is not None and tenant.id != signed_in.id:
+    if tenant is not None and tenant.id != account.tenant_id:
         return True
-    hinted_other = bool(req.login_hint) and req.login_hint.lower() != signed_in.admin_login.lower()
+    hinted_other = bool(req.login_hint) and req.login_hint.lower() != account.login.lower()
     return not fresh and (req.prompt in ("login", "select_account") or hinted_other)
 
 
@@ -154,22 +157,28 @@ def _has_consent(emu: Emulator, app: Row[Any], tenant: Row[Any]) -> bool:
 
 
 def _issue_code(
-    emu: Emulator, req: AuthRequest, app: Row[Any], tenant: Row[Any], session: Session
+    emu: Emulator, req: AuthRequest, app: Row[Any], account: Account, session: Session
 ) -> Response:
     with emu.engine.begin() as conn:
-        sp = find_sp(conn, tenant.id, app.app_id)
+        sp = find_sp(conn, account.tenant_id, app.app_id)
         if sp is None:  # deleted by another admin since the consent check
             return _error_to_app(
                 req, aadsts.no_consent(app.app_id, app.display_name, "consent_required")
             )
         if app.disabled or not sp.account_enabled:
             return _error_to_app(req, aadsts.app_disabled(app.app_id, app.display_name))
-        code = codes.issue(conn, req, tenant.id, tenant.admin_login, session.sid)
+        # Admins are not exempt: the tenant admin has no user object, so no assignment.
+        if (
+            requires_assignment(conn, sp.id)
+            and not entitlement(conn, app.app_id, sp.id, account.oid).assigned
+        ):
+            return _error_to_app(
+                req, aadsts.not_assigned(app.app_id, app.display_name, account.login)
+            )
+        code = codes.issue(conn, req, account.tenant_id, account.login, account.oid, session.sid)
     params = {"code": code}
     if req.client_info:
-        params["client_info"] = codes.client_info(
-            admin_object_id(tenant.id, tenant.admin_login), tenant.id
-        )
+        params["client_info"] = codes.client_info(account.oid, account.tenant_id)
     if req.state:
         params["state"] = req.state
     params["session_state"] = session.sid
@@ -177,13 +186,28 @@ def _issue_code(
 
 
 def _consent_or_code(
-    emu: Emulator, segment: str, req: AuthRequest, app: Row[Any], tenant: Row[Any], session: Session
+    emu: Emulator,
+    segment: str,
+    req: AuthRequest,
+    app: Row[Any],
+    account: Account,
+    session: Session,
 ) -> Response:
-    """For a signed-in admin: the consent page when asked for or missing, else a code."""
+    """For a signed-in admin: the consent page when asked for or missing, else a code. A
+    user gets a code once an admin consented (there is no user consent), else 65001."""
+    with emu.engine.connect() as conn:
+        tenant = signed_in_tenant(conn, session)
     if not app_visible_in(app, tenant):
         return error_page(aadsts.app_not_found(app.app_id, tenant.display_name))
-    if req.prompt != "consent" and _has_consent(emu, app, tenant):
-        return _issue_code(emu, req, app, tenant, session)
+    consented = _has_consent(emu, app, tenant)
+    if not account.is_admin:
+        if not consented:
+            return _error_to_app(
+                req, aadsts.no_consent(app.app_id, app.display_name, "consent_required")
+            )
+        return _issue_code(emu, req, app, account, session)
+    if req.prompt != "consent" and consented:
+        return _issue_code(emu, req, app, account, session)
     if req.prompt == "none":
         return _error_to_app(
             req, aadsts.no_consent(app.app_id, app.display_name, "consent_required")
@@ -210,15 +234,15 @@ def routes(emu: Emulator) -> list[Route]:
         tenant, app, req = checked
         session = read_session(emu, request)
         with emu.engine.connect() as conn:
-            signed_in = signed_in_tenant(conn, session) if session else None
+            account = session_account(conn, session.tid, session.uid) if session else None
         fresh = session is not None and request.query_params.get(SIGNED_IN_PARAM) == session.sid
-        if session is None or signed_in is None or _needs_sign_in(req, tenant, signed_in, fresh):
+        if session is None or account is None or _needs_sign_in(req, tenant, account, fresh):
             if req.prompt == "none":
                 return _error_to_app(req, aadsts.login_required())
             return login_page(
                 emu, request.path_params["tenant"], resume_url(request), username=req.login_hint
             )
-        return _consent_or_code(emu, request.path_params["tenant"], req, app, signed_in, session)
+        return _consent_or_code(emu, request.path_params["tenant"], req, app, account, session)
 
     async def decide(request: Request) -> Response:
         segment = request.path_params["tenant"]
@@ -235,7 +259,7 @@ def routes(emu: Emulator) -> list[Route]:
                     session.sid,
                     request.url.path,
                 )
-        if session is None or claims is None:
+        if session is None or not session.is_admin or claims is None:
             return error_page("The consent request could not be verified. Start again.", 403)
         req = AuthRequest.from_json(claims["request"])
         try:  # the app or its redirect URI may have gone since the page was shown
@@ -248,7 +272,9 @@ def routes(emu: Emulator) -> list[Route]:
         with emu.engine.begin() as conn:
             signed_in = signed_in_tenant(conn, session)
             grant_consent(conn, signed_in, req.client_id)
-        return _issue_code(emu, req, app, signed_in, session)
+            account = session_account(conn, session.tid, None)
+        assert account is not None  # the admin of the tenant just read
+        return _issue_code(emu, req, app, account, session)
 
     return [
         Route("/{tenant}/oauth2/v2.0/authorize", authorize, methods=["GET"]),

@@ -13,6 +13,8 @@ import typer
 from sqlalchemy import Connection, Engine, select
 
 from . import audit, extensions, faults, redirect_uris, seed
+from .accounts import set_password
+from .app_roles import assign_role, set_assignment_required
 from .apps import (
     add_client_secret,
     delete_sp,
@@ -28,7 +30,6 @@ from .directory import (
     add_group,
     add_member,
     add_user,
-    assign,
     delete_group,
     delete_user,
     remove_member,
@@ -367,6 +368,25 @@ def sp_enable(
     _admin_sp_action(data_dir, tenant, app_id, sp_id, "enable")
 
 
+@sp_app.command("require-assignment")
+def sp_require_assignment(
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = TENANT,
+    app_id: str | None = APP_ID,
+    sp_id: str | None = SP_ID,
+    off: bool = typer.Option(False, "--off", help="Let every user of the tenant sign in."),
+) -> None:
+    """ "Assignment required?" on the enterprise app: only users assigned to it, directly or
+    through a group, may sign in (others get AADSTS50105)."""
+
+    def go(conn: Connection) -> str:
+        sp = _sp(conn, _tenant(conn, tenant), app_id, sp_id)
+        set_assignment_required(conn, sp.id, not off)
+        return str(sp.id)
+
+    _out({"servicePrincipalId": _run(_engine(data_dir), go), "assignmentRequired": not off})
+
+
 @apps_app.command("add-secret")
 def apps_add_secret(
     data_dir: Path = DATA_DIR,
@@ -590,6 +610,25 @@ def users_update(
     _out({"id": _run(_engine(data_dir), go)})
 
 
+@users_app.command("set-password")
+def users_set_password(
+    user: str,
+    data_dir: Path = DATA_DIR,
+    tenant: str | None = TENANT,
+    password: str = typer.Option(..., "--password", help="The user's new password."),
+) -> None:
+    """Give a user a password of their own (without one, a user signs in with the
+    emulator's default password)."""
+    _out(
+        {
+            "id": _run(
+                _engine(data_dir),
+                lambda c: set_password(c, _tenant(c, tenant).id, user, password),
+            )
+        }
+    )
+
+
 @users_app.command("disable")
 def users_disable(user: str, data_dir: Path = DATA_DIR, tenant: str | None = TENANT) -> None:
     _out(
@@ -736,17 +775,19 @@ def assign_cmd(
     app_id: str | None = APP_ID,
     sp_id: str | None = SP_ID,
     remove: bool = typer.Option(False, "--remove", help="Unassign instead."),
+    role: str | None = typer.Option(
+        None, "--role", help="An app role of the application, by value (e.g. scimhub.Admin)."
+    ),
 ) -> None:
-    """Assign a user or group (id, UPN or group name) to an enterprise app."""
+    """Assign a user or group (id, UPN or group name) to an enterprise app, with an app
+    role of its application or Default Access; assigning again changes the role."""
 
     def go(conn: Connection) -> Any:
         t = _tenant(conn, tenant)
         sp = _sp(conn, t, app_id, sp_id)
-        return (
-            unassign(conn, t.id, sp.id, principal)
-            if remove
-            else assign(conn, t.id, sp.id, principal)
-        )
+        if remove:
+            return unassign(conn, t.id, sp.id, principal)
+        return assign_role(conn, t.id, sp, principal, role)
 
     _out({"assignment": _run(_engine(data_dir), go), "removed": remove})
 

@@ -1,4 +1,4 @@
-"""Authorization codes: issued by the authorize endpoint to a signed-in tenant admin,
+"""Authorization codes: issued by the authorize endpoint to a signed-in admin or user,
 redeemed once at the token endpoint by the client they were issued to, with the same
 redirect URI and (when a PKCE challenge was sent) the matching code_verifier."""
 
@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from . import aadsts
-from .directory import admin_object_id
 from .passwords import hash_secret
 from .schema import auth_codes
 from .signing import b64url
@@ -52,8 +51,10 @@ def client_info(oid: str, tid: str) -> str:
 
 
 def issue(
-    conn: Connection, req: AuthRequest, tenant_id: str, admin_login: str, session_id: str
+    conn: Connection, req: AuthRequest, tenant_id: str, login: str, oid: str, session_id: str
 ) -> str:
+    """A code for the account signed in (`login`, object id `oid`); the `admin_*` columns
+    hold a user's identity as well as the tenant admin's."""
     code = secrets.token_urlsafe(48)
     now = time.time()
     conn.execute(auth_codes.delete().where(auth_codes.c.expires_at < now))
@@ -68,8 +69,8 @@ def issue(
             code_challenge=req.code_challenge or None,
             code_challenge_method=req.code_challenge_method or None,
             session_id=session_id,
-            admin_login=admin_login,
-            admin_oid=admin_object_id(tenant_id, admin_login),
+            admin_login=login,
+            admin_oid=oid,
             created_at=now,
             expires_at=now + CODE_SECONDS,
         )

@@ -49,6 +49,14 @@ def routes(emu: Emulator) -> list[Route]:
         session = read_session(emu, request)
         if session is None or (tenant is not None and session.tid != tenant.id):
             return login_page(emu, segment, resume_url(request))
+        if not session.is_admin:  # only an administrator consents for the organization
+            return login_page(
+                emu,
+                segment,
+                resume_url(request),
+                error="Sign in with an administrator account to grant consent for your "
+                "organization.",
+            )
         with emu.engine.connect() as conn:
             signed_in = signed_in_tenant(conn, session)
         if not app_visible_in(app, signed_in):
@@ -69,7 +77,7 @@ def routes(emu: Emulator) -> list[Route]:
         segment = request.path_params["tenant"]
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         session = read_session(emu, request)
-        if session is None:
+        if session is None or not session.is_admin:
             return _unverified()
         with emu.engine.begin() as conn:
             claims = formtokens.consume(

@@ -45,3 +45,19 @@ GLOBAL_ADMINISTRATOR_ROLE = "62e90394-69f5-4237-9190-012177145e10"
 MULTI_TENANT_SEGMENTS = frozenset({"common", "organizations"})
 TOKEN_LIFETIME_SECONDS = 3599
 ID_TOKEN_LIFETIME_SECONDS = 3600
+
+# The console sign-in app: multi-tenant, no Graph application permissions, two app roles
+# (value -> id) that the `roles` claim of a user's ID token carries when assigned.
+CONSOLE_APP_ID = "cfb0dd38-84d7-444c-b711-a158feee3e3d"
+CONSOLE_APP_NAME = "scimhub Console"
+CONSOLE_APP_ROLES: dict[str, tuple[str, str]] = {
+    "scimhub.Admin": ("bf073fa9-a5e4-4668-a532-68dc6ec7306e", "Console full administrator"),
+    "scimhub.ReadOnly": ("b5afeeb5-f500-4722-90c4-e9f7d04f31bc", "Console read-only administrator"),
+}
+# appRoleId of an assignment that grants no app role ("Default Access").
+DEFAULT_ACCESS_ROLE = "00000000-0000-0000-0000-000000000000"
+# Users without a password of their own sign in with this one (as the tenant admin does).
+DEFAULT_USER_PASSWORD = DEFAULT_ADMIN_PASSWORD
+# Past this many groups, an ID token carries `_claim_names`/`_claim_sources` instead of
+# `groups` (Entra's "group overage" for JWTs).
+GROUPS_CLAIM_LIMIT = 200

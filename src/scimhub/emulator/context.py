@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from .apps import ensure_publisher
+from .apps import ensure_console_app, ensure_publisher
 from .db import open_engine
 from .keys import SigningKey, load_signing_key
 from .schema import settings
@@ -43,6 +43,7 @@ def open_data_dir(data_dir: Path) -> Engine:
     engine = open_engine(data_dir)
     with engine.begin() as conn:
         ensure_publisher(conn, data_dir)
+        ensure_console_app(conn, data_dir)
     return engine
 
 

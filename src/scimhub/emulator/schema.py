@@ -213,6 +213,53 @@ assignments = Table(
     Index("ix_assignments_sp_principal", "sp_id", "principal_id", unique=True),
 )
 
+# New tables rather than new columns on the ones above: `metadata.create_all` adds a
+# missing table to an existing data directory, but never a missing column.
+
+# App roles an application defines (its registration's appRoles): a user or group assigned
+# to the app with one gets its `value` in the `roles` claim.
+app_roles = Table(
+    "app_roles",
+    metadata,
+    Column("app_id", String, primary_key=True),
+    Column("id", String, primary_key=True),
+    Column("value", String, nullable=False),
+    Column("display_name", String, nullable=False),
+)
+
+# The app role an assignment grants; an assignment without a row is "Default Access".
+assignment_roles = Table(
+    "assignment_roles",
+    metadata,
+    Column("assignment_id", String, primary_key=True),
+    Column("app_role_id", String, nullable=False),
+)
+
+# The registration's groupMembershipClaims ("SecurityGroup", "All"): the ID tokens it gets
+# carry the user's group ids. No row: no `groups` claim, as Entra's default.
+application_claims = Table(
+    "application_claims",
+    metadata,
+    Column("app_id", String, primary_key=True),
+    Column("group_membership_claims", String, nullable=False),
+)
+
+# Enterprise apps with "Assignment required?" on (appRoleAssignmentRequired): only users
+# assigned, directly or through a group they are a direct member of, may sign in.
+assignment_required = Table(
+    "assignment_required",
+    metadata,
+    Column("sp_id", String, primary_key=True),
+)
+
+# Passwords users set; a user without a row signs in with DEFAULT_USER_PASSWORD.
+user_passwords = Table(
+    "user_passwords",
+    metadata,
+    Column("user_id", String, primary_key=True),
+    Column("password_hash", String, nullable=False),
+)
+
 directory_audits = Table(
     "directory_audits",
     metadata,

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Connection, select
 
+from .accounts import set_password
 from .constants import DEFAULT_ADMIN_PASSWORD
 from .db import next_versions, now_iso
 from .directory import add_group, add_member, add_user, create_tenant, find_tenant, update_user
@@ -309,7 +310,7 @@ def seed_document(conn: Connection, data: dict[str, Any]) -> list[str]:
     """Create (or extend) the tenants of a seed document; returns their ids.
 
     tenants: [{displayName, domain, id?, adminLogin?, adminPassword?,
-               users: [{userPrincipalName, givenName, ..., manager: upn}],
+               users: [{userPrincipalName, givenName, ..., manager: upn, password?}],
                groups: [{displayName, members: [upn | group name]}],
                generate: {users: N, groups: M}}]"""
     ids = []
@@ -335,7 +336,10 @@ def seed_document(conn: Connection, data: dict[str, Any]) -> list[str]:
                 " ".join(p for p in (user.get("givenName"), user.get("surname")) if p) or None,
             )
             user.setdefault("mail", user["userPrincipalName"])
+            password = user.pop("password", None)
             add_user(conn, tid, {k: v for k, v in user.items() if k != "manager" and v})
+            if password:
+                set_password(conn, tid, user["userPrincipalName"], str(password))
         for user in people:
             if user.get("manager"):
                 update_user(conn, tid, user["userPrincipalName"], {"manager": user["manager"]})

@@ -9,9 +9,12 @@ from typing import Any
 import uvicorn
 from sqlalchemy import select
 
-from .apps import integration_secret
+from .app_roles import roles_of
+from .apps import console_secret, integration_secret
 from .certs import TlsFiles
 from .constants import (
+    CONSOLE_APP_ID,
+    CONSOLE_APP_NAME,
     DEFAULT_ADMIN_PASSWORD,
     INTEGRATION_APP_ID,
     INTEGRATION_APP_NAME,
@@ -32,6 +35,8 @@ def info(emu: Emulator, tls: TlsFiles) -> dict[str, Any]:
     with emu.engine.connect() as conn:
         rows = conn.execute(select(tenants).order_by(tenants.c.created_at)).all()
         uris = list_uris(conn, INTEGRATION_APP_ID)
+        console_uris = list_uris(conn, CONSOLE_APP_ID)
+        console_roles = {r.value: r.id for r in roles_of(conn, CONSOLE_APP_ID)}
         secret_end = (
             conn.execute(
                 select(app_secrets.c.end_date_time)
@@ -69,6 +74,14 @@ def info(emu: Emulator, tls: TlsFiles) -> dict[str, Any]:
             "graph_roles": list(INTEGRATION_APP_ROLES),
             "admin_consent_url": f"{base}/common/adminconsent?client_id={INTEGRATION_APP_ID}",
             "redirect_uris": uris,
+        },
+        "console_app": {
+            "client_id": CONSOLE_APP_ID,
+            "client_secret": console_secret(emu.data_dir),
+            "display_name": CONSOLE_APP_NAME,
+            "app_roles": console_roles,
+            "admin_consent_url": f"{base}/common/adminconsent?client_id={CONSOLE_APP_ID}",
+            "redirect_uris": console_uris,
         },
         "provisioning_app": {
             "application_template_id": PROVISIONING_TEMPLATE_ID,

@@ -1,5 +1,6 @@
-"""What the authorize and admin-consent endpoints share: the tenant admin's sign-in
-(session cookie, login page and its POST), the consent page, and the error page."""
+"""What the authorize and admin-consent endpoints share: the sign-in of a tenant admin or
+a directory user (session cookie, login page and its POST), the consent page, and the
+error page."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ from starlette.routing import Route
 
 from . import aadsts
 from .aadsts import AadstsError
+from .accounts import Account, SignInRefused, authenticate
 from .apps import find_app
 from .context import Emulator
 from .directory import find_tenant, is_multi_tenant
 from .pages import origin, render
-from .passwords import check_password
 from .redirect_uris import is_registered
 from .schema import tenants
 from .signing import sign, unsign
@@ -51,12 +52,17 @@ _PERMISSION_TEXT = {
 class Session:
     tid: str
     sid: str
+    uid: str | None = None  # the signed-in user's object id; None: the tenant admin
+
+    @property
+    def is_admin(self) -> bool:
+        return self.uid is None
 
 
 def read_session(emu: Emulator, request: Request) -> Session | None:
     token = request.cookies.get(SESSION_COOKIE)
     claims = unsign(token, emu.session_secret) if token else None
-    return Session(claims["tid"], claims["sid"]) if claims else None
+    return Session(claims["tid"], claims["sid"], claims.get("uid")) if claims else None
 
 
 def segment_tenant(conn: Connection, segment: str) -> tuple[Row[Any] | None, AadstsError | None]:
@@ -184,21 +190,22 @@ def login_page(
 
 def _login_error(
     emu: Emulator, request: Request, segment: str, form: dict[str, str]
-) -> tuple[Row[Any] | None, str | None]:
-    """The tenant whose admin signed in, or why the sign-in is refused."""
+) -> tuple[Account | None, str | None]:
+    """The account that signed in, or why the sign-in is refused."""
     flow = unsign(form.get("flow", ""), emu.session_secret)
     if flow is None or flow.get("n") != request.cookies.get(LOGIN_COOKIE):
         return None, "Your sign-in page expired or was opened elsewhere. Sign in again."
     username = form.get("username", "")
-    with emu.engine.connect() as conn:
-        row = conn.execute(select(tenants).where(tenants.c.admin_login == username)).first()
-        wanted, _ = segment_tenant(conn, segment)
-    if row is None or not check_password(form.get("password", ""), row.admin_password_hash):
-        return None, "Your account or password is incorrect."
-    if not is_multi_tenant(segment) and (wanted is None or wanted.id != row.id):
+    try:
+        with emu.engine.connect() as conn:
+            account = authenticate(conn, username, form.get("password", ""))
+            wanted, _ = segment_tenant(conn, segment)
+    except SignInRefused as refused:
+        return None, str(refused)
+    if not is_multi_tenant(segment) and (wanted is None or wanted.id != account.tenant_id):
         name = wanted.display_name if wanted else segment
         return None, f"AADSTS50020: User account '{username}' does not exist in tenant '{name}'."
-    return row, None
+    return account, None
 
 
 def routes(emu: Emulator) -> list[Route]:
@@ -208,16 +215,19 @@ def routes(emu: Emulator) -> list[Route]:
         return_to = form.get("return_to", "")
         if not return_to.startswith("/") or return_to.startswith("//"):
             return_to = f"/{segment}/adminconsent"  # never an open redirect
-        row, error = _login_error(emu, request, segment, form)
-        if row is None:
+        account, error = _login_error(emu, request, segment, form)
+        if account is None:
             return login_page(
                 emu, segment, return_to, username=form.get("username", ""), error=error
             )
         sid = str(uuid.uuid4())
+        claims = {"tid": account.tenant_id, "sid": sid}
+        if account.user_id is not None:
+            claims["uid"] = account.user_id
         response = RedirectResponse(with_query(return_to, {SIGNED_IN_PARAM: sid}), status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
-            sign({"tid": row.id, "sid": sid}, emu.session_secret, SESSION_SECONDS),
+            sign(claims, emu.session_secret, SESSION_SECONDS),
             httponly=True,
             secure=True,
             samesite="lax",

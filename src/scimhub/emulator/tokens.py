@@ -1,8 +1,9 @@
 """The token endpoint's grants, with the checks Entra makes in Entra's order.
 
 client_credentials: an RS256 JWT for Microsoft Graph carrying the app roles granted to
-the service principal. authorization_code: a delegated Graph token for the tenant admin
-who signed in, an OpenID Connect ID token naming the admin's tenant, and client_info."""
+the service principal. authorization_code: a delegated Graph token for the admin or user
+who signed in, an OpenID Connect ID token naming their tenant (with, for a user, the app
+roles they are assigned and their groups when the app asks for them), and client_info."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import jwt
 from sqlalchemy import Connection, Row, select
 
 from . import aadsts, codes
+from .app_roles import entitlement, groups_claims
 from .apps import find_app, find_sp, sp_roles
 from .constants import (
     ADMIN_DISPLAY_NAME,
@@ -31,7 +33,7 @@ from .constants import (
 from .directory import find_tenant, is_multi_tenant
 from .keys import SigningKey
 from .passwords import hash_secret
-from .schema import app_secrets
+from .schema import app_secrets, users
 from .signing import b64url
 
 _GRAPH_SCOPES = {f"{GRAPH_AUDIENCE}/.default", f"{GRAPH_APP_ID}/.default"}
@@ -201,20 +203,48 @@ def _granted_scopes(requested: list[str]) -> tuple[str, list[str]]:
     )
 
 
+def _identity(
+    conn: Connection, app: Row[Any], sp: Row[Any], grant: Row[Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Claims of the one who signed in: for both tokens, and for the ID token only. The
+    tenant admin (no user object) is a Global Administrator (`wids`); a user has no
+    directory role, and carries the app roles assigned to them (directly or through a
+    group) and, when the app's registration asks for them, their groups."""
+    user = conn.execute(
+        select(users).where(users.c.id == grant.admin_oid, users.c.tenant_id == grant.tenant_id)
+    ).first()
+    if user is None:
+        return {"name": ADMIN_DISPLAY_NAME, "wids": [GLOBAL_ADMINISTRATOR_ROLE]}, {
+            "email": grant.admin_login
+        }
+    id_only: dict[str, Any] = {"email": user.mail or user.user_principal_name}
+    roles = entitlement(conn, app.app_id, sp.id, user.id).roles
+    if roles:
+        id_only["roles"] = list(roles)
+    claims_url = f"https://graph.microsoft.com/v1.0/users/{user.id}/getMemberObjects"
+    id_only.update(groups_claims(conn, app.app_id, user.id, claims_url))
+    return {"name": user.display_name}, id_only
+
+
 def _user_tokens(
-    key: SigningKey, base_url: str, app: Row[Any], grant: Row[Any], with_client_info: bool
+    key: SigningKey,
+    base_url: str,
+    app: Row[Any],
+    grant: Row[Any],
+    with_client_info: bool,
+    identity: tuple[dict[str, Any], dict[str, Any]],
 ) -> dict[str, Any]:
     now = int(time.time())
     requested = grant.scope.split()
     scope, scp = _granted_scopes(requested)
+    shared, id_only = identity
     common = {
         "iss": issuer(base_url, grant.tenant_id),
         "iat": now,
         "nbf": now,
-        "name": ADMIN_DISPLAY_NAME,
         "oid": grant.admin_oid,
         "tid": grant.tenant_id,
-        "wids": [GLOBAL_ADMINISTRATOR_ROLE],
+        **shared,
     }
     access = {
         **common,
@@ -253,8 +283,9 @@ def _user_tokens(
         }
         if grant.nonce:
             id_claims["nonce"] = grant.nonce
+        id_claims.update((k, v) for k, v in id_only.items() if k != "email")
         if "email" in requested:
-            id_claims["email"] = grant.admin_login
+            id_claims["email"] = id_only["email"]
         body["id_token"] = _sign(key, id_claims)
     if with_client_info:
         body["client_info"] = codes.client_info(grant.admin_oid, grant.tenant_id)
@@ -302,4 +333,11 @@ def authorization_code(
         raise aadsts.no_consent(client_id, app.display_name)
     if app.disabled or not sp.account_enabled:
         raise aadsts.app_disabled(client_id, app.display_name)
-    return _user_tokens(key, base_url, app, grant, form.get("client_info") == "1")
+    return _user_tokens(
+        key,
+        base_url,
+        app,
+        grant,
+        form.get("client_info") == "1",
+        _identity(conn, app, sp, grant),
+    )

@@ -221,14 +221,20 @@ admins = Table(
     Column("id", String(36), primary_key=True),
     Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
     Column("email", String(320), nullable=False),
-    Column("email_ci", String(320), nullable=False),
+    # The key the password form looks the email up by (lower-cased); null for an account
+    # that signs in with Entra, which has no password and which that form never opens.
+    Column("email_ci", String(320)),
     Column("display_name", String(256), nullable=False),
-    Column("password_hash", String(256), nullable=False),  # argon2id
+    Column("password_hash", String(256)),  # argon2id; null: signs in with Entra only
     Column("role", String(16), nullable=False),  # "admin" | "readonly"
     Column("created", Timestamp, nullable=False),
     Column("last_login", Timestamp),
+    # An Entra account is the user (tid, oid) signed in as: never matched by email.
+    Column("entra_tenant_id", String(36)),
+    Column("entra_object_id", String(36)),
     # An account belongs to its organisation: the same email may hold one in each.
     UniqueConstraint("org_id", "email_ci"),
+    UniqueConstraint("org_id", "entra_tenant_id", "entra_object_id"),
     Index(None, "email_ci"),  # sign-in looks the email up before it knows the org
 )
 
@@ -241,7 +247,26 @@ sessions = Table(
     Column("csrf_token", String(64), nullable=False),
     Column("created", Timestamp, nullable=False),
     Column("expires_at", Timestamp, nullable=False),
+    # how the admin signed in: "password" | "entra" (switching an org's passwords off ends
+    # its password sessions)
+    Column("method", String(8), nullable=False, server_default="password"),
     Index(None, "admin_id"),
+)
+
+# Sign-ins with Entra under way: MSAL's flow (PKCE verifier, nonce) kept server-side under
+# the state's hash, bound to the browser that began it (the hash of its flow cookie).
+signin_flows = Table(
+    "signin_flows",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    Column("browser_hash", String(64), nullable=False),
+    Column("tenant_id", String(36), nullable=False),
+    Column("flow", Document, nullable=False),
+    Column("next_path", String(512), nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("used_at", Timestamp),
 )
 
 # Failed sign-ins, counted per key (account or client address) over a window; shared by

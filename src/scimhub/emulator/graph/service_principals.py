@@ -18,8 +18,9 @@ from ..apps import (
     instantiate_template,
     sp_to_graph,
 )
+from ..constants import DEFAULT_ACCESS_ROLE
 from ..context import Emulator
-from ..schema import assignments, grants, service_principals
+from ..schema import assignment_roles, assignments, grants, service_principals
 from . import odata
 from .endpoint import Caller, graph_endpoint, json_body, no_content
 from .errors import bad_request, denied, not_found
@@ -182,11 +183,13 @@ def routes(emu: Emulator) -> list[Route]:
             return odata.page(
                 conn,
                 request,
-                select(assignments).where(assignments.c.sp_id == sp.id),
+                select(assignments, assignment_roles.c.app_role_id)
+                .outerjoin(assignment_roles, assignment_roles.c.assignment_id == assignments.c.id)
+                .where(assignments.c.sp_id == sp.id),
                 [assignments.c.id],
                 lambda r: {
                     "id": r.id,
-                    "appRoleId": "00000000-0000-0000-0000-000000000000",
+                    "appRoleId": r.app_role_id or DEFAULT_ACCESS_ROLE,
                     "createdDateTime": r.created_at,
                     "principalId": r.principal_id,
                     "principalType": r.principal_type,

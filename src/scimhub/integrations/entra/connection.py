@@ -1,6 +1,7 @@
 """The hub's connections to Entra, opened once per process: MSAL credentials for app-only
-Graph tokens, the HTTP client for Graph and the tenants' login metadata, and the setup
-sign-in (its own MSAL session)."""
+Graph tokens, the HTTP client for Graph and the tenants' login metadata, and the two
+OpenID Connect sign-ins (setup's and the console's, sharing one HTTP session for MSAL and
+the signing keys)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import uuid
 
 import httpx
 
+from .console_signin import ConsoleSignIn
 from .credentials import CredentialSource
 from .errors import NotConfigured
 from .graph import GraphClient
+from .oidc import IdTokens, http_session
 from .settings import EntraSettings
 from .signin import SetupSignIn
 from .tenants import require_tenant_id
@@ -21,7 +24,10 @@ class EntraConnection:
     def __init__(self, settings: EntraSettings) -> None:
         self.settings = settings
         self.credentials = CredentialSource(settings)
-        self.signin = SetupSignIn(settings)
+        self._signin_http = http_session(settings.ca_bundle)
+        tokens = IdTokens(settings.login_url, self._signin_http)
+        self.signin = SetupSignIn(settings, self._signin_http, tokens)
+        self.console_signin = ConsoleSignIn(settings, self._signin_http, tokens)
         verify: ssl.SSLContext | bool = True
         if settings.ca_bundle:
             verify = ssl.create_default_context(cafile=settings.ca_bundle)
@@ -45,4 +51,4 @@ class EntraConnection:
     def close(self) -> None:
         self.http.close()
         self.credentials.close()
-        self.signin.close()
+        self._signin_http.close()

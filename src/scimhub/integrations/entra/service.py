@@ -10,10 +10,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ...config import Settings
+from ...directory.admins import Admins
 from ...directory.audit import Audit
 from ...directory.instances import Instances
 from ...directory.orgs import Orgs
+from ...directory.signin_flows import SignInFlows
+from ...directory.signin_settings import SignInSettings
 from ...directory.tokens import Tokens
+from .admin_signin import AdminSignIn
 from .connection import EntraConnection
 from .control import Control
 from .provisioning import Provisioning
@@ -31,10 +35,20 @@ class EntraIntegration:
     provisioning: Provisioning
     setup: Setup
     control: Control
+    admin_signin: AdminSignIn  # the console's "Sign in with Microsoft"
 
     @classmethod
     def open(
-        cls, settings: Settings, *, orgs: Orgs, tokens: Tokens, instances: Instances, audit: Audit
+        cls,
+        settings: Settings,
+        *,
+        orgs: Orgs,
+        tokens: Tokens,
+        instances: Instances,
+        audit: Audit,
+        admins: Admins,
+        signin_settings: SignInSettings,
+        signin_flows: SignInFlows,
     ) -> EntraIntegration:
         connection = EntraConnection(EntraSettings.from_settings(settings))
         status = StatusView(connection, orgs=orgs, instances=instances)
@@ -61,7 +75,12 @@ class EntraIntegration:
             provisioning=provisioning,
             status=status,
         )
-        return cls(connection, EntraReader(connection), status, provisioning, setup, control)
+        admin_signin = AdminSignIn(
+            connection, settings=signin_settings, flows=signin_flows, admins=admins, audit=audit
+        )
+        return cls(
+            connection, EntraReader(connection), status, provisioning, setup, control, admin_signin
+        )
 
     def close(self) -> None:
         self.connection.close()

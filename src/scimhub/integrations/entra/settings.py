@@ -23,6 +23,9 @@ class EntraSettings:
     app_template_id: str
     app_name: str
     client_secret_expires: datetime | None = None
+    # the console sign-in app ("scimhub Console"): another registration, see console_signin
+    signin_client_id: str = ""
+    signin_client_secret: str = field(default="", repr=False)
 
     @classmethod
     def from_settings(cls, s: Settings) -> EntraSettings:
@@ -36,8 +39,14 @@ class EntraSettings:
             s.entra_app_template_id,
             s.entra_app_name,
             s.entra_client_secret_expires,
+            s.entra_signin_client_id,
+            s.entra_signin_client_secret,
         )
 
     @property
     def configured(self) -> bool:
         return bool(self.client_id and self.client_secret and self.app_template_id)
+
+    @property
+    def signin_configured(self) -> bool:
+        return bool(self.signin_client_id and self.signin_client_secret)
