@@ -449,9 +449,9 @@ recycle_bin = Table(
     Index(None, "deleted_at"),  # the purge deletes by age across organisations
 )
 
-# Removals pull sync found (Graph's @removed, LDAP entries gone): noted during a round, then at its end applied,
-# or all held when they would cross the instance's threshold, until an admin approves or
-# discards them (directory.deletion_brake). Applied ones are the window's count.
+# Removals pull sync found (Graph's @removed, LDAP entries gone): noted during a round, then
+# at its end applied, or all held when they would cross the source's threshold, until an
+# admin approves or discards them (directory.deletion_brake). Applied ones are the window's count.
 removals = Table(
     "removals",
     metadata,

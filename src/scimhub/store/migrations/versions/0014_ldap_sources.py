@@ -65,16 +65,16 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("source_id", "object_id", name=op.f("pk_ldap_entries")),
     )
-    op.create_index(
-        op.f("ix_ldap_entries_source_id_dn_ci"), "ldap_entries", ["source_id", "dn_ci"]
-    )
+    op.create_index(op.f("ix_ldap_entries_source_id_dn_ci"), "ldap_entries", ["source_id", "dn_ci"])
 
 
 def downgrade() -> None:
     # The LDAP sources' links and removals go with them, then the keys come back.
     for table in ("entra_links", "removals"):
         op.execute(
-            sa.text(f"DELETE FROM {table} WHERE instance_id NOT IN (SELECT id FROM entra_instances)")
+            sa.text(
+                f"DELETE FROM {table} WHERE instance_id NOT IN (SELECT id FROM entra_instances)"
+            )
         )
     op.drop_index(op.f("ix_ldap_entries_source_id_dn_ci"), table_name="ldap_entries")
     op.drop_table("ldap_entries")
