@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -204,7 +204,7 @@ class PullEngine:
                 [members[o] for o in remove if o in members],
             )
 
-    def member_lists(self, source: SyncSource, lists: dict[str, Sequence[str]]) -> None:
+    def member_lists(self, source: SyncSource, lists: Mapping[str, Sequence[str]]) -> None:
         """Group resource id → every member's object id (a source that lists all of a
         group's members): the hub's members become those (the ones it has links for)."""
         members = self.resolve(source, [oid for oids in lists.values() for oid in oids])

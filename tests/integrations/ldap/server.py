@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, Connection, Server
+from ldap3.core.exceptions import LDAPNoSuchObjectResult
 
 SLAPD = Path("/usr/sbin/slapd")
 SCHEMA_DIR = Path("/etc/ldap/schema")
@@ -351,8 +352,14 @@ class Slapd:
         with its objectGUID and isDeleted=TRUE appears under CN=Deleted Objects."""
         self.delete(dn, AD_SUFFIX)
         container = f"cn=Deleted Objects,{AD_SUFFIX}"
-        if not self.admin(AD_SUFFIX).search(container, "(objectClass=*)", "BASE"):
-            self.add(container, {"objectClass": ["container"], "cn": "Deleted Objects"}, AD_SUFFIX)
+        try:
+            self.admin(AD_SUFFIX).search(container, "(objectClass=*)", "BASE")
+        except LDAPNoSuchObjectResult:
+            self.add(
+                container,
+                {"objectClass": ["organizationalRole"], "cn": "Deleted Objects"},
+                AD_SUFFIX,
+            )
         name = f"{dn.split(',')[0].split('=')[1]}\\0ADEL:{guid}"
         self.add(
             f"cn={name},{container}",
