@@ -16,6 +16,7 @@ from . import (
     deletion_brake,
     events,
     integration,
+    ldap,
     scim_bulk,
     scim_discovery,
     scim_resources,
@@ -57,4 +58,5 @@ routes: list[BaseRoute] = [
     *webhooks.routes,
     *deleted.routes,
     *attributes.routes,
+    *ldap.routes,
 ]
