@@ -151,7 +151,7 @@ def _conf(root: Path, tls: Tls | None) -> str:
             "index uSNChanged eq",
         ]
         if limit:
-            lines.append(f"sizelimit {limit}")
+            lines.append(f"limits * size.soft={limit} size.hard={limit} size.prtotal={limit}")
         # The hub's account (in the first database) reads everything; anyone may bind.
         lines += [
             f'access to * by dn.exact="{BIND_DN}" read by self read by anonymous auth by * none'
@@ -261,7 +261,7 @@ class Slapd:
 
     def add(self, dn: str, attributes: dict[str, Any], suffix: str = OPENLDAP_SUFFIX) -> None:
         classes = attributes.pop("objectClass")
-        self.admin(suffix).add(dn, classes, attributes)
+        self.admin(suffix).add(dn, classes, attributes)  # type: ignore[no-untyped-call]
 
     def modify(self, dn: str, changes: dict[str, Any], suffix: str = OPENLDAP_SUFFIX) -> None:
         """Replace attributes (None deletes one); on the AD suffix uSNChanged moves on."""
@@ -273,16 +273,16 @@ class Slapd:
         }
         if suffix == AD_SUFFIX:
             ops["uSNChanged"] = [(MODIFY_REPLACE, [str(self.next_usn())])]
-        self.admin(suffix).modify(dn, ops)
+        self.admin(suffix).modify(dn, ops)  # type: ignore[no-untyped-call]
 
     def add_member(self, group: str, member: str, suffix: str = OPENLDAP_SUFFIX) -> None:
         ops: dict[str, Any] = {"member": [(MODIFY_ADD, [member])]}
         if suffix == AD_SUFFIX:
             ops["uSNChanged"] = [(MODIFY_REPLACE, [str(self.next_usn())])]
-        self.admin(suffix).modify(group, ops)
+        self.admin(suffix).modify(group, ops)  # type: ignore[no-untyped-call]
 
     def delete(self, dn: str, suffix: str = OPENLDAP_SUFFIX) -> None:
-        self.admin(suffix).delete(dn)
+        self.admin(suffix).delete(dn)  # type: ignore[no-untyped-call]
 
     def rename(self, dn: str, new_rdn: str, suffix: str = OPENLDAP_SUFFIX) -> None:
         self.admin(suffix).modify_dn(dn, new_rdn)

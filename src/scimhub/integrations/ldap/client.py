@@ -175,7 +175,7 @@ class LdapClient:
         conn = self._conn()
         cookie: bytes | None = None
         while True:
-            ok = conn.search(
+            conn.search(
                 base,
                 search_filter,
                 search_scope=SUBTREE,
@@ -184,7 +184,8 @@ class LdapClient:
                 paged_cookie=cookie,
                 controls=controls,
             )
-            if not ok and conn.result.get("result") not in (0, None):
+            # ldap3 calls a search that stopped at a size limit a success: it is not.
+            if conn.result.get("result") not in (0, None):
                 raise from_result(conn.result, what=f"search of {base}")
             yield _entries(conn.response)
             control = (conn.result.get("controls") or {}).get(PAGED_RESULTS) or {}
@@ -201,8 +202,8 @@ class LdapClient:
         scope: Literal["BASE", "LEVEL", "SUBTREE"],
     ) -> list[Entry]:
         conn = self._conn()
-        ok = conn.search(base, search_filter, search_scope=scope, attributes=attributes)
-        if not ok and conn.result.get("result") not in (0, None):
+        conn.search(base, search_filter, search_scope=scope, attributes=attributes)
+        if conn.result.get("result") not in (0, None):
             raise from_result(conn.result, what=f"read of {base or 'the root DSE'}")
         return _entries(conn.response)
 
