@@ -152,6 +152,8 @@ def _conf(root: Path, tls: Tls | None) -> str:
         ]
         if limit:
             lines.append(f"limits * size.soft={limit} size.hard={limit} size.prtotal={limit}")
+        else:  # slapd answers 500 entries by default, paged or not: the hub's account reads all
+            lines.append(f'limits dn.exact="{BIND_DN}" size=unlimited')
         # The hub's account (in the first database) reads everything; anyone may bind.
         lines += [
             f'access to * by dn.exact="{BIND_DN}" read by self read by anonymous auth by * none'

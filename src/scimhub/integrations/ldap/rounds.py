@@ -221,7 +221,7 @@ class Round:
                     continue
                 self.counts.users_seen += 1
                 for m in cfg.mapping:
-                    if entry.first(m["source"]):
+                    if m["source"].lower() in entry.attributes:
                         self.matched[m["source"]] = self.matched.get(m["source"], 0) + 1
                 page.append(item)
                 dns[item.object_id] = entry
