@@ -66,7 +66,9 @@ def ldif(users: int, groups: int) -> str:
     for g in range(groups):
         members = [i for i in range(users) if i % groups == g or (i * 7) % groups == g][:400]
         lines = "".join(f"member: uid=user{i:06d},ou=people,{BASE}\n" for i in members)
-        out.append(f"dn: cn=group{g:04d},ou=groups,{BASE}\nobjectClass: groupOfNames\ncn: group{g:04d}\n{lines}")
+        out.append(
+            f"dn: cn=group{g:04d},ou=groups,{BASE}\nobjectClass: groupOfNames\ncn: group{g:04d}\n{lines}"
+        )
     return "\n".join(out)
 
 
