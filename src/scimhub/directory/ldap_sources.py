@@ -148,12 +148,18 @@ class LdapSources:
             return
         t = ldap_entries
         ids = list(rows)
+        dns = sorted({dn for dn, _ in rows.values()})
         with self.db.write() as conn:
             for i in range(0, len(ids), _CHUNK):
                 conn.execute(
                     delete(t).where(
                         t.c.source_id == source_id, t.c.object_id.in_(ids[i : i + _CHUNK])
                     )
+                )
+            # A DN names one entry: an entry deleted and another made in its place
+            for i in range(0, len(dns), _CHUNK):
+                conn.execute(
+                    delete(t).where(t.c.source_id == source_id, t.c.dn_ci.in_(dns[i : i + _CHUNK]))
                 )
             insert_ignoring_duplicates(
                 conn,

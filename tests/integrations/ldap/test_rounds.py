@@ -227,3 +227,27 @@ def test_active_directory_guid_disabled_accounts_usn_and_tombstones(
     seen = users(org)
     assert seen["alice@corp.example"]["active"] is False
     assert "carl@corp.example" not in seen  # deleted (to the recycle bin)
+
+
+def test_the_background_work_runs_ldap_rounds_and_records_their_failures(
+    hub: Hub, org: OrgClient, slapd: Slapd, ou: str
+) -> None:
+    from scimhub.asgi import background_work
+    from scimhub.integrations.ldap.errors import Unreachable
+    from scimhub.sync.scheduler import _pull_all
+
+    people(slapd, ou, "adele")
+    add_source(hub, org.org_id, openldap_settings(slapd, ou))
+    work = background_work(hub)
+    assert org.org_id in {s.org_id for s in work.ldap_sources()}
+    _pull_all(work)  # the in-process scheduler's pull step: pull instances, then LDAP sources
+    assert "adele" in users(org)
+    source = hub.ldap.get(org.org_id)
+    assert source is not None and source.last_round is not None
+    hub.ldap.update(org.org_id, {"url": "ldap://127.0.0.1:9", "timeoutSeconds": 2}, actor=ACTOR)
+    with pytest.raises(Unreachable):
+        work.ldap_round(org.org_id)
+    failures, _ = hub.instances.failures(org.org_id)
+    assert failures[0].operation == "scheduled ldap round" and failures[0].code == "701101"
+    hub.ldap.set_enabled(org.org_id, False, actor=ACTOR)
+    assert work.ldap_round(org.org_id) is None  # disabled: nothing to do

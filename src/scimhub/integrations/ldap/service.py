@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ...config import ConfigError
 from ...directory.actor import Actor
 from ...directory.audit import Audit
 from ...directory.deletion_brake import DeletionBrake
@@ -20,7 +21,14 @@ from ...directory.ldap_sources import SourceExists as StoredExists
 from ..pull.forecast import ForecastEngine
 from . import config as settings
 from .config import LdapConfig
-from .errors import InvalidSource, LdapError, NoSource, PopulationConflict, SourceExists
+from .errors import (
+    InvalidSource,
+    LdapError,
+    NoSource,
+    PopulationConflict,
+    SecretUnreadable,
+    SourceExists,
+)
 from .presets import preset_json
 from .probe import ProbeReport, probe
 from .rounds import Connect, LdapCounts, LdapSync, Progress, Round, Secrets, open_password
@@ -126,7 +134,7 @@ class LdapService:
                 name=(name or f"LDAP {cfg.host}")[:256],
                 url=cfg.url,
                 bind_dn=cfg.bind_dn,
-                password_encrypted=self.secrets.encrypt(password),
+                password_encrypted=self._seal(password),
                 config=cfg.as_document(),
                 enabled=enabled,
             )
@@ -161,7 +169,7 @@ class LdapService:
         if isinstance(enabled, bool):
             values["enabled"] = enabled
         if password:
-            values["password_encrypted"] = self.secrets.encrypt(password)
+            values["password_encrypted"] = self._seal(password)
         updated = self.sources.update(source, **values)
         changed = sorted(k for k in (*body, *(["password"] if password else [])))
         if changed or "name" in values:
@@ -179,6 +187,12 @@ class LdapService:
         source = self._source(org_id)
         self.sources.delete(source)
         self._audit(source, AuditAction.REMOVED, actor, {})
+
+    def _seal(self, password: str) -> str:
+        try:
+            return self.secrets.encrypt(password)
+        except ConfigError as exc:  # PostgreSQL without SCIMHUB_SECRET_KEY
+            raise SecretUnreadable(str(exc)) from None
 
     def _one_source_of_truth(self, org_id: str, cfg: LdapConfig) -> None:
         """Refuse to feed users an Azure AD instance of the org provisions too."""
