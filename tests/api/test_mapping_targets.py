@@ -71,9 +71,7 @@ def test_the_editor_offers_the_orgs_own_attributes_only(hub: Hub, app_client: Te
     assert r.status_code == 404
 
 
-def test_mapping_a_new_extension_restarts_the_pull_users_round(
-    hub: Hub, app_client: TestClient
-) -> None:
+def test_a_mapping_change_restarts_the_pull_users_round(hub: Hub, app_client: TestClient) -> None:
     base, auth, instance = _org(hub, "pull select")
     hub.instances.update(instance, users_delta_link="/users/delta?$deltatoken=x")
     path = f"{base}/instances/{instance.id}/mappings"
@@ -85,9 +83,14 @@ def test_mapping_a_new_extension_restarts_the_pull_users_round(
     assert saved is not None and saved.users_delta_link is None
     assert user_select(saved.mappings) == f"{USER_SELECT},{EXTENSION}"
 
-    # the same extensions, another change: the round carries on from its deltaLink
+    # any other change restarts it too (users Entra did not change get the new mappings);
+    # saving the same mappings again does not
     saved = hub.instances.update(saved, users_delta_link="/users/delta?$deltatoken=y")
     renamed = [m for m in chosen if m["target"] != "title"]
     assert app_client.put(path, headers=auth, json={"mappings": renamed}).status_code == 200
+    restarted = hub.instances.get(instance.org_id, instance.id)
+    assert restarted is not None and restarted.users_delta_link is None
+    saved = hub.instances.update(restarted, users_delta_link="/users/delta?$deltatoken=z")
+    assert app_client.put(path, headers=auth, json={"mappings": renamed}).status_code == 200
     kept = hub.instances.get(instance.org_id, instance.id)
-    assert kept is not None and kept.users_delta_link == "/users/delta?$deltatoken=y"
+    assert kept is not None and kept.users_delta_link == "/users/delta?$deltatoken=z"

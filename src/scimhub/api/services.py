@@ -20,6 +20,7 @@ from ..directory.instances import Instances
 from ..directory.ldap_sources import LdapSources
 from ..directory.links import Links
 from ..directory.orgs import Orgs
+from ..directory.provenance import Provenances
 from ..directory.recycle_bin import RecycleBin
 from ..directory.removal_bursts import RemovalBursts
 from ..directory.request_log import RequestLog
@@ -60,6 +61,7 @@ class Hub:
     attributes: CustomAttributes
     brake: DeletionBrake
     bursts: RemovalBursts
+    provenance: Provenances
     ldap: LdapService  # the organisation's AD / LDAP source (docs/ldap.md)
 
     @classmethod
@@ -144,6 +146,7 @@ class Hub:
             attributes,
             brake,
             RemovalBursts(db, brake, users, recycle_bin, audit),
+            Provenances(db),
             ldap,
         )
 

@@ -72,8 +72,11 @@ async def user(request: Request, ctx: ConsoleContext) -> Response:
         return error_page(
             request, 404, "User not found", "There is no such user in this organisation.", ctx
         )
+    by = ctx.hub.provenance.of(ctx.org_id, "User", doc["id"])
     return page(
-        request, "user.html", ctx.page_context("users", user=doc, attributes=user_attributes(doc))
+        request,
+        "user.html",
+        ctx.page_context("users", user=doc, attributes=user_attributes(doc), provisioned_by=by),
     )
 
 
@@ -149,7 +152,13 @@ async def group(request: Request, ctx: ConsoleContext) -> Response:
     return page(
         request,
         "group.html",
-        ctx.page_context("groups", group=doc, members=members, pager=Pager.of(request, total)),
+        ctx.page_context(
+            "groups",
+            group=doc,
+            members=members,
+            pager=Pager.of(request, total),
+            provisioned_by=ctx.hub.provenance.of(ctx.org_id, "Group", group_id),
+        ),
     )
 
 

@@ -77,6 +77,18 @@ _SYSTEM = Source(SourceKind.SYSTEM, "scimhub")
 _source: ContextVar[Source] = ContextVar("scimhub_event_source", default=_SYSTEM)
 
 
+def provisioner() -> dict[str, Any] | None:
+    """The client writing now, as a user's or group's `provisioned_by`: a SCIM client or a
+    sync source; None for administrators and the hub's own work, which provision nothing."""
+    source = _source.get()
+    if source.kind in (SourceKind.ADMIN, SourceKind.SYSTEM):
+        return None
+    doc = {"kind": str(source.kind), "name": source.name}
+    if source.id is not None:
+        doc["id"] = source.id
+    return doc
+
+
 def current_source() -> Source:
     """Who is causing the changes being made now (the recycle bin notes who deleted)."""
     return _source.get()

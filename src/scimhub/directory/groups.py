@@ -25,7 +25,7 @@ from ..store.upsert import inserted_keys
 from . import recycle_bin, search
 from .changes import MemberDelta, group_updated, member_event, without
 from .custom_attributes import CustomAttributes
-from .events import EventType, NewEvent, record
+from .events import EventType, NewEvent, provisioner, record
 from .locator import Locator
 from .render import document, member_entries, members_query
 from .versions import check_if_match
@@ -77,6 +77,7 @@ class Groups:
                         created=now,
                         last_modified=now,
                         version=1,
+                        provisioned_by=provisioner(),
                     )
                 )
                 types.keep_values(conn, "Group", gid, result.doc)
@@ -162,7 +163,7 @@ class Groups:
         rt = self.attributes.resource_type(org_id, "Group")
 
         def change(conn: Connection, current: Any, delta: MemberDelta) -> dict[str, Any] | None:
-            result = apply_patch(rt, current.data, ops)
+            result = apply_patch(rt, current.data, ops, resource_id=group_id)
             members_changed = False
             for member_change in result.deferred:
                 members_changed |= self._apply(conn, org_id, group_id, member_change, delta)
@@ -375,6 +376,8 @@ class Groups:
                 values = change(conn, current, delta)
                 before = current.data
                 if values is not None:
+                    if (by := provisioner()) is not None:
+                        values = {**values, "provisioned_by": by}
                     conn.execute(
                         update(groups)
                         .where(groups.c.id == group_id)

@@ -30,7 +30,7 @@ from ..store.engine import Database, utcnow
 from ..store.tables import groups, users
 from .changes import group_updated, user_updated
 from .custom_attributes import CustomAttributes, OrgTypes
-from .events import EventType, NewEvent, record
+from .events import EventType, NewEvent, provisioner, record
 from .locator import Locator
 from .render import document
 
@@ -114,6 +114,7 @@ def _import_page(
         except ScimError as exc:
             result.errors[item.key] = f"{exc.scim_type or exc.status}: {exc.detail}"
     now = utcnow()
+    by = provisioner()
     with db.write() as conn:
         names = [v["user_name_ci" if rt.is_user else "display_name_ci"] for _, v in prepared]
         existing = {}
@@ -145,6 +146,7 @@ def _import_page(
                         "id": rid,
                         "org_id": org_id,
                         **values,
+                        "provisioned_by": by,
                         "created": now,
                         "last_modified": now,
                         "version": 1,
@@ -152,7 +154,8 @@ def _import_page(
                 )
                 order.append((True, inserts[-1]))
             else:
-                updates.append({"b_id": rid, **values})
+                # None (an administrator's import) keeps who provisioned it before.
+                updates.append({"b_id": rid, **values, **({"provisioned_by": by} if by else {})})
                 order.append((False, updates[-1]))
             result.ids[item.key] = rid
         stored = _stored(conn, table, org_id, [u["b_id"] for u in updates])

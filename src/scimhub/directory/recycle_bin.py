@@ -58,6 +58,7 @@ def keep(conn: Connection, org_id: str, kind: Kind, row: Any, kept: dict[str, An
             memberships=kept,
             deleted_at=utcnow(),
             deleted_by=current_source().as_json(),
+            provisioned_by=row.provisioned_by,
         )
     )
 
@@ -235,6 +236,7 @@ class RecycleBin:
             "active": kept.active,
             "data": data,
             "password_hash": kept.password_hash,
+            "provisioned_by": kept.provisioned_by,
             "created": kept.created,
             "last_modified": utcnow(),
             "version": kept.version + 1,
@@ -264,6 +266,7 @@ class RecycleBin:
             "display_name_ci": kept.name_ci,
             "external_id": kept.external_id,
             "data": data,
+            "provisioned_by": kept.provisioned_by,
             "created": kept.created,
             "last_modified": utcnow(),
             "version": kept.version + 1,

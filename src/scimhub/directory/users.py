@@ -23,7 +23,7 @@ from ..store.tables import groups, memberships, users
 from . import recycle_bin, search
 from .changes import member_event, user_updated, without
 from .custom_attributes import CustomAttributes
-from .events import EventType, NewEvent, record
+from .events import EventType, NewEvent, provisioner, record
 from .locator import Locator
 from .render import document, group_entry, groups_of
 from .search import Query
@@ -70,6 +70,7 @@ class Users:
             "last_modified": now,
             "version": 1,
             "password_hash": _passwords.hash(result.password) if result.password else None,
+            "provisioned_by": provisioner(),
         }
         # Rendered from what was written: reading the row back would only cost a query.
         # A new user is in no group, so the event carries the very document returned.
@@ -120,12 +121,12 @@ class Users:
             seen = self._row(conn, org_id, user_id)
         check_if_match(if_match, seen.version)
         rt = self._type(org_id)
-        prepared = self._patched(rt, seen.data, ops, hashes)
+        prepared = self._patched(rt, user_id, seen.data, ops, hashes)
 
         def change(current: Any) -> dict[str, Any] | None:
             if current.version == seen.version:
                 return prepared
-            return self._patched(rt, current.data, ops, hashes)
+            return self._patched(rt, user_id, current.data, ops, hashes)
 
         return self._write(org_id, user_id, loc, if_match, change)
 
@@ -207,12 +208,17 @@ class Users:
         return self.attributes.resource_type(org_id, "User")
 
     def _patched(
-        self, rt: ResourceType, data: dict[str, Any], ops: list[PatchOp], hashes: dict[str, str]
+        self,
+        rt: ResourceType,
+        user_id: str,
+        data: dict[str, Any],
+        ops: list[PatchOp],
+        hashes: dict[str, str],
     ) -> dict[str, Any] | None:
         """The column values after `ops`, None when nothing changes. `hashes` keeps each
         password's hash: the password comes from the operations alone, so a second run
         (after a concurrent write) reuses it instead of hashing under the lock."""
-        result = apply_patch(rt, data, ops, max_values=self.max_values)
+        result = apply_patch(rt, data, ops, max_values=self.max_values, resource_id=user_id)
         if not result.changed and result.password is None:
             return None
         values = _columns(result.doc)
@@ -232,6 +238,8 @@ class Users:
                 values = change(current)
                 before = current.data
                 if values is not None:
+                    if (by := provisioner()) is not None:
+                        values = {**values, "provisioned_by": by}
                     conn.execute(
                         update(users)
                         .where(users.c.id == user_id)

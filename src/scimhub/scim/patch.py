@@ -134,13 +134,16 @@ def apply_patch(
     *,
     deferred: frozenset[str] = DEFERRED,
     max_values: int | None = None,
+    resource_id: str | None = None,
 ) -> PatchResult:
     """Apply `ops` in order to a copy of `doc`; the first failure raises (§3.5.2).
 
     `max_values` bounds every multi-valued attribute of the document after each operation
     (values.TooManyValues), so no operation works on an attribute larger than that.
+    `resource_id`: the resource's id, which a path-less value may echo (Okta's group
+    rename does) but not change.
     """
-    patcher = _Patcher(rt, copy.deepcopy(dict(doc)), deferred, max_values)
+    patcher = _Patcher(rt, copy.deepcopy(dict(doc)), deferred, max_values, resource_id)
     for number, op in enumerate(ops, 1):
         try:
             patcher.apply(op)
@@ -175,11 +178,13 @@ class _Patcher:
         doc: dict[str, Any],
         deferred: frozenset[str],
         max_values: int | None,
+        resource_id: str | None = None,
     ):
         self.rt = rt
         self.doc = doc
         self.deferred = deferred
         self.max_values = max_values
+        self.resource_id = resource_id
         self.changes: list[MemberChange] = []
         self.password: str | None = None
 
@@ -196,6 +201,8 @@ class _Patcher:
         if not isinstance(value, dict):
             raise InvalidValue(f"a path-less '{op}' takes an object of attributes")
         for key, item in dialects.pathless_items(self.rt, value):
+            if key.lower() == "id" and self.resource_id is not None and item != self.resource_id:
+                raise Mutability("'id' is read-only: the value names another resource")
             if key.lower() not in IGNORED_KEYS:
                 self.apply_at(op, self.target(parse_path(key)), item)
 

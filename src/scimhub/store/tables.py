@@ -80,6 +80,9 @@ users = Table(
     Column("created", Timestamp, nullable=False),
     Column("last_modified", Timestamp, nullable=False),
     Column("version", Integer, nullable=False),
+    # The client that provisions it (events.Source without the tracking id): the last SCIM
+    # token or sync source to write it; None when only administrators have.
+    Column("provisioned_by", Document),
     Index(None, "org_id", "user_name_ci", unique=True),
     Index(None, "org_id", "id"),  # default listing order within an org
     Index(None, "org_id", "external_id"),
@@ -101,6 +104,7 @@ groups = Table(
     Column("created", Timestamp, nullable=False),
     Column("last_modified", Timestamp, nullable=False),
     Column("version", Integer, nullable=False),
+    Column("provisioned_by", Document),  # as users'
     Index(None, "org_id", "display_name_ci", unique=True),
     Index(None, "org_id", "id"),
     Index(None, "org_id", "external_id"),
@@ -321,7 +325,7 @@ integration_errors = Table(
 # Pull sync: which hub resource stands for which source object, and a digest of the
 # document last applied, so an unchanged object costs a lookup and no write. The source
 # (`instance_id`) is an Entra instance or an LDAP source (`ldap_sources`): no foreign key
-# can name either table, so each deletes its links with itself (migration 0014).
+# can name either table, so each deletes its links with itself (migration 0015).
 entra_links = Table(
     "entra_links",
     metadata,
@@ -445,6 +449,7 @@ recycle_bin = Table(
     Column("memberships", Document, nullable=False),
     Column("deleted_at", Timestamp, nullable=False),
     Column("deleted_by", Document, nullable=False),  # the change's source (events.Source)
+    Column("provisioned_by", Document),
     Index(None, "org_id", "resource_type", "deleted_at"),
     Index(None, "deleted_at"),  # the purge deletes by age across organisations
 )
