@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from scimhub.api.services import Hub
 from scimhub.directory.actor import Actor
+from scimhub.directory.links import Link, Links
 from scimhub.directory.locator import Locator
 from scimhub.directory.request_log import RequestEntry
 from scimhub.directory.setup_links import Visit
@@ -50,6 +51,7 @@ class Filled:
     link_secret: str
     session_cookie: str
     link_cookie: str
+    ldap_source_id: str
 
 
 def fill(hub: Hub, org_id: str, *, users: int = 3) -> Filled:
@@ -106,6 +108,17 @@ def fill(hub: Hub, org_id: str, *, users: int = 3) -> Filled:
     )
 
     instance = pull_instance(hub, org_id)
+    ldap = hub.ldap.sources.create(  # an AD source, its entries and links
+        org_id,
+        name="Contoso AD",
+        url="ldaps://dc.contoso.example",
+        bind_dn="CN=scimhub,DC=contoso,DC=example",
+        password_encrypted=hub.webhooks.box.encrypt("kept secret"),
+        config={},
+        enabled=False,
+    )
+    hub.ldap.sources.save_entries(ldap.id, [(str(uuid.uuid4()), "cn=ann,dc=contoso", "User")])
+    Links(hub.db).save(ldap.id, [Link(str(uuid.uuid4()), "User", user_ids[0], "digest")])
     hub.instances.new_consent_state(
         secrets.token_urlsafe(16), org_id, "test", None, {}, {"flow": "kept secret"}
     )
@@ -221,6 +234,7 @@ def fill(hub: Hub, org_id: str, *, users: int = 3) -> Filled:
         link_secret,
         cookie,
         link_cookie,
+        ldap.id,
     )
 
 

@@ -30,6 +30,7 @@ def background_work(hub: Hub) -> SyncWork:
         recycle_bin=hub.recycle_bin,
         brake=hub.brake,
         bursts=hub.bursts,
+        ldap=hub.ldap,
         tracking_prefix=s.tracking_prefix,
         retention=Retention(
             request_log=timedelta(days=s.request_log_days),

@@ -20,7 +20,7 @@ from .emulator.cli import app as emulator_app
 
 if TYPE_CHECKING:
     from .api.services import Hub
-    from .directory.instances import Instance
+    from .directory.sync_source import SyncSource
     from .directory.tokens import TokenInfo
 
 app = typer.Typer(
@@ -672,10 +672,14 @@ def sync(
                 for i in hub.instances.list(org)
                 if i.mode == Mode.PULL and (instance is None or i.id == instance)
             ]
-            if not targets:
+            ldap = hub.ldap.get(org)  # an LDAP source syncs like a pull instance
+            ldap = ldap if ldap and ldap.enabled and instance in (None, ldap.id) else None
+            if not targets and ldap is None:
                 console.print("[red]no pull-sync instance found for this organization[/red]")
                 raise typer.Exit(1)
             results: dict[str, dict[str, object]] = {}
+            if ldap is not None:
+                results[ldap.id] = _ldap_round(hub, org, as_json)
             for target in targets:
                 with Progress(
                     SpinnerColumn(),
@@ -1280,8 +1284,11 @@ def _brake_refusals() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def _pull_instance(hub: Hub, org: str, instance_id: str) -> Instance:
-    found = hub.instances.get(org, instance_id)
+def _pull_instance(hub: Hub, org: str, instance_id: str) -> SyncSource:
+    found: SyncSource | None = hub.instances.get(org, instance_id)
+    ldap = hub.ldap.get(org)
+    if found is None and ldap is not None and ldap.id == instance_id:
+        found = ldap  # an LDAP source's removals pass the same brake
     if found is None:
         console.print(f"[red]instance {instance_id} not found in this organisation[/red]")
         raise typer.Exit(1)
@@ -1598,3 +1605,316 @@ def signin_show(
             console.print(f"[red]no organisation with id {org}[/red]")
             raise typer.Exit(1) from None
     _print_signin(current.as_json(), as_json)
+
+
+# -- directory sync from AD / LDAP (docs/ldap.md) -----------------------------------------
+
+ldap_app = typer.Typer(
+    help="The organisation's AD / LDAP source: add, test, dry run, change, remove.",
+    no_args_is_help=True,
+)
+app.add_typer(ldap_app, name="ldap")
+_LDAP_ACTOR = "scimhub ldap (command line)"
+
+
+@contextmanager
+def _ldap_refusals(hub: Hub | None = None, org: str = "", operation: str = "") -> Iterator[None]:
+    """An LDAP failure as its title and detail, exit 1 (2 for bad settings); with `hub`,
+    also kept for the troubleshooter under `operation`."""
+    from .integrations.ldap.errors import InvalidSource, LdapError
+    from .tracking_ids import new_tracking_id
+
+    try:
+        yield
+    except LdapError as err:
+        if hub is not None and operation:
+            source = hub.ldap.get(org)
+            tid = new_tracking_id(hub.settings.tracking_prefix)
+            hub.ldap.record_failure(
+                org, source.id if source else None, err, operation=operation, tracking_id=tid
+            )
+        console.print(f"[red]{err.status} {err.code}: {err.description}[/red]")
+        meaning = err.as_json().get("meaning")
+        if meaning:
+            console.print(f"[red]AD data code {err.upstream_code}: {meaning}[/red]")
+        raise typer.Exit(2 if isinstance(err, InvalidSource) else 1) from None
+
+
+def _ldap_round(hub: Hub, org: str, as_json: bool) -> dict[str, object]:
+    from dataclasses import asdict
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    with (
+        _ldap_refusals(hub, org, "ldap round"),
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed:,} entries"),
+            console=console,
+            disable=as_json,
+        ) as bar,
+    ):
+        tasks = {k: bar.add_task(f"LDAP: {k}", total=None) for k in ("users", "groups")}
+        counts = hub.ldap.run(org, lambda kind, n: bar.advance(tasks[kind], n))
+    return asdict(counts)
+
+
+def _ldap_settings(**given: object) -> dict[str, object]:
+    """The API's names for the flags given (None: not given)."""
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _read_password(password_stdin: bool) -> str | None:
+    if not password_stdin:
+        return None
+    import sys
+
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _ca(ca_file: Path | None) -> str | None:
+    return ca_file.read_text() if ca_file is not None else None
+
+
+def _mapping(mapping_file: Path | None) -> object:
+    return json.loads(mapping_file.read_text()) if mapping_file is not None else None
+
+
+LdapUrl = Annotated[
+    str, typer.Option("--url", help="ldaps://host[:636] or ldap://host (StartTLS).")
+]
+CaFile = Annotated[Path | None, typer.Option("--ca-file", help="PEM CA certificates to trust.")]
+MappingFile = Annotated[
+    Path | None,
+    typer.Option("--mapping-file", help="JSON list of {source, target} (a preset's by default)."),
+]
+UserDomains = Annotated[
+    str | None,
+    typer.Option("--user-domains", help="userName domains this source owns, comma-separated."),
+]
+
+
+@ldap_app.command("add")
+def ldap_add(
+    org: OrgOption,
+    url: LdapUrl,
+    bind_dn: Annotated[str, typer.Option("--bind-dn", help="The DN the hub binds as.")],
+    user_base: Annotated[str, typer.Option("--user-base", help="Base DN of the users.")],
+    group_base: Annotated[str, typer.Option("--group-base", help="Base DN of the groups.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the bind password from stdin.")
+    ] = False,
+    preset: Annotated[str, typer.Option("--preset", help="ad or openldap.")] = "openldap",
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    user_filter: Annotated[str | None, typer.Option("--user-filter")] = None,
+    group_filter: Annotated[str | None, typer.Option("--group-filter")] = None,
+    page_size: Annotated[int | None, typer.Option("--page-size")] = None,
+    nested_groups: Annotated[bool, typer.Option("--nested-groups")] = False,
+    user_domains: UserDomains = None,
+    ca_file: CaFile = None,
+    mapping_file: MappingFile = None,
+    no_starttls: Annotated[
+        bool, typer.Option("--no-starttls", help="ldap:// in the clear (loopback only).")
+    ] = False,
+    disabled: Annotated[bool, typer.Option("--disabled", help="Add it switched off.")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add the organisation's LDAP source; the password is stored encrypted, never shown."""
+    from .directory.actor import Actor
+
+    body = _ldap_settings(
+        url=url,
+        bindDn=bind_dn,
+        userBase=user_base,
+        groupBase=group_base,
+        preset=preset,
+        userFilter=user_filter,
+        groupFilter=group_filter,
+        pageSize=page_size,
+        nestedGroups=nested_groups or None,
+        userDomains=user_domains,
+        caPem=_ca(ca_file),
+        mapping=_mapping(mapping_file),
+        startTls=False if no_starttls else None,
+    )
+    password = _read_password(password_stdin) or ""
+    with _opened(_settings(data_dir, database_url)) as hub, _ldap_refusals():
+        source = hub.ldap.add(
+            org, body, password, actor=Actor(_LDAP_ACTOR), name=name, enabled=not disabled
+        )
+        view = hub.ldap.view(source)
+    if as_json:
+        print(json.dumps(view))
+    else:
+        console.print(
+            f"LDAP source {source.id} ({source.name}) added; try it: scimhub ldap test --org {org}"
+        )
+
+
+@ldap_app.command("set")
+def ldap_set(
+    org: OrgOption,
+    url: Annotated[str | None, typer.Option("--url")] = None,
+    bind_dn: Annotated[str | None, typer.Option("--bind-dn")] = None,
+    user_base: Annotated[str | None, typer.Option("--user-base")] = None,
+    group_base: Annotated[str | None, typer.Option("--group-base")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+    preset: Annotated[str | None, typer.Option("--preset")] = None,
+    user_filter: Annotated[str | None, typer.Option("--user-filter")] = None,
+    group_filter: Annotated[str | None, typer.Option("--group-filter")] = None,
+    page_size: Annotated[int | None, typer.Option("--page-size")] = None,
+    nested_groups: Annotated[bool | None, typer.Option("--nested-groups/--direct-groups")] = None,
+    user_domains: UserDomains = None,
+    ca_file: CaFile = None,
+    mapping_file: MappingFile = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change settings of the LDAP source (what a round reads changing: the next is full)."""
+    from .directory.actor import Actor
+
+    body = _ldap_settings(
+        url=url,
+        bindDn=bind_dn,
+        userBase=user_base,
+        groupBase=group_base,
+        preset=preset,
+        userFilter=user_filter,
+        groupFilter=group_filter,
+        pageSize=page_size,
+        nestedGroups=nested_groups,
+        userDomains=user_domains,
+        caPem=_ca(ca_file),
+        mapping=_mapping(mapping_file),
+    )
+    with _opened(_settings(data_dir, database_url)) as hub, _ldap_refusals():
+        source = hub.ldap.update(
+            org, body, actor=Actor(_LDAP_ACTOR), password=_read_password(password_stdin)
+        )
+        view = hub.ldap.view(source)
+    print(json.dumps(view)) if as_json else console.print(f"LDAP source {source.id} changed")
+
+
+@ldap_app.command("show")
+def ldap_show(
+    org: OrgOption,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The source's settings (never the password), state and last round."""
+    from .integrations.ldap.errors import NoSource
+
+    with _opened(_settings(data_dir, database_url)) as hub, _ldap_refusals():
+        source = hub.ldap.get(org)
+        if source is None:
+            raise NoSource("Add one first (scimhub ldap add).")
+        view = hub.ldap.view(source)
+    if as_json:
+        print(json.dumps(view))
+        return
+    for key in ("id", "name", "enabled", "url", "bindDn", "preset", "userBase", "groupBase"):
+        console.print(f"{key}: {view[key]}")
+    console.print(f"last round: {view['lastRound']}")
+
+
+@ldap_app.command("test")
+def ldap_test(
+    org: OrgOption,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Connect, TLS, bind, the base DNs, a sample through the mapping; exit 1 on failure."""
+    from .tracking_ids import new_tracking_id
+
+    with _opened(_settings(data_dir, database_url)) as hub, _ldap_refusals():
+        report = hub.ldap.test(org)
+        if report.error is not None:
+            source = hub.ldap.get(org)
+            hub.ldap.record_failure(
+                org,
+                source.id if source else None,
+                report.error,
+                operation="ldap test",
+                tracking_id=new_tracking_id(hub.settings.tracking_prefix),
+            )
+    if as_json:
+        print(json.dumps(report.as_json()))
+    else:
+        for step in report.steps:
+            mark = "[green]ok[/green]" if step["ok"] else "[red]failed[/red]"
+            console.print(f"{mark} {step['step']}: {step['detail']}")
+        meaning = report.error.as_json().get("meaning") if report.error else None
+        if meaning:
+            console.print(f"[red]AD data code {report.error.upstream_code}: {meaning}[/red]")  # type: ignore[union-attr]
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@ldap_app.command("dry-run")
+def ldap_dry_run(
+    org: OrgOption,
+    full: Annotated[bool, typer.Option("--full", help="A full round, not the next one.")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """What the next round would change, written nowhere."""
+    with (
+        _opened(_settings(data_dir, database_url)) as hub,
+        _ldap_refusals(hub, org, "ldap dry run"),
+    ):
+        seen = hub.ldap.dry_run(org, full=full)
+    if as_json:
+        print(json.dumps(seen))
+        return
+    console.print(f"{seen['round']} round, {seen['examined']['users']} users examined")
+    for kind in ("users", "groups"):
+        counts = seen[kind]
+        console.print(
+            f"{kind}: "
+            + ", ".join(
+                f"{k} {counts[k]}"
+                for k in ("create", "update", "unchanged", "deactivate", "delete", "error")
+            )
+        )
+    if seen["threshold"]["crosses"]:
+        console.print(
+            f"[yellow]{seen['removals']} removals would be held by the deletion brake[/yellow]"
+        )
+
+
+def _ldap_switch(org: str, enabled: bool, settings: Settings) -> None:
+    from .directory.actor import Actor
+
+    with _opened(settings) as hub, _ldap_refusals():
+        hub.ldap.set_enabled(org, enabled, actor=Actor(_LDAP_ACTOR))
+    console.print(f"LDAP source {'enabled' if enabled else 'disabled'}")
+
+
+@ldap_app.command("enable")
+def ldap_enable(org: OrgOption, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Switch the source on (refused while an Azure AD instance feeds the same users)."""
+    _ldap_switch(org, True, _settings(data_dir, database_url))
+
+
+@ldap_app.command("disable")
+def ldap_disable(
+    org: OrgOption, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """Switch the source off: no rounds, the users stay."""
+    _ldap_switch(org, False, _settings(data_dir, database_url))
+
+
+@ldap_app.command("remove")
+def ldap_remove(org: OrgOption, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Forget the source (and its links); the users and groups it brought stay."""
+    from .directory.actor import Actor
+
+    with _opened(_settings(data_dir, database_url)) as hub, _ldap_refusals():
+        hub.ldap.remove(org, actor=Actor(_LDAP_ACTOR))
+    console.print("LDAP source removed")

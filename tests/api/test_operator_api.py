@@ -120,6 +120,8 @@ def test_the_export_holds_every_section_and_no_secret(hub: Hub, op: Operator) ->
     assert [d["id"] for d in doc["deletedResources"]] == [filled.deleted_user_id]
     assert [a["name"] for a in doc["customAttributes"]] == ["badge"]
     assert [i["id"] for i in doc["instances"]] == [filled.instance_id]
+    [ldap] = doc["ldapSources"]
+    assert ldap["id"] == filled.ldap_source_id and "password" not in json.dumps(ldap).lower()
     assert [w["id"] for w in doc["webhooks"]] == [filled.endpoint_id]
     assert [a["email"] for a in doc["admins"]] == [filled.admin_email]
     assert len(doc["tokens"]) == 2 and len(doc["setupLinks"]) == 2

@@ -21,6 +21,7 @@ from scimhub.store.tables import (
     burst_scans,
     custom_values,
     entra_links,
+    ldap_entries,
     metadata,
     orgs,
     users,
@@ -53,7 +54,9 @@ def _owned(filled: Filled) -> dict[str, Callable[[Connection], int]]:
     owned = {name: by_org(name) for name, t in metadata.tables.items() if "org_id" in t.c}
     owned["orgs"] = count(orgs, orgs.c.id == org_id)
     owned["custom_values"] = count(custom_values, custom_values.c.resource_id.in_(resources))
-    owned["entra_links"] = count(entra_links, entra_links.c.instance_id == filled.instance_id)
+    sources = [filled.instance_id, filled.ldap_source_id]
+    owned["entra_links"] = count(entra_links, entra_links.c.instance_id.in_(sources))
+    owned["ldap_entries"] = count(ldap_entries, ldap_entries.c.source_id == filled.ldap_source_id)
     owned["burst_scans"] = count(burst_scans, burst_scans.c.instance_id == filled.instance_id)
     return owned
 
@@ -65,7 +68,7 @@ def _counts(hub: Hub, filled: Filled) -> dict[str, int]:
 
 def test_every_table_is_counted() -> None:
     """The counts below cover every table: a new one must say how it belongs to an org."""
-    filled = Filled("o", [], [], "d", "i", "e", "a", "s", "t", "l", "c", "k")
+    filled = Filled("o", [], [], "d", "i", "e", "a", "s", "t", "l", "c", "k", "p")
     assert set(_owned(filled)) | NOT_ORG_DATA == set(metadata.tables)
 
 

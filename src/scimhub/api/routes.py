@@ -18,6 +18,7 @@ from . import (
     deletion_brake,
     events,
     integration,
+    ldap,
     org_credentials,
     orgs,
     platform_audit,
@@ -63,4 +64,5 @@ routes: list[BaseRoute] = [
     *org_credentials.routes,
     *setup_links.routes,
     *platform_audit.routes,
+    *ldap.routes,
 ]

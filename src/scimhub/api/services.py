@@ -17,6 +17,7 @@ from ..directory.groups import Groups
 from ..directory.health import Health
 from ..directory.imports import Imports
 from ..directory.instances import Instances
+from ..directory.ldap_sources import LdapSources
 from ..directory.links import Links
 from ..directory.org_export import OrgExport
 from ..directory.org_removal import OrgRemoval
@@ -34,6 +35,8 @@ from ..directory.users import Users
 from ..integrations.entra.preview import Previewer
 from ..integrations.entra.pull import PullSync
 from ..integrations.entra.service import EntraIntegration
+from ..integrations.ldap.rounds import LdapSync
+from ..integrations.ldap.service import LdapService
 from ..store import migrate
 from ..store.engine import Database
 from .offload import Offload
@@ -68,6 +71,7 @@ class Hub:
     setup_links: SetupLinks
     removal: OrgRemoval
     export: OrgExport
+    ldap: LdapService  # the organisation's AD / LDAP source (docs/ldap.md)
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
@@ -96,7 +100,10 @@ class Hub:
         groups = Groups(db, attributes)
         links = Links(db)
         recycle_bin = RecycleBin(db, audit, attributes)
-        brake = DeletionBrake(db, orgs, instances, users, groups, links, audit)
+        ldap_sources = LdapSources(db)
+        brake = DeletionBrake(
+            db, orgs, instances, users, groups, links, audit, ldap_sources=ldap_sources
+        )
         current = Current(db)
         pull = PullSync(
             entra.connection,
@@ -109,6 +116,19 @@ class Hub:
             current=current,
             page_size=settings.pull_page_size,
             base_url=settings.public_url,
+        )
+        webhooks = WebhookService.open(settings, db, audit, events)
+        ldap = LdapService(
+            LdapSync(
+                pull.engine,
+                sources=ldap_sources,
+                attributes=attributes,
+                secrets=webhooks.box,  # SCIMHUB_SECRET_KEY seals bind passwords too
+                base_url=settings.public_url,
+            ),
+            instances=instances,
+            audit=audit,
+            brake=brake,
         )
         return cls(
             settings,
@@ -140,7 +160,7 @@ class Hub:
             ),
             Offload(settings.offload_threads),
             events,
-            WebhookService.open(settings, db, audit, events),
+            webhooks,
             recycle_bin,
             attributes,
             brake,
@@ -149,6 +169,7 @@ class Hub:
             SetupLinks(db, audit),
             OrgRemoval(db),
             OrgExport(db),
+            ldap,
         )
 
     def close(self) -> None:

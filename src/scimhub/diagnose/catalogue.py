@@ -288,6 +288,87 @@ MODES: tuple[Mode, ...] = (
         ("the database error",),
         ("Check SCIMHUB_DATABASE_URL and that the database server is running and reachable.",),
     ),
+    # -- directory sync from AD / LDAP (issue 17; docs/ldap.md) -------------------------
+    Mode(
+        "ldap_unreachable",
+        17,
+        "The LDAP server cannot be reached",
+        "Connecting to the LDAP source's host and port failed or timed out (DNS, firewall, "
+        "the server down), or the server answered busy/unavailable.",
+        ("the URL, host and port", "the socket error", "failed rounds with tracking ids"),
+        (
+            "Check the URL (ldaps:// is port 636, ldap:// 389), that the hub's machine "
+            "resolves the name and may reach the port, and that the directory is running.",
+            "Then `scimhub ldap test --org ORG`.",
+        ),
+    ),
+    Mode(
+        "ldap_tls_failure",
+        17,
+        "The TLS connection to the LDAP server failed",
+        "The TLS handshake (ldaps://, or StartTLS on ldap://) failed: the server's "
+        "certificate is not issued by the configured CA, has expired, or names another "
+        "host; or the server does not offer StartTLS.",
+        ("the certificate's subject, issuer and expiry", "the TLS error"),
+        (
+            "Give the source the CA that issued the server's certificate (`--ca-file`, or "
+            "caPem), renew an expired certificate on the server, or use the name the "
+            "certificate was issued for in the URL.",
+        ),
+    ),
+    Mode(
+        "ldap_invalid_credentials",
+        17,
+        "The LDAP server refuses the bind DN and password",
+        "The bind failed with LDAP result 49 (invalidCredentials); Active Directory names "
+        "why in a data code: 525 no such user, 52e wrong password, 530/531 not at this "
+        "time/workstation, 532 password expired, 533 account disabled, 701 account "
+        "expired, 773 must reset password, 775 account locked.",
+        ("the bind DN", "AD's data code and what it means"),
+        (
+            "Fix what the data code names on the service account (reset or unlock it, "
+            "enable it, set its password never to expire), then give the hub the password: "
+            "`scimhub ldap set --org ORG --password-stdin`.",
+        ),
+    ),
+    Mode(
+        "ldap_size_limit",
+        17,
+        "The LDAP server stops the search at its size limit",
+        "A search answered sizeLimitExceeded (result 4): the server returns at most so many "
+        "entries (for a paged search too, OpenLDAP's size.prtotal), or it does not support "
+        "the paged-results control.",
+        ("the search and the server's answer",),
+        (
+            "Raise the limit for the hub's account on the server (OpenLDAP: `limits dn.exact="
+            '"<bind DN>" size=unlimited`; AD: MaxPageSize/MaxResultSetSize in the LDAP '
+            "policy), or lower the page size (`--page-size`) below the server's limit.",
+        ),
+    ),
+    Mode(
+        "ldap_base_not_found",
+        17,
+        "A base DN of the LDAP source does not exist",
+        "A search answered noSuchObject (result 32) for the user or group base: the DN is "
+        "misspelt, the OU was renamed, or the hub's account may not see it.",
+        ("the base DN the server did not find",),
+        (
+            "Correct the base DN (`scimhub ldap set --org ORG --user-base ... --group-base "
+            "...`) or let the service account read it.",
+        ),
+    ),
+    Mode(
+        "ldap_mapping_matches_nothing",
+        17,
+        "The LDAP source's attribute mapping matches nothing",
+        "No entry under the user base matches the user filter, or no entry has a value "
+        "for some mapped attribute (the one mapped to userName: nothing can be synced).",
+        ("the filter and base, or the attributes no entry has",),
+        (
+            "Check the filter and base, and the mapping's attribute names against an entry "
+            "(`ldapsearch`); the AD and OpenLDAP presets differ (userPrincipalName vs uid).",
+        ),
+    ),
     Mode(
         "not_configured",
         0,

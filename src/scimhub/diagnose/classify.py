@@ -11,9 +11,11 @@ from typing import Any
 from ..directory.instances import Mode
 from ..directory.request_log import RefusedAttribute
 from ..integrations.entra.settings import SECRET_WARNING
+from ..integrations.ldap.errors import AD_DATA_CODES, LdapError
+from ..integrations.ldap.errors import BY_CODE as LDAP_CODES
 from . import _format as fmt
 from .catalogue import BY_ID, mode_for_failure, mode_for_scim_answer
-from .evidence import Evidence, InstanceEvidence, defined_key
+from .evidence import Evidence, InstanceEvidence, LdapEvidence, defined_key
 from .report import SEVERITIES, Check, Finding, Link
 
 # Throttling and outages heal by themselves: only recent ones are current problems.
@@ -64,6 +66,7 @@ def classify(ev: Evidence) -> tuple[list[Finding], list[Check]]:
     findings += _requests(ev, findings)
     findings += _undefined_attributes(ev)
     findings += _removals(ev)
+    findings += _ldap(ev, checks)
     return _merge(findings), checks
 
 
@@ -641,3 +644,88 @@ def _removals(ev: Evidence) -> list[Finding]:
             )
         )
     return out
+
+
+# -- the organisation's AD / LDAP source ------------------------------------------------
+
+_LDAP_MODES = frozenset(
+    {
+        "ldap_unreachable",
+        "ldap_tls_failure",
+        "ldap_invalid_credentials",
+        "ldap_size_limit",
+        "ldap_base_not_found",
+        "ldap_mapping_matches_nothing",
+    }
+)
+
+
+def _ldap(ev: Evidence, checks: list[Check]) -> list[Finding]:
+    """The LDAP source tried now: its failure explained (AD's data code, the server's
+    certificate), or what its mapping matches nothing of; failures its rounds recorded
+    within the transient window when it cannot be tried."""
+    le = ev.ldap
+    if le is None:
+        return []
+    if not le.enabled:
+        checks.append(Check(f"LDAP source {le.name}", True, "disabled"))
+        return []
+    probe = le.probe
+    if probe is not None and probe.error is None:
+        checks.append(Check(f"LDAP source {le.name}", True, f"{le.url}: bound as {le.bind_dn}"))
+        if probe.unmatched:
+            return [_unmatched(le, probe.unmatched, probe.users_sampled)]
+        return []
+    if probe is not None and probe.error is not None:
+        checks.append(Check(f"LDAP source {le.name}", False, probe.error.key))
+        return [_ldap_failure(le, probe.error)]
+    recent = [f for f in le.failures if ev.now - f.time <= TRANSIENT_WINDOW]
+    out = []
+    for f in recent[:1]:
+        cls = LDAP_CODES.get(f.code, LdapError)
+        out.append(_ldap_failure(le, cls(f.upstream_message or "", upstream_code=f.upstream_code)))
+    return out
+
+
+def _ldap_failure(le: LdapEvidence, error: LdapError) -> Finding:
+    mode = error.key if error.key in _LDAP_MODES else "ldap_unreachable"
+    evidence = [f"{le.url} (bind DN {le.bind_dn}): {error.description}"]
+    details: dict[str, Any] = {"sourceId": le.source_id, "code": error.code}
+    title = None
+    if error.certificate is not None:
+        c = error.certificate
+        evidence.append(
+            f"The server's certificate: subject {c.subject}, issued by {c.issuer}, valid "
+            f"{fmt.when(c.not_before)} to {fmt.when(c.not_after)}"
+        )
+        details["certificate"] = c.as_json()
+    if error.upstream_code in AD_DATA_CODES:
+        meaning = AD_DATA_CODES[error.upstream_code]
+        evidence.append(f"Active Directory's data code {error.upstream_code}: {meaning}.")
+        details["dataCode"] = error.upstream_code
+        title = f"The LDAP server refuses the bind: {meaning} (AD data code {error.upstream_code})"
+    related = [f for f in le.failures if f.code == error.code]
+    evidence += [fmt.failure_line(f) for f in related[:5]]
+    return finding(
+        mode,
+        title=title,
+        instance_id=le.source_id,
+        evidence=evidence,
+        tracking_ids=[f.tracking_id for f in related[:5]],
+        details=details,
+    )
+
+
+def _unmatched(le: LdapEvidence, unmatched: list[str], sampled: int) -> Finding:
+    return finding(
+        "ldap_mapping_matches_nothing",
+        severity="warning",
+        title=f"{len(unmatched)} mapped LDAP attribute(s) match nothing: {', '.join(unmatched)}",
+        explanation=f"None of the {sampled} users sampled has a value for "
+        f"{', '.join(unmatched)}: the SCIM attributes they feed stay empty.",
+        instance_id=le.source_id,
+        evidence=[
+            f"Sampled {sampled} users under the user base; no value for {', '.join(unmatched)}"
+        ],
+        details={"sourceId": le.source_id, "unmatched": unmatched},
+    )

@@ -31,6 +31,10 @@ from ..integrations.entra.errors import IntegrationError, NotFound
 from ..integrations.entra.jobs import JobRef
 from ..integrations.entra.reader import TenantProbe
 from ..integrations.entra.service import EntraIntegration
+from ..integrations.ldap.errors import BY_CODE as LDAP_CODES
+from ..integrations.ldap.errors import LdapError
+from ..integrations.ldap.probe import ProbeReport
+from ..integrations.ldap.service import LdapService
 from .scope import ScopeEvidence, gather_scope
 
 T = TypeVar("T")
@@ -79,6 +83,8 @@ class Services(Protocol):
     def brake(self) -> DeletionBrake: ...
     @property
     def bursts(self) -> RemovalBursts: ...
+    @property
+    def ldap(self) -> LdapService: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +122,21 @@ class InstanceEvidence:
 
 
 @dataclass(slots=True)
+class LdapEvidence:
+    """The organisation's LDAP source: tried now (`probe`, when enabled), and the failures
+    its rounds and tests recorded."""
+
+    source_id: str
+    name: str
+    enabled: bool
+    url: str
+    bind_dn: str
+    probe: ProbeReport | None = None
+    failures: list[IntegrationFailure] = field(default_factory=list)
+    last_round: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
 class Evidence:
     org_id: str
     now: datetime
@@ -131,7 +152,10 @@ class Evidence:
     # defines now ("User:<lower-cased path>"): a refusal of one defined since is history.
     refused_attributes: list[RefusedAttribute] = field(default_factory=list)
     defined_attributes: frozenset[str] = frozenset()
-    removal_bursts: list[Burst] = field(default_factory=list)  # open ones (deletion brake)
+    removal_bursts: list[Burst] = field(default_factory=list)
+    ldap: LdapEvidence | None = (
+        None  # the organisation's AD / LDAP source  # open ones (deletion brake)
+    )
     instances: list[InstanceEvidence] = field(default_factory=list)
     database_error: str | None = None
 
@@ -154,11 +178,15 @@ def gather(services: Services, org_id: str, *, with_scope: bool = True) -> Evide
     try:
         services.orgs.get(org_id)  # raises OrgNotFound: a wrong --org is the caller's error
         evidence.since = _last_recovery(services.audit, org_id)
+        recorded = services.instances.failures(org_id, limit=200)[0]
         evidence.failures = [
             f
-            for f in services.instances.failures(org_id, limit=200)[0]
-            if evidence.since is None or f.time > evidence.since
+            for f in recorded
+            if (evidence.since is None or f.time > evidence.since) and f.code not in LDAP_CODES
         ]
+        evidence.ldap = _gather_ldap(
+            services, org_id, [f for f in recorded if f.code in LDAP_CODES]
+        )
         _gather_requests(services.requests, evidence)
         evidence.defined_attributes = frozenset(
             defined_key(d.definition.resource_type, d.definition.path)
@@ -183,6 +211,30 @@ def gather(services: Services, org_id: str, *, with_scope: bool = True) -> Evide
             _gather_graph(services, found, with_scope=with_scope)
         evidence.instances.append(found)
     return evidence
+
+
+def _gather_ldap(
+    services: Services, org_id: str, failures: list[IntegrationFailure]
+) -> LdapEvidence | None:
+    """The LDAP source tried now, as `scimhub ldap test` does (reads only)."""
+    source = services.ldap.get(org_id)
+    if source is None:
+        return None
+    found = LdapEvidence(
+        source.id,
+        source.name,
+        source.enabled,
+        source.url,
+        source.bind_dn,
+        failures=[f for f in failures if f.instance_id in (None, source.id)],
+        last_round=source.last_round,
+    )
+    if source.enabled:
+        try:
+            found.probe = services.ldap.test(org_id)
+        except LdapError as err:  # the password cannot be read, say
+            found.probe = ProbeReport(ok=False, error=err)
+    return found
 
 
 def _last_recovery(audit: Audit, org_id: str) -> datetime | None:

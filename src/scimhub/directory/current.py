@@ -75,6 +75,20 @@ class Current:
             for key, (gid, name) in found.items()
         }
 
+    def members_of(self, group_ids: Iterable[str]) -> dict[str, set[str]]:
+        """Each group's direct members (users and groups) by id: what a source that lists
+        a group's whole membership is compared with."""
+        found: dict[str, set[str]] = defaultdict(set)
+        with self.db.read() as conn:
+            for chunk in _chunks(sorted(set(group_ids))):
+                for m in conn.execute(
+                    select(memberships.c.group_id, memberships.c.member_id).where(
+                        memberships.c.group_id.in_(chunk)
+                    )
+                ):
+                    found[m.group_id].add(m.member_id)
+        return dict(found)
+
     def linked_present(self, instance_id: str, kind: str) -> dict[str, str]:
         """The instance's links (source object id → resource id) whose resource is still
         there, and for users still active: what a removal would still change."""

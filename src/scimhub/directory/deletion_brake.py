@@ -34,9 +34,11 @@ from .audit import Audit
 from .events import Source, SourceKind, caused_by
 from .groups import Groups
 from .instances import Instance, Instances
+from .ldap_sources import LdapSources
 from .links import Links
 from .locator import Locator
 from .orgs import Orgs
+from .sync_source import SyncSource
 from .users import Users
 
 _CHUNK = 500  # ids per IN (...) list
@@ -225,10 +227,12 @@ class DeletionBrake:
         groups: Groups,
         links: Links,
         audit: Audit,
+        ldap_sources: LdapSources | None = None,
     ) -> None:
         self.db = db
         self.orgs = orgs
         self.instances = instances
+        self.ldap_sources = ldap_sources  # the other kind of source the brake serves
         self.users = users
         self.groups = groups
         self.links = links
@@ -236,7 +240,7 @@ class DeletionBrake:
 
     # -- the threshold ------------------------------------------------------------------
 
-    def threshold(self, instance: Instance) -> Threshold:
+    def threshold(self, instance: SyncSource) -> Threshold:
         """The instance's own threshold, else its organisation's."""
         if instance.deletion_threshold is not None:
             return Threshold.parse(instance.deletion_threshold)
@@ -251,15 +255,21 @@ class DeletionBrake:
         org_id: str,
         threshold: Threshold | None,
         *,
-        instance: Instance | None = None,
+        instance: SyncSource | None = None,
         actor: Actor,
     ) -> None:
-        """Set the organisation's threshold, or one instance's (None: back to the org's)."""
+        """Set the organisation's threshold, or one source's (None: back to the org's)."""
         value = threshold.as_json() if threshold is not None else None
         if instance is None:
             self.orgs.update_setting(org_id, "deletion_threshold", value)
-        else:
+        elif isinstance(instance, Instance):
             self.instances.update(instance, deletion_threshold=value)
+        else:
+            assert self.ldap_sources is not None
+            found = self.ldap_sources.get(instance.org_id, instance.id)
+            if found is None:
+                raise NotFound(f"source {instance.id[:64]} not found")
+            self.ldap_sources.update(found, deletion_threshold=value)
         self.audit.record(
             org_id,
             actor.name,
@@ -271,7 +281,7 @@ class DeletionBrake:
 
     # -- a round ------------------------------------------------------------------------
 
-    def note(self, instance: Instance, found: Sequence[Noted]) -> None:
+    def note(self, instance: SyncSource, found: Sequence[Noted]) -> None:
         """Record a page's removals as pending; one already pending or held is not noted
         twice."""
         if not found:
@@ -300,7 +310,7 @@ class DeletionBrake:
             if rows:
                 conn.execute(r.insert(), rows)
 
-    def came_back(self, instance: Instance, object_ids: Sequence[str]) -> None:
+    def came_back(self, instance: SyncSource, object_ids: Sequence[str]) -> None:
         """Objects Graph reports as present again: their removals are dropped."""
         r = removals
         with self.db.read() as conn:
@@ -321,7 +331,7 @@ class DeletionBrake:
                     )
                 )
 
-    def would_hold(self, instance: Instance, removals: int) -> Forecast:
+    def would_hold(self, instance: SyncSource, removals: int) -> Forecast:
         """Whether a round with this many removals would cross the threshold now (what a
         preview warns about); push instances are measured against the same threshold."""
         threshold = self.threshold(instance)
@@ -333,7 +343,7 @@ class DeletionBrake:
         )
         return Forecast(limit, in_window, held, crosses)
 
-    def settle(self, instance: Instance, loc: Locator) -> Settled:
+    def settle(self, instance: SyncSource, loc: Locator) -> Settled:
         """At a round's end (its round lock held, its change source set): apply the noted
         removals, or hold them all when they would cross the threshold or removals are held
         already."""
@@ -429,15 +439,18 @@ class DeletionBrake:
 
     # -- internals --------------------------------------------------------------------
 
-    def _instance(self, org_id: str, instance_id: str) -> Instance:
-        instance = self.instances.get(org_id, instance_id)
+    def _instance(self, org_id: str, instance_id: str) -> SyncSource:
+        """The org's Entra instance or LDAP source with this id."""
+        instance: SyncSource | None = self.instances.get(org_id, instance_id)
+        if instance is None and self.ldap_sources is not None:
+            instance = self.ldap_sources.get(org_id, instance_id)
         if instance is None:
             raise NotFound(f"instance {instance_id[:64]} not found")
         return instance
 
     def _apply(
         self,
-        instance: Instance,
+        instance: SyncSource,
         chosen: list[Removal],
         loc: Locator,
         state: State,
@@ -454,7 +467,7 @@ class DeletionBrake:
                 self.links.forget(instance.id, deleted)
             self._decide(chunk, state, by)
 
-    def _remove(self, instance: Instance, removal: Removal, loc: Locator) -> None:
+    def _remove(self, instance: SyncSource, removal: Removal, loc: Locator) -> None:
         org_id, rid = instance.org_id, removal.resource_id
         try:
             if removal.resource_type == "Group":
@@ -478,7 +491,7 @@ class DeletionBrake:
                 )
 
     def _audit_decision(
-        self, instance: Instance, action: Audited, count: int, actor: Actor
+        self, instance: SyncSource, action: Audited, count: int, actor: Actor
     ) -> None:
         self.audit.record(
             instance.org_id,

@@ -49,6 +49,7 @@ class EventType(StrEnum):
 class SourceKind(StrEnum):
     SCIM = "scim"  # a SCIM client, by its token (Entra's push, Okta, scripts)
     ENTRA = "entra"  # the hub's own work against an Entra instance (pull sync, restore)
+    LDAP = "ldap"  # the hub's sync rounds from an organisation's LDAP / AD source
     ADMIN = "admin"  # an administrator, in the console or the CLI
     SYSTEM = "system"  # the hub's background work
 

@@ -21,7 +21,13 @@ from sqlalchemy import delete, func, select, update
 
 from ..store.engine import Database, as_utc, event_time, utcnow
 from ..store.locks import try_lock
-from ..store.tables import consent_states, entra_instances, integration_errors
+from ..store.tables import (
+    consent_states,
+    entra_instances,
+    entra_links,
+    integration_errors,
+    removals,
+)
 from .events import EventType, NewEvent, record
 
 CONSENT_STATE_TTL = timedelta(minutes=15)
@@ -223,7 +229,11 @@ class Instances:
             record(conn, instance.org_id, [NewEvent(EventType.INTEGRATION_RESTORED, data)])
 
     def delete(self, instance: Instance) -> None:
+        """Forget the instance with its links and removals (no foreign key ties those to
+        it: they may belong to an LDAP source too)."""
         with self.db.write() as conn:
+            conn.execute(delete(entra_links).where(entra_links.c.instance_id == instance.id))
+            conn.execute(delete(removals).where(removals.c.instance_id == instance.id))
             conn.execute(delete(entra_instances).where(entra_instances.c.id == instance.id))
 
     def prune_consent_states(self, now: datetime) -> int:

@@ -33,6 +33,7 @@ from ..store.tables import (
     entra_instances,
     events,
     groups,
+    ldap_sources,
     memberships,
     orgs,
     recycle_bin,
@@ -208,6 +209,25 @@ SECTIONS: tuple[tuple[str, Section], ...] = (
                 "deletionThreshold": "deletion_threshold",
                 "lastStatus": "last_status",
                 "lastPull": "last_pull",
+                "created": "created",
+                "updated": "updated",
+            },
+            ["id"],
+        ),
+    ),
+    (
+        "ldapSources",  # the AD / LDAP source's settings (never its bind password)
+        _listing(
+            ldap_sources,
+            {
+                "id": "id",
+                "name": "name",
+                "url": "url",
+                "bindDn": "bind_dn",
+                "config": "config",
+                "enabled": "enabled",
+                "lastRound": "last_round",
+                "deletionThreshold": "deletion_threshold",
                 "created": "created",
                 "updated": "updated",
             },

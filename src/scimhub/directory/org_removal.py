@@ -37,6 +37,8 @@ from ..store.tables import (
     events,
     groups,
     integration_errors,
+    ldap_entries,
+    ldap_sources,
     memberships,
     orgs,
     recycle_bin,
@@ -148,6 +150,10 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("removal_bursts", _by_org(removal_bursts, "id")),
     ("integration_errors", _by_org(integration_errors, "id")),
     ("entra_instances", _by_org(entra_instances, "id")),
+    # AD / LDAP sources: their links (keyed by source, as Entra's), entries, the sources
+    ("ldap links", _under(ldap_sources, entra_links, "instance_id", "object_id")),
+    ("ldap_entries", _under(ldap_sources, ldap_entries, "source_id", "object_id")),
+    ("ldap_sources", _by_org(ldap_sources, "id")),
     # webhooks
     ("webhook_deliveries", _under(webhook_endpoints, webhook_deliveries, "endpoint_id", "id")),
     ("webhook_endpoints", _by_org(webhook_endpoints, "id")),

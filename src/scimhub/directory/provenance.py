@@ -54,4 +54,6 @@ class Provenances:
             return Provenance(kind, f"Pull sync from Entra instance {instance.name}")
         if kind == SourceKind.SCIM:
             return Provenance(kind, f"SCIM client with the token “{name}”")
+        if kind == SourceKind.LDAP:
+            return Provenance(kind, f"Directory sync from the LDAP source {name}")
         return Provenance(kind, f"{kind} source {name}")

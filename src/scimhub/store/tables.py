@@ -376,17 +376,14 @@ integration_errors = Table(
     Index(None, "tracking_id"),
 )
 
-# Pull sync: which hub resource stands for which Entra object, and a digest of the document
-# last applied, so an unchanged object costs a lookup and no write.
+# Pull sync: which hub resource stands for which source object, and a digest of the
+# document last applied, so an unchanged object costs a lookup and no write. The source
+# (`instance_id`) is an Entra instance or an LDAP source (`ldap_sources`): no foreign key
+# can name either table, so each deletes its links with itself (migration 0015).
 entra_links = Table(
     "entra_links",
     metadata,
-    Column(
-        "instance_id",
-        String(36),
-        ForeignKey("entra_instances.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    Column("instance_id", String(36), primary_key=True),
     Column("object_id", String(36), primary_key=True),
     Column("kind", String(8), nullable=False),  # "User" | "Group"
     Column("resource_id", String(36), nullable=False),
@@ -511,21 +508,17 @@ recycle_bin = Table(
     Index(None, "deleted_at"),  # the purge deletes by age across organisations
 )
 
-# Removals pull sync found (Graph's @removed): noted during a round, then at its end applied,
-# or all held when they would cross the instance's threshold, until an admin approves or
-# discards them (directory.deletion_brake). Applied ones are the window's count.
+# Removals pull sync found (Graph's @removed, LDAP entries gone): noted during a round, then
+# at its end applied, or all held when they would cross the source's threshold, until an
+# admin approves or discards them (directory.deletion_brake). Applied ones are the window's count.
 removals = Table(
     "removals",
     metadata,
     Column("id", String(36), primary_key=True),
     Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
-    Column(
-        "instance_id",
-        String(36),
-        ForeignKey("entra_instances.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    Column("object_id", String(64), nullable=False),  # the Entra object's id
+    # the sync source, an Entra instance or an LDAP source (no foreign key, as entra_links)
+    Column("instance_id", String(36), nullable=False),
+    Column("object_id", String(64), nullable=False),  # the source object's id
     Column("resource_type", String(8), nullable=False),  # "User" | "Group"
     Column("resource_id", String(36), nullable=False),
     Column("name", String(512), nullable=False),  # userName / displayName when noted
@@ -582,4 +575,44 @@ burst_scans = Table(
     Column("window_first_seq", BigInteger),
     Column("window_removals", Integer, nullable=False),
     Column("burst_id", String(36)),  # the burst this window became, if it did
+)
+
+
+# -- directory sync from AD / LDAP ------------------------------------------------------
+
+# One LDAP source per organisation: where the directory is, how the hub binds (the password
+# a Fernet token, as webhook secrets), what it reads (`config`: bases, filters, mapping,
+# page size, nested groups, the user population it owns) and where its rounds are
+# (`state`: high-water marks, the server they belong to, the last comparison of ids).
+ldap_sources = Table(
+    "ldap_sources",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("bind_dn", Text, nullable=False),
+    Column("password_encrypted", Text, nullable=False),
+    Column("config", Document, nullable=False),
+    Column("state", Document, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("last_round", Document),  # counts and time of the last round
+    Column("deletion_threshold", Document),  # null: the organisation's
+    Column("created", Timestamp, nullable=False),
+    Column("updated", Timestamp, nullable=False),
+    Index(None, "org_id", unique=True),
+)
+
+# Where each entry of an LDAP source is: its DN (lower-cased), by its stable id. Group
+# members are DNs; a round that reads only what changed resolves them here.
+ldap_entries = Table(
+    "ldap_entries",
+    metadata,
+    Column(
+        "source_id", String(36), ForeignKey("ldap_sources.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("object_id", String(36), primary_key=True),
+    Column("dn_ci", Text, nullable=False),
+    Column("kind", String(8), nullable=False),  # "User" | "Group"
+    Index(None, "source_id", "dn_ci"),
 )

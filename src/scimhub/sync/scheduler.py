@@ -51,6 +51,11 @@ def _pull_all(work: SyncWork) -> None:
             work.pull(instance.org_id, instance.id)
         except Exception:  # recorded by work.pull; the other instances still sync
             log.debug("pull of %s failed", instance.name, exc_info=True)
+    for source in work.ldap_sources():  # LDAP sources are pulled on the same schedule
+        try:
+            work.ldap_round(source.org_id)
+        except Exception:  # recorded by work.ldap_round
+            log.debug("round of %s failed", source.name, exc_info=True)
 
 
 def _check_all(work: SyncWork) -> None:

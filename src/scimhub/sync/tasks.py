@@ -36,6 +36,7 @@ from .work import SyncWork
 log = logging.getLogger("scimhub.sync")
 
 PULL_ROUND = "scimhub.pull_round"
+LDAP_ROUND = "scimhub.ldap_round"
 CHECK_INSTANCE = "scimhub.check_instance"
 DELIVER_WEBHOOK = "scimhub.deliver_webhook"
 WEBHOOK_POLL_SECONDS = 0.5
@@ -114,6 +115,17 @@ def pull_round_job(app: procrastinate.App, org_id: str, instance_id: str) -> Job
     )
 
 
+def ldap_round_job(app: procrastinate.App, org_id: str, source_id: str) -> JobDeferrer:
+    """A round of an LDAP source: its locks are a pull instance's (never two waiting, never
+    two running), keyed by the source's id."""
+    return app.configure_task(
+        LDAP_ROUND,
+        lock=f"instance:{source_id}",
+        queueing_lock=f"pull:{source_id}",
+        task_kwargs={"org_id": org_id},
+    )
+
+
 def check_job(app: procrastinate.App, org_id: str, instance_id: str) -> JobDeferrer:
     return app.configure_task(
         CHECK_INSTANCE,
@@ -181,6 +193,10 @@ def worker_app(
     def pull_round(org_id: str, instance_id: str) -> dict[str, Any] | None:
         return work.pull(org_id, instance_id)
 
+    @app.task(name=LDAP_ROUND)
+    def ldap_round(org_id: str) -> dict[str, Any] | None:
+        return work.ldap_round(org_id)
+
     @app.task(name=CHECK_INSTANCE)
     def check_instance(org_id: str, instance_id: str) -> bool:
         return work.check(org_id, instance_id)
@@ -192,6 +208,8 @@ def worker_app(
         async def dispatch_pulls(timestamp: int) -> int:
             instances = await asyncio.to_thread(work.instances_in_mode, Mode.PULL)
             deferred = [await _defer_once(pull_round_job(app, i.org_id, i.id)) for i in instances]
+            sources = await asyncio.to_thread(work.ldap_sources)
+            deferred += [await _defer_once(ldap_round_job(app, s.org_id, s.id)) for s in sources]
             return sum(deferred)
 
     if status_cron:

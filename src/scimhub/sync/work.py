@@ -21,6 +21,7 @@ from ..directory.actor import Actor
 from ..directory.deletion_brake import DeletionBrake
 from ..directory.events import Events
 from ..directory.instances import Instance, Instances, Mode
+from ..directory.ldap_sources import LdapSource
 from ..directory.recycle_bin import RecycleBin
 from ..directory.removal_bursts import RemovalBursts
 from ..directory.request_log import RequestLog
@@ -31,6 +32,9 @@ from ..integrations.entra.failures import recording_failures
 from ..integrations.entra.pull import PullSync
 from ..integrations.entra.service import EntraIntegration
 from ..integrations.entra.settings import SECRET_WARNING
+from ..integrations.ldap.errors import LdapError
+from ..integrations.ldap.errors import RoundRunning as LdapRoundRunning
+from ..integrations.ldap.service import LdapService
 from ..store.engine import utcnow
 from ..tracking_ids import new_tracking_id
 from .task_runs import task_run
@@ -80,6 +84,7 @@ class SyncWork:
         bursts: RemovalBursts,
         tracking_prefix: str,
         retention: Retention,
+        ldap: LdapService | None = None,
     ) -> None:
         self.instances = instances
         self.pull_sync = pull
@@ -95,6 +100,7 @@ class SyncWork:
         self.bursts = bursts
         self.tracking_prefix = tracking_prefix
         self.retention = retention
+        self.ldap = ldap
 
     def instances_in_mode(self, mode: Mode) -> list[Instance]:
         return self.instances.all_in_mode(mode)
@@ -123,6 +129,35 @@ class SyncWork:
                     return None
             run.fields["counts"] = counts
             return counts
+
+    def ldap_sources(self) -> list[LdapSource]:
+        """The enabled LDAP sources: each gets a round as pull instances do."""
+        return self.ldap.sources.enabled() if self.ldap is not None else []
+
+    def ldap_round(self, org_id: str) -> dict[str, Any] | None:
+        """One round of the org's LDAP source; None when it is gone, disabled, or running
+        in another process. A failure is recorded for the troubleshooter, then raised."""
+        if self.ldap is None:
+            return None
+        source = self.ldap.get(org_id)
+        if source is None or not source.enabled:
+            return None
+        tracking_id = self.tracking_id()
+        try:
+            return asdict(self.ldap.run(org_id, tracking_id=tracking_id))
+        except LdapRoundRunning:
+            return None
+        except LdapError as err:
+            self.ldap.record_failure(
+                org_id, source.id, err, operation="scheduled ldap round", tracking_id=tracking_id
+            )
+            log.warning(
+                "scheduled round of %s failed: %s (tracking id %s)",
+                source.name,
+                err.description,
+                tracking_id,
+            )
+            raise
 
     def check(self, org_id: str, instance_id: str) -> bool:
         """Ask Entra about the instance: a push job's status (saved for the console), for

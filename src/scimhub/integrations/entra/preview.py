@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from ...directory.current import Current, StoredGroup, StoredUser
@@ -40,6 +38,7 @@ from ...scim.errors import ScimError
 from ...scim.evaluate import value_at
 from ...scim.filter import parse_path
 from ...scim.schemas import GROUP_URN, ResourceType
+from ..pull.forecast import Change, Tally
 from . import mappings as mapping_rules
 from .connection import EntraConnection
 from .errors import BadRequest, Conflict
@@ -47,55 +46,9 @@ from .graph import GraphClient
 from .lookup import saved_instance
 from .pull import document_digest, user_document, user_select
 
-SAMPLES = 5  # names shown per kind of change
 PAGE = "999"  # Graph's largest page
 GRAPH_USER = "#microsoft.graph.user"
 UNREAD_SOURCES = frozenset({"manager"})  # not in a /users listing
-
-
-class Change(StrEnum):
-    CREATE = "create"
-    UPDATE = "update"
-    UNCHANGED = "unchanged"
-    DEACTIVATE = "deactivate"
-    DELETE = "delete"
-    ERROR = "error"  # the values would be refused (Entra escrows the user; pull skips it)
-
-
-REMOVALS = (Change.DEACTIVATE, Change.DELETE)
-
-
-@dataclass
-class Tally:
-    """One resource type's forecast: counts per change, the attributes updates change, and
-    the first few names of each change."""
-
-    counts: Counter[Change] = field(default_factory=Counter)
-    attributes: Counter[str] = field(default_factory=Counter)
-    samples: dict[Change, list[dict[str, Any]]] = field(default_factory=dict)
-
-    def add(self, change: Change, name: str, detail: dict[str, Any] | None = None) -> None:
-        self.counts[change] += 1
-        if change is Change.UNCHANGED:
-            return
-        shown = self.samples.setdefault(change, [])
-        if len(shown) < SAMPLES:
-            shown.append({"name": name, **(detail or {})})
-
-    def updated(self, name: str, changed: list[str]) -> None:
-        self.attributes.update(changed)
-        self.add(Change.UPDATE, name, {"attributes": changed})
-
-    @property
-    def removals(self) -> int:
-        return sum(self.counts[c] for c in REMOVALS)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            **{c.value: self.counts[c] for c in Change},
-            "attributes": dict(self.attributes.most_common()),
-            "samples": {c.value: self.samples.get(c, []) for c in Change if c != Change.UNCHANGED},
-        }
 
 
 @dataclass

@@ -13,33 +13,33 @@ public URL, else the instance's saved hub URL, else the hub-relative path.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
-
-import orjson
 
 from ... import metrics
 from ...directory.current import Current
-from ...directory.deletion_brake import Action, DeletionBrake, Noted
+from ...directory.deletion_brake import Action, DeletionBrake
 from ...directory.events import Source, SourceKind, caused_by
 from ...directory.groups import Groups
-from ...directory.imports import ImportItem, Imports
+from ...directory.imports import Imports
 from ...directory.instances import Instance, Instances, Mode
-from ...directory.links import Link, Links
+from ...directory.links import Links
 from ...directory.locator import Locator
 from ...directory.users import Users
-from ...scim.errors import NotFound, ScimError
+from ...scim.errors import ScimError
 from ...scim.filter import parse_path
 from ...scim.patch import PatchOp, apply_patch
 from ...scim.schemas import USER, USER_URN, ResourceType
 from ...store.engine import utcnow
+from ..pull.engine import GROUP_SCHEMA, Incoming, PullCounts, PullEngine, document_digest
 from .connection import EntraConnection
 from .errors import AlreadyRunning, Conflict
 from .graph import GraphClient
 from .mappings import extension_sources
+
+__all__ = ["PullCounts", "PullSync", "document_digest", "user_document", "user_select"]
 
 # Graph user properties the default mappings read; `manager` needs $expand and is not
 # pulled (push covers it).
@@ -49,26 +49,6 @@ USER_SELECT = (
 )
 PAGE_SIZE = 999  # Graph's largest page for users and groups
 Progress = Callable[[str, int], None]
-
-
-@dataclass
-class PullCounts:
-    users_created: int = 0
-    users_updated: int = 0
-    users_unchanged: int = 0
-    users_deactivated: int = 0
-    users_deleted: int = 0
-    groups_created: int = 0
-    groups_updated: int = 0
-    groups_deleted: int = 0
-    removals_held: int = 0  # removals past the deletion threshold, waiting for an admin
-    skipped: int = 0
-    pages: int = 0
-    seconds: float = 0.0
-
-
-def document_digest(doc: dict[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def user_select(mappings: list[dict[str, str]]) -> str:
@@ -94,6 +74,9 @@ def user_document(
 
 
 class PullSync:
+    """Graph delta queries, read a page at a time and handed to the shared pull engine
+    (`integrations.pull.engine`), which applies them as it applies every source's."""
+
     def __init__(
         self,
         connection: EntraConnection,
@@ -116,6 +99,14 @@ class PullSync:
         self.imports = imports
         self.brake = brake
         self.current = current
+        self.engine = PullEngine(
+            instances=instances,
+            groups=groups,
+            links=links,
+            imports=imports,
+            brake=brake,
+            current=current,
+        )
         self.page_size = page_size
         self.base_url = base_url  # the hub's public URL, for `meta.location` in events
 
@@ -133,7 +124,7 @@ class PullSync:
         Every round is counted, however it was started (`scimhub_sync_rounds_total`)."""
         started, outcome = time.perf_counter(), "failed"
         try:
-            with self.instances.round_lock(instance_id) as mine:
+            with self.engine.locked(instance_id) as mine:
                 if not mine:
                     outcome = "busy"
                     raise AlreadyRunning()
@@ -162,12 +153,7 @@ class PullSync:
         with caused_by(Source(SourceKind.ENTRA, instance.name, instance.id, tracking_id)):
             instance = self._round(graph, instance, "users", counts, progress)
             instance = self._round(graph, instance, "groups", counts, progress)
-            settled = self.brake.settle(instance, self._locator(instance))
-            counts.users_deleted = settled.count("User", Action.DELETE)
-            counts.users_deactivated = settled.count("User", Action.DEACTIVATE)
-            counts.groups_deleted = settled.count("Group", Action.DELETE)
-            counts.removals_held = settled.held
-            counts.seconds = round(time.monotonic() - started, 3)
+            self.engine.settle(instance, self._locator(instance), counts, started)
             self.instances.finish_pull(
                 instance, {**asdict(counts), "finished": utcnow().isoformat()}
             )
@@ -210,129 +196,60 @@ class PullSync:
             instance = self.instances.update(instance, **{column: next_link or delta_link})
             if not next_link:
                 if seen is not None:
-                    self._unseen(instance, "User" if kind == "users" else "Group", seen)
+                    self.engine.unseen(instance, "User" if kind == "users" else "Group", seen)
                 return instance
             link = next_link
 
-    def _unseen(self, instance: Instance, kind: str, seen: set[str]) -> None:
-        """Linked objects a round from scratch did not see leave as Graph's soft deletes do
-        (users deactivated, groups deleted), through the brake like every removal."""
-        action = Action.DEACTIVATE if kind == "User" else Action.DELETE
-        gone = [
-            Noted(oid, kind, rid, action)
-            for oid, rid in self.current.linked_present(instance.id, kind).items()
-            if oid not in seen
-        ]
-        if gone:
-            self.brake.note(instance, gone)
-
     def _users(self, instance: Instance, items: list[dict[str, Any]], counts: PullCounts) -> None:
-        org_id = instance.org_id
-        known = self.links.get_many(instance.id, [i["id"] for i in items if "id" in i])
-        batch: list[ImportItem] = []
-        digests: dict[str, str] = {}
-        noted: list[Noted] = []
-        rt = self.imports.attributes.types(org_id).of("User")
+        rt = self.imports.attributes.types(instance.org_id).of("User")
+        page: list[Incoming] = []
         for item in items:
             oid = item.get("id")
             if not oid:
                 continue
-            link = known.get(oid)
             removed = item.get("@removed")
             if removed is not None:
-                if link is not None:
-                    noted.append(Noted(oid, "User", link.resource_id, _action(removed)))
+                page.append(Incoming(oid, removed=_action(removed)))
                 continue
             try:
-                doc = user_document(item, instance.mappings, rt)
-            except ScimError:
-                counts.skipped += 1
-                continue
-            digest = document_digest(doc)
-            if link is not None and link.digest == digest:
-                counts.users_unchanged += 1
-                continue
-            batch.append(ImportItem(oid, link.resource_id if link else None, doc))
-            digests[oid] = digest
-        if batch:
-            result = self.imports.users(org_id, batch, self._locator(instance))
-            counts.users_created += result.created
-            counts.users_updated += result.updated
-            counts.skipped += len(result.errors)
-            self.links.save(
-                instance.id,
-                [Link(oid, "User", rid, digests[oid]) for oid, rid in result.ids.items()],
-            )
-        self._removals(instance, noted, _present(items))
-
-    def _removals(self, instance: Instance, noted: list[Noted], present: list[str]) -> None:
-        """A page's removals are noted, for the brake to settle at the round's end; what it
-        reports present again drops a removal noted or held before."""
-        self.brake.note(instance, noted)
-        if present:
-            self.brake.came_back(instance, present)
+                page.append(Incoming(oid, user_document(item, instance.mappings, rt)))
+            except ScimError as error:
+                page.append(Incoming(oid, error=error.detail))
+        self.engine.users(instance, page, counts, self._locator(instance))
 
     def _groups(self, instance: Instance, items: list[dict[str, Any]], counts: PullCounts) -> None:
-        org_id = instance.org_id
-        known = self.links.get_many(instance.id, [i["id"] for i in items if "id" in i])
-        batch: list[ImportItem] = []
-        digests: dict[str, str] = {}
-        noted: list[Noted] = []
+        page: list[Incoming] = []
         for item in items:
             oid = item.get("id")
             if not oid:
                 continue
-            link = known.get(oid)
             if item.get("@removed") is not None:
-                if link is not None:
-                    noted.append(Noted(oid, "Group", link.resource_id, Action.DELETE))
-                continue
-            if not item.get("displayName"):
-                continue  # a membership-only change; members are applied below
-            doc = {
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                "displayName": item["displayName"],
-                "externalId": oid,
-            }
-            digest = document_digest(doc)
-            if link is None or link.digest != digest:
-                batch.append(ImportItem(oid, link.resource_id if link else None, doc))
-                digests[oid] = digest
-        ids = {oid: link.resource_id for oid, link in known.items()}
-        if batch:
-            result = self.imports.groups(org_id, batch, self._locator(instance))
-            counts.groups_created += result.created
-            counts.groups_updated += result.updated
-            counts.skipped += len(result.errors)
-            self.links.save(
-                instance.id,
-                [Link(oid, "Group", rid, digests[oid]) for oid, rid in result.ids.items()],
-            )
-            ids.update(result.ids)
-        self._removals(instance, noted, _present(items))
-        self._members(instance, items, ids)
-
-    def _members(
-        self, instance: Instance, items: list[dict[str, Any]], ids: dict[str, str]
-    ) -> None:
-        member_oids = {m["id"] for i in items for m in i.get("members@delta", []) if "id" in m}
-        members = {
-            oid: link.resource_id
-            for oid, link in self.links.get_many(instance.id, sorted(member_oids)).items()
-        }
+                page.append(Incoming(oid, removed=Action.DELETE))
+            elif not item.get("displayName"):
+                page.append(Incoming(oid))  # a membership-only change; members below
+            else:
+                doc = {
+                    "schemas": [GROUP_SCHEMA],
+                    "displayName": item["displayName"],
+                    "externalId": oid,
+                }
+                page.append(Incoming(oid, doc))
+        done = self.engine.groups_page(instance, page, counts, self._locator(instance))
+        changes = []
         for item in items:
-            gid = ids.get(item.get("id", ""))
+            gid = done.ids.get(item.get("id", ""))
             delta = item.get("members@delta")
             if gid is None or not delta:
                 continue
-            add = [
-                members[m["id"]] for m in delta if "@removed" not in m and m.get("id") in members
-            ]
-            remove = [members[m["id"]] for m in delta if "@removed" in m and m.get("id") in members]
-            try:
-                self.groups.change_members(instance.org_id, gid, add=add, remove=remove)
-            except NotFound:
-                continue
+            ids = [m for m in delta if isinstance(m.get("id"), str)]
+            changes.append(
+                (
+                    gid,
+                    [m["id"] for m in ids if "@removed" not in m],
+                    [m["id"] for m in ids if "@removed" in m],
+                )
+            )
+        self.engine.member_changes(instance, changes)
 
 
 def _action(removed: Any) -> Action:
@@ -340,8 +257,3 @@ def _action(removed: Any) -> Action:
     or the object leaving the scope (deactivate, as Entra's push does)."""
     reason = removed.get("reason") if isinstance(removed, dict) else None
     return Action.DELETE if reason == "deleted" else Action.DEACTIVATE
-
-
-def _present(items: list[dict[str, Any]]) -> list[str]:
-    """The ids of a page's objects that are not removed."""
-    return [i["id"] for i in items if i.get("id") and i.get("@removed") is None]
