@@ -99,7 +99,7 @@ def _within_scope(request: Request, token: TokenInfo) -> None:
     (POST, PUT, PATCH, DELETE, Bulk) and is refused before it is read. Raises Forbidden."""
     if not token.scope.read_only or request.method in SAFE_METHODS:
         return
-    if request.method == "POST" and request.url.path.endswith("/.search"):
+    if request.method == "POST" and request.scope["path"].endswith("/.search"):
         return
     raise Forbidden(
         f"this token is read-only (scope {token.scope}): it may read and search the "
@@ -140,7 +140,7 @@ def _operation(request: Request, resource_type: str | None) -> tuple[str, str]:
     method = request.method
     if resource_type == "Bulk":
         return resource, "bulk"
-    if method == "POST" and request.url.path.endswith("/.search"):
+    if method == "POST" and request.scope["path"].endswith("/.search"):
         return resource, "search"
     if method in ("GET", "HEAD"):
         if resource_type is None:
@@ -205,7 +205,7 @@ def scim_endpoint(resource_type: str | None) -> Callable[[Handler], Endpoint]:
                         org_id=org_id,
                         time=event_time(),
                         method=request.method,
-                        path=request.url.path[:2000],
+                        path=request.scope["path"][:2000],
                         resource_type=resource_type,
                         status=response.status_code,
                         scim_type=scim_type,

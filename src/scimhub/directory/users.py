@@ -19,6 +19,7 @@ from ..scim.schemas import ResourceType
 from ..store import queries
 from ..store.engine import Database, utcnow
 from ..store.errors import is_unique_violation
+from ..store.hot import HotRead
 from ..store.tables import groups, memberships, users
 from . import recycle_bin, search
 from .changes import member_event, user_updated, without
@@ -55,6 +56,10 @@ class Users:
         self.db = db
         self.attributes = attributes  # the organisation's own: its resource type
         self.max_values = max_values  # elements per multi-valued attribute; None: unbounded
+        # The reads every SCIM client repeats: a GET by id, Entra's userName match.
+        self._by_id = HotRead(db, queries.user_by_id)
+        self._with_groups = HotRead(db, queries.user_with_groups)
+        self._by_name_with_groups = HotRead(db, queries.user_by_name_with_groups)
 
     def create(self, org_id: str, body: Any, loc: Locator) -> dict[str, Any]:
         types = self.attributes.types(org_id)
@@ -89,13 +94,11 @@ class Users:
     def get(
         self, org_id: str, user_id: str, loc: Locator, *, with_groups: bool = True
     ) -> dict[str, Any]:
-        with self.db.read_one() as conn:
-            if not with_groups:
-                return self._render(self._row(conn, org_id, user_id), loc, None)
-            rows = conn.execute(queries.user_with_groups, {"id": user_id, "org_id": org_id}).all()
+        params = {"id": user_id, "org_id": org_id}
+        rows = (self._with_groups if with_groups else self._by_id).rows(params)
         if not rows:
             raise NotFound(f"User {user_id} not found")
-        return self._render_joined(rows, loc)
+        return self._render_joined(rows, loc) if with_groups else self._render(rows[0], loc, None)
 
     def replace(
         self, org_id: str, user_id: str, body: Any, loc: Locator, *, if_match: str | None = None
@@ -175,7 +178,7 @@ class Users:
             # Entra's matching query, or a unique custom attribute's value: one statement
             # for the user and its groups.
             if (name := search.unique_lookup(types.user, bound)) is not None:
-                found = self._one(queries.user_by_name_with_groups, {"value": name}, org_id)
+                found = self._by_name_with_groups.rows({"org_id": org_id, "value": name})
                 return self._page(found, query, loc)
             if (held := search.unique_custom_lookup(types.user, bound)) is not None:
                 attribute_id = types.attribute_ids("User")(held.schema, held.attribute)

@@ -7,6 +7,7 @@ read transaction tries to upgrade.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -112,6 +113,14 @@ class Database:
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._checkpointer: Checkpointer | None = None
         self._subscribers: dict[str, list[Callable[[], None]]] = {}
+        # Hot reads' own connections on a SQLite file, one per thread (store/hot.py).
+        path = engine.url.database or ""
+        self.has_hot_readers = (
+            self.is_sqlite and bool(path) and path != ":memory:" and not path.startswith("file:")
+        )
+        self._readers = threading.local()
+        self._all_readers: list[Any] = []
+        self._readers_lock = threading.Lock()
 
     @classmethod
     def connect(cls, url: str) -> Database:
@@ -183,7 +192,28 @@ class Database:
         with self.read_one() as conn:
             conn.exec_driver_sql("SELECT 1")
 
+    def hot_reader(self) -> Any:
+        """This thread's own driver connection for single-statement reads on a SQLite file
+        (`has_hot_readers`): autocommit, the pool's pragmas, held for the thread's life,
+        so a read pays neither a pool checkout nor a checkin. Never used for writes."""
+        conn = getattr(self._readers, "conn", None)
+        if conn is None:
+            dialect = self.engine.dialect
+            assert dialect.dbapi is not None  # loaded with the engine
+            cargs, cparams = dialect.create_connect_args(self.engine.url)
+            conn = dialect.dbapi.connect(*cargs, **{**cparams, "isolation_level": None})
+            _sqlite_on_connect(conn, None)
+            self._readers.conn = conn
+            with self._readers_lock:
+                self._all_readers.append(conn)
+        return conn
+
     def dispose(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
+        with self._readers_lock:
+            readers, self._all_readers = self._all_readers, []
+        for conn in readers:
+            conn.close()
+        self._readers = threading.local()
         self.engine.dispose()
