@@ -25,21 +25,24 @@ class Invalid(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """A string of at most `most` characters, stripped: required without a `default`,
-    never blank unless the default is ""."""
+    """A string of at most `most` characters, stripped: required without a `default`
+    (`optional`: None when absent), never blank unless the default is ""."""
 
     name: str
     most: int
     default: str | None = None
     doc: str = ""
+    optional: bool = False
 
     @property
     def required(self) -> bool:
-        return self.default is None
+        return self.default is None and not self.optional
 
-    def read(self, value: Any) -> str:
+    def read(self, value: Any) -> Any:
         value = self.default if value is None else value
         if value is None:
+            if self.optional:
+                return None
             raise Invalid(f"{self.name} is required")
         if not isinstance(value, str):
             raise Invalid(f"{self.name} must be a string")
@@ -107,18 +110,21 @@ class Choice:
 
 @dataclass(frozen=True, slots=True)
 class Flag:
-    """true or false; required without a `default`."""
+    """true or false; required without a `default` (`optional`: None when absent)."""
 
     name: str
     default: bool | None = None
     doc: str = ""
+    optional: bool = False
 
     @property
     def required(self) -> bool:
-        return self.default is None
+        return self.default is None and not self.optional
 
-    def read(self, value: Any) -> bool:
+    def read(self, value: Any) -> bool | None:
         value = self.default if value is None else value
+        if value is None and self.optional:
+            return None
         if not isinstance(value, bool):
             raise Invalid(f"{self.name} must be true or false")
         return value
@@ -177,10 +183,28 @@ class Strings:
         return {"type": "array", "items": {"type": "string"}}
 
 
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
+    "object": (dict,),
+    "array": (list,),
+    "null": (type(None),),
+}
+
+
+def _is(value: Any, kind: str) -> bool:
+    if isinstance(value, bool):  # an int in Python, never in JSON
+        return kind == "boolean"
+    return isinstance(value, _JSON_TYPES[kind])
+
+
 @dataclass(frozen=True, slots=True)
 class Raw:
-    """A member passed on as sent to what checks it (a threshold, a mapping list): its
-    `shape` is what that check takes, documented here; `present` tells absent from null."""
+    """A member passed on as sent to what checks it in depth (a threshold, a mapping list,
+    an attribute definition): its `shape` is what that check takes, documented here, and
+    its top-level `type` and `enum` are checked here."""
 
     name: str
     shape: Schema
@@ -188,6 +212,13 @@ class Raw:
     doc: str = ""
 
     def read(self, value: Any) -> Any:
+        kinds = self.shape.get("type")
+        if kinds is not None:
+            kinds = [kinds] if isinstance(kinds, str) else kinds
+            if not any(_is(value, k) for k in kinds):
+                raise Invalid(f"{self.name} must be {' or '.join(kinds)}")
+        if "enum" in self.shape and value not in self.shape["enum"]:
+            raise Invalid(f"{self.name} must be one of {', '.join(map(repr, self.shape['enum']))}")
         return value
 
     def schema(self) -> Schema:
@@ -279,9 +310,13 @@ class Integer:
         if raw is None:
             return self.default
         # str.isdigit accepts "²", which int() refuses; "007" is 7.
-        if raw.isascii() and raw.isdigit() and len(raw) <= 20:
-            if self.least <= int(raw) <= self.most:
-                return int(raw)
+        if (
+            raw.isascii()
+            and raw.isdigit()
+            and len(raw) <= 20
+            and self.least <= int(raw) <= self.most
+        ):
+            return int(raw)
         raise Invalid(
             f"{self.name} must be an integer from {self.least} to {self.most}, got {raw[:64]!r}"
         )
@@ -295,26 +330,28 @@ class Integer:
 
 @dataclass(frozen=True, slots=True)
 class Word:
-    """A string of 1 to `most` characters, one of `choices` when given; None when absent."""
+    """A string of `least` to `most` characters, one of `choices` when given; None when
+    absent."""
 
     name: str
     most: int = 128
     choices: tuple[str, ...] = ()
     doc: str = ""
+    least: int = 1
 
     def read(self, raw: str | None) -> str | None:
         if raw is None:
             return None
         if self.choices and raw not in self.choices:
             raise Invalid(f"{self.name} must be one of {', '.join(self.choices)}")
-        if not 0 < len(raw) <= self.most:
-            raise Invalid(f"{self.name} has 1 to {self.most} characters")
+        if not self.least <= len(raw) <= self.most:
+            raise Invalid(f"{self.name} has {self.least} to {self.most} characters")
         return raw
 
     def schema(self) -> Schema:
         if self.choices:
             return {"type": "string", "enum": list(self.choices)}
-        return {"type": "string", "minLength": 1, "maxLength": self.most}
+        return {"type": "string", "minLength": self.least, "maxLength": self.most}
 
 
 @dataclass(frozen=True, slots=True)

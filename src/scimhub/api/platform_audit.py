@@ -12,7 +12,17 @@ from starlette.responses import Response
 
 from ..directory.audit import AuditEvent
 from .declared import Query, Word
-from .operations import INTEGER, NULLABLE_STRING, OBJECT, STRING, Described, Family, Op, listing, obj
+from .operations import (
+    INTEGER,
+    NULLABLE_STRING,
+    OBJECT,
+    STRING,
+    Described,
+    Family,
+    Op,
+    listing,
+    obj,
+)
 from .operator_auth import OperatorContext, operator_endpoint
 from .responses import JsonResponse
 from .v1 import PREFIX
