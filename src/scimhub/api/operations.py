@@ -8,7 +8,7 @@ a method it does not document.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -29,7 +29,8 @@ class Family(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Op:
     """One operation. `returns` is the success body's schema (None: no body), `errors`
-    the statuses it may answer beyond those of its family (`openapi.py`)."""
+    the statuses it may answer beyond those of its family (`openapi.py`); one below 400
+    there is another success, with the same body (a PUT that creates: 201)."""
 
     summary: str
     returns: Schema | None = None
@@ -39,6 +40,7 @@ class Op:
     errors: tuple[int, ...] = ()
     doc: str = ""
     media: str = "application/json"
+    path: dict[str, Schema] = field(default_factory=dict)  # a path parameter's, if not any string
 
 
 class Described(Route):
