@@ -381,7 +381,8 @@ class Names:
         alternatives = "|".join(self.choices).replace(".", r"\.")
         return {
             "type": "string",
-            "pattern": rf"^\s*({alternatives})\s*(,\s*({alternatives})\s*)*$",
+            # blanks and empty items around the names are skipped, as `read` does
+            "pattern": rf"^[\s,]*({alternatives})([\s,]*,[\s,]*({alternatives}))*[\s,]*$",
             "description": f"comma-separated, of: {', '.join(self.choices)}",
         }
 
