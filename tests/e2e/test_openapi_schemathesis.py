@@ -13,12 +13,14 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 from schemathesis.generation.case import Case
 from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.checks import (
@@ -87,7 +89,7 @@ def live(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 _names = itertools.count()
 
 
-def _prepare(case: Case, live: Live, kept: dict[str, str]) -> dict[str, str]:
+def _prepare(case: Case[Any], live: Live, kept: dict[str, str]) -> dict[str, str]:
     """The credential the operation takes, and what it acts on: the fuzzed organisation
     and resources made in it, so that the operations reach past authentication and lookup
     (a fresh one for a DELETE, so the others keep theirs)."""
@@ -108,7 +110,12 @@ def _prepare(case: Case, live: Live, kept: dict[str, str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {live.admin if organisation_api else live.operator}"}
 
 
-def _fuzz(operation: APIOperation, live: Live, seen: Counter[int], kept: dict[str, str]) -> None:
+def _fuzz(
+    operation: APIOperation[Any, Any, Any, Any],
+    live: Live,
+    seen: Counter[int],
+    kept: dict[str, str],
+) -> None:
     @settings(
         max_examples=EXAMPLES,
         derandomize=True,
@@ -118,7 +125,7 @@ def _fuzz(operation: APIOperation, live: Live, seen: Counter[int], kept: dict[st
         suppress_health_check=list(HealthCheck),
     )
     @given(case=operation.as_strategy())
-    def run(case: Case) -> None:
+    def run(case: Case[Any]) -> None:
         headers = _prepare(case, live, kept)
         response = case.call(base_url=live.url, headers=headers, timeout=30)
         seen[response.status_code] += 1
@@ -133,6 +140,7 @@ def test_every_operation_conforms_and_no_input_is_a_server_error(live: Live) -> 
     statuses: dict[str, Counter[int]] = {}
     kept: dict[str, str] = {}
     for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result  # the document loads
         operation = result.ok()
         operations += 1
         try:

@@ -51,7 +51,7 @@ _REASONS = {
     502: "The upstream directory or Graph answered unexpectedly",
     503: "Unavailable (the database, upstream, or a missing secret key); retry",
 }
-_SECURITY = {
+_SECURITY: dict[Family, list[dict[str, list[str]]]] = {
     Family.OPERATOR: [{"operatorToken": []}],
     Family.ORG: [{"adminToken": []}],
     Family.INTEGRATION: [{"adminToken": []}, {"consoleSession": [], "csrfToken": []}],
