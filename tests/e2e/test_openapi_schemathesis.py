@@ -21,6 +21,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
+from schemathesis.generation import GenerationMode
 from schemathesis.generation.case import Case
 from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.checks import (
@@ -124,7 +125,8 @@ def _fuzz(
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy())
+    # inputs that fit the document, and inputs that do not (each must be refused, not 500)
+    @given(case=operation.as_strategy() | operation.as_strategy(GenerationMode.NEGATIVE))
     def run(case: Case[Any]) -> None:
         headers = _prepare(case, live, kept)
         response = case.call(base_url=live.url, headers=headers, timeout=30)
@@ -154,4 +156,5 @@ def test_every_operation_conforms_and_no_input_is_a_server_error(live: Live) -> 
     reached = [name for name, seen in statuses.items() if set(seen) - {401, 404}]
     assert len(reached) >= 45, statuses
     assert not failures, "\n\n".join(failures)
-    assert time.monotonic() - started < 120
+    if EXAMPLES <= 12:  # the CI budget
+        assert time.monotonic() - started < 120
