@@ -14,39 +14,37 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ..directory.locator import Locator
 from ..directory.recycle_bin import Kind, NameTaken
 from ..scim.errors import NotFound as ScimNotFound
+from .operations import NULLABLE_STRING, OBJECT, STRING, Described, Family, Op, listing, obj
 from .responses import JsonResponse
 from .scim_endpoint import base_url
-from .v1 import V1_PREFIX, BadRequest, Conflict, NotFound, V1Context, v1_endpoint
+from .v1 import V1_PREFIX, Conflict, NotFound, V1Context, v1_endpoint
+from .v1_input import PAGING
 
-MAX_LIMIT = 500
+DELETED = obj(
+    "id",
+    "resourceType",
+    "deletedAt",
+    id=STRING,
+    resourceType=STRING,
+    name=NULLABLE_STRING,
+    displayName=NULLABLE_STRING,
+    externalId=NULLABLE_STRING,
+    deletedAt=STRING,
+    deletedBy=NULLABLE_STRING,
+)
 
 
-def _number(raw: str | None, name: str, default: int, least: int, most: int) -> int:
-    if raw is None:
-        return default
-    if raw.isascii() and raw.isdigit() and len(raw) <= 9 and least <= int(raw) <= most:
-        return int(raw)
-    raise BadRequest(f"{name} must be an integer from {least} to {most}, got {raw[:64]!r}")
-
-
-def _routes(path: str, kind: Kind) -> list[Route]:
+def _routes(path: str, kind: Kind) -> list[Described]:
     """The list and the restore of one kind of deleted resource."""
 
     @v1_endpoint
     async def list_deleted(request: Request, ctx: V1Context) -> Response:
-        params = request.query_params
-        unknown = sorted(k for k in params if k not in ("limit", "offset"))
-        if unknown:
-            raise BadRequest(
-                f"unknown parameter {unknown[0][:64]!r}; this endpoint takes limit, offset"
-            )
-        limit = _number(params.get("limit"), "limit", 100, 1, MAX_LIMIT)
-        offset = _number(params.get("offset"), "offset", 0, 0, 10**9)
+        paging = PAGING.read(request.query_params)
+        limit, offset = paging["limit"], paging["offset"]
 
         def read() -> Response:
             bin_ = ctx.hub.recycle_bin
@@ -76,9 +74,26 @@ def _routes(path: str, kind: Kind) -> list[Route]:
 
         return await ctx.off_loop(write)
 
+    what = f"{kind.lower()}s"
     return [
-        Route(f"{V1_PREFIX}/{path}", list_deleted, methods=["GET"]),
-        Route(f"{V1_PREFIX}/{path}/{{resource_id}}/restore", restore, methods=["POST"]),
+        Described(
+            f"{V1_PREFIX}/{path}",
+            list_deleted,
+            family=Family.ORG,
+            tag="Recycle bin",
+            GET=Op(f"Deleted {what} in the recycle bin", listing(DELETED, "total"), query=PAGING),
+        ),
+        Described(
+            f"{V1_PREFIX}/{path}/{{resource_id}}/restore",
+            restore,
+            family=Family.ORG,
+            tag="Recycle bin",
+            POST=Op(
+                f"Restore a deleted {kind.lower()} (answers it as SCIM GET does)",
+                OBJECT,
+                errors=(409,),
+            ),
+        ),
     ]
 
 

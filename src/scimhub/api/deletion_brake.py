@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from starlette.requests import Request
-from starlette.routing import Route
 
 from ..directory.actor import Actor
 from ..directory.deletion_brake import InvalidThreshold, RoundRunning, Threshold
@@ -28,11 +27,18 @@ from ..integrations.entra.errors import BadRequest, Conflict, NotFound
 from ..integrations.entra.lookup import saved_instance
 from ..scim.errors import NotFound as Missing
 from .auth import Principal as Admin
+from .declared import Body, Integer, Query, Raw, Word
 from .integration import V1, by_method, endpoint
+from .operations import BOOLEAN, INTEGER, OBJECT, Described, Family, Op, obj
 from .scim_endpoint import base_url
 from .services import Hub
 
 _MAX_PAGE = 500
+HELD_QUERY = Query(Integer("limit", 0, _MAX_PAGE, 100), Integer("offset", 0, 10**9, 0))
+THRESHOLD = Body(
+    Raw("threshold", {"type": ["object", "null"]}, required=True, doc="null: back to the default")
+)
+BURSTS = Query(Word("state", choices=tuple(BurstState)))
 
 
 @contextmanager
@@ -48,21 +54,10 @@ def _refusals() -> Iterator[None]:
         raise BadRequest(f"deletion threshold: {exc}") from None
 
 
-def _page(request: Request) -> tuple[int, int]:
-    def number(name: str, default: int, top: int) -> int:
-        raw = request.query_params.get(name, "")
-        if not raw:
-            return default
-        if not (raw.isascii() and raw.isdigit()):
-            raise BadRequest(f"{name} must be a whole number")
-        return min(int(raw[:9]), top)
-
-    return number("limit", 100, _MAX_PAGE), number("offset", 0, 10**9)
-
-
 def held(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     instance = saved_instance(hub.instances, admin.org_id, request.path_params["instance_id"])
-    limit, offset = _page(request)
+    page = HELD_QUERY.read(request.query_params)
+    limit, offset = page["limit"], page["offset"]
     found, total = hub.brake.held(admin.org_id, instance.id, limit=limit, offset=offset)
     return {
         "total": total,
@@ -85,11 +80,9 @@ def discard(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str,
 
 
 def _threshold_in(request: Request) -> Threshold | None:
-    body = request.state.body
-    if not isinstance(body, dict) or "threshold" not in body:
-        raise BadRequest('the body is {"threshold": {...}} (null: back to the default)')
+    raw = THRESHOLD.read(request.state.body)["threshold"]
     with _refusals():
-        return None if body["threshold"] is None else Threshold.parse(body["threshold"])
+        return None if raw is None else Threshold.parse(raw)
 
 
 def instance_threshold(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
@@ -112,11 +105,8 @@ def org_threshold(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dic
 
 
 def bursts(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
-    raw = request.query_params.get("state", "")
-    try:
-        state = BurstState(raw) if raw else None
-    except ValueError:
-        raise BadRequest("state must be open, restored or dismissed") from None
+    raw = BURSTS.read(request.query_params)["state"]
+    state = BurstState(raw) if raw else None
     return {"bursts": [b.as_json() for b in hub.bursts.listed(admin.org_id, state)]}
 
 
@@ -136,26 +126,63 @@ def dismiss_burst(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dic
 _HELD = f"{V1}/instances/{{instance_id}}/heldRemovals"
 _BURST = f"{V1}/removalBursts/{{burst_id}}"
 _THRESHOLD = f"{V1}/instances/{{instance_id}}/deletionThreshold"
+_HELD_VIEW = obj(
+    "total", "removals", "threshold", total=INTEGER, removals={"type": "array"}, threshold=OBJECT
+)
+_VIEW = obj("threshold", threshold=OBJECT, inherited=BOOLEAN)
+_TAG = "Integration: deletion brake"
+
+
+def _route(path: str, run: Any, **ops: Op) -> Described:
+    return Described(path, run, family=Family.INTEGRATION, tag=_TAG, **ops)
+
+
 routes = [
-    Route(_HELD, endpoint(held, writes=False), methods=["GET"]),
-    Route(f"{_HELD}/approve", endpoint(approve, writes=True), methods=["POST"]),
-    Route(f"{_HELD}/discard", endpoint(discard, writes=True), methods=["POST"]),
-    Route(
+    _route(
+        _HELD,
+        endpoint(held, writes=False),
+        GET=Op("An instance's held removals", _HELD_VIEW, query=HELD_QUERY, errors=(404,)),
+    ),
+    _route(
+        f"{_HELD}/approve",
+        endpoint(approve, writes=True),
+        POST=Op("Apply every held removal", obj("approved", approved=INTEGER), errors=(404, 409)),
+    ),
+    _route(
+        f"{_HELD}/discard",
+        endpoint(discard, writes=True),
+        POST=Op("Drop the held removals", obj("discarded", discarded=INTEGER), errors=(404, 409)),
+    ),
+    _route(
         _THRESHOLD,
         by_method(
             GET=endpoint(instance_threshold, writes=False),
             PUT=endpoint(instance_threshold, writes=True),
         ),
-        methods=["GET", "PUT"],
+        GET=Op("An instance's deletion threshold", _VIEW, errors=(404,)),
+        PUT=Op("Set it (null: the organisation's)", _VIEW, body=THRESHOLD, errors=(404,)),
     ),
-    Route(
+    _route(
         f"{V1}/deletionThreshold",
         by_method(
             GET=endpoint(org_threshold, writes=False), PUT=endpoint(org_threshold, writes=True)
         ),
-        methods=["GET", "PUT"],
+        GET=Op("The organisation's deletion threshold", obj("threshold", threshold=OBJECT)),
+        PUT=Op("Set it (null: the default)", obj("threshold", threshold=OBJECT), body=THRESHOLD),
     ),
-    Route(f"{V1}/removalBursts", endpoint(bursts, writes=False), methods=["GET"]),
-    Route(f"{_BURST}/restore", endpoint(restore_burst, writes=True), methods=["POST"]),
-    Route(f"{_BURST}/dismiss", endpoint(dismiss_burst, writes=True), methods=["POST"]),
+    _route(
+        f"{V1}/removalBursts",
+        endpoint(bursts, writes=False),
+        GET=Op("Removal bursts Entra's push job made", obj("bursts"), query=BURSTS),
+    ),
+    _route(
+        f"{_BURST}/restore",
+        endpoint(restore_burst, writes=True),
+        POST=Op("Undo a burst", obj("restored", restored=OBJECT), errors=(404, 409)),
+    ),
+    _route(
+        f"{_BURST}/dismiss",
+        endpoint(dismiss_burst, writes=True),
+        POST=Op("Acknowledge a burst", obj("dismissed", dismissed=BOOLEAN), errors=(404, 409)),
+    ),
 ]

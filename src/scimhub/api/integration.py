@@ -22,12 +22,11 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
 from ..diagnose import FIXES, apply_fix, diagnose, explain_tracking_id
 from ..directory.actor import Actor
 from ..directory.events import Source, SourceKind, caused_by
-from ..directory.instances import Mode
+from ..directory.instances import SCOPES, Dialect, Mode
 from ..integrations.entra.audit_actions import AuditAction, record
 from ..integrations.entra.errors import (
     BadRequest,
@@ -48,6 +47,8 @@ from .access import proven_org
 from .auth import SESSION_COOKIE, SETUP_COOKIE, Refusal, Refused, authenticate, in_setup, signed_in
 from .auth import Principal as Admin
 from .body_limit import INTEGRATION_MAX_BYTES, BodyTooLarge, read_limited
+from .declared import Body, Choice, Flag, Invalid, Query, Raw, Text, Word
+from .operations import OBJECT, STRING, Described, Family, Op, obj
 from .responses import JsonResponse
 from .scim_endpoint import base_url
 from .services import Hub
@@ -160,6 +161,8 @@ def endpoint(
             body = await _json(request) if request.method in ("POST", "PUT") else None
             request.state.body = body
             result = await run_in_threadpool(call, admin)
+        except Invalid as exc:  # a declared body or query refused it (`declared.py`)
+            return error_response(BadRequest(str(exc)), tid)
         except IntegrationError as err:
             log.info(
                 "integration error %s %s tracking id %s upstream %s",
@@ -198,11 +201,39 @@ def _callback_uri(request: Request, hub: Hub) -> str:
     return f"{base_url(request, hub)}{CONSENT_CALLBACK}"
 
 
-def _flag(body: Any, name: str) -> bool:
-    value = body.get(name) if isinstance(body, dict) else None
-    if not isinstance(value, bool):
-        raise BadRequest(f"'{name}' must be true or false")
-    return value
+# What each body takes, read by its handler and documented from the same values. Members
+# they do not name are ignored (the console may send more), so the bodies are open.
+MAPPINGS: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"source": {"type": "string"}, "target": {"type": "string"}},
+        "required": ["source", "target"],
+    },
+    "description": "exactly one mapping targets userName",
+}
+SCOPE = Choice("scope", tuple(SCOPES), doc="which users Entra provisions")
+ENABLED = Body(Flag("enabled"), closed=False)
+SETUP = Body(
+    Text("tenant", most=128, default="common", doc="the Entra tenant to sign in to"),
+    Choice("scope", tuple(SCOPES), "assigned"),
+    Choice("mode", tuple(Mode), Mode.PUSH),
+    Choice("dialect", tuple(Dialect), Dialect.DEFAULT),
+    Raw("mappings", MAPPINGS),
+    closed=False,
+    optional=True,
+)
+ON_DEMAND = Body(Raw("userId", {"type": "string", "minLength": 1}), closed=False)
+SCOPE_BODY = Body(SCOPE, closed=False)
+MAPPINGS_BODY = Body(Raw("mappings", MAPPINGS, required=True), closed=False)
+PREVIEW = Body(
+    Raw("scope", {"type": "string", "enum": list(SCOPES)}),
+    Raw("mappings", MAPPINGS),
+    closed=False,
+    doc="what is left out stays as saved",
+)
+DIAGNOSIS = Query(Word("trackingId", least=0, most=128, doc="explain this request too"))
+FIX = Body(Choice("fix", tuple(FIXES)), Raw("instanceId", {"type": "string"}), closed=False)
 
 
 # -- handlers (run in a worker thread) ----------------------------------------------------
@@ -218,12 +249,12 @@ def status(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, 
 
 def setup(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     body = request.state.body or {}
-    tenant = body.get("tenant", "common") if isinstance(body, dict) else "common"
+    tenant = SETUP.read(body)["tenant"]
     url = hub.entra.setup.begin(
         admin.org_id,
         actor,
         redirect_uri=_callback_uri(request, hub),
-        tenant=str(tenant),
+        tenant=tenant,
         session_hash=admin.session_hash,
         options=SetupOptions.parse(body),
     )
@@ -232,7 +263,10 @@ def setup(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, A
 
 def allow_sync(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     return hub.entra.control.allow_sync(
-        admin.org_id, _flag(request.state.body, "enabled"), actor, hub_url=base_url(request, hub)
+        admin.org_id,
+        ENABLED.read(request.state.body)["enabled"],
+        actor,
+        hub_url=base_url(request, hub),
     )
 
 
@@ -240,7 +274,7 @@ def auto_sync(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[st
     return hub.entra.control.set_auto_sync(
         admin.org_id,
         request.path_params["instance_id"],
-        _flag(request.state.body, "enabled"),
+        ENABLED.read(request.state.body)["enabled"],
         actor,
     )
 
@@ -267,12 +301,9 @@ def sync_now(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str
 
 
 def on_demand(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
-    body = request.state.body or {}
+    body = ON_DEMAND.read(request.state.body)
     return hub.entra.control.provision_on_demand(
-        admin.org_id,
-        request.path_params["instance_id"],
-        body.get("userId") if isinstance(body, dict) else None,
-        actor,
+        admin.org_id, request.path_params["instance_id"], body.get("userId"), actor
     )
 
 
@@ -280,11 +311,10 @@ def scope(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, A
     iid = request.path_params["instance_id"]
     if request.method == "GET":
         return {"scope": saved_instance(hub.instances, admin.org_id, iid).scope}
-    body = request.state.body or {}
     doc = hub.entra.control.set_scope(
         admin.org_id,
         iid,
-        body.get("scope") if isinstance(body, dict) else None,
+        SCOPE_BODY.read(request.state.body)["scope"],
         actor,
         hub_url=base_url(request, hub),
     )
@@ -298,9 +328,8 @@ def mapping_list(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict
     if request.method == "GET":
         chosen = saved_instance(hub.instances, admin.org_id, iid).mappings
     else:
-        body = request.state.body or {}
         chosen = hub.entra.control.set_mappings(
-            admin.org_id, iid, body.get("mappings") if isinstance(body, dict) else None, actor
+            admin.org_id, iid, MAPPINGS_BODY.read(request.state.body)["mappings"], actor
         )["mappings"]
     custom = [d.definition for d in hub.attributes.definitions(admin.org_id, "User")]
     return {"mappings": chosen, "targets": mapping_targets(custom)}
@@ -316,6 +345,7 @@ def sources(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str,
 def preview(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     """What a scope or mapping change would do (`{"scope"?, "mappings"?}`), nothing written."""
     iid = request.path_params["instance_id"]
+    PREVIEW.read(request.state.body)
     return hub.preview.preview(admin.org_id, iid, request.state.body).as_json()
 
 
@@ -325,19 +355,15 @@ def disconnect(request: Request, hub: Hub, admin: Admin, actor: Actor) -> None:
 
 def diagnosis(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     """The troubleshooter's report; `?trackingId=` adds what that request was."""
-    tid = request.query_params.get("trackingId", "")[:128]
+    tid = DIAGNOSIS.read(request.query_params)["trackingId"] or ""
     report = explain_tracking_id(hub, admin.org_id, tid) if tid else diagnose(hub, admin.org_id)
     return report.as_json()
 
 
 def diagnosis_fix(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     """Apply one fix a finding offers (`{"fix": id, "instanceId": ...}`), then re-check."""
-    body = request.state.body if isinstance(request.state.body, dict) else {}
-    fix, instance_id = body.get("fix"), body.get("instanceId")
-    if fix not in FIXES:
-        raise BadRequest(f"fix must be one of {', '.join(FIXES)}")
-    if instance_id is not None and not isinstance(instance_id, str):
-        raise BadRequest("instanceId must be a string")
+    body = FIX.read(request.state.body)
+    fix, instance_id = body["fix"], body.get("instanceId")
     result = apply_fix(
         hub, admin.org_id, fix, actor=actor, hub_url=base_url(request, hub), instance_id=instance_id
     )
@@ -403,51 +429,124 @@ def by_method(**endpoints: Endpoint) -> Endpoint:
 
 
 V1 = "/extIntegration/azureAD/{org_id}/v1"
+_INSTANCE = f"{V1}/instances/{{instance_id}}"
+# Answers that go to Entra may be refused there: reconsent (401), throttled (429), gone
+# (404), unexpected (502), unavailable (503), or the hub not configured for it (412).
+ENTRA = (404, 409, 412, 429, 502, 503)
+_TAG = "Integration: Azure AD"
+STATUS = obj("instances", instances={"type": "array"})
+MAPPING_VIEW = obj("mappings", "targets", mappings=MAPPINGS, targets={"type": "array"})
+
+
+def _route(path: str, run: Endpoint, **ops: Op) -> Described:
+    return Described(path, run, family=Family.INTEGRATION, tag=_TAG, **ops)
+
+
 routes = [
-    Route(CONSENT_CALLBACK, consent_callback, methods=["GET"]),
-    Route(f"{V1}/status", endpoint(status, writes=False, wizard=True), methods=["GET"]),
-    Route(f"{V1}/setup", endpoint(setup, writes=True, wizard=True), methods=["POST"]),
-    Route(f"{V1}/allowSync", endpoint(allow_sync, writes=True), methods=["POST"]),
-    Route(
-        f"{V1}/instances/{{instance_id}}/autoSync",
+    Described(
+        CONSENT_CALLBACK,
+        consent_callback,
+        family=Family.BROWSER,
+        tag=_TAG,
+        GET=Op(
+            "Where Entra returns the admin after sign-in and consent",
+            obj("result", result=STRING),
+            errors=(303, 400, 401, 404, 409, 412, 429, 502, 503),
+            doc="A browser is redirected (303) to the console; with `Accept: application/"
+            "json`, the result or the error envelope.",
+        ),
+    ),
+    _route(
+        f"{V1}/status",
+        endpoint(status, writes=False, wizard=True),
+        GET=Op("The integration's status and each instance's", STATUS, errors=ENTRA),
+    ),
+    _route(
+        f"{V1}/setup",
+        endpoint(setup, writes=True, wizard=True),
+        POST=Op(
+            "Start the consent wizard",
+            obj("consentUrl", consentUrl=STRING),
+            body=SETUP,
+            errors=ENTRA,
+        ),
+    ),
+    _route(
+        f"{V1}/allowSync",
+        endpoint(allow_sync, writes=True),
+        POST=Op("Allow Azure AD sync, or pause it", OBJECT, body=ENABLED, errors=ENTRA),
+    ),
+    _route(
+        f"{_INSTANCE}/autoSync",
         endpoint(auto_sync, writes=True),
-        methods=["POST"],
+        POST=Op("Start or pause an instance's job", OBJECT, body=ENABLED, errors=ENTRA),
     ),
-    Route(
-        f"{V1}/instances/{{instance_id}}/syncNow", endpoint(sync_now, writes=True), methods=["POST"]
+    _route(
+        f"{_INSTANCE}/syncNow",
+        endpoint(sync_now, writes=True),
+        POST=Op("Push: restart Entra's job; pull: run a round now", OBJECT, errors=ENTRA),
     ),
-    Route(
-        f"{V1}/instances/{{instance_id}}/provisionOnDemand",
+    _route(
+        f"{_INSTANCE}/provisionOnDemand",
         endpoint(on_demand, writes=True),
-        methods=["POST"],
+        POST=Op("Provision one Entra user now", OBJECT, body=ON_DEMAND, errors=ENTRA),
     ),
-    Route(
-        f"{V1}/instances/{{instance_id}}/scope",
+    _route(
+        f"{_INSTANCE}/scope",
         by_method(
             GET=endpoint(scope, writes=False, wizard=True),
             PUT=endpoint(scope, writes=True, wizard=True),
         ),
-        methods=["GET", "PUT"],
+        GET=Op("The instance's scope", obj("scope", scope=STRING), errors=ENTRA),
+        PUT=Op(
+            "Change the scope (rotates the job's token, restarts it)",
+            obj("scope", scope=STRING),
+            body=SCOPE_BODY,
+            errors=ENTRA,
+        ),
     ),
-    Route(
-        f"{V1}/instances/{{instance_id}}/mappings",
+    _route(
+        f"{_INSTANCE}/mappings",
         by_method(
             GET=endpoint(mapping_list, writes=False, wizard=True),
             PUT=endpoint(mapping_list, writes=True, wizard=True),
         ),
-        methods=["GET", "PUT"],
+        GET=Op("The instance's mappings and the targets offered", MAPPING_VIEW, errors=ENTRA),
+        PUT=Op(
+            "Change the mappings (rewrites the job's schema)",
+            MAPPING_VIEW,
+            body=MAPPINGS_BODY,
+            errors=ENTRA,
+        ),
     ),
-    Route(
-        f"{V1}/instances/{{instance_id}}/mappingSources",
+    _route(
+        f"{_INSTANCE}/mappingSources",
         endpoint(sources, writes=False, wizard=True),
-        methods=["GET"],
+        GET=Op("What a mapping may read", obj("sources"), errors=ENTRA),
     ),
-    Route(
-        f"{V1}/instances/{{instance_id}}/preview",
+    _route(
+        f"{_INSTANCE}/preview",
         endpoint(preview, writes=False, wizard=True),
-        methods=["POST"],
+        POST=Op("What a scope or mapping change would do", OBJECT, body=PREVIEW, errors=ENTRA),
     ),
-    Route(f"{V1}/instances/{{instance_id}}", endpoint(disconnect, writes=True), methods=["DELETE"]),
-    Route(f"{V1}/diagnosis", endpoint(diagnosis, writes=False), methods=["GET"]),
-    Route(f"{V1}/diagnosis/fix", endpoint(diagnosis_fix, writes=True), methods=["POST"]),
+    _route(
+        _INSTANCE,
+        endpoint(disconnect, writes=True),
+        DELETE=Op("Disconnect an instance", None, ok=204, errors=ENTRA),
+    ),
+    _route(
+        f"{V1}/diagnosis",
+        endpoint(diagnosis, writes=False),
+        GET=Op("The troubleshooter's report", OBJECT, query=DIAGNOSIS, errors=ENTRA),
+    ),
+    _route(
+        f"{V1}/diagnosis/fix",
+        endpoint(diagnosis_fix, writes=True),
+        POST=Op(
+            "Apply one fix a finding offers, then check again",
+            obj("result", "report", result=OBJECT, report=OBJECT),
+            body=FIX,
+            errors=ENTRA,
+        ),
+    ),
 ]

@@ -24,13 +24,14 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ..directory.deletion_brake import InvalidThreshold, Threshold
 from ..directory.locator import Locator
 from ..integrations.ldap.errors import LdapError, NoSource
 from ..scim.errors import NotFound as ScimNotFound
 from ..scim.errors import ScimError
+from .declared import Body, Flag, Raw
+from .operations import BOOLEAN, OBJECT, Described, Family, Op, obj
 from .responses import JsonResponse
 from .scim_endpoint import base_url
 from .v1 import (
@@ -45,6 +46,21 @@ from .v1 import (
 )
 
 _BASE = f"{V1_PREFIX}/ldap"
+_PASSWORD = Raw("password", {"type": "string", "writeOnly": True}, doc="the bind password")
+# The settings themselves (host, base DN, filters, mapping...) are checked by the LDAP
+# service, which names what is wrong (docs/ldap.md); here, the members the route reads.
+SOURCE = Body(
+    _PASSWORD,
+    Raw("name", {"type": "string"}),
+    Raw("enabled", {"type": "boolean"}),
+    closed=False,
+    doc="the source's settings (docs/ldap.md), and these",
+)
+TRIAL = Body(_PASSWORD, closed=False, optional=True, doc="settings about to be saved, or none")
+DRY_RUN = Body(Flag("full", False, doc="a full round, not a delta"), optional=True)
+THRESHOLD = Body(
+    Raw("threshold", {"type": ["object", "null"]}, required=True, doc="null: the default")
+)
 
 
 def _api_error(err: LdapError) -> ApiError:
@@ -80,12 +96,9 @@ async def source(request: Request, ctx: V1Context) -> Response:
         await _run(ctx, lambda: ldap.remove(ctx.org_id, actor=ctx.actor))
         return Response(status_code=204)
     body = await read_json(request)
-    if not isinstance(body, dict):
-        raise BadRequest("the body is an object of settings")
+    SOURCE.read(body)
     settings = dict(body)
     password = settings.pop("password", None)
-    if password is not None and not isinstance(password, str):
-        raise BadRequest("'password' must be text")
 
     def put() -> tuple[dict[str, Any], int]:
         if ldap.get(ctx.org_id) is None:
@@ -117,6 +130,7 @@ async def test(request: Request, ctx: V1Context) -> Response:
     body: Any = None
     if request.headers.get("content-length", "0") not in ("", "0"):
         body = await read_json(request)
+        TRIAL.read(body)
     settings = dict(body) if isinstance(body, dict) else None
     password = settings.pop("password", None) if settings is not None else None
     settings = settings or None
@@ -161,9 +175,7 @@ async def dry_run(request: Request, ctx: V1Context) -> Response:
     body: Any = {}
     if request.headers.get("content-length", "0") not in ("", "0"):
         body = await read_json(request)
-    full = body.get("full", False) if isinstance(body, dict) else False
-    if not isinstance(full, bool):
-        raise BadRequest("'full' must be true or false")
+    full = DRY_RUN.read(body)["full"]
     return JsonResponse(await _run(ctx, lambda: ctx.hub.ldap.dry_run(ctx.org_id, full=full)))
 
 
@@ -204,11 +216,9 @@ async def threshold(request: Request, ctx: V1Context) -> Response:
     brake = ctx.hub.brake
     new: Threshold | None = None
     if request.method == "PUT":
-        body = await read_json(request)
-        if not isinstance(body, dict) or "threshold" not in body:
-            raise BadRequest('the body is {"threshold": {...} | null}')
+        raw = THRESHOLD.read(await read_json(request))["threshold"]
         try:
-            new = None if body["threshold"] is None else Threshold.parse(body["threshold"])
+            new = None if raw is None else Threshold.parse(raw)
         except InvalidThreshold as exc:
             raise BadRequest(str(exc)) from None
 
@@ -225,13 +235,72 @@ async def threshold(request: Request, ctx: V1Context) -> Response:
     return JsonResponse(await _run(ctx, act))
 
 
+_TAG = "AD / LDAP source"
+_LDAP = (409, 422, 502, 503)  # its own codes 7011xx: the directory refused, or is unreachable
+HELD = obj("total", "removals", total={"type": "integer"}, removals={"type": "array"})
+THRESHOLD_VIEW = obj("threshold", threshold={"type": ["object", "null"]}, inherited=BOOLEAN)
+
+
+def _described(path: str, endpoint: Any, **ops: Op) -> Described:
+    return Described(f"{_BASE}{path}", endpoint, family=Family.ORG, tag=_TAG, **ops)
+
+
 routes = [
-    Route(_BASE, source, methods=["GET", "PUT", "DELETE"]),
-    Route(f"{_BASE}/presets", presets, methods=["GET"]),
-    Route(f"{_BASE}/test", test, methods=["POST"]),
-    Route(f"{_BASE}/sync", sync, methods=["POST"]),
-    Route(f"{_BASE}/dryRun", dry_run, methods=["POST"]),
-    Route(f"{_BASE}/heldRemovals", held, methods=["GET"]),
-    Route(f"{_BASE}/heldRemovals/{{decision:str}}", decide, methods=["POST"]),
-    Route(f"{_BASE}/deletionThreshold", threshold, methods=["GET", "PUT"]),
+    _described(
+        "",
+        source,
+        GET=Op("The organisation's LDAP source (never its password)", OBJECT, errors=_LDAP),
+        PUT=Op(
+            "Create (201) or change the source",
+            OBJECT,
+            body=SOURCE,
+            errors=(201, *_LDAP),
+        ),
+        DELETE=Op("Remove the source (its users and groups stay)", None, ok=204, errors=_LDAP),
+    ),
+    _described("/presets", presets, GET=Op("The AD and OpenLDAP presets", obj("presets"))),
+    _described(
+        "/test",
+        test,
+        POST=Op(
+            "Try the saved source, or settings about to be saved",
+            obj("ok", ok=BOOLEAN, steps={"type": "array"}),
+            body=TRIAL,
+            errors=_LDAP,
+        ),
+    ),
+    _described(
+        "/sync", sync, POST=Op("Run a round now", obj("counts", counts=OBJECT), errors=_LDAP)
+    ),
+    _described(
+        "/dryRun",
+        dry_run,
+        POST=Op(
+            "What the next round would change, written nowhere", OBJECT, body=DRY_RUN, errors=_LDAP
+        ),
+    ),
+    _described(
+        "/heldRemovals", held, GET=Op("The deletion brake's held removals", HELD, errors=_LDAP)
+    ),
+    _described(
+        "/heldRemovals/{decision:str}",
+        decide,
+        POST=Op(
+            "Apply or discard the held removals",
+            obj(approved={"type": "integer"}, discarded={"type": "integer"}),
+            errors=(409, *_LDAP),
+            path={"decision": {"type": "string", "enum": ["approve", "discard"]}},
+        ),
+    ),
+    _described(
+        "/deletionThreshold",
+        threshold,
+        GET=Op("The source's deletion threshold", THRESHOLD_VIEW, errors=_LDAP),
+        PUT=Op(
+            "Set the deletion threshold (null: inherit)",
+            THRESHOLD_VIEW,
+            body=THRESHOLD,
+            errors=_LDAP,
+        ),
+    ),
 ]

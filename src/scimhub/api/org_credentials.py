@@ -21,17 +21,18 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ..directory.admins import AdminError, AdminExists, AdminInfo
 from ..directory.errors import OrgNotFound
 from ..directory.roles import Role
 from ..directory.tokens import TokenInfo, TokenKind, TokenScope
+from .declared import Body, Choice, Flag, Number, Secret, Text
+from .operations import NULLABLE_STRING, STRING, Described, Family, Op, listing, obj
 from .operator_auth import OperatorContext, operator_endpoint
 from .orgs import ONE, missing, org_id_of
 from .responses import JsonResponse
 from .v1 import BadRequest, Conflict, NotFound
-from .v1_input import Members, read_object
+from .v1_input import read_object
 
 MAX_EXPIRY_DAYS = 3650
 # Longest password accepted: argon2 hashes any length, so this only bounds the work.
@@ -77,14 +78,21 @@ class TokenBody:
     kind: TokenKind
     expires_in: timedelta | None
 
+    BODY = Body(
+        Text("name", most=256, default="SCIM client"),
+        Choice("scope", tuple(TokenScope), TokenScope.WRITE),
+        Flag("admin", False, doc="an admin token (the organisation's admin APIs), not SCIM"),
+        Number("expiresInDays", least=1, most=MAX_EXPIRY_DAYS, doc="default: never expires"),
+    )
+
     @classmethod
     def parse(cls, body: Any) -> TokenBody:
-        m = Members(body, ("name", "scope", "admin", "expiresInDays"))
-        days = m.number("expiresInDays", least=1, most=MAX_EXPIRY_DAYS)
+        v = cls.BODY.read(body)
+        days = v["expiresInDays"]
         return cls(
-            m.text("name", most=256, default="SCIM client"),
-            TokenScope(m.choice("scope", tuple(TokenScope), TokenScope.WRITE)),
-            TokenKind.ADMIN if m.flag("admin", False) else TokenKind.SCIM,
+            v["name"],
+            TokenScope(v["scope"]),
+            TokenKind.ADMIN if v["admin"] else TokenKind.SCIM,
             timedelta(days=days) if days else None,
         )
 
@@ -99,15 +107,17 @@ class AdminBody:
     role: Role
     display_name: str | None
 
+    BODY = Body(
+        Text("email", most=320),
+        Secret("password", most=MAX_PASSWORD, doc="12 characters or more"),
+        Choice("role", tuple(Role), Role.ADMIN),
+        Text("displayName", most=256, default="", doc="default: the email's local part"),
+    )
+
     @classmethod
     def parse(cls, body: Any) -> AdminBody:
-        m = Members(body, ("email", "password", "role", "displayName"))
-        return cls(
-            m.text("email", most=320),
-            m.secret("password", most=MAX_PASSWORD),
-            Role(m.choice("role", tuple(Role), Role.ADMIN)),
-            m.text("displayName", most=256, default="") or None,
-        )
+        v = cls.BODY.read(body)
+        return cls(v["email"], v["password"], Role(v["role"]), v["displayName"] or None)
 
 
 @operator_endpoint
@@ -175,8 +185,72 @@ async def admins(request: Request, ctx: OperatorContext) -> Response:
     return JsonResponse(admin_json(created), status_code=201)
 
 
+TOKEN = obj(
+    "id",
+    "name",
+    "kind",
+    "scope",
+    "prefix",
+    "created",
+    "expiresAt",
+    "revokedAt",
+    id=STRING,
+    name=STRING,
+    kind=STRING,
+    scope=STRING,
+    prefix=STRING,
+    created=STRING,
+    expiresAt=NULLABLE_STRING,
+    revokedAt=NULLABLE_STRING,
+)
+ADMIN = obj(
+    "id",
+    "email",
+    "displayName",
+    "role",
+    "created",
+    "lastLogin",
+    id=STRING,
+    email=STRING,
+    displayName=NULLABLE_STRING,
+    role=STRING,
+    created=NULLABLE_STRING,
+    lastLogin=NULLABLE_STRING,
+)
+_TAG = "Operator: credentials"
 routes = [
-    Route(f"{ONE}/tokens", tokens, methods=["GET", "POST"]),
-    Route(f"{ONE}/tokens/{{token_id}}", revoke_token, methods=["DELETE"]),
-    Route(f"{ONE}/admins", admins, methods=["GET", "POST"]),
+    Described(
+        f"{ONE}/tokens",
+        tokens,
+        family=Family.OPERATOR,
+        tag=_TAG,
+        GET=Op("List an organisation's tokens (never a secret)", listing(TOKEN)),
+        POST=Op(
+            "Create a SCIM or admin token (its secret is shown once)",
+            obj(*TOKEN["required"], "token", **TOKEN["properties"], token=STRING),
+            ok=201,
+            body=TokenBody.BODY,
+        ),
+    ),
+    Described(
+        f"{ONE}/tokens/{{token_id}}",
+        revoke_token,
+        family=Family.OPERATOR,
+        tag=_TAG,
+        DELETE=Op("Revoke a token", TOKEN),
+    ),
+    Described(
+        f"{ONE}/admins",
+        admins,
+        family=Family.OPERATOR,
+        tag=_TAG,
+        GET=Op("List an organisation's console administrators", listing(ADMIN)),
+        POST=Op(
+            "Add a console administrator",
+            ADMIN,
+            ok=201,
+            body=AdminBody.BODY,
+            errors=(409,),
+        ),
+    ),
 ]

@@ -21,16 +21,17 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
 
 from ..directory.errors import OrgNotFound
 from ..directory.locator import Locator
 from ..directory.orgs import MAX_NAME_LENGTH, Org
+from .declared import Body, Text
+from .operations import OBJECT, STRING, Described, Family, Op, listing, obj
 from .operator_auth import OperatorContext, operator_endpoint
 from .responses import JsonResponse
 from .scim_endpoint import base_url
 from .v1 import PREFIX, NotFound
-from .v1_input import Members, Paging, read_object
+from .v1_input import PAGING, read_object
 
 BASE = f"{PREFIX}/orgs"
 ONE = f"{BASE}/{{org_id}}"
@@ -42,9 +43,11 @@ class OrgBody:
 
     name: str
 
+    BODY = Body(Text("name", most=MAX_NAME_LENGTH, doc="the organisation's name"))
+
     @classmethod
     def parse(cls, body: Any) -> OrgBody:
-        return cls(Members(body, ("name",)).text("name", most=MAX_NAME_LENGTH))
+        return cls(cls.BODY.read(body)["name"])
 
 
 def org_json(org: Org) -> dict[str, Any]:
@@ -68,9 +71,9 @@ def missing(org_id: str) -> NotFound:
 async def collection(request: Request, ctx: OperatorContext) -> Response:
     orgs = ctx.hub.orgs
     if request.method == "GET":
-        paging = Paging.parse(request)
+        paging = PAGING.read(request.query_params)
         found, total = await ctx.off_loop(
-            lambda: orgs.page(limit=paging.limit, offset=paging.offset)
+            lambda: orgs.page(limit=paging["limit"], offset=paging["offset"])
         )
         return JsonResponse({"data": [org_json(o) for o in found], "total": total})
     body = OrgBody.parse(await read_object(request))
@@ -140,8 +143,37 @@ async def _streamed(
         await ctx.off_loop(pieces.close, org_id)
 
 
+ORG = obj(
+    "id", "name", "created", "settings", id=STRING, name=STRING, created=STRING, settings=OBJECT
+)
+_TAG = "Operator: organisations"
 routes = [
-    Route(BASE, collection, methods=["GET", "POST"]),
-    Route(ONE, one, methods=["GET", "PATCH", "DELETE"]),
-    Route(f"{ONE}/export", export, methods=["GET"]),
+    Described(
+        BASE,
+        collection,
+        family=Family.OPERATOR,
+        tag=_TAG,
+        GET=Op("List the organisations", listing(ORG, "total"), query=PAGING),
+        POST=Op("Create an organisation", ORG, ok=201, body=OrgBody.BODY),
+    ),
+    Described(
+        ONE,
+        one,
+        family=Family.OPERATOR,
+        tag=_TAG,
+        GET=Op("Get an organisation", ORG),
+        PATCH=Op("Rename an organisation", ORG, body=OrgBody.BODY),
+        DELETE=Op(
+            "Delete an organisation and everything of it",
+            obj("id", "name", "removed", id=STRING, name=STRING, removed=OBJECT),
+            doc="`removed` counts the rows removed, by table.",
+        ),
+    ),
+    Described(
+        f"{ONE}/export",
+        export,
+        family=Family.OPERATOR,
+        tag=_TAG,
+        GET=Op("Export all of an organisation's data as one JSON document", OBJECT),
+    ),
 ]

@@ -9,13 +9,26 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ..directory.audit import AuditEvent
+from .declared import Query, Word
+from .operations import (
+    INTEGER,
+    NULLABLE_STRING,
+    OBJECT,
+    STRING,
+    Described,
+    Family,
+    Op,
+    listing,
+    obj,
+)
 from .operator_auth import OperatorContext, operator_endpoint
 from .responses import JsonResponse
-from .v1 import PREFIX, BadRequest
-from .v1_input import Paging
+from .v1 import PREFIX
+from .v1_input import LIMIT, OFFSET
+
+QUERY = Query(LIMIT, OFFSET, Word("action", most=128, doc="only this action, e.g. org.deleted"))
 
 
 def entry_json(e: AuditEvent) -> dict[str, object]:
@@ -32,16 +45,34 @@ def entry_json(e: AuditEvent) -> dict[str, object]:
 
 @operator_endpoint
 async def trail(request: Request, ctx: OperatorContext) -> Response:
-    paging = Paging.parse(request, extra=("action",))
-    action = request.query_params.get("action")
-    if action is not None and not 0 < len(action) <= 128:
-        raise BadRequest("action must be an audit action's name, such as org.deleted")
+    q = QUERY.read(request.query_params)
     found, total = await ctx.off_loop(
         lambda: ctx.hub.audit.platform_events(
-            action=action, limit=paging.limit, offset=paging.offset
+            action=q["action"], limit=q["limit"], offset=q["offset"]
         )
     )
     return JsonResponse({"data": [entry_json(e) for e in found], "total": total})
 
 
-routes = [Route(f"{PREFIX}/audit", trail, methods=["GET"])]
+ENTRY = obj(
+    "id",
+    "time",
+    "actor",
+    "action",
+    id=INTEGER,
+    time=STRING,
+    actor=STRING,
+    action=STRING,
+    target=NULLABLE_STRING,
+    detail=OBJECT,
+    trackingId=NULLABLE_STRING,
+)
+routes = [
+    Described(
+        f"{PREFIX}/audit",
+        trail,
+        family=Family.OPERATOR,
+        tag="Operator: audit",
+        GET=Op("The hub's own audit trail, newest first", listing(ENTRY, "total"), query=QUERY),
+    )
+]

@@ -19,6 +19,7 @@ from . import (
     events,
     integration,
     ldap,
+    openapi,
     org_credentials,
     orgs,
     platform_audit,
@@ -65,4 +66,5 @@ routes: list[BaseRoute] = [
     *setup_links.routes,
     *platform_audit.routes,
     *ldap.routes,
+    *openapi.routes,  # the document of all the above but SCIM (which has its discovery)
 ]

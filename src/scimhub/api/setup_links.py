@@ -15,17 +15,18 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ..directory.errors import OrgNotFound
 from ..directory.setup_links import MAX_NOTE_LENGTH, LinkNotFound
 from ..store.engine import utcnow
+from .declared import Body, Text
+from .operations import STRING, Described, Family, Op, listing, obj
 from .operator_auth import OperatorContext, operator_endpoint
 from .orgs import ONE, missing, org_id_of
 from .responses import JsonResponse
 from .scim_endpoint import base_url
 from .v1 import NotFound
-from .v1_input import Members, read_object
+from .v1_input import read_object
 
 SETUP_PATH = "/console/setup-link"  # where a link's URL leads: `{SETUP_PATH}/{secret}`
 
@@ -37,9 +38,14 @@ class SetupLinkBody:
 
     note: str
 
+    BODY = Body(
+        Text("note", most=MAX_NOTE_LENGTH, default="", doc="whom the link is for"),
+        optional=True,
+    )
+
     @classmethod
     def parse(cls, body: Any) -> SetupLinkBody:
-        return cls(Members(body, ("note",)).text("note", most=MAX_NOTE_LENGTH, default=""))
+        return cls(cls.BODY.read(body)["note"])
 
 
 @operator_endpoint
@@ -74,7 +80,27 @@ async def revoke(request: Request, ctx: OperatorContext) -> Response:
     return JsonResponse(revoked.as_json(utcnow()))
 
 
+LINK = obj("id", "state", id=STRING, state=STRING, note=STRING)
+_TAG = "Operator: setup links"
 routes = [
-    Route(f"{ONE}/setup-links", links, methods=["GET", "POST"]),
-    Route(f"{ONE}/setup-links/{{link_id}}", revoke, methods=["DELETE"]),
+    Described(
+        f"{ONE}/setup-links",
+        links,
+        family=Family.OPERATOR,
+        tag=_TAG,
+        GET=Op("List an organisation's setup links", listing(LINK)),
+        POST=Op(
+            "Create a setup link (its URL is shown once)",
+            obj("id", "url", **LINK["properties"], url=STRING),
+            ok=201,
+            body=SetupLinkBody.BODY,
+        ),
+    ),
+    Described(
+        f"{ONE}/setup-links/{{link_id}}",
+        revoke,
+        family=Family.OPERATOR,
+        tag=_TAG,
+        DELETE=Op("Revoke a setup link", LINK),
+    ),
 ]

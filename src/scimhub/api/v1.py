@@ -41,6 +41,7 @@ from ..directory.tokens import TokenInfo, TokenKind
 from .access import proven_org
 from .auth import SAFE_METHODS, bearer_secret
 from .body_limit import FORM_MAX_BYTES, BodyTooLarge, read_limited
+from .declared import Invalid
 from .responses import JsonResponse
 from .services import Hub
 from .tracking import tracking_id
@@ -269,6 +270,8 @@ async def enveloped(tid: str, respond: Callable[[], Awaitable[Response]]) -> Res
     except ApiError as err:
         log.info("api/v1 error %s %s tracking id %s", err.status, err.code, tid)
         return error_response(err, tid)
+    except Invalid as exc:  # a declared body or query refused it (`declared.py`)
+        return error_response(BadRequest(str(exc)), tid)
     except BodyTooLarge as exc:
         return error_response(
             PayloadTooLarge(f"the request body exceeds the maximum of {exc.limit} bytes"), tid

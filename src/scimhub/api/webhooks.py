@@ -19,17 +19,18 @@ test message waits for the receiver (up to 10 s), neither of which may hold the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ..config import ConfigError
 from ..delivery.endpoints import InvalidWebhook, parse_since
 from ..directory.webhooks import EndpointNotFound
 from ..store.engine import event_time
+from .declared import Body, Flag, Integer, Query, Strings, Text
+from .operations import BOOLEAN, OBJECT, STRING, Described, Family, Op, listing, obj
 from .responses import JsonResponse
 from .v1 import V1_PREFIX, ApiError, BadRequest, NotFound, V1Context, read_json, v1_endpoint
 
@@ -61,31 +62,19 @@ async def _call(work: Callable[[], T]) -> T:
     return await run_in_threadpool(guarded)
 
 
-def _object(body: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object")
-    unknown = sorted(k for k in body if k not in allowed)
-    if unknown:
-        raise BadRequest(f"unknown member {', '.join(map(repr, unknown))}; allowed: {allowed}")
-    return body
-
-
-def _types(body: dict[str, Any]) -> list[str] | None:
-    value = body.get("eventTypes")
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-        raise BadRequest("eventTypes must be a list of event type names ([] for every type)")
-    return value
-
-
-def _url(body: dict[str, Any], *, required: bool) -> str | None:
-    value = body.get("url")
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise BadRequest("url must be the receiver's https:// URL")
-    return value
+URL = Text("url", most=2048, doc="the receiver's https:// URL")
+TYPES = Strings("eventTypes", doc="the event types sent ([] or absent: every type)")
+CREATE = Body(URL, TYPES)
+CHANGE = Body(
+    Text("url", most=2048, optional=True, doc="the receiver's https:// URL"),
+    TYPES,
+    Flag("enabled", optional=True),
+)
+REPLAY = Body(Text("since", most=64, doc="an ISO 8601 time, or a span such as 30m, 6h, 3d"))
+DELIVERIES = Query(
+    Integer("limit", 1, MAX_DELIVERIES, 50),
+    Integer("before", 1, 2**62, doc="only attempts before this id (the next page)"),
+)
 
 
 def _endpoint_id(request: Request) -> str:
@@ -98,8 +87,8 @@ async def collection(request: Request, ctx: V1Context) -> Response:
     if request.method == "GET":
         found = await _call(lambda: service.endpoints(ctx.org_id))
         return JsonResponse({"data": [e.as_json() for e in found]})
-    body = _object(await read_json(request), ("url", "eventTypes"))
-    url, types = _url(body, required=True) or "", _types(body) or []
+    body = CREATE.read(await read_json(request))
+    url, types = body["url"], body["eventTypes"] or []
     created = await _call(lambda: service.add(ctx.org_id, url, types, actor=ctx.actor))
     return JsonResponse({**created.endpoint.as_json(), "secret": created.secret}, status_code=201)
 
@@ -113,11 +102,8 @@ async def one(request: Request, ctx: V1Context) -> Response:
     if request.method == "DELETE":
         await _call(lambda: service.remove(ctx.org_id, endpoint_id, actor=ctx.actor))
         return Response(status_code=204)
-    body = _object(await read_json(request), ("url", "eventTypes", "enabled"))
-    enabled = body.get("enabled")
-    if enabled is not None and not isinstance(enabled, bool):
-        raise BadRequest("enabled must be true or false")
-    url, types = _url(body, required=False), _types(body)
+    body = CHANGE.read(await read_json(request))
+    url, types, enabled = body["url"], body["eventTypes"], body["enabled"]
     changed = await _call(
         lambda: service.update(
             ctx.org_id, endpoint_id, actor=ctx.actor, url=url, types=types, enabled=enabled
@@ -144,10 +130,7 @@ async def test(request: Request, ctx: V1Context) -> Response:
 @v1_endpoint
 async def replay(request: Request, ctx: V1Context) -> Response:
     service, endpoint_id = ctx.hub.webhooks, _endpoint_id(request)
-    body = _object(await read_json(request), ("since",))
-    since = body.get("since")
-    if not isinstance(since, str):
-        raise BadRequest("since must be an ISO 8601 time or a span such as 30m, 6h, 3d")
+    since = REPLAY.read(await read_json(request))["since"]
     start = await _call(lambda: parse_since(since, event_time()))
     moved = await _call(lambda: service.replay(ctx.org_id, endpoint_id, start, actor=ctx.actor))
     return JsonResponse(moved.as_json())
@@ -163,29 +146,76 @@ async def retry(request: Request, ctx: V1Context) -> Response:
 @v1_endpoint
 async def deliveries(request: Request, ctx: V1Context) -> Response:
     service, endpoint_id = ctx.hub.webhooks, _endpoint_id(request)
-    limit = _number(request.query_params.get("limit"), "limit", 50, MAX_DELIVERIES)
-    before = _number(request.query_params.get("before"), "before", None, 2**62)
+    q = DELIVERIES.read(request.query_params)
     found = await _call(
-        lambda: service.deliveries(ctx.org_id, endpoint_id, limit=limit or 50, before=before)
+        lambda: service.deliveries(ctx.org_id, endpoint_id, limit=q["limit"], before=q["before"])
     )
     return JsonResponse({"data": [d.as_json() for d in found]})
 
 
-def _number(raw: str | None, name: str, default: int | None, most: int) -> int | None:
-    if raw is None:
-        return default
-    if raw.isascii() and raw.isdigit() and len(raw) <= 19 and 1 <= int(raw) <= most:
-        return int(raw)
-    raise BadRequest(f"{name} must be an integer from 1 to {most}, got {raw[:64]!r}")
-
-
 _ONE = f"{BASE}/{{endpoint_id}}"
+ENDPOINT = obj("id", "url", id=STRING, url=STRING, eventTypes={"type": "array"}, enabled=BOOLEAN)
+WITH_SECRET = obj("id", "secret", **ENDPOINT["properties"], secret=STRING)
+_ORG, _TAG, _MAY_FAIL = Family.ORG, "Webhooks", (503,)  # 503: no SCIMHUB_SECRET_KEY
 routes = [
-    Route(BASE, collection, methods=["GET", "POST"]),
-    Route(_ONE, one, methods=["GET", "PATCH", "DELETE"]),
-    Route(f"{_ONE}/rotate-secret", rotate_secret, methods=["POST"]),
-    Route(f"{_ONE}/test", test, methods=["POST"]),
-    Route(f"{_ONE}/replay", replay, methods=["POST"]),
-    Route(f"{_ONE}/retry", retry, methods=["POST"]),
-    Route(f"{_ONE}/deliveries", deliveries, methods=["GET"]),
+    Described(
+        BASE,
+        collection,
+        family=_ORG,
+        tag=_TAG,
+        GET=Op("List the webhook endpoints (never a secret)", listing(ENDPOINT)),
+        POST=Op(
+            "Add an endpoint (its signing secret is shown once)",
+            WITH_SECRET,
+            ok=201,
+            body=CREATE,
+            errors=_MAY_FAIL,
+        ),
+    ),
+    Described(
+        _ONE,
+        one,
+        family=_ORG,
+        tag=_TAG,
+        GET=Op("Get an endpoint", ENDPOINT),
+        PATCH=Op("Change an endpoint", ENDPOINT, body=CHANGE, errors=_MAY_FAIL),
+        DELETE=Op("Remove an endpoint", None, ok=204),
+    ),
+    Described(
+        f"{_ONE}/rotate-secret",
+        rotate_secret,
+        family=_ORG,
+        tag=_TAG,
+        POST=Op(
+            "A new signing secret, once; the old one signs 24 h more", WITH_SECRET, errors=_MAY_FAIL
+        ),
+    ),
+    Described(
+        f"{_ONE}/test",
+        test,
+        family=_ORG,
+        tag=_TAG,
+        POST=Op("Send a signed webhook.test message now", obj("ok", ok=BOOLEAN), errors=_MAY_FAIL),
+    ),
+    Described(
+        f"{_ONE}/replay",
+        replay,
+        family=_ORG,
+        tag=_TAG,
+        POST=Op("Deliver again the events since a time", OBJECT, body=REPLAY),
+    ),
+    Described(
+        f"{_ONE}/retry",
+        retry,
+        family=_ORG,
+        tag=_TAG,
+        POST=Op("Attempt the waiting event at once", OBJECT),
+    ),
+    Described(
+        f"{_ONE}/deliveries",
+        deliveries,
+        family=_ORG,
+        tag=_TAG,
+        GET=Op("Delivery attempts, newest first", listing(OBJECT), query=DELIVERIES),
+    ),
 ]
