@@ -215,7 +215,12 @@ MAPPINGS: dict[str, Any] = {
 SCOPE = Choice("scope", tuple(SCOPES), doc="which users Entra provisions")
 ENABLED = Body(Flag("enabled"), closed=False)
 SETUP = Body(
-    Text("tenant", most=128, default="common", doc="the Entra tenant to sign in to"),
+    Text(
+        "tenant",
+        most=128,
+        default="",
+        doc="the Entra tenant to sign in to (its id or domain; blank or absent: common)",
+    ),
     Choice("scope", tuple(SCOPES), "assigned"),
     Choice("mode", tuple(Mode), Mode.PUSH),
     Choice("dialect", tuple(Dialect), Dialect.DEFAULT),
@@ -249,7 +254,7 @@ def status(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, 
 
 def setup(request: Request, hub: Hub, admin: Admin, actor: Actor) -> dict[str, Any]:
     body = request.state.body or {}
-    tenant = SETUP.read(body)["tenant"]
+    tenant = SETUP.read(body)["tenant"] or "common"
     url = hub.entra.setup.begin(
         admin.org_id,
         actor,
