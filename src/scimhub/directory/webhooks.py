@@ -416,8 +416,11 @@ class Webhooks:
             )
 
     def due(self, now: datetime, *, limit: int = 1000) -> list[str]:
-        """Enabled endpoints behind their organisation's stream whose next attempt is due,
-        longest waiting first. One indexed join: cheap enough to ask twice a second."""
+        """Enabled endpoints behind their organisation's stream whose next attempt is due:
+        those with nothing pending first (no next attempt), then the longest waiting. One
+        indexed join: cheap enough to ask twice a second. NULLs first on both databases
+        (PostgreSQL sorts them last by default): otherwise a healthy endpoint waits behind
+        every retrying one of every organisation while the delivery threads are busy."""
         e, s = webhook_endpoints, event_streams
         with self.db.read_one() as conn:
             rows = conn.execute(
@@ -428,7 +431,7 @@ class Webhooks:
                     e.c.cursor < s.c.last_seq,
                     (e.c.next_attempt_at.is_(None)) | (e.c.next_attempt_at <= now),
                 )
-                .order_by(e.c.next_attempt_at, e.c.id)
+                .order_by(e.c.next_attempt_at.asc().nulls_first(), e.c.id)
                 .limit(limit)
             ).all()
         return [r.id for r in rows]
