@@ -58,6 +58,39 @@ def test_text_is_for_people() -> None:
     assert text.endswith("WARNING scimhub.test_format GET /healthz tracking_id=HUB_2 status=200")
 
 
+def test_records_skip_what_no_format_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`lean_records` (every hub process calls it) stops records from walking the stack for
+    the caller's file and line; the lines themselves lose nothing."""
+    for name in ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing"):
+        monkeypatch.setattr(logging, name, getattr(logging, name))  # restored afterwards
+    logger = logging.getLogger("scimhub.test_lean")
+    captured: list[logging.LogRecord] = []
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.setFormatter(JsonFormatter())
+
+    def emit(record: logging.LogRecord) -> None:
+        captured.append(record)
+        lines.append(handler.format(record))
+
+    handler.emit = emit  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    try:
+        logger.warning("before")
+        logs.lean_records()
+        with logs.bound("HUB_3"):
+            logger.warning("after %s", "lean", extra={"fields": {"status": 200}})
+    finally:
+        logger.removeHandler(handler)
+    before, after = captured
+    assert before.filename == Path(__file__).name and before.threadName is not None
+    assert after.filename == "(unknown file)" and after.lineno == 0
+    assert after.threadName is None and after.processName is None
+    parsed = json.loads(lines[1])
+    assert parsed["message"] == "after lean"
+    assert parsed["tracking_id"] == "HUB_3" and parsed["status"] == 200
+
+
 def test_the_formats_and_metrics_settings_are_checked(tmp_path: Path) -> None:
     assert Settings.from_env({}).log_format == "json"
     assert Settings.from_env({"SCIMHUB_LOG_FORMAT": "Text"}).log_format == "text"

@@ -45,6 +45,7 @@ def app_from_env() -> Starlette:
     settings = Settings.from_env()
     if not logging.getLogger().handlers:  # `scimhub serve` had uvicorn configure it
         logs.configure(settings.log_format)
+    logs.lean_records()
     background = []
     if settings.in_process_scheduler:
         from .sync.scheduler import run_forever

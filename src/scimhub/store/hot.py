@@ -58,8 +58,23 @@ class HotRead:
             .execute(self._sql, [params[name] for name in self._params])
             .fetchall()
         )
+        return self._convert(fetched)
+
+    def _convert(self, fetched: list[tuple[Any, ...]]) -> list[Any]:
+        """Rows of a join repeat the columns of its one side (a user's, once per group): a
+        value equal to the row before's is taken converted from it, not parsed again."""
         make, processors = self._row, self._processors
-        return [
-            make(*[p(v) if p is not None else v for p, v in zip(processors, r, strict=True)])
-            for r in fetched
-        ]
+        rows: list[Any] = []
+        before: tuple[Any, ...] | None = None
+        converted: list[Any] = []
+        for raw in fetched:
+            if before is None:
+                converted = [p(v) if p is not None else v for p, v in zip(processors, raw)]
+            else:
+                converted = [
+                    c if v == b else (p(v) if p is not None else v)
+                    for p, v, b, c in zip(processors, raw, before, converted)
+                ]
+            rows.append(make(*converted))
+            before = raw
+        return rows
