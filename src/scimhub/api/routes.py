@@ -49,11 +49,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 routes: list[BaseRoute] = [
-    *probes.routes,
+    # SCIM first: the router tries routes in order, and most requests are SCIM requests.
     Mount(
         "/identity/scim/{org_id}/v2",
         routes=scim_resources.routes + scim_discovery.routes + scim_bulk.routes,
     ),
+    *probes.routes,
     *integration.routes,
     *deletion_brake.routes,
     *events.routes,
