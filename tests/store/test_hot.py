@@ -4,10 +4,12 @@ repeated columns are converted once; on PostgreSQL they are SQLAlchemy's own row
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scimhub.api.services import Hub
 from scimhub.directory.locator import Locator
+from scimhub.directory.request_log import RequestEntry
 from scimhub.store import queries
 from scimhub.store.hot import HotRead
 from tests.conftest import OrgClient
@@ -45,3 +47,35 @@ def test_a_user_in_several_groups_reads_as_sqlalchemy_reads_it(hub: Hub, org: Or
     assert read.rows({"id": "nobody", "org_id": org.org_id}) == []
     elsewhere = hub.orgs.create("Hot elsewhere").id
     assert read.rows({"id": user["id"], "org_id": elsewhere}) == []
+
+
+def test_the_provisioning_log_batch_stores_what_each_entry_holds(hub: Hub, org: OrgClient) -> None:
+    """`HotInsert` under the request log: every field back as recorded, the time to the
+    microsecond, absent values as NULL, several batches in order."""
+    start = datetime.now(UTC).replace(microsecond=123456)
+    entries = [
+        RequestEntry(
+            org_id=org.org_id,
+            time=start + timedelta(seconds=i),
+            method="PATCH" if i % 2 else "GET",
+            path=f"/identity/scim/{org.org_id}/v2/Users/u{i}",
+            resource_type="User" if i % 3 else None,
+            status=400 if i == 4 else 200,
+            scim_type="invalidValue" if i == 4 else None,
+            duration_ms=i,
+            tracking_id=f"HOT_{i}",
+            client="Azure AD" if i else None,
+            token_id=None,
+            undefined_attribute="urn:x:costCenter" if i == 4 else None,
+            subject="u4" if i == 4 else None,
+        )
+        for i in range(7)
+    ]
+    for entry in entries[:3]:
+        hub.requests.record(entry)
+    hub.requests.flush()
+    for entry in entries[3:]:
+        hub.requests.record(entry)
+    stored, total = hub.requests.entries(org.org_id, limit=10)
+    assert total == 7
+    assert sorted(stored, key=lambda e: e.time) == entries

@@ -21,6 +21,8 @@ from .scim_endpoint import Endpoint, ScimContext, scim_endpoint
 
 
 def _projection(request: Request) -> tuple[list[str] | None, list[str] | None]:
+    if not request.scope["query_string"]:  # the whole resource, as most requests ask
+        return None, None
     params = request.query_params
     return (
         projection.parse_attribute_list(params.get("attributes")),

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from ..store.engine import Database, as_utc
+from ..store.hot import HotInsert
 from ..store.tables import scim_requests
 
 
@@ -59,14 +60,15 @@ class RequestLog:
     def __init__(self, db: Database, *, batch_size: int = 500) -> None:
         self.db = db
         self.batch_size = batch_size
-        self._pending: list[dict[str, Any]] = []
+        self._insert = HotInsert(db, scim_requests, _FIELDS)
+        self._pending: list[tuple[Any, ...]] = []
         self._lock = threading.Lock()  # guards the buffer; record() only waits for it
         self._flushing = threading.Lock()
 
     def record(self, entry: RequestEntry) -> None:
         with self._lock:
-            # Not dataclasses.asdict: it deep-copies, and this runs on every request.
-            self._pending.append({f: getattr(entry, f) for f in _FIELDS})
+            # Not dataclasses.astuple: it deep-copies, and this runs on every request.
+            self._pending.append(tuple(getattr(entry, f) for f in _FIELDS))
             full = len(self._pending) >= self.batch_size
         if full:
             self.flush()
@@ -80,7 +82,7 @@ class RequestLog:
                 batch, self._pending = self._pending, []
             if batch:
                 with self.db.write() as conn:
-                    conn.execute(scim_requests.insert(), batch)
+                    self._insert.run(conn, batch)
         return len(batch)
 
     def prune(self, before: datetime, *, batch: int = 10_000) -> int:

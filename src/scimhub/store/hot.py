@@ -1,4 +1,5 @@
-"""The request hot path's single-statement reads, run on the driver's own cursor on SQLite.
+"""The request hot path's single-statement reads and its one batched INSERT, run on the
+driver's own cursor on SQLite.
 
 A GET by id is one indexed SELECT that SQLite answers in ~5 us; SQLAlchemy's execution
 around it (connection wrapper, execution context, result and Row objects) costs ~90 us more
@@ -8,6 +9,10 @@ type processors SQLAlchemy would use. On PostgreSQL they run through SQLAlchemy 
 there the round trip dominates, and psycopg's connections need SQLAlchemy's transaction
 handling. Each thread reads on a connection of its own (`Database.hot_reader`), not a
 pooled one: a checkout and checkin cost more than the statement.
+
+The provisioning log's batched INSERT (`HotInsert`) is the same idea for writes: SQLAlchemy's
+executemany builds each row's parameters in Python, which costs more than SQLite storing
+the row (in bench/micro_hot_path.py's terms, about 8 us of every request's share).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Connection, Select, Table
 
 from .engine import Database
 
@@ -78,3 +83,37 @@ class HotRead:
             rows.append(make(*converted))
             before = raw
         return rows
+
+
+class HotInsert:
+    """One INSERT of many rows into `table`, each row a tuple of `columns`' values."""
+
+    def __init__(self, db: Database, table: Table, columns: Sequence[str]) -> None:
+        self.statement = table.insert()
+        self.columns = tuple(columns)
+        self._raw = db.is_sqlite
+        if not self._raw:
+            return
+        dialect = db.engine.dialect
+        compiled = self.statement.compile(dialect=dialect, column_keys=list(columns))
+        self._sql = str(compiled)
+        # The compiled statement's parameter order, as positions in a row tuple.
+        self._order = [self.columns.index(name) for name in compiled.positiontup or ()]
+        self._processors: list[Processor] = [
+            table.c[self.columns[i]].type.dialect_impl(dialect).bind_processor(dialect)
+            for i in self._order
+        ]
+
+    def run(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Within the caller's write transaction on `conn`."""
+        if not self._raw:
+            conn.execute(self.statement, [dict(zip(self.columns, row)) for row in rows])
+            return
+        order, processors = self._order, self._processors
+        conn.exec_driver_sql(
+            self._sql,
+            [
+                tuple(p(row[i]) if p is not None else row[i] for i, p in zip(order, processors))
+                for row in rows
+            ],
+        )
