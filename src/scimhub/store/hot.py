@@ -74,11 +74,13 @@ class HotRead:
         converted: list[Any] = []
         for raw in fetched:
             if before is None:
-                converted = [p(v) if p is not None else v for p, v in zip(processors, raw)]
+                converted = [
+                    p(v) if p is not None else v for p, v in zip(processors, raw, strict=True)
+                ]
             else:
                 converted = [
                     c if v == b else (p(v) if p is not None else v)
-                    for p, v, b, c in zip(processors, raw, before, converted)
+                    for p, v, b, c in zip(processors, raw, before, converted, strict=True)
                 ]
             rows.append(make(*converted))
             before = raw
@@ -107,13 +109,18 @@ class HotInsert:
     def run(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Within the caller's write transaction on `conn`."""
         if not self._raw:
-            conn.execute(self.statement, [dict(zip(self.columns, row)) for row in rows])
+            conn.execute(
+                self.statement, [dict(zip(self.columns, row, strict=True)) for row in rows]
+            )
             return
         order, processors = self._order, self._processors
         conn.exec_driver_sql(
             self._sql,
             [
-                tuple(p(row[i]) if p is not None else row[i] for i, p in zip(order, processors))
+                tuple(
+                    p(row[i]) if p is not None else row[i]
+                    for i, p in zip(order, processors, strict=True)
+                )
                 for row in rows
             ],
         )
