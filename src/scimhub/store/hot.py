@@ -11,8 +11,9 @@ handling. Each thread reads on a connection of its own (`Database.hot_reader`), 
 pooled one: a checkout and checkin cost more than the statement.
 
 The provisioning log's batched INSERT (`HotInsert`) is the same idea for writes: SQLAlchemy's
-executemany builds each row's parameters in Python, which costs more than SQLite storing
-the row (in bench/micro_hot_path.py's terms, about 8 us of every request's share).
+executemany builds each row's parameters in Python, which costs about as much as SQLite
+storing the row (500-row batches of log entries: 20-26 us a row through SQLAlchemy, 14 us
+on the driver, on a busy machine).
 """
 
 from __future__ import annotations
