@@ -15,6 +15,15 @@ def test_format_datetime_is_utc_with_z() -> None:
         "2024-05-01T12:00:00.123Z"
     )
     assert format_datetime(datetime(2024, 5, 1, 12, 0)) == "2024-05-01T12:00:00.000Z"
+    assert format_datetime(datetime(2024, 5, 1, 12, 0, 0, 999999, UTC)) == (
+        "2024-05-01T12:00:00.999Z"
+    )
+    zero = timezone(timedelta(0))  # equal to UTC but not the same object
+    assert format_datetime(datetime(1, 1, 1, 0, 0, 1, tzinfo=zero)) == "0001-01-01T00:00:01.000Z"
+    minus_five = timezone(timedelta(hours=-5))
+    assert format_datetime(datetime(2024, 12, 31, 20, 30, tzinfo=minus_five)) == (
+        "2025-01-01T01:30:00.000Z"
+    )
 
 
 def test_meta_for() -> None:

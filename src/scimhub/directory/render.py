@@ -10,7 +10,6 @@ from sqlalchemy import Connection, func, literal, select, union_all
 
 from ..scim.render import meta_for, render
 from ..store import queries
-from ..store.engine import as_utc
 from ..store.tables import groups, memberships, users
 from .locator import Locator
 
@@ -19,10 +18,10 @@ def document(
     row: Any, resource_type: str, loc: Locator, derived: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The full resource (before projection) from a users or groups row."""
-    meta = meta_for(
+    meta = meta_for(  # a naive time (SQLite's) is formatted as the UTC it is
         resource_type,
-        as_utc(row.created),
-        as_utc(row.last_modified),
+        row.created,
+        row.last_modified,
         row.version,
         loc.location(resource_type, row.id),
     )
