@@ -53,7 +53,7 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
             out["org_id"] = context[1]
     given = getattr(record, "fields", None)
     if isinstance(given, dict):
-        out.update((k, v) for k, v in given.items() if v is not None)
+        out.update({k: v for k, v in given.items() if v is not None})
     return out
 
 
