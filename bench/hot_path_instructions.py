@@ -88,7 +88,8 @@ def instructions(src: Path, op: str, users: int, requests: int) -> int:
                 "--requests",
                 str(requests),
             ],
-            env={**os.environ, "PYTHONPATH": str(src)},
+            # A fixed hash seed: dict and set layouts, and so instruction counts, repeat.
+            env={**os.environ, "PYTHONPATH": str(src), "PYTHONHASHSEED": "0"},
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
