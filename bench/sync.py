@@ -53,6 +53,37 @@ app()
 """
 
 
+# `--trace-memory`: the hub under tracemalloc; each time its traced memory reaches a new
+# high (by 4 MB), the biggest allocation sites then are written to PATH (the last one
+# written is the peak's).
+TRACED_HUB = """
+import sys, threading, time, tracemalloc
+out = sys.argv.pop(1)
+tracemalloc.start(12)
+def watch():
+    high = 0
+    while True:
+        time.sleep(0.2)
+        current, _ = tracemalloc.get_traced_memory()
+        if current < high + 4 * 2**20:
+            continue
+        high = current
+        snap = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(False, tracemalloc.__file__)]
+        )
+        with open(out, "w") as f:
+            f.write(f"traced {current / 2**20:.1f} MB at {time.strftime('%T')}\\n")
+            for stat in snap.statistics("traceback")[:25]:
+                f.write(f"{stat.size / 2**20:8.1f} MB {stat.count:8d} blocks\\n")
+                for line in stat.traceback.format()[-16:]:
+                    f.write(f"    {line}\\n")
+threading.Thread(target=watch, daemon=True).start()
+from scimhub.cli import app
+sys.argv = ["scimhub", *sys.argv[1:]]
+app()
+"""
+
+
 def cli(*args: str, env: dict[str, str]) -> dict:
     out = subprocess.run(
         [sys.executable, "-m", "scimhub", *args],
@@ -156,6 +187,9 @@ def main() -> None:
     parser.add_argument("--push-timeout", type=float, default=1800)
     parser.add_argument("--skip-pull", action="store_true", help="run only the push")
     parser.add_argument("--profile-hub", metavar="PATH", help="cProfile the hub's push into PATH")
+    parser.add_argument(
+        "--trace-memory", metavar="PATH", help="the hub's biggest allocations at its peak"
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="scimhub-bench-sync-"))
     t0 = time.monotonic()
@@ -178,7 +212,11 @@ def main() -> None:
         "SCIMHUB_ENTRA_SHARED_TENANTS": emu.tenant["id"],
     }
     serve = ["serve", "--port", str(port), "--log-level", "warning"]
-    launch = ["-c", PROFILED_HUB, args.profile_hub] if args.profile_hub else ["-m", "scimhub"]
+    launch = ["-m", "scimhub"]
+    if args.profile_hub:
+        launch = ["-c", PROFILED_HUB, args.profile_hub]
+    elif args.trace_memory:
+        launch = ["-c", TRACED_HUB, args.trace_memory]
     hub = subprocess.Popen([sys.executable, *launch, *serve], env=env)
     try:
         # The server migrates the database as it starts: the CLI waits for it.
