@@ -220,12 +220,15 @@ def main() -> None:
     hub = subprocess.Popen([sys.executable, *launch, *serve], env=env)
     try:
         # The server migrates the database as it starts: the CLI waits for it.
-        for _ in range(600):
+        deadline = time.monotonic() + 600
+        while True:
             try:
-                httpx.get(f"{hub_url}/healthz", trust_env=False)
+                httpx.get(f"{hub_url}/healthz", trust_env=False).raise_for_status()
                 break
-            except httpx.TransportError:
-                time.sleep(0.1)
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or hub.poll() is not None:
+                    raise SystemExit("the hub did not start") from None
+                time.sleep(0.2)
         pull_org = cli("org", "create", "--name", "pull", "--json", env=env)["id"]
         push_org = cli("org", "create", "--name", "push", "--json", env=env)["id"]
         admin = {

@@ -120,8 +120,10 @@ class Users:
         the user on in between is the patch applied again, under the lock."""
         ops = parse_patch(body)
         hashes: dict[str, str] = {}
-        with self.db.read_one() as conn:
-            seen = self._row(conn, org_id, user_id)
+        found = self._by_id.rows({"id": user_id, "org_id": org_id})
+        if not found:
+            raise NotFound(f"User {user_id} not found")
+        seen = found[0]
         check_if_match(if_match, seen.version)
         rt = self._type(org_id)
         prepared = self._patched(rt, user_id, seen.data, ops, hashes)
@@ -292,8 +294,10 @@ class Users:
         )
         if done.rowcount != 1:
             return None
+        # A hot read's row (a named tuple) or SQLAlchemy's: both have _asdict.
+        stored = row._asdict()
         return SimpleNamespace(
-            **{**row._mapping, **values, "version": row.version + 1, "last_modified": now}
+            **{**stored, **values, "version": row.version + 1, "last_modified": now}
         )
 
     @staticmethod
