@@ -186,6 +186,7 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=1_000)
     parser.add_argument("--push-timeout", type=float, default=1800)
     parser.add_argument("--skip-pull", action="store_true", help="run only the push")
+    parser.add_argument("--skip-push", action="store_true", help="run only the pulls")
     parser.add_argument("--profile-hub", metavar="PATH", help="cProfile the hub's push into PATH")
     parser.add_argument(
         "--trace-memory", metavar="PATH", help="the hub's biggest allocations at its peak"
@@ -272,6 +273,13 @@ def main() -> None:
                 flush=True,
             )
 
+            if args.skip_push:
+                print(
+                    f"pull_initial_s={pull_initial:.1f} "
+                    f"pull_incremental_s={pull_incremental:.2f} "
+                    f"peak_rss_mb={peak_rss_mb(hub.pid):.0f}"
+                )
+                return
             expected_users = count(hub_url, pull_org, scim[pull_org], "Users")
             expected_groups = count(hub_url, pull_org, scim[pull_org], "Groups")
         print(f"push starts, load average {load_average()}", flush=True)
