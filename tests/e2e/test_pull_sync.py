@@ -10,15 +10,21 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from scimhub.api.services import Hub as Services
 from scimhub.config import Settings
 from scimhub.directory.current import Current
 from scimhub.directory.events import Event, Events
 from scimhub.directory.imports import Imports
+from scimhub.emulator import schema as entra
+from scimhub.emulator.db import open_engine
+from scimhub.integrations.entra import pull as entra_pull
 from scimhub.integrations.entra.errors import IntegrationError
 from scimhub.integrations.entra.pull import PullSync
 from scimhub.store.engine import Database
+from scimhub.store.tables import groups as hub_groups
+from scimhub.store.tables import memberships as hub_memberships
 from tests.e2e.conftest import scimhub
 from tests.e2e.entra import (
     Emulator,
@@ -211,6 +217,49 @@ def test_pull_resumes_after_a_failure_without_duplicates(world: tuple[Emulator, 
     finally:
         services.close()
     assert hub.scim_count("Users") == total
+
+
+def test_groups_come_in_small_pages_with_all_their_members(
+    world: tuple[Emulator, Hub], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A groups page carries every member of its groups, so the round asks for a few groups
+    a page (GROUP_PAGE_SIZE) whatever the users' page size, and still gets them all."""
+    emu, hub = world
+    monkeypatch.setattr(entra_pull, "GROUP_PAGE_SIZE", 1)
+    connect(hub, emu, mode="pull", scope="all")
+    services = Services.open(Settings.from_env(hub.env))
+    try:
+        pull = PullSync(
+            services.entra.connection,
+            instances=services.instances,
+            users=services.users,
+            groups=services.groups,
+            links=services.brake.links,
+            imports=Imports(services.db, services.attributes),
+            brake=services.brake,
+            current=Current(services.db),
+            page_size=999,
+        )
+        instance = services.instances.list(hub.org_id)[0]
+        pages: list[tuple[str, int]] = []
+        counts = pull.run(hub.org_id, instance.id, lambda kind, n: pages.append((kind, n)))
+        with services.db.read() as conn:
+            pulled = conn.execute(
+                select(func.count())
+                .select_from(hub_memberships.join(hub_groups))
+                .where(hub_groups.c.org_id == hub.org_id)
+            ).scalar_one()
+    finally:
+        services.close()
+    users = json.loads(emu.cli("users", "list", "--tenant", emu.tenant["id"]))
+    groups = json.loads(emu.cli("groups", "list", "--tenant", emu.tenant["id"]))
+    assert [n for kind, n in pages if kind == "users"] == [len(users)]
+    assert [n for kind, n in pages if kind == "groups"] == [1] * len(groups)
+    assert counts.groups_created == len(groups) >= 3
+    with open_engine(emu.data_dir).connect() as conn:
+        m = entra.memberships.c
+        members = conn.execute(select(func.count()).where(m.member_type == "user")).scalar_one()
+    assert pulled == members > 0
 
 
 def test_scheduled_pull(tmp_path: Path, settings: Settings) -> None:

@@ -120,8 +120,10 @@ class Users:
         the user on in between is the patch applied again, under the lock."""
         ops = parse_patch(body)
         hashes: dict[str, str] = {}
-        with self.db.read_one() as conn:
-            seen = self._row(conn, org_id, user_id)
+        found = self._by_id.rows({"id": user_id, "org_id": org_id})
+        if not found:
+            raise NotFound(f"User {user_id} not found")
+        seen = found[0]
         check_if_match(if_match, seen.version)
         rt = self._type(org_id)
         prepared = self._patched(rt, user_id, seen.data, ops, hashes)
@@ -131,7 +133,7 @@ class Users:
                 return prepared
             return self._patched(rt, user_id, current.data, ops, hashes)
 
-        return self._write(org_id, user_id, loc, if_match, change)
+        return self._write(org_id, user_id, loc, if_match, change, seen=seen)
 
     def delete(
         self, org_id: str, user_id: str, *, if_match: str | None = None, loc: Locator | None = None
@@ -232,23 +234,34 @@ class Users:
         return values
 
     def _write(
-        self, org_id: str, user_id: str, loc: Locator, if_match: str | None, change: Any
+        self,
+        org_id: str,
+        user_id: str,
+        loc: Locator,
+        if_match: str | None,
+        change: Any,
+        *,
+        seen: Any = None,
     ) -> dict[str, Any]:
+        """Write `change(row)`, the new column values (None: nothing changes). With `seen`,
+        the row as read before the transaction, the update is tried at that version first:
+        when no other write came in between, the row is read neither again under the lock
+        nor after the write."""
         try:
             with self.db.write() as conn:
-                current = self._row(conn, org_id, user_id, lock=True)
-                check_if_match(if_match, current.version)
-                values = change(current)
-                before = current.data
+                current: Any = None
+                values = change(seen) if seen is not None else None
                 if values is not None:
-                    if (by := provisioner()) is not None:
-                        values = {**values, "provisioned_by": by}
-                    conn.execute(
-                        update(users)
-                        .where(users.c.id == user_id)
-                        .values(**values, version=users.c.version + 1, last_modified=utcnow())
-                    )
-                    current = self._row(conn, org_id, user_id)
+                    current, before = self._update(conn, org_id, seen, values), seen.data
+                if current is None:
+                    row = self._row(conn, org_id, user_id, lock=True)
+                    check_if_match(if_match, row.version)
+                    values = change(row)
+                    current, before = row, row.data
+                    if values is not None:
+                        current = self._update(conn, org_id, row, values)
+                        assert current is not None  # the row is locked: still at its version
+                if values is not None:
                     self.attributes.types(org_id).keep_values(
                         conn, "User", user_id, current.data, before
                     )
@@ -266,6 +279,26 @@ class Users:
                 raise Uniqueness("userName is already in use in this organisation") from None
             raise
         return doc
+
+    @staticmethod
+    def _update(conn: Connection, org_id: str, row: Any, values: dict[str, Any]) -> Any:
+        """Update `row` to `values` if it is still at its version; the row as now stored
+        (built from what was written, as `create` does), or None if another write moved
+        it on."""
+        if (by := provisioner()) is not None:
+            values = {**values, "provisioned_by": by}
+        now = utcnow()
+        params = {"b_id": row.id, "b_org_id": org_id, "b_version": row.version}
+        done = conn.execute(
+            queries.update_user_at_version, {**values, "last_modified": now, **params}
+        )
+        if done.rowcount != 1:
+            return None
+        # A hot read's row (a named tuple) or SQLAlchemy's: both have _asdict.
+        stored = row._asdict()
+        return SimpleNamespace(
+            **{**stored, **values, "version": row.version + 1, "last_modified": now}
+        )
 
     @staticmethod
     def _row(conn: Connection, org_id: str, user_id: str, *, lock: bool = False) -> Any:

@@ -42,7 +42,9 @@ def open_engine(data_dir: Path) -> Engine:
 
 def now_iso() -> str:
     """Graph's timestamp format: UTC, 'Z' suffix; lexicographic order is time order."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is ~4x cheaper than strftime, and the provisioning service stamps several
+    # of these per object it pushes.
+    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def new_id() -> str:

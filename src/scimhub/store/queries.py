@@ -7,7 +7,7 @@ the reads every SCIM client repeats are prepared here, once per process.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 
 from .tables import custom_values, groups, memberships, users
 
@@ -73,3 +73,16 @@ group_by_name = select(groups).where(
 )
 
 insert_user = insert(users)
+
+# A user's new column values (the SET clause is the execute parameters' columns), if the
+# row is still at the version the change was computed on: a PATCH then needs neither a
+# second read under the lock nor one after the write.
+update_user_at_version = (
+    update(users)
+    .where(
+        users.c.id == bindparam("b_id"),
+        users.c.org_id == bindparam("b_org_id"),
+        users.c.version == bindparam("b_version"),
+    )
+    .values(version=users.c.version + 1)
+)
