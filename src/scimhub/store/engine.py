@@ -19,13 +19,6 @@ from sqlalchemy.engine import make_url
 
 from .checkpoint import BACKSTOP_PAGES, Checkpointer
 
-# Each SQLite connection caches up to 32 MB of pages, and a process holds several (the
-# pool, a hot reader per thread, the checkpointer): on a 100k-user database they filled
-# to ~160 MB, the largest part of the hub's memory. This bounds SQLite's memory for the
-# whole process instead; past it, connections recycle their least recently used pages
-# (the OS still caches the file), so the busiest connection keeps most of it.
-SQLITE_HEAP_LIMIT = 64 * 2**20
-
 
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
@@ -96,7 +89,6 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
         "busy_timeout=10000",
         "temp_store=MEMORY",
         "cache_size=-32000",
-        f"soft_heap_limit={SQLITE_HEAP_LIMIT}",  # process-wide: see above
         # Checkpoints are a background thread's work (`store.checkpoint`); this is the
         # backstop past which the committing writer does it itself.
         f"wal_autocheckpoint={BACKSTOP_PAGES}",
