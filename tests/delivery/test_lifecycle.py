@@ -67,6 +67,27 @@ def test_a_replay_never_moves_the_cursor_forward(hooks: Hooks, receiver: Receive
     assert moved.next_attempt_at is None and moved.attempts == 0
 
 
+def test_a_replay_sends_what_occurred_from_its_time_on(hooks: Hooks, receiver: Receiver) -> None:
+    created = hooks.service.add(hooks.org_id, receiver.url, actor=ADMIN)
+    hooks.emit(2)
+    recent = hooks.emit(2)
+    hooks.drain(created.endpoint.id, lambda: len(receiver.acknowledged) == 4)
+    with hooks.hub.db.write() as conn:  # the first two a day ago
+        conn.execute(
+            update(events)
+            .where(events.c.org_id == hooks.org_id, events.c.seq <= 2)
+            .values(occurred_at=hooks.clock() - timedelta(days=1))
+        )
+    since = hooks.clock() - timedelta(hours=1)
+    moved = hooks.service.replay(hooks.org_id, created.endpoint.id, since, actor=ADMIN)
+    assert moved.cursor == 2
+    count = len(receiver.requests)
+    hooks.drain(created.endpoint.id, lambda: len(receiver.requests) == count + 2)
+    assert [r.id for r in receiver.requests[count:]] == recent
+    earlier = hooks.clock() - timedelta(days=2)  # before every event: all of them
+    assert hooks.service.replay(hooks.org_id, created.endpoint.id, earlier, actor=ADMIN).cursor == 0
+
+
 def test_no_success_for_five_days_disables_the_endpoint_with_an_audit_event(
     hooks: Hooks, receiver: Receiver
 ) -> None:

@@ -258,18 +258,29 @@ class Events:
     def prune(self, before: datetime, *, batch: int = 10_000) -> int:
         """Remove events older than `before` (retention), remembering per organisation how
         far the stream was cut, so an older cursor is told (410) instead of skipping. Only
-        a prefix of a stream goes (positions are never reused), so the mark only moves
-        forward; at most `batch` events per transaction, so writers (SQLite has one write
-        lock for every organisation) are never held up for long."""
+        a prefix of a stream goes, up to its first event not older than `before` (found by
+        walking the stream from its oldest event: what is read is what goes), so the mark
+        only moves forward and no event younger than retention is ever removed; at most
+        `batch` events per transaction, so writers (SQLite has one write lock for every
+        organisation) are never held up for long."""
+        young = (
+            select(events.c.seq)
+            .where(events.c.org_id == event_streams.c.org_id, events.c.occurred_at >= before)
+            .order_by(events.c.seq)
+            .limit(1)
+            .scalar_subquery()
+        )
+        s = event_streams.c
         with self.db.read() as conn:
             cut = conn.execute(
-                select(events.c.org_id, func.max(events.c.seq))
-                .where(events.c.occurred_at < before)
-                .group_by(events.c.org_id)
+                select(s.org_id, s.last_seq, s.pruned_through, young).where(
+                    s.last_seq > s.pruned_through
+                )
             ).all()
         removed = 0
-        for org_id, through in cut:
-            upper = 0
+        for org_id, last, pruned, first_young in cut:
+            through = int(last) if first_young is None else int(first_young) - 1
+            upper = int(pruned)
             while upper < through:
                 with self.db.write() as conn:
                     first = conn.execute(
@@ -277,7 +288,7 @@ class Events:
                     ).scalar_one_or_none()
                     if first is None or first > through:
                         break
-                    upper = min(int(through), int(first) + batch - 1)
+                    upper = min(through, int(first) + batch - 1)
                     removed += conn.execute(
                         delete(events).where(events.c.org_id == org_id, events.c.seq <= upper)
                     ).rowcount
