@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Integer, bindparam, delete, func, select, update
 
 from ..store.driver import DriverStatement, sqlite_time
 from ..store.engine import Database, as_utc, event_time
@@ -206,6 +206,26 @@ def _delivery(r: Any) -> Delivery:
     )
 
 
+def _last_before(conn: Connection, org_id: str, since: datetime, page: int = 1000) -> int:
+    """The position after which every event occurred at or after `since`: the last event
+    before it, walking back from the newest by position a page at a time (an ordered walk
+    of the primary key, whatever the planner estimates of the times)."""
+    older = (events.c.occurred_at < since).label("older")
+    query = select(events.c.seq, older).where(events.c.org_id == org_id)
+    upper: int | None = None
+    while True:
+        walk = query if upper is None else query.where(events.c.seq < upper)
+        rows = conn.execute(walk.order_by(events.c.seq.desc()).limit(page)).all()
+        for r in rows:
+            if r.older:
+                return int(r.seq)
+        if rows:
+            upper = int(rows[-1].seq)
+        if len(rows) < page:
+            # every event kept is as new: from before the oldest; none kept: the end
+            return upper - 1 if upper is not None else _last_seq(conn, org_id)
+
+
 def _last_seq(conn: Connection, org_id: str) -> int:
     last = conn.execute(
         select(event_streams.c.last_seq).where(event_streams.c.org_id == org_id)
@@ -226,7 +246,7 @@ _DUE = (
         (_e.c.next_attempt_at.is_(None)) | (_e.c.next_attempt_at <= bindparam("now")),
     )
     .order_by(_e.c.next_attempt_at.asc().nulls_first(), _e.c.id)
-    .limit(bindparam("limit"))
+    .limit(bindparam("limit", type_=Integer))
 )
 _DUE_SQL = DriverStatement(lambda _: _DUE)
 
@@ -396,20 +416,10 @@ class Webhooks:
         replay never passes over an event still waiting, and the walk can read outside
         the write: what commits in between is ahead of the cursor anyway."""
         with self.db.read() as conn:
-            before = conn.execute(
-                select(events.c.seq)
-                .where(events.c.org_id == org_id, events.c.occurred_at < since)
-                .order_by(events.c.seq.desc())
-                .limit(1)
-            ).scalar_one_or_none()
-            if before is None:  # none before it: everything kept
-                first = conn.execute(
-                    select(func.min(events.c.seq)).where(events.c.org_id == org_id)
-                ).scalar_one_or_none()
-                before = int(first) - 1 if first is not None else _last_seq(conn, org_id)
+            before = _last_before(conn, org_id, since)
         with self.db.write() as conn:
             current = self._get(conn, org_id, endpoint_id)
-            cursor = min(current.cursor, int(before))
+            cursor = min(current.cursor, before)
             self._update(conn, org_id, endpoint_id, {**_RESUMED, "cursor": cursor})
             detail = {"since": _iso(since), "from_cursor": current.cursor, "to_cursor": cursor}
             self._audit(conn, org_id, actor, WebhookAudit.REPLAYED, endpoint_id, detail)
