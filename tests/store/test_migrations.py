@@ -156,9 +156,8 @@ def test_events_keep_their_rows_when_their_indexes_go_and_come_back(fresh: Datab
 
     def indexes() -> set[str]:
         found = inspect(fresh.engine)
-        return {i["name"] for i in found.get_indexes("events")} | {
-            u["name"] for u in found.get_unique_constraints("events")
-        }
+        named = [*found.get_indexes("events"), *found.get_unique_constraints("events")]
+        return {str(i["name"]) for i in named}
 
     def kept() -> list[tuple[int, str, Any]]:
         with fresh.engine.connect() as conn:
