@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, bindparam, delete, func, select, update
 
-from ..store.driver import DriverStatement, sqlite_time
 from ..store.engine import Database, as_utc, event_time
 from ..store.tables import event_streams, events, orgs, webhook_deliveries, webhook_endpoints
 from .actor import Actor
@@ -234,8 +233,7 @@ def _last_seq(conn: Connection, org_id: str) -> int:
 
 
 # Asked at every poll of the delivery loop, up to 50 times a second while this process
-# commits events (sync.scheduler): built once, and on a SQLite file run on the thread's
-# own reader (as store.hot does), where through SQLAlchemy it cost ~20x the query.
+# commits events (sync.scheduler): built once, so each poll reuses its compiled form.
 _e, _s = webhook_endpoints, event_streams
 _DUE = (
     select(_e.c.id)
@@ -248,7 +246,6 @@ _DUE = (
     .order_by(_e.c.next_attempt_at.asc().nulls_first(), _e.c.id)
     .limit(bindparam("limit", type_=Integer))
 )
-_DUE_SQL = DriverStatement(lambda _: _DUE)
 
 
 _RESUMED = {  # what enabling, replaying or "retry now" clears: deliver at once
@@ -459,12 +456,8 @@ class Webhooks:
         indexed join: cheap enough to ask at every poll. NULLs first on both databases
         (PostgreSQL sorts them last by default): otherwise a healthy endpoint waits behind
         every retrying one of every organisation while the delivery threads are busy."""
-        if not self.db.has_hot_readers:
-            with self.db.read_one() as conn:
-                return list(conn.execute(_DUE, {"now": now, "limit": limit}).scalars())
-        sql, fixed = _DUE_SQL.sql(self.db.engine.dialect)
-        params = {**fixed, "now": sqlite_time(now), "limit": limit}
-        return [r[0] for r in self.db.hot_reader().execute(sql, params).fetchall()]
+        with self.db.read_one() as conn:
+            return list(conn.execute(_DUE, {"now": now, "limit": limit}).scalars())
 
     def deliveries(
         self, org_id: str, endpoint_id: str, *, limit: int = 50, before: int | None = None

@@ -100,14 +100,7 @@ async def deliver_forever(
             pending.clear()
             wake.clear()
             try:
-                # On a SQLite file the question is one prepared read on this thread's own
-                # connection (~15 us, as the SCIM GETs are answered): asked here, a busy
-                # writer's 50 polls a second cost no thread hand-offs.
-                due = (
-                    deliverer.due()
-                    if deliverer.db.has_hot_readers
-                    else await run_in_threadpool(deliverer.due)
-                )
+                due = await run_in_threadpool(deliverer.due)
             except Exception:  # the database may be away for a moment; poll again
                 log.exception("could not look for webhook deliveries")
                 due = []
