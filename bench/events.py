@@ -2,12 +2,16 @@
 """Change events and webhooks (issue 13), measured side by side in one run:
 
     .venv/bin/python bench/events.py [--parts scim,delivery,lag,pull] [--baseline 5a812ec]
-                                     [--events 10000] [--pull-users 100000] [--no-write]
+                                     [--off revision|in-tree] [--events 10000]
+                                     [--pull-users 100000] [--section "## ..."] [--no-write]
 
 - scim: SCIM POST and group PATCH throughput with events on (the working tree: every write
-  records its events in its transaction, the delivery loop runs) against events off (the
-  revision before the outbox, `--baseline`), by bench/regression.py's A/B (both servers
-  pinned to CPU 0, alternating rounds). Target: on >= 0.9x of off.
+  records its events in its transaction, the delivery loop runs) against events off, by
+  bench/regression.py's A/B (both servers pinned to CPU 0, alternating rounds). Events off
+  is the revision before the outbox (`--baseline`), or with `--off in-tree` the working
+  tree itself with recording turned off (every module's `events.record` a no-op, so no
+  event is written and the delivery loop is never woken; checked in its database), which
+  leaves out what else changed since that revision. Target: on >= 0.9x of off.
 - delivery: one process on SQLite delivers `--events` pre-recorded events to a local
   receiver (another process, on the other core, that verifies every signature with the
   `standardwebhooks` package): events/s for one endpoint (ordered, one at a time) and for
@@ -31,6 +35,7 @@ import asyncio
 import json
 import os
 import random
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -187,20 +192,62 @@ def percentile(values: list[float], q: float) -> float:
 # -- the parts ----------------------------------------------------------------------------
 
 
+# `scimhub` with events off in the working tree: every write records its events through
+# `events.record` (imported by name into each module that writes), made a no-op here
+# before the server starts. A bench-only switch: the hub has no setting to drop events.
+EVENTS_OFF = r"""
+import sys
+import scimhub.api.services, scimhub.app, scimhub.asgi  # every module that records
+from scimhub.cli import app
+from scimhub.directory import events
+
+def off(*_args, **_kwargs):
+    return None
+
+on = events.record
+for module in list(sys.modules.values()):
+    if getattr(module, "record", None) is on:
+        module.record = off
+app()
+"""
+
+
+def events_off(argv: list[str]) -> list[str]:
+    return [sys.executable, "-c", EVENTS_OFF, *argv[1:]]
+
+
+def _events_written(data_dir: Path) -> int:
+    with sqlite3.connect(data_dir / "scimhub.db") as db:
+        return int(db.execute("SELECT count(*) FROM events").fetchone()[0])
+
+
 def part_scim(args: argparse.Namespace, tmp: Path) -> list[str]:
+    in_tree = args.off == "in-tree"
+    run = argparse.Namespace(**{**vars(args), "baseline": "events-off"}) if in_tree else args
     cpu = 0 if 0 in os.sched_getaffinity(0) else None
     if cpu is not None and 1 in os.sched_getaffinity(0):
         os.sched_setaffinity(0, {1})
     try:
-        results = asyncio.run(regression.measure(args, tmp, cpu))
+        wrap = events_off if in_tree else None
+        results = asyncio.run(regression.measure(run, tmp, cpu, baseline_wrap=wrap))
     finally:
         os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
-    on, off = results["scimhub"], results[f"scimhub@{args.baseline}"]
+    on, off = results["scimhub"], results[f"scimhub@{run.baseline}"]
+    if in_tree:
+        written = _events_written(tmp / "scimhub-data")
+        unwritten = _events_written(tmp / f"scimhub@{run.baseline}-data")
+        if not written or unwritten:
+            raise SystemExit(f"INVALID: {written} events with events on, {unwritten} off")
+        against = (
+            "off (the working tree with `events.record` a no-op: "
+            f"{written:,} events written with events on, none off)"
+        )
+    else:
+        against = f"off (`{args.baseline}`, the revision before the outbox)"
     lines = [
-        f"SCIM throughput, events on (working tree) against off (`{args.baseline}`, the "
-        f"revision before the outbox), both one uvicorn process pinned to CPU 0, the load "
-        f"on CPU 1; {args.users} users, {args.duration:g} s per operation in {args.rounds} "
-        "alternating rounds:",
+        f"SCIM throughput, events on (working tree) against {against}, both one uvicorn "
+        f"process pinned to CPU 0, the load on CPU 1; {args.users} users, "
+        f"{args.duration:g} s per operation in {args.rounds} alternating rounds:",
         "",
         "| operation | off req/s | on req/s | on / off | off req/CPU-s | on req/CPU-s "
         "| on / off (CPU) |",
@@ -486,6 +533,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--parts", default=",".join(PARTS))
     p.add_argument("--baseline", default="5a812ec", help="events off: the revision before them")
+    p.add_argument(
+        "--off",
+        choices=("revision", "in-tree"),
+        default="revision",
+        help="events off: --baseline, or the working tree with recording turned off",
+    )
+    p.add_argument("--section", default=SECTION, help="the RESULTS.md section to write")
     p.add_argument("--users", type=int, default=10_000)
     p.add_argument("--groups", type=int, default=100)
     p.add_argument("--duration", type=float, default=10.0)
@@ -509,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown parts: {', '.join(sorted(unknown))}")
     info = st.machine_info()
     lines = [
-        SECTION,
+        args.section,
         "",
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, `bench/events.py "
         f"{' '.join(argv if argv is not None else sys.argv[1:])}` at `{info['rev']}`. "
@@ -524,7 +578,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        st.write_results(text, SECTION)
+        st.write_results(text, args.section)
     return 0
 
 

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,16 +49,25 @@ def export(rev: str, into: Path) -> Path:
 
 
 async def measure(
-    args: argparse.Namespace, tmp: Path, cpu: int | None
+    args: argparse.Namespace,
+    tmp: Path,
+    cpu: int | None,
+    *,
+    baseline_wrap: Callable[[list[str]], list[str]] | None = None,
 ) -> dict[str, dict[str, st.PhaseResult]]:
-    base_src = export(args.baseline, tmp)
+    """`baseline_wrap`: the baseline is the working tree, its `scimhub serve` command line
+    turned into another (bench/events.py's events off), instead of the revision's export;
+    its results are still named `scimhub@{args.baseline}`."""
     servers = []
     try:
         head_server, head = st.start_scimhub(tmp, cpu, name="scimhub")
         servers.append(head_server)
-        base_server, base = st.start_scimhub(
-            tmp, cpu, name=f"scimhub@{args.baseline}", env={"PYTHONPATH": str(base_src)}
-        )
+        name = f"scimhub@{args.baseline}"
+        if baseline_wrap is None:
+            env = {"PYTHONPATH": str(export(args.baseline, tmp))}
+            base_server, base = st.start_scimhub(tmp, cpu, name=name, env=env)
+        else:
+            base_server, base = st.start_scimhub(tmp, cpu, name=name, wrap=baseline_wrap)
         servers.append(base_server)
         loaded = {}
         for target in (head, base):

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from scimhub.delivery.schedule import RetrySchedule
-from scimhub.directory.webhooks import EndpointState, Outcome
+from scimhub.directory.webhooks import EndpointState, Outcome, _last_before
 from scimhub.store.tables import events
 from tests.delivery.conftest import ADMIN, Clock, Hooks, make_service
 from tests.delivery.receiver import Receiver
@@ -65,6 +65,31 @@ def test_a_replay_never_moves_the_cursor_forward(hooks: Hooks, receiver: Receive
     moved = hooks.service.replay(hooks.org_id, created.endpoint.id, later, actor=ADMIN)
     assert moved.cursor == created.endpoint.cursor  # the failing event still comes first
     assert moved.next_attempt_at is None and moved.attempts == 0
+
+
+def test_a_replay_sends_what_occurred_from_its_time_on(hooks: Hooks, receiver: Receiver) -> None:
+    created = hooks.service.add(hooks.org_id, receiver.url, actor=ADMIN)
+    hooks.emit(2)
+    recent = hooks.emit(2)
+    hooks.drain(created.endpoint.id, lambda: len(receiver.acknowledged) == 4)
+    with hooks.hub.db.write() as conn:  # the first two a day ago
+        conn.execute(
+            update(events)
+            .where(events.c.org_id == hooks.org_id, events.c.seq <= 2)
+            .values(occurred_at=hooks.clock() - timedelta(days=1))
+        )
+    since = hooks.clock() - timedelta(hours=1)
+    moved = hooks.service.replay(hooks.org_id, created.endpoint.id, since, actor=ADMIN)
+    assert moved.cursor == 2
+    count = len(receiver.requests)
+    hooks.drain(created.endpoint.id, lambda: len(receiver.requests) == count + 2)
+    assert [r.id for r in receiver.requests[count:]] == recent
+    earlier = hooks.clock() - timedelta(days=2)  # before every event: all of them
+    assert hooks.service.replay(hooks.org_id, created.endpoint.id, earlier, actor=ADMIN).cursor == 0
+    with hooks.hub.db.read() as conn:  # the walk back, a page at a time
+        assert [_last_before(conn, hooks.org_id, since, page=n) for n in (1, 2, 3)] == [2, 2, 2]
+        assert _last_before(conn, hooks.org_id, earlier, page=2) == 0
+        assert _last_before(conn, hooks.org_id, hooks.clock(), page=2) == 4
 
 
 def test_no_success_for_five_days_disables_the_endpoint_with_an_audit_event(

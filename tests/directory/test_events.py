@@ -149,6 +149,35 @@ def test_retention_prunes_in_batches_and_the_mark_follows(hub: Hub) -> None:
     assert log.prune(utcnow() - timedelta(days=30), batch=2) == 0
 
 
+def test_retention_removes_only_the_prefix_older_than_it(hub: Hub) -> None:
+    """The stream is cut up to its first event younger than retention: an older one after
+    it (a clock set back) waits, and what the prune did not reach is never lost."""
+    org = hub.orgs.create("prefix").id
+    _emit(hub, org, "old1", "old2", "young", "old3")
+    with hub.db.write() as conn:
+        conn.execute(
+            update(events)
+            .where(events.c.org_id == org, events.c.seq.in_([1, 2, 4]))
+            .values(occurred_at=utcnow() - timedelta(days=40))
+        )
+    log = Events(hub.db)
+    log.prune(utcnow() - timedelta(days=30))  # other tests' organisations share the database
+    kept = log.page(org, after=None, limit=10)
+    assert [(e.seq, e.data["id"]) for e in kept.events] == [(3, "young"), (4, "old3")]
+    with pytest.raises(CursorExpired):
+        log.page(org, after="1", limit=10)
+    with hub.db.write() as conn:
+        conn.execute(
+            update(events)
+            .where(events.c.org_id == org, events.c.seq == 3)
+            .values(occurred_at=utcnow() - timedelta(days=40))
+        )
+    log.prune(utcnow() - timedelta(days=30))  # every one old now: all of it
+    with pytest.raises(CursorExpired):
+        log.page(org, after="3", limit=10)
+    assert log.page(org, after="4", limit=10).events == []
+
+
 def test_a_prune_between_the_reads_statements_is_not_a_silent_skip(hub: Hub) -> None:
     """On PostgreSQL each statement of a read sees what committed before it: a prune that
     commits while a page is read must still make the page a 410, not a page that starts

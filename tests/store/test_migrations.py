@@ -128,3 +128,54 @@ def test_the_dialect_moves_out_of_the_status_cache_and_back(fresh: Database) -> 
 def _json(value: Any) -> Any:
     """A JSON column read with plain SQL: text on SQLite, decoded already on PostgreSQL."""
     return json.loads(value) if isinstance(value, str) else value
+
+
+def test_events_keep_their_rows_when_their_indexes_go_and_come_back(fresh: Database) -> None:
+    """0018: the unique event id and the `occurred_at` index go (on SQLite by copying the
+    table), the events stay; down again, both come back."""
+    orgs = table("orgs", column("id"), column("name"), column("settings", JSON), column("created"))
+    events = table(
+        "events",
+        *(column(c) for c in ("org_id", "seq", "id", "type", "occurred_at")),
+        *(column(c, JSON) for c in ("data", "changed", "source")),
+    )
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "org_id": "org-1",
+            "seq": seq,
+            "id": str(uuid.uuid4()),
+            "type": "user.created",
+            "occurred_at": now,
+            "data": {"id": f"u{seq}"},
+            "changed": None,
+            "source": {"kind": "system", "name": "scimhub"},
+        }
+        for seq in (1, 2, 3)
+    ]
+
+    def indexes() -> set[str]:
+        found = inspect(fresh.engine)
+        named = [*found.get_indexes("events"), *found.get_unique_constraints("events")]
+        return {str(i["name"]) for i in named}
+
+    def kept() -> list[tuple[int, str, Any]]:
+        with fresh.engine.connect() as conn:
+            found = conn.execute(text("SELECT seq, id, data FROM events ORDER BY seq"))
+            return [(r.seq, r.id, _json(r.data)) for r in found]
+
+    expected = [(r["seq"], r["id"], r["data"]) for r in rows]
+    with fresh.engine.connect() as conn:
+        command.upgrade(migrate.alembic_config(conn), "0017")
+        conn.execute(insert(orgs).values(id="org-1", name="o", settings={}, created=now))
+        conn.execute(insert(events), rows)
+        conn.commit()
+    assert {"uq_events_id", "ix_events_occurred_at"} <= indexes()
+    migrate.upgrade(fresh)
+    assert not {"uq_events_id", "ix_events_occurred_at"} & indexes()
+    assert kept() == expected
+    with fresh.engine.connect() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0017")
+        conn.commit()
+    assert {"uq_events_id", "ix_events_occurred_at"} <= indexes()
+    assert kept() == expected

@@ -16,10 +16,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from itertools import takewhile
 from random import getrandbits
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from ..store import event_positions
 from ..store.engine import Database, as_utc, event_time, notice
@@ -258,35 +259,49 @@ class Events:
     def prune(self, before: datetime, *, batch: int = 10_000) -> int:
         """Remove events older than `before` (retention), remembering per organisation how
         far the stream was cut, so an older cursor is told (410) instead of skipping. Only
-        a prefix of a stream goes (positions are never reused), so the mark only moves
-        forward; at most `batch` events per transaction, so writers (SQLite has one write
-        lock for every organisation) are never held up for long."""
+        a prefix of a stream goes, up to its first event not older than `before`, so the
+        mark only moves forward and no event younger than retention is removed. Each
+        stream is walked from its oldest event by position (what is read is what goes),
+        at most `batch` events per transaction, so writers (SQLite has one write lock for
+        every organisation) are never held up for long."""
+        s = event_streams.c
+        oldest = (
+            select(events.c.occurred_at)
+            .where(events.c.org_id == s.org_id)
+            .order_by(events.c.seq)
+            .limit(1)
+            .scalar_subquery()
+        )
         with self.db.read() as conn:
             cut = conn.execute(
-                select(events.c.org_id, func.max(events.c.seq))
-                .where(events.c.occurred_at < before)
-                .group_by(events.c.org_id)
-            ).all()
+                select(s.org_id).where(s.last_seq > s.pruned_through, oldest < before)
+            ).scalars()
+            orgs = list(cut)
+        old = (events.c.occurred_at < before).label("old")
         removed = 0
-        for org_id, through in cut:
-            upper = 0
-            while upper < through:
+        for org_id in orgs:
+            full = True
+            while full:
                 with self.db.write() as conn:
-                    first = conn.execute(
-                        select(func.min(events.c.seq)).where(events.c.org_id == org_id)
-                    ).scalar_one_or_none()
-                    if first is None or first > through:
+                    rows = conn.execute(
+                        select(events.c.seq, old)
+                        .where(events.c.org_id == org_id)
+                        .order_by(events.c.seq)
+                        .limit(batch)
+                    ).all()
+                    gone = [r.seq for r in takewhile(lambda r: r.old, rows)]
+                    if not gone:
                         break
-                    upper = min(int(through), int(first) + batch - 1)
+                    full = len(gone) == batch
                     removed += conn.execute(
-                        delete(events).where(events.c.org_id == org_id, events.c.seq <= upper)
+                        delete(events).where(events.c.org_id == org_id, events.c.seq <= gone[-1])
                     ).rowcount
                     conn.execute(
                         update(event_streams)
                         .where(
                             event_streams.c.org_id == org_id,
-                            event_streams.c.pruned_through < upper,
+                            event_streams.c.pruned_through < gone[-1],
                         )
-                        .values(pruned_through=upper)
+                        .values(pruned_through=gone[-1])
                     )
         return removed

@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Integer, bindparam, delete, func, select, update
 
 from ..store.engine import Database, as_utc, event_time
 from ..store.tables import event_streams, events, orgs, webhook_deliveries, webhook_endpoints
@@ -205,11 +205,47 @@ def _delivery(r: Any) -> Delivery:
     )
 
 
+def _last_before(conn: Connection, org_id: str, since: datetime, page: int = 1000) -> int:
+    """The position after which every event occurred at or after `since`: the last event
+    before it, walking back from the newest by position a page at a time (an ordered walk
+    of the primary key, whatever the planner estimates of the times)."""
+    older = (events.c.occurred_at < since).label("older")
+    query = select(events.c.seq, older).where(events.c.org_id == org_id)
+    upper: int | None = None
+    while True:
+        walk = query if upper is None else query.where(events.c.seq < upper)
+        rows = conn.execute(walk.order_by(events.c.seq.desc()).limit(page)).all()
+        for r in rows:
+            if r.older:
+                return int(r.seq)
+        if rows:
+            upper = int(rows[-1].seq)
+        if len(rows) < page:
+            # every event kept is as new: from before the oldest; none kept: the end
+            return upper - 1 if upper is not None else _last_seq(conn, org_id)
+
+
 def _last_seq(conn: Connection, org_id: str) -> int:
     last = conn.execute(
         select(event_streams.c.last_seq).where(event_streams.c.org_id == org_id)
     ).scalar_one_or_none()
     return int(last or 0)
+
+
+# Asked at every poll of the delivery loop, up to 50 times a second while this process
+# commits events (sync.scheduler): built once, so each poll reuses its compiled form.
+_e, _s = webhook_endpoints, event_streams
+_DUE = (
+    select(_e.c.id)
+    .join(_s, _s.c.org_id == _e.c.org_id)
+    .where(
+        _e.c.enabled.is_(True),
+        _e.c.cursor < _s.c.last_seq,
+        (_e.c.next_attempt_at.is_(None)) | (_e.c.next_attempt_at <= bindparam("now")),
+    )
+    .order_by(_e.c.next_attempt_at.asc().nulls_first(), _e.c.id)
+    .limit(bindparam("limit", type_=Integer))
+)
 
 
 _RESUMED = {  # what enabling, replaying or "retry now" clears: deliver at once
@@ -371,17 +407,16 @@ class Webhooks:
 
     def replay(self, org_id: str, endpoint_id: str, since: datetime, *, actor: Actor) -> Endpoint:
         """Deliver again every event that occurred at or after `since` (delivered ones
-        included: receivers tell them by `webhook-id`). The cursor only moves back, so
-        a replay never passes over an event still waiting."""
+        included: receivers tell them by `webhook-id`): every event after the last one
+        that occurred before it, found by walking the stream back from its newest event
+        (reading as many events as will be sent again). The cursor only moves back, so a
+        replay never passes over an event still waiting, and the walk can read outside
+        the write: what commits in between is ahead of the cursor anyway."""
+        with self.db.read() as conn:
+            before = _last_before(conn, org_id, since)
         with self.db.write() as conn:
             current = self._get(conn, org_id, endpoint_id)
-            first = conn.execute(
-                select(func.min(events.c.seq)).where(
-                    events.c.org_id == org_id, events.c.occurred_at >= since
-                )
-            ).scalar_one_or_none()
-            target = int(first) - 1 if first is not None else _last_seq(conn, org_id)
-            cursor = min(current.cursor, target)
+            cursor = min(current.cursor, before)
             self._update(conn, org_id, endpoint_id, {**_RESUMED, "cursor": cursor})
             detail = {"since": _iso(since), "from_cursor": current.cursor, "to_cursor": cursor}
             self._audit(conn, org_id, actor, WebhookAudit.REPLAYED, endpoint_id, detail)
@@ -418,23 +453,11 @@ class Webhooks:
     def due(self, now: datetime, *, limit: int = 1000) -> list[str]:
         """Enabled endpoints behind their organisation's stream whose next attempt is due:
         those with nothing pending first (no next attempt), then the longest waiting. One
-        indexed join: cheap enough to ask twice a second. NULLs first on both databases
+        indexed join: cheap enough to ask at every poll. NULLs first on both databases
         (PostgreSQL sorts them last by default): otherwise a healthy endpoint waits behind
         every retrying one of every organisation while the delivery threads are busy."""
-        e, s = webhook_endpoints, event_streams
         with self.db.read_one() as conn:
-            rows = conn.execute(
-                select(e.c.id)
-                .join(s, s.c.org_id == e.c.org_id)
-                .where(
-                    e.c.enabled.is_(True),
-                    e.c.cursor < s.c.last_seq,
-                    (e.c.next_attempt_at.is_(None)) | (e.c.next_attempt_at <= now),
-                )
-                .order_by(e.c.next_attempt_at.asc().nulls_first(), e.c.id)
-                .limit(limit)
-            ).all()
-        return [r.id for r in rows]
+            return list(conn.execute(_DUE, {"now": now, "limit": limit}).scalars())
 
     def deliveries(
         self, org_id: str, endpoint_id: str, *, limit: int = 50, before: int | None = None

@@ -91,8 +91,12 @@ def json_value(value: Any) -> str | None:
 
 def time_value(conn: Connection, value: datetime) -> datetime | str:
     """A `Timestamp` column's value: PostgreSQL takes the datetime; SQLite stores the UTC
-    time as text, in the format SQLAlchemy writes and reads back."""
-    if conn.dialect.name != "sqlite":
-        return value
+    time as text (`sqlite_time`)."""
+    return sqlite_time(value) if conn.dialect.name == "sqlite" else value
+
+
+def sqlite_time(value: datetime) -> str:
+    """A time as SQLite stores a `Timestamp`: UTC text, in the format SQLAlchemy writes
+    and reads back."""
     utc = value.astimezone(UTC) if value.tzinfo else value
     return utc.replace(tzinfo=None).isoformat(" ", timespec="microseconds")
