@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, select, update
 from ..scim.errors import ScimError, Uniqueness
 from ..scim.resource import normalize
 from ..scim.schemas import ResourceType
+from ..store.arrays import among
 from ..store.engine import Database, utcnow
 from ..store.tables import groups, users
 from .changes import group_updated, user_updated
@@ -124,7 +125,8 @@ def _import_page(
                     row[0]: row[1]
                     for row in conn.execute(
                         select(key_column, table.c.id).where(
-                            table.c.org_id == org_id, key_column.in_(names[i : i + 500])
+                            table.c.org_id == org_id,
+                            among(key_column, names[i : i + 500], conn.dialect.name),
                         )
                     )
                 }
@@ -190,7 +192,7 @@ def _stored(conn: Connection, table: Table, org_id: str, ids: list[str]) -> dict
             (r.id, r)
             for r in conn.execute(
                 select(table.c.id, table.c.data, table.c.created, table.c.version).where(
-                    table.c.org_id == org_id, table.c.id.in_(ids[i : i + 500])
+                    table.c.org_id == org_id, among(table.c.id, ids[i : i + 500], conn.dialect.name)
                 )
             )
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from ... import metrics
@@ -28,6 +28,7 @@ from ...directory.instances import Instance, Instances, Mode
 from ...directory.links import Links
 from ...directory.locator import Locator
 from ...directory.users import Users
+from ...scim.ast import PatchPath
 from ...scim.errors import ScimError
 from ...scim.filter import parse_path
 from ...scim.patch import PatchOp, apply_patch
@@ -39,7 +40,14 @@ from .errors import AlreadyRunning, Conflict
 from .graph import GraphClient
 from .mappings import extension_sources
 
-__all__ = ["PullCounts", "PullSync", "document_digest", "user_document", "user_select"]
+__all__ = [
+    "PullCounts",
+    "PullSync",
+    "UserMapper",
+    "document_digest",
+    "user_document",
+    "user_select",
+]
 
 # Graph user properties the default mappings read; `manager` needs $expand and is not
 # pulled (push covers it).
@@ -57,20 +65,44 @@ def user_select(mappings: list[dict[str, str]]) -> str:
     return ",".join([USER_SELECT, *extension_sources(mappings)])
 
 
+@dataclass(frozen=True, slots=True)
+class UserMapper:
+    """An instance's mappings with their target paths parsed once, for a round: parsing
+    them again for every user was ~40% of turning a Graph user into a document. A target
+    that does not parse fails the users it applies to, as it did when parsed per user."""
+
+    paths: tuple[tuple[str, str, PatchPath | None], ...]  # source, target, parsed target
+
+    @classmethod
+    def of(cls, mappings: list[dict[str, str]]) -> UserMapper:
+        return cls(tuple((m["source"], m["target"], _parsed(m["target"])) for m in mappings))
+
+    def document(self, item: dict[str, Any], rt: ResourceType = USER) -> dict[str, Any]:
+        """A SCIM user from a Graph user: each mapping is applied as a SCIM PATCH `add` on
+        its target path, so any path the SCIM layer accepts (`emails[type eq
+        "work"].value`, extension urns, the organisation's own attributes in `rt`) works
+        as a target, and a value its attribute refuses fails as a write would."""
+        ops = []
+        for source, target, path in self.paths:
+            if item.get(source) in (None, "", []):
+                continue
+            # Parsed again to raise its error afresh (not one instance raised every time).
+            ops.append(PatchOp("add", path or parse_path(target), item[source]))
+        return dict(apply_patch(rt, {"schemas": [USER_URN]}, ops).doc)
+
+
+def _parsed(target: str) -> PatchPath | None:
+    try:
+        return parse_path(target)
+    except ScimError:
+        return None
+
+
 def user_document(
     item: dict[str, Any], mappings: list[dict[str, str]], rt: ResourceType = USER
 ) -> dict[str, Any]:
-    """A SCIM user from a Graph user, through the instance's mappings: each mapping is
-    applied as a SCIM PATCH `add` on its target path, so any path the SCIM layer accepts
-    (`emails[type eq "work"].value`, extension urns, the organisation's own attributes in
-    `rt`) works as a target, and a value its attribute refuses fails as a write would."""
-    ops = [
-        PatchOp("add", parse_path(m["target"]), item[m["source"]])
-        for m in mappings
-        if item.get(m["source"]) not in (None, "", [])
-    ]
-    doc = apply_patch(rt, {"schemas": [USER_URN]}, ops).doc
-    return dict(doc)
+    """A SCIM user from a Graph user, through the instance's mappings (`UserMapper`)."""
+    return UserMapper.of(mappings).document(item, rt)
 
 
 class PullSync:
@@ -175,6 +207,7 @@ class PullSync:
         # A round from scratch sees every object there is: linked ones it did not see are
         # gone from Entra (deleted while a mapping change restarted the round, say).
         seen: set[str] | None = None if link else set()
+        mapper = UserMapper.of(instance.mappings)
         if not link:
             select = user_select(instance.mappings) if kind == "users" else "id,displayName,members"
             link = f"/{kind}/delta?$select={select}&$top={self.page_size}"
@@ -184,7 +217,7 @@ class PullSync:
             if seen is not None:
                 seen.update(i["id"] for i in items if isinstance(i.get("id"), str))
             if kind == "users":
-                self._users(instance, items, counts)
+                self._users(instance, mapper, items, counts)
             else:
                 self._groups(instance, items, counts)
             counts.pages += 1
@@ -200,7 +233,13 @@ class PullSync:
                 return instance
             link = next_link
 
-    def _users(self, instance: Instance, items: list[dict[str, Any]], counts: PullCounts) -> None:
+    def _users(
+        self,
+        instance: Instance,
+        mapper: UserMapper,
+        items: list[dict[str, Any]],
+        counts: PullCounts,
+    ) -> None:
         rt = self.imports.attributes.types(instance.org_id).of("User")
         page: list[Incoming] = []
         for item in items:
@@ -212,7 +251,7 @@ class PullSync:
                 page.append(Incoming(oid, removed=_action(removed)))
                 continue
             try:
-                page.append(Incoming(oid, user_document(item, instance.mappings, rt)))
+                page.append(Incoming(oid, mapper.document(item, rt)))
             except ScimError as error:
                 page.append(Incoming(oid, error=error.detail))
         self.engine.users(instance, page, counts, self._locator(instance))
