@@ -13,10 +13,12 @@ public URL, else the instance's saved hub URL, else the hub-relative path.
 
 from __future__ import annotations
 
+import contextvars
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ... import metrics
 from ...directory.current import Current
@@ -57,6 +59,7 @@ USER_SELECT = (
 )
 PAGE_SIZE = 999  # Graph's largest page for users and groups
 Progress = Callable[[str, int], None]
+T = TypeVar("T")
 
 
 def user_select(mappings: list[dict[str, str]]) -> str:
@@ -207,40 +210,38 @@ class PullSync:
         # A round from scratch sees every object there is: linked ones it did not see are
         # gone from Entra (deleted while a mapping change restarted the round, say).
         seen: set[str] | None = None if link else set()
-        mapper = UserMapper.of(instance.mappings)
+        mapper, org_id = UserMapper.of(instance.mappings), instance.org_id
         if not link:
             select = user_select(instance.mappings) if kind == "users" else "id,displayName,members"
             link = f"/{kind}/delta?$select={select}&$top={self.page_size}"
-        while True:
+
+        def read(link: str) -> tuple[Any, list[dict[str, Any]], list[Incoming]]:
             page = graph.get(link)
             items = page.get("value", []) if isinstance(page, dict) else []
+            return page, items, self._incoming(org_id, mapper, items) if kind == "users" else []
+
+        for page, items, incoming in _read_ahead(read, link, lambda got: _next_link(got[0])):
             if seen is not None:
                 seen.update(i["id"] for i in items if isinstance(i.get("id"), str))
             if kind == "users":
-                self._users(instance, mapper, items, counts)
+                self.engine.users(instance, incoming, counts, self._locator(instance))
             else:
                 self._groups(instance, items, counts)
             counts.pages += 1
             if progress:
                 progress(kind, len(items))
-            next_link = page.get("@odata.nextLink")
-            delta_link = page.get("@odata.deltaLink")
             # Saved after the page is applied: a crash resumes here, not at the start.
-            instance = self.instances.update(instance, **{column: next_link or delta_link})
-            if not next_link:
-                if seen is not None:
-                    self.engine.unseen(instance, "User" if kind == "users" else "Group", seen)
-                return instance
-            link = next_link
+            link = _next_link(page) or page.get("@odata.deltaLink")
+            instance = self.instances.update(instance, **{column: link})
+        if seen is not None:
+            self.engine.unseen(instance, "User" if kind == "users" else "Group", seen)
+        return instance
 
-    def _users(
-        self,
-        instance: Instance,
-        mapper: UserMapper,
-        items: list[dict[str, Any]],
-        counts: PullCounts,
-    ) -> None:
-        rt = self.imports.attributes.types(instance.org_id).of("User")
+    def _incoming(
+        self, org_id: str, mapper: UserMapper, items: list[dict[str, Any]]
+    ) -> list[Incoming]:
+        """A page of Graph users as the engine takes them."""
+        rt = self.imports.attributes.types(org_id).of("User")
         page: list[Incoming] = []
         for item in items:
             oid = item.get("id")
@@ -254,7 +255,7 @@ class PullSync:
                 page.append(Incoming(oid, mapper.document(item, rt)))
             except ScimError as error:
                 page.append(Incoming(oid, error=error.detail))
-        self.engine.users(instance, page, counts, self._locator(instance))
+        return page
 
     def _groups(self, instance: Instance, items: list[dict[str, Any]], counts: PullCounts) -> None:
         page: list[Incoming] = []
@@ -289,6 +290,28 @@ class PullSync:
                 )
             )
         self.engine.member_changes(instance, changes)
+
+
+def _next_link(page: Any) -> str | None:
+    link = page.get("@odata.nextLink") if isinstance(page, dict) else None
+    return link if isinstance(link, str) and link else None
+
+
+def _read_ahead(
+    read: Callable[[str], T], first: str, next_of: Callable[[T], str | None]
+) -> Iterator[T]:
+    """What `read` makes of `first` and of each link after it, the next one read (in a
+    thread of its own, in a copy of this context) while the caller applies the one before:
+    applying a page mostly waits on the database, which leaves the interpreter free to
+    fetch the next page and map its users."""
+    context = contextvars.copy_context()
+    with ThreadPoolExecutor(1, thread_name_prefix="pull-read-ahead") as pool:
+        pending: Future[T] | None = pool.submit(context.run, read, first)
+        while pending is not None:
+            got = pending.result()
+            link = next_of(got)
+            pending = pool.submit(context.run, read, link) if link else None
+            yield got
 
 
 def _action(removed: Any) -> Action:
