@@ -255,8 +255,9 @@ def descendants(roots: set[int]) -> set[int]:
 
 
 class DeploymentCpu:
-    """CPU used by a deployment's processes during a phase, in % of one core (processes
-    forked during the phase are missed; the API and database connections are long-lived)."""
+    """CPU used by a deployment's processes during a phase, in % of one core and in
+    seconds (processes that ended during the phase are missed; the API and database
+    connections are long-lived)."""
 
     def __init__(self, dep: Deployment) -> None:
         self.dep = dep
@@ -267,7 +268,9 @@ class DeploymentCpu:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        used = sum(max(0, st._proc_ticks(pid) - ticks) for pid, ticks in self.before.items())
+        now = self.dep.pids() | set(self.before)  # with those started during the phase
+        used = sum(max(0, st._proc_ticks(pid) - self.before.get(pid, 0)) for pid in now)
+        self.seconds = used / st.CLK_TCK
         self.percent = 100.0 * used / (max(time.monotonic() - self.t0, 1e-9) * st.CLK_TCK)
 
 
@@ -542,6 +545,7 @@ def _count(res: dict[str, st.PhaseResult], op: str) -> int:
 class PullRound:
     seconds: float  # wall time seen by the caller
     counts: dict[str, Any]  # the hub's own counts of the round
+    cpu: float = 0.0  # CPU seconds of the deployment's processes (B: with PostgreSQL)
 
 
 def tenant_size(emu: EmulatorProcess) -> tuple[int, int]:
@@ -632,9 +636,13 @@ def sync_part(
         with queue.open():
 
             def run(dep: Deployment) -> PullRound:
-                if dep is a:
-                    return pull_via_api(apis["A"], instances["A"])
-                return pull_via_worker(queue, b, apis["B"], instances["B"], args.sync_timeout)
+                with DeploymentCpu(dep) as cpu:
+                    if dep is a:
+                        r = pull_via_api(apis["A"], instances["A"])
+                    else:
+                        r = pull_via_worker(queue, b, apis["B"], instances["B"], args.sync_timeout)
+                r.cpu = cpu.seconds
+                return r
 
             for dep in (a, b):
                 print(
@@ -822,25 +830,33 @@ def build_report(
                     "A: SQLite, 1 process (s)",
                     "B: PostgreSQL, worker (s)",
                     "B/A (time)",
+                    "CPU s A / B",
+                    "B/A (CPU)",
                 ),
-                "|---|---:|---:|---:|",
+                "|---|---:|---:|---:|---:|---:|",
                 [
                     (
                         f"initial: {users:,} users + {groups:,} groups",
                         f"{pa['initial'].seconds:.1f}",
                         f"{pb['initial'].seconds:.1f}",
                         f"{r_init:.2f}x",
+                        f"{pa['initial'].cpu:.1f} / {pb['initial'].cpu:.1f}",
+                        f"{st.ratio(pb['initial'].cpu, pa['initial'].cpu):.2f}x",
                     ),
                     (
                         f"incremental: {args.changes} changed users",
                         f"{pa['incremental'].seconds:.2f}",
                         f"{pb['incremental'].seconds:.2f}",
                         f"{r_incr:.2f}x",
+                        f"{pa['incremental'].cpu:.2f} / {pb['incremental'].cpu:.2f}",
+                        f"{st.ratio(pb['incremental'].cpu, pa['incremental'].cpu):.2f}x",
                     ),
                 ],
             ),
             "",
-            "B/A below 1: B is faster. The hub's own timing of each round (`seconds` in its "
+            "B/A below 1: B is faster. *CPU s*: CPU seconds the deployment's processes used "
+            "during the round (A: the API process; B: API processes, workers and "
+            "PostgreSQL). The hub's own timing of each round (`seconds` in its "
             f"counts): A {pa['initial'].counts.get('seconds')} s / "
             f"{pa['incremental'].counts.get('seconds')} s, B "
             f"{pb['initial'].counts.get('seconds')} s / "

@@ -29,6 +29,7 @@ from ..scim.schemas import ResourceType
 from ..store.arrays import among
 from ..store.engine import Database, utcnow
 from ..store.tables import groups, users
+from ..store.upsert import insert_rows
 from .changes import group_updated, user_updated
 from .custom_attributes import CustomAttributes, OrgTypes
 from .events import EventType, NewEvent, provisioner, record
@@ -161,8 +162,7 @@ def _import_page(
                 order.append((False, updates[-1]))
             result.ids[item.key] = rid
         stored = _stored(conn, table, org_id, [u["b_id"] for u in updates])
-        if inserts:
-            conn.execute(table.insert(), inserts)
+        insert_rows(conn, table, inserts)
         if updates:
             stmt = (
                 update(table)

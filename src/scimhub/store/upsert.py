@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
 
 
 @functools.cache
@@ -26,19 +25,42 @@ def _statement(dialect_name: str, table: Table) -> Any:
     return dialect.insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
 
 
-@functools.cache
-def _arrays_statement(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> Any:
-    """PostgreSQL: the rows as one array per column, unnested side by side."""
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+def arrays_insert(table: Table, columns: Sequence[str]) -> Any:
+    """PostgreSQL: INSERT of many rows in one statement, one array parameter per column
+    (named after it), unnested side by side."""
     arrays = [
-        func.unnest(bindparam(c, type_=postgresql.ARRAY(table.c[c].type.dialect_impl(dialect))))
+        func.unnest(bindparam(c, type_=postgresql.ARRAY(table.c[c].type.dialect_impl(_PG))))
         for c in columns
     ]
+    return postgresql.insert(table).from_select(list(columns), select(*arrays))
+
+
+@functools.cache
+def _arrays_statement(table: Table, columns: tuple[str, ...]) -> Any:
     return (
-        postgresql.insert(table)
-        .from_select(list(columns), select(*arrays))
-        .on_conflict_do_nothing()
-        .returning(*table.primary_key.columns)
+        arrays_insert(table, columns).on_conflict_do_nothing().returning(*table.primary_key.columns)
     )
+
+
+def _arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {c: [r[c] for r in rows] for c in rows[0]}
+
+
+def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (all with the same keys): on PostgreSQL one statement, which it plans
+    once, not once a row."""
+    if len(rows) > 1 and conn.dialect.name == "postgresql":
+        conn.execute(_plain_arrays_statement(table, tuple(rows[0])), _arrays(rows))
+    elif rows:
+        conn.execute(table.insert(), rows)
+
+
+@functools.cache
+def _plain_arrays_statement(table: Table, columns: tuple[str, ...]) -> Any:
+    return arrays_insert(table, columns)
 
 
 def inserted_keys(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> Sequence[Row[Any]]:
@@ -49,9 +71,7 @@ def inserted_keys(conn: Connection, table: Table, rows: list[dict[str, Any]]) ->
     if not rows:
         return []
     if len(rows) > 1 and conn.dialect.name == "postgresql":
-        columns = tuple(rows[0])
-        stmt = _arrays_statement(conn.dialect, table, columns)
-        return conn.execute(stmt, {c: [r[c] for r in rows] for c in columns}).all()
+        return conn.execute(_arrays_statement(table, tuple(rows[0])), _arrays(rows)).all()
     return conn.execute(_statement(conn.dialect.name, table), rows).all()
 
 
