@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from ..scim.errors import InvalidValue, NotFound, Uniqueness
 from ..scim.patch import MemberChange, apply_patch, parse_patch
 from ..scim.resource import normalize
 from ..store import queries
+from ..store.arrays import among
 from ..store.engine import Database, utcnow
 from ..store.errors import is_unique_violation
 from ..store.filter_sql import FilterCompiler
 from ..store.tables import groups, memberships, users
 from ..store.upsert import inserted_keys
-from . import recycle_bin, search
+from . import member_adds, recycle_bin, search
 from .changes import MemberDelta, group_updated, member_event, without
 from .custom_attributes import CustomAttributes
 from .events import EventType, NewEvent, provisioner, record
@@ -45,6 +47,18 @@ def _columns(doc: dict[str, Any]) -> dict[str, Any]:
 
 def _taken(name: str) -> Uniqueness:
     return Uniqueness(f"displayName '{name}' is already in use in this organisation")
+
+
+@dataclass(frozen=True, slots=True)
+class Bumped:
+    """A change that wrote the group's row itself (its version bumped): the row after."""
+
+    row: Any
+
+
+# What a write's change returns: the columns to update (empty: only the version), the row
+# it already wrote, or None for no change.
+Change = dict[str, Any] | Bumped | None
 
 
 def _member_ids(members: Iterable[dict[str, Any]]) -> list[str]:
@@ -162,8 +176,11 @@ class Groups:
         ops = parse_patch(body)
         rt = self.attributes.resource_type(org_id, "Group")
 
-        def change(conn: Connection, current: Any, delta: MemberDelta) -> dict[str, Any] | None:
+        def change(conn: Connection, current: Any, delta: MemberDelta) -> Change:
             result = apply_patch(rt, current.data, ops, resource_id=group_id)
+            adds = _only_adds(result.deferred) if not result.changed else None
+            if adds is not None and conn.dialect.name == "postgresql":
+                return self._add_at_once(conn, org_id, group_id, adds, delta)
             members_changed = False
             for member_change in result.deferred:
                 members_changed |= self._apply(conn, org_id, group_id, member_change, delta)
@@ -243,29 +260,11 @@ class Groups:
         out of scope here."""
         with self.db.write() as conn:
             self._row(conn, org_id, group_id, lock=True)
-            wanted = list(dict.fromkeys(add))
-            known: list[str] = []
-            for chunk in _chunks(wanted):
-                known += [
-                    r.id
-                    for r in conn.execute(
-                        select(users.c.id).where(users.c.org_id == org_id, users.c.id.in_(chunk))
-                    )
-                ]
-                known += [
-                    r.id
-                    for r in conn.execute(
-                        select(groups.c.id).where(
-                            groups.c.org_id == org_id,
-                            groups.c.id.in_(chunk),
-                            groups.c.id != group_id,
-                        )
-                    )
-                ]
-            found = set(known)
+            wanted = [i for i in dict.fromkeys(add) if i != group_id]
+            kinds = _kinds(conn, org_id, wanted)
             delta = MemberDelta(group_id)
             # In the order given, so the member events come in the source's order.
-            added = self._add(conn, org_id, group_id, [i for i in wanted if i in found])
+            added = _insert(conn, org_id, group_id, [(i, kinds[i]) for i in wanted if i in kinds])
             delta.add(added)
             changed = bool(added)
             if remove:
@@ -302,7 +301,9 @@ class Groups:
         removed: list[tuple[str, str]] = []
         if change.op == "remove" and change.values is not None:
             for chunk in _chunks(change.values):
-                removed += self._delete(conn, stmt.where(m.c.member_id.in_(chunk)))
+                removed += self._delete(
+                    conn, stmt.where(among(m.c.member_id, chunk, conn.dialect.name))
+                )
         elif change.op == "remove" and change.filter is not None:
             rt = self.attributes.resource_type(org_id, "Group")
             cond = FilterCompiler(rt, conn.dialect.name).membership_condition(change.filter)
@@ -330,32 +331,27 @@ class Groups:
         wanted = list(dict.fromkeys(ids))
         if group_id in wanted:
             raise InvalidValue("a group cannot be a member of itself")
-        rows = []
-        for chunk in _chunks(wanted):
-            found = {
-                r.id: "User"
-                for r in conn.execute(
-                    select(users.c.id).where(users.c.org_id == org_id, users.c.id.in_(chunk))
-                )
-            }
-            found.update(
-                {
-                    r.id: "Group"
-                    for r in conn.execute(
-                        select(groups.c.id).where(groups.c.org_id == org_id, groups.c.id.in_(chunk))
-                    )
-                }
-            )
-            missing = [i for i in chunk if i not in found]
-            if missing:
-                raise InvalidValue(f"no user or group with id '{missing[0]}' in this organisation")
-            rows += [
-                {"group_id": group_id, "member_id": i, "org_id": org_id, "member_type": found[i]}
-                for i in chunk
-            ]
-        inserted = {k.member_id for k in inserted_keys(conn, memberships, rows)}
-        # In the order given: RETURNING's order is the driver's.
-        return [(r["member_id"], r["member_type"]) for r in rows if r["member_id"] in inserted]
+        kinds = _kinds(conn, org_id, wanted)
+        missing = [i for i in wanted if i not in kinds]
+        if missing:
+            raise InvalidValue(f"no user or group with id '{missing[0]}' in this organisation")
+        return _insert(conn, org_id, group_id, [(i, kinds[i]) for i in wanted])
+
+    @staticmethod
+    def _add_at_once(
+        conn: Connection, org_id: str, group_id: str, ids: list[str], delta: MemberDelta
+    ) -> Bumped | None:
+        """PostgreSQL: members added, and the group bumped, in one statement
+        (`member_adds`); the same checks and outcome as `_add` and `_write`'s UPDATE."""
+        wanted = list(dict.fromkeys(ids))
+        if group_id in wanted:
+            raise InvalidValue("a group cannot be a member of itself")
+        done = member_adds.add_members(conn, org_id, group_id, wanted, utcnow(), provisioner())
+        missing = [i for i in wanted if i not in done.found]
+        if missing:  # the write is refused: its transaction rolls back what it inserted
+            raise InvalidValue(f"no user or group with id '{missing[0]}' in this organisation")
+        delta.add(done.added)
+        return Bumped(done.row) if done.row is not None else None
 
     # -- internals --------------------------------------------------------------------
 
@@ -375,7 +371,9 @@ class Groups:
                 delta = MemberDelta(group_id)
                 values = change(conn, current, delta)
                 before = current.data
-                if values is not None:
+                if isinstance(values, Bumped):  # written already, the row read back
+                    current = values.row
+                elif values is not None:
                     if (by := provisioner()) is not None:
                         values = {**values, "provisioned_by": by}
                     conn.execute(
@@ -414,6 +412,43 @@ class Groups:
     @staticmethod
     def _render(row: Any, loc: Locator, members: list[dict[str, Any]] | None) -> dict[str, Any]:
         return document(row, "Group", loc, {"members": members})
+
+
+def _only_adds(changes: list[MemberChange]) -> list[str] | None:
+    """The ids a PATCH's member changes add, if all they do is add (and add something)."""
+    if any(c.op != "add" for c in changes):
+        return None
+    return [i for c in changes for i in c.values or []] or None
+
+
+def _kinds(conn: Connection, org_id: str, ids: list[str]) -> dict[str, str]:
+    """Which of these ids are users and groups of the org: id -> "User" | "Group"."""
+    d = conn.dialect.name
+    found: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        stmt = union_all(
+            select(users.c.id, literal("User")).where(
+                users.c.org_id == org_id, among(users.c.id, chunk, d)
+            ),
+            select(groups.c.id, literal("Group")).where(
+                groups.c.org_id == org_id, among(groups.c.id, chunk, d)
+            ),
+        )
+        found.update((r[0], r[1]) for r in conn.execute(stmt))
+    return found
+
+
+def _insert(
+    conn: Connection, org_id: str, group_id: str, members: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """Insert (member id, member type) rows, those already there skipped; returns the ones
+    added, in the order given (RETURNING's order is the driver's)."""
+    rows = [
+        {"group_id": group_id, "member_id": i, "org_id": org_id, "member_type": t}
+        for i, t in members
+    ]
+    inserted = {k.member_id for k in inserted_keys(conn, memberships, rows)}
+    return [(i, t) for i, t in members if i in inserted]
 
 
 def _chunks(ids: list[str]) -> Iterable[list[str]]:

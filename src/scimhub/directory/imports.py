@@ -26,8 +26,10 @@ from sqlalchemy import Connection, Table, and_, bindparam, select, update
 from ..scim.errors import ScimError, Uniqueness
 from ..scim.resource import normalize
 from ..scim.schemas import ResourceType
+from ..store.arrays import among
 from ..store.engine import Database, utcnow
 from ..store.tables import groups, users
+from ..store.upsert import insert_rows
 from .changes import group_updated, user_updated
 from .custom_attributes import CustomAttributes, OrgTypes
 from .events import EventType, NewEvent, provisioner, record
@@ -124,7 +126,8 @@ def _import_page(
                     row[0]: row[1]
                     for row in conn.execute(
                         select(key_column, table.c.id).where(
-                            table.c.org_id == org_id, key_column.in_(names[i : i + 500])
+                            table.c.org_id == org_id,
+                            among(key_column, names[i : i + 500], conn.dialect.name),
                         )
                     )
                 }
@@ -159,8 +162,7 @@ def _import_page(
                 order.append((False, updates[-1]))
             result.ids[item.key] = rid
         stored = _stored(conn, table, org_id, [u["b_id"] for u in updates])
-        if inserts:
-            conn.execute(table.insert(), inserts)
+        insert_rows(conn, table, inserts)
         if updates:
             stmt = (
                 update(table)
@@ -190,7 +192,7 @@ def _stored(conn: Connection, table: Table, org_id: str, ids: list[str]) -> dict
             (r.id, r)
             for r in conn.execute(
                 select(table.c.id, table.c.data, table.c.created, table.c.version).where(
-                    table.c.org_id == org_id, table.c.id.in_(ids[i : i + 500])
+                    table.c.org_id == org_id, among(table.c.id, ids[i : i + 500], conn.dialect.name)
                 )
             )
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
+from ..store.arrays import among
 from ..store.engine import Database
 from ..store.tables import entra_links
 from ..store.upsert import insert_ignoring_duplicates
@@ -31,7 +32,8 @@ class Links:
             for i in range(0, len(object_ids), 500):
                 for r in conn.execute(
                     select(t).where(
-                        t.c.instance_id == instance_id, t.c.object_id.in_(object_ids[i : i + 500])
+                        t.c.instance_id == instance_id,
+                        among(t.c.object_id, object_ids[i : i + 500], conn.dialect.name),
                     )
                 ):
                     found[r.object_id] = Link(r.object_id, r.kind, r.resource_id, r.digest)
@@ -47,7 +49,8 @@ class Links:
             for i in range(0, len(ids), 500):
                 conn.execute(
                     delete(t).where(
-                        t.c.instance_id == instance_id, t.c.object_id.in_(ids[i : i + 500])
+                        t.c.instance_id == instance_id,
+                        among(t.c.object_id, ids[i : i + 500], conn.dialect.name),
                     )
                 )
             insert_ignoring_duplicates(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +49,23 @@ def notice(conn: Connection, topic: str) -> None:
     conn.info.setdefault(_NOTICES, set()).add(topic)
 
 
+_custom_plans: ContextVar[bool] = ContextVar("scimhub_custom_plans", default=False)
+
+
+@contextmanager
+def custom_plans() -> Iterator[None]:
+    """PostgreSQL: the transactions begun in here plan every statement for its values
+    (`plan_cache_mode = force_custom_plan`), for a bulk load such as a sync round. psycopg
+    prepares a statement run five times, and PostgreSQL may then keep a generic plan made
+    while the tables were still empty: a sequential scan, for every lookup of the round
+    after (measured: 76 ms per 500 links looked up, on 20,000; 1.4 ms planned for them)."""
+    token = _custom_plans.set(True)
+    try:
+        yield
+    finally:
+        _custom_plans.reset(token)
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -68,7 +86,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(
+    engine = create_engine(
         parsed,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
@@ -78,6 +96,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         # first statement on a dead connection fails, SQLAlchemy sees the disconnect and
         # discards the whole pool, so one request per process gets a 503.
     )
+    event.listen(engine, "begin", _postgresql_on_begin)
+    return engine
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -103,6 +123,12 @@ def _sqlite_on_begin(conn: Connection) -> None:
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
     if mode != "NONE":
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _postgresql_on_begin(conn: Connection) -> None:
+    if _custom_plans.get() and conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        # Ends with the transaction; the pooled connection goes back as it was.
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 class Database:

@@ -26,6 +26,7 @@ from sqlalchemy.sql.elements import ClauseElement
 
 from .driver import DriverStatement, cursor, driver_cursor, json_value, time_value, wrapped
 from .tables import event_streams, events
+from .upsert import arrays_insert
 
 _last = event_streams.c.last_seq
 
@@ -52,6 +53,8 @@ _TAKE = DriverStatement(
 _FIRST_TAKE = DriverStatement(_first_take)
 _COLUMNS = ("org_id", "seq", "id", "type", "occurred_at", "data", "changed", "source")
 _INSERT = DriverStatement(lambda _: events.insert().values({c: bindparam(c) for c in _COLUMNS}))
+# PostgreSQL, many events: one statement over arrays, planned once, not once an event.
+_INSERT_ARRAYS = DriverStatement(lambda _: arrays_insert(events, _COLUMNS))
 
 
 def take(conn: Connection, org_id: str, count: int) -> int:
@@ -103,6 +106,9 @@ def append(
         sql = _INSERT.sql(conn.dialect)[0]
         if len(rows) == 1:
             cur.execute(sql, rows[0])
+        elif conn.dialect.name == "postgresql":
+            arrays = {c: [r[c] for r in rows] for c in _COLUMNS}
+            cur.execute(_INSERT_ARRAYS.sql(conn.dialect)[0], arrays)
         else:
             cur.executemany(sql, rows)
     except conn.dialect.loaded_dbapi.Error as exc:

@@ -36,6 +36,7 @@ from ...directory.links import Link, Links
 from ...directory.locator import Locator
 from ...directory.sync_source import SyncSource
 from ...scim.errors import NotFound
+from ...store.engine import custom_plans
 
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
@@ -111,8 +112,9 @@ class PullEngine:
     def locked(self, source_id: str) -> Iterator[bool]:
         """Held while a round of the source runs (and while an admin decides on its held
         removals); False: another process runs one. A second caller in this process
-        waits for the first."""
-        with self.instances.round_lock(source_id) as mine:
+        waits for the first. Its transactions plan each statement for its values
+        (`custom_plans`): the round grows the tables it looks up."""
+        with self.instances.round_lock(source_id) as mine, custom_plans():
             yield mine
 
     # -- pages ----------------------------------------------------------------------------
