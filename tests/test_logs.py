@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -61,9 +62,12 @@ def test_text_is_for_people() -> None:
 def test_records_skip_what_no_format_prints(monkeypatch: pytest.MonkeyPatch) -> None:
     """`lean_records` (every hub process calls it) stops records from walking the stack for
     the caller's file and line; the lines themselves lose nothing."""
-    for name in ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing"):
-        monkeypatch.setattr(logging, name, getattr(logging, name))  # restored afterwards
+    # logging's defaults, whatever an earlier test's hub process set; restored afterwards
+    monkeypatch.setattr(logging, "_srcfile", os.path.normcase(logging.info.__code__.co_filename))
+    for name in ("logThreads", "logProcesses", "logMultiprocessing"):
+        monkeypatch.setattr(logging, name, True)
     logger = logging.getLogger("scimhub.test_lean")
+    monkeypatch.setattr(logger, "propagate", False)  # to this test's handler alone
     captured: list[logging.LogRecord] = []
     lines: list[str] = []
     handler = logging.Handler()
