@@ -181,22 +181,27 @@ def test_pull_rounds(world: tuple[Emulator, Hub]) -> None:
     stream.db.dispose()
 
 
+def _pull_sync(services: Services, *, page_size: int) -> PullSync:
+    """A pull engine on the hub's own services, with Graph pages of `page_size`."""
+    return PullSync(
+        services.entra.connection,
+        instances=services.instances,
+        users=services.users,
+        groups=services.groups,
+        links=services.brake.links,
+        imports=Imports(services.db, services.attributes),
+        brake=services.brake,
+        current=Current(services.db),
+        page_size=page_size,
+    )
+
+
 def test_pull_resumes_after_a_failure_without_duplicates(world: tuple[Emulator, Hub]) -> None:
     emu, hub = world
     connect(hub, emu, mode="pull", scope="all")
     services = Services.open(Settings.from_env(hub.env))
     try:
-        pull = PullSync(
-            services.entra.connection,
-            instances=services.instances,
-            users=services.users,
-            groups=services.groups,
-            links=services.brake.links,
-            imports=Imports(services.db, services.attributes),
-            brake=services.brake,
-            current=Current(services.db),
-            page_size=10,
-        )
+        pull = _pull_sync(services, page_size=10)
         instance = services.instances.list(hub.org_id)[0]
         pages = []
 
@@ -233,17 +238,7 @@ def test_groups_come_in_small_pages_with_all_their_members(
     connect(hub, emu, mode="pull", scope="all")
     services = Services.open(Settings.from_env(hub.env))
     try:
-        pull = PullSync(
-            services.entra.connection,
-            instances=services.instances,
-            users=services.users,
-            groups=services.groups,
-            links=services.brake.links,
-            imports=Imports(services.db, services.attributes),
-            brake=services.brake,
-            current=Current(services.db),
-            page_size=999,
-        )
+        pull = _pull_sync(services, page_size=999)
         instance = services.instances.list(hub.org_id)[0]
         pages: list[tuple[str, int]] = []
         counts = pull.run(hub.org_id, instance.id, lambda kind, n: pages.append((kind, n)))
